@@ -1,0 +1,3 @@
+export * from './topology.js';
+export * from './kafka.js';
+export * from './rabbitmq.js';

@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './log.js';
+export * from './lifecycle.js';
+export * from './health.js';

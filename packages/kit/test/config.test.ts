@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, hostPort, int, list, loadConfig, oneOf, str } from '../src/config.js';
+
+const spec = {
+  PORT: int({ default: 8080, min: 1, max: 65535 }),
+  MODE: oneOf(['both', 'kafka', 'rabbitmq'] as const, { default: 'both' }),
+  TARGET: hostPort(),
+  PASSWORD: str({ secret: true }),
+  TOPICS: list({ default: ['a'] }),
+};
+
+test('reads values and defaults', () => {
+  const c = loadConfig(spec, { TARGET: '127.0.0.1:9092', PASSWORD: 's3cret', TOPICS: 'x, y' });
+  assert.deepEqual(c, {
+    PORT: 8080,
+    MODE: 'both',
+    TARGET: { host: '127.0.0.1', port: 9092 },
+    PASSWORD: 's3cret',
+    TOPICS: ['x', 'y'],
+  });
+});
+
+test('reports every bad variable at once, never echoing a secret', () => {
+  try {
+    loadConfig(spec, { PORT: '70000', MODE: 'kafkaa', TARGET: 'nohost' });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.problems.length, 4);
+    assert.match(err.message, /PORT: must be an integer from 1 to 65535; got "70000"/);
+    assert.match(err.message, /MODE: must be one of both, kafka, rabbitmq/);
+    assert.match(err.message, /TARGET: must be host:port/);
+    assert.match(err.message, /PASSWORD: is required \(or PASSWORD_FILE\)/);
+  }
+  try {
+    loadConfig({ P: str({ secret: true, pattern: /^x+$/ }) }, { P: 'hunter2' });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.doesNotMatch(err.message, /hunter2/);
+  }
+});
+
+test('a secret can come from a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  writeFileSync(join(dir, 'pw'), 'from-file\n');
+  const c = loadConfig({ PASSWORD: str({ secret: true }) }, { PASSWORD_FILE: join(dir, 'pw') });
+  assert.equal(c.PASSWORD, 'from-file');
+});
+
+test('rejects non-integers', () => {
+  for (const v of ['1.5', 'abc', '1e3', ' ']) {
+    assert.throws(() => loadConfig({ N: int() }, { N: v }), ConfigError, v);
+  }
+});

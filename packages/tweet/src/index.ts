@@ -1,0 +1,156 @@
+/**
+ * The weather tweet of the seed (section 4.3.1): a municipality, an integer
+ * temperature and humidity, and a weather condition. Names are the seed's
+ * lowercase enum names; the `*_unknown` zero values are never valid input.
+ */
+
+export const MUNICIPALITIES = ['mixco', 'guatemala', 'amatitlan', 'chinautla'] as const;
+export const WEATHERS = ['sunny', 'cloudy', 'rainy', 'foggy'] as const;
+
+export type Municipality = (typeof MUNICIPALITIES)[number];
+export type Weather = (typeof WEATHERS)[number];
+
+/** Degrees Celsius. Guatemala ranges from about -10 to 45; wider is implausible. */
+export const TEMPERATURE_MIN = -50;
+export const TEMPERATURE_MAX = 60;
+/** Relative humidity, percent. */
+export const HUMIDITY_MIN = 0;
+export const HUMIDITY_MAX = 100;
+
+/** Ids are the client's Idempotency-Key or one we make: short, printable, safe in a key name. */
+export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface TweetFields {
+  municipality: Municipality;
+  temperature: number;
+  humidity: number;
+  weather: Weather;
+}
+
+export interface Tweet extends TweetFields {
+  id: string;
+}
+
+export interface FieldError {
+  /** JSON pointer-ish name of the offending field, or '' for the body itself. */
+  field: string;
+  reason: string;
+}
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const FIELDS = ['municipality', 'temperature', 'humidity', 'weather'] as const;
+const MUNICIPALITY_SET: ReadonlySet<string> = new Set(MUNICIPALITIES);
+const WEATHER_SET: ReadonlySet<string> = new Set(WEATHERS);
+
+export function isMunicipality(v: unknown): v is Municipality {
+  return typeof v === 'string' && MUNICIPALITY_SET.has(v);
+}
+
+export function isWeather(v: unknown): v is Weather {
+  return typeof v === 'string' && WEATHER_SET.has(v);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+function checkEnum(field: string, v: unknown, allowed: readonly string[], errors: FieldError[]): void {
+  if (typeof v !== 'string') {
+    errors.push({ field, reason: `must be a string, one of ${allowed.join(', ')}; got ${typeName(v)}` });
+  } else if (!allowed.includes(v)) {
+    errors.push({ field, reason: `must be one of ${allowed.join(', ')}; got ${JSON.stringify(v.slice(0, 40))}` });
+  }
+}
+
+function checkInt(field: string, v: unknown, min: number, max: number, errors: FieldError[]): void {
+  if (typeof v !== 'number') {
+    errors.push({ field, reason: `must be an integer from ${min} to ${max}; got ${typeName(v)}` });
+  } else if (!Number.isInteger(v)) {
+    errors.push({ field, reason: `must be an integer; got ${v}` });
+  } else if (v < min || v > max) {
+    errors.push({ field, reason: `must be from ${min} to ${max}; got ${v}` });
+  }
+}
+
+/**
+ * Checks a parsed JSON body against the tweet's shape: exactly the four
+ * fields, the seed's enum names, integers in range. Reports every problem.
+ */
+export function validateTweet(body: unknown): Validation<TweetFields> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, errors: [{ field: '', reason: `body must be a JSON object; got ${typeName(body)}` }] };
+  }
+  const o = body as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  for (const f of FIELDS) {
+    if (!Object.hasOwn(o, f)) errors.push({ field: f, reason: 'is required' });
+  }
+  for (const k of Object.keys(o)) {
+    if (!(FIELDS as readonly string[]).includes(k)) {
+      errors.push({ field: k.slice(0, 64), reason: 'is not a field of a tweet' });
+    }
+  }
+  if (Object.hasOwn(o, 'municipality')) checkEnum('municipality', o.municipality, MUNICIPALITIES, errors);
+  if (Object.hasOwn(o, 'weather')) checkEnum('weather', o.weather, WEATHERS, errors);
+  if (Object.hasOwn(o, 'temperature')) checkInt('temperature', o.temperature, TEMPERATURE_MIN, TEMPERATURE_MAX, errors);
+  if (Object.hasOwn(o, 'humidity')) checkInt('humidity', o.humidity, HUMIDITY_MIN, HUMIDITY_MAX, errors);
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      municipality: o.municipality as Municipality,
+      temperature: o.temperature as number,
+      humidity: o.humidity as number,
+      weather: o.weather as Weather,
+    },
+  };
+}
+
+export function validateId(id: unknown, field = 'id'): Validation<string> {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    return {
+      ok: false,
+      errors: [{ field, reason: 'must be 1 to 128 characters of A-Z a-z 0-9 . _ : -' }],
+    };
+  }
+  return { ok: true, value: id };
+}
+
+/** A whole tweet with its id, as it travels between services and through the brokers. */
+export function validateIdentifiedTweet(body: unknown): Validation<Tweet> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, errors: [{ field: '', reason: `must be a JSON object; got ${typeName(body)}` }] };
+  }
+  const { id, ...fields } = body as Record<string, unknown>;
+  const idCheck = validateId(id);
+  const fieldCheck = validateTweet(fields);
+  const errors = [...(idCheck.ok ? [] : idCheck.errors), ...(fieldCheck.ok ? [] : fieldCheck.errors)];
+  if (!idCheck.ok || !fieldCheck.ok) return { ok: false, errors };
+  return { ok: true, value: { id: idCheck.value, ...fieldCheck.value } };
+}
+
+/** The broker message: one tweet as compact JSON, fields in a fixed order. */
+export function encodeTweet(t: Tweet): Buffer {
+  return Buffer.from(
+    `{"id":${JSON.stringify(t.id)},"municipality":"${t.municipality}","temperature":${t.temperature},` +
+      `"humidity":${t.humidity},"weather":"${t.weather}"}`,
+  );
+}
+
+/** Decodes and checks a broker message; a message that fails is poison, never applied. */
+export function decodeTweet(bytes: Buffer | Uint8Array): Validation<Tweet> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (err) {
+    return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
+  }
+  return validateIdentifiedTweet(parsed);
+}
+
+export function formatErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => (e.field ? `${e.field} ${e.reason}` : e.reason)).join('; ');
+}

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  decodeTweet,
+  encodeTweet,
+  MUNICIPALITIES,
+  validateId,
+  validateIdentifiedTweet,
+  validateTweet,
+  WEATHERS,
+  type Tweet,
+} from '../src/index.js';
+
+const good = { municipality: 'mixco', temperature: 25, humidity: 60, weather: 'sunny' };
+
+function fieldsOf(body: unknown): string[] {
+  const r = validateTweet(body);
+  assert.equal(r.ok, false, `expected ${JSON.stringify(body)} to be rejected`);
+  return r.ok ? [] : r.errors.map((e) => e.field);
+}
+
+test('accepts every municipality and weather of the seed', () => {
+  for (const municipality of MUNICIPALITIES) {
+    for (const weather of WEATHERS) {
+      const r = validateTweet({ ...good, municipality, weather });
+      assert.deepEqual(r, { ok: true, value: { ...good, municipality, weather } });
+    }
+  }
+});
+
+test('accepts the range limits', () => {
+  for (const [temperature, humidity] of [[-50, 0], [60, 100], [0, 50]] as const) {
+    assert.equal(validateTweet({ ...good, temperature, humidity }).ok, true);
+  }
+});
+
+test('rejects non-objects with the body as the field', () => {
+  for (const body of [null, 1, 'x', [], [good], true]) {
+    assert.deepEqual(fieldsOf(body), ['']);
+  }
+});
+
+test('names each missing field', () => {
+  assert.deepEqual(fieldsOf({}).sort(), ['humidity', 'municipality', 'temperature', 'weather']);
+  const { humidity: _h, ...noHumidity } = good;
+  assert.deepEqual(fieldsOf(noHumidity), ['humidity']);
+});
+
+test('rejects extra fields by name', () => {
+  assert.deepEqual(fieldsOf({ ...good, id: 'x' }), ['id']);
+  assert.deepEqual(fieldsOf({ ...good, __proto__x: 1 }), ['__proto__x']);
+});
+
+test('rejects unknown enum names, the *_unknown zero values, numbers and other casing', () => {
+  for (const municipality of ['municipalities_unknown', 'antigua', 'Mixco', 1, 0, null, '']) {
+    assert.deepEqual(fieldsOf({ ...good, municipality }), ['municipality']);
+  }
+  for (const weather of ['weathers_unknown', 'snowy', 'SUNNY', 2, false]) {
+    assert.deepEqual(fieldsOf({ ...good, weather }), ['weather']);
+  }
+});
+
+test('rejects wrong types, non-integers and out-of-range numbers', () => {
+  for (const humidity of [-1, 101, 50.5, '50', null, Number.NaN, 1e9]) {
+    assert.deepEqual(fieldsOf({ ...good, humidity }), ['humidity']);
+  }
+  for (const temperature of [-51, 61, 20.1, '20', [], {}, 2 ** 31]) {
+    assert.deepEqual(fieldsOf({ ...good, temperature }), ['temperature']);
+  }
+});
+
+test('reports every problem at once, with a reason', () => {
+  const r = validateTweet({ municipality: 'x', temperature: 'hot', humidity: 500, extra: 1 });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.deepEqual(r.errors.map((e) => e.field).sort(), ['extra', 'humidity', 'municipality', 'temperature', 'weather']);
+    for (const e of r.errors) assert.ok(e.reason.length > 5);
+  }
+});
+
+test('ids: printable and bounded', () => {
+  assert.equal(validateId('abc-123_X.y:z').ok, true);
+  assert.equal(validateId('a'.repeat(128)).ok, true);
+  for (const id of ['', 'a'.repeat(129), 'with space', 'ñ', 'a/b', 'a{b}', 5, undefined]) {
+    assert.equal(validateId(id).ok, false, String(id));
+  }
+});
+
+test('broker encoding round-trips and rejects poison', () => {
+  const t: Tweet = { id: 'k-1', ...good } as Tweet;
+  assert.deepEqual(decodeTweet(encodeTweet(t)), { ok: true, value: t });
+  assert.equal(decodeTweet(Buffer.from('not json')).ok, false);
+  assert.equal(decodeTweet(Buffer.from(JSON.stringify(good))).ok, false, 'no id');
+  assert.equal(validateIdentifiedTweet({ ...t, humidity: 101 }).ok, false);
+  const sub = encodeTweet(t);
+  assert.equal(decodeTweet(new Uint8Array(sub.buffer, sub.byteOffset, sub.byteLength)).ok, true);
+});
