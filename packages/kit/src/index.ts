@@ -2,3 +2,4 @@ export * from './config.js';
 export * from './log.js';
 export * from './lifecycle.js';
 export * from './health.js';
+export * from './batcher.js';

@@ -1,2 +1,4 @@
 export * from './keys.js';
 export * from './store.js';
+export * from './client.js';
+export * from './config.js';

@@ -1,0 +1,116 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from '@tweets/kit';
+import type { FieldError } from '@tweets/tweet';
+
+/** An RFC 9457 problem body. `errors` names each offending field and why. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  detail: string,
+  extra: Partial<Problem> = {},
+): FastifyReply {
+  const body: Problem = { type: 'about:blank', title, status, detail, ...extra };
+  return reply.code(status).type('application/problem+json').send(body);
+}
+
+/** 503 with Retry-After: the request may be retried as is, with the same id. */
+export function sendUnavailable(reply: FastifyReply, detail: string, extra: Partial<Problem> = {}): FastifyReply {
+  reply.header('retry-after', '1');
+  return sendProblem(reply, 503, 'Service Unavailable', detail, extra);
+}
+
+export interface HttpOptions {
+  log: Logger;
+  /** Largest request body accepted, in bytes; larger gets 413. */
+  bodyLimit: number;
+  /** Readiness beyond "listening and not closing". */
+  ready?: () => boolean;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  411: 'Length Required',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * A Fastify instance with: a strict JSON parser (only application/json,
+ * bounded size, malformed JSON is a 400 naming the parse error), every error
+ * as application/problem+json, /livez and /readyz, and 503 while closing.
+ */
+export function createHttpServer(opts: HttpOptions): FastifyInstance {
+  let closing = false;
+  const app = Fastify({
+    loggerInstance: opts.log as unknown as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+    disableRequestLogging: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      const e = new Error(`body is not valid JSON: ${(err as Error).message}`) as Error & { statusCode: number; field: string };
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req: FastifyRequest, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return sendProblem(reply, status, TITLES[status] ?? 'Error', 'the server failed to handle the request');
+    }
+    let detail = err.message;
+    let field = '';
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      detail = `content-type must be application/json; got ${JSON.stringify(req.headers['content-type'] ?? '')}`;
+      field = 'content-type';
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      detail = `body must be at most ${opts.bodyLimit} bytes`;
+    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      detail = 'body must be a JSON object; it is empty';
+    } else if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+      detail = 'content-length does not match the body';
+      field = 'content-length';
+    }
+    return sendProblem(reply, status, TITLES[status] ?? 'Bad Request', detail, {
+      errors: [{ field, reason: detail }],
+    });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, 404, 'Not Found', `no route for ${req.method} ${req.url.split('?')[0]}`),
+  );
+
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+  app.get('/livez', async () => 'ok\n');
+  app.get('/readyz', async (_req, reply) => {
+    const ok = !closing && (opts.ready?.() ?? true);
+    return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+  });
+  return app;
+}

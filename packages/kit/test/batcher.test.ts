@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Batcher } from '../src/batcher.js';
+
+test('coalesces concurrent adds and returns each its own result', async () => {
+  const batches: number[][] = [];
+  const b = new Batcher<number, number>(async (xs) => {
+    batches.push(xs);
+    return xs.map((x) => x * 2);
+  }, 4);
+  const results = await Promise.all([1, 2, 3, 4, 5, 6].map((x) => b.add(x)));
+  assert.deepEqual(results, [2, 4, 6, 8, 10, 12]);
+  assert.deepEqual(batches, [[1, 2, 3, 4], [5, 6]]);
+});
+
+test('a failed batch rejects every item of it, and only those', async () => {
+  const b = new Batcher<number, number>(async (xs) => {
+    if (xs.includes(3)) throw new Error('boom');
+    return xs;
+  }, 2);
+  const r = await Promise.allSettled([1, 2, 3, 4].map((x) => b.add(x)));
+  assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+});
+
+test('a wrong result count rejects instead of mismatching', async () => {
+  const b = new Batcher<number, number>(async () => [1], 10);
+  await assert.rejects(Promise.all([b.add(1), b.add(2)]), /2 items/);
+});
+
+test('drain waits for batches in flight', async () => {
+  let done = 0;
+  const b = new Batcher<number, number>(async (xs) => {
+    await new Promise((r) => setTimeout(r, 20));
+    done += xs.length;
+    return xs;
+  }, 100, 1000);
+  void b.add(1);
+  void b.add(2);
+  await b.drain();
+  assert.equal(done, 2);
+});

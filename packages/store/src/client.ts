@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'iovalkey';
+import type { Tweet } from '@tweets/tweet';
+import type { BrokerPath } from './keys.js';
+import type { TweetStore } from './store.js';
+
+export interface ValkeyTarget {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** Shown in CLIENT LIST, to tell services apart. */
+  name: string;
+}
+
+/**
+ * One long-lived connection. Commands fail fast while it is down (no offline
+ * queue, a command timeout), so callers answer 503 or retry with backoff
+ * instead of piling work up in memory; it reconnects by itself.
+ */
+export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): Redis {
+  const redis = new Redis({
+    host: t.host,
+    port: t.port,
+    username: t.username,
+    password: t.password || undefined,
+    connectionName: t.name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 2000,
+    connectTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  redis.on('error', onError);
+  return redis;
+}
+
+/**
+ * Applies a batch, retrying with backoff while Valkey is unavailable, until it
+ * succeeds or `stopping()` holds (then it throws and the caller must not ack:
+ * the broker redelivers, and the per-id dedup makes that safe).
+ */
+export async function applyUntilDone(
+  store: TweetStore,
+  path: BrokerPath,
+  tweets: readonly Tweet[],
+  stopping: () => boolean,
+  onRetry: (err: Error, attempt: number) => void,
+): Promise<number[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.applyBatch(path, tweets);
+    } catch (err) {
+      if (stopping()) throw err;
+      onRetry(err as Error, attempt);
+      await sleep(Math.min(50 * 2 ** Math.min(attempt, 6), 2000));
+    }
+  }
+}

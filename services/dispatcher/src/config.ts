@@ -1,0 +1,17 @@
+import { hostPort, int, loadConfig, oneOf, str } from '@tweets/kit';
+
+export const ROUTES = { both: ['kafka', 'rabbitmq'], kafka: ['kafka'], rabbitmq: ['rabbitmq'] } as const;
+
+export const spec = {
+  HOST: str({ default: '127.0.0.1' }),
+  PORT: int({ default: 8081, min: 1, max: 65535 }),
+  /** Which brokers every tweet goes to. The seed compares them, so both by default. */
+  ROUTE: oneOf(['both', 'kafka', 'rabbitmq'] as const, { default: 'both' }),
+  KAFKA_WRITER_ADDR: hostPort({ default: '127.0.0.1:50051' }),
+  RABBITMQ_WRITER_ADDR: hostPort({ default: '127.0.0.1:50052' }),
+  /** Deadline of one SendTweet call; the API's own timeout is longer. */
+  RPC_DEADLINE_MS: int({ default: 1200, min: 50, max: 60_000 }),
+  BODY_LIMIT_BYTES: int({ default: 4096, min: 64, max: 1 << 20 }),
+};
+
+export const readConfig = (env = process.env) => loadConfig(spec, env);

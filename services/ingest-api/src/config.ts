@@ -1,0 +1,18 @@
+import { int, loadConfig, str } from '@tweets/kit';
+import { valkeySpec } from '@tweets/store';
+
+export const spec = {
+  HOST: str({ default: '127.0.0.1' }),
+  PORT: int({ default: 8080, min: 1, max: 65535 }),
+  DISPATCHER_URL: str({ default: 'http://127.0.0.1:8081', pattern: /^https?:\/\/[^/]+$/ }),
+  /** The whole forward, dispatcher and brokers included, must answer within this; else 503. */
+  FORWARD_TIMEOUT_MS: int({ default: 1500, min: 50, max: 60_000 }),
+  /** Keep-alive connections to the dispatcher, reused by all requests. */
+  DISPATCHER_CONNECTIONS: int({ default: 32, min: 1, max: 1024 }),
+  /** A tweet is under 100 bytes; anything over this is refused with 413. */
+  BODY_LIMIT_BYTES: int({ default: 1024, min: 64, max: 1 << 20 }),
+  /** The read-only Valkey user: /stats never writes. */
+  ...valkeySpec('default'),
+};
+
+export const readConfig = (env = process.env) => loadConfig(spec, env);

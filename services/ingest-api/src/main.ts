@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
+import { runService, secretNames } from '@tweets/kit';
+import { connectValkey, readStats } from '@tweets/store';
+import { formatErrors, validateId, validateTweet } from '@tweets/tweet';
+import { readConfig, spec } from './config.js';
+
+await runService({
+  name: 'ingest-api',
+  secrets: secretNames(spec),
+  async start(log) {
+    const cfg = readConfig();
+    const dispatcher = new Pool(cfg.DISPATCHER_URL, {
+      connections: cfg.DISPATCHER_CONNECTIONS,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connectTimeout: Math.min(1000, cfg.FORWARD_TIMEOUT_MS),
+    });
+    const valkey = connectValkey(
+      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'ingest-api' },
+      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
+    );
+
+    const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
+
+    app.post('/tweets', async (req, reply) => {
+      const ct = req.headers['content-type'] ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(ct)) {
+        const reason = `must be application/json; got ${JSON.stringify(ct)}`;
+        return sendProblem(reply, 415, 'Unsupported Media Type', `content-type ${reason}`, { errors: [{ field: 'content-type', reason }] });
+      }
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined) {
+        const k = validateId(key, 'Idempotency-Key');
+        if (!k.ok) return sendProblem(reply, 400, 'Bad Request', formatErrors(k.errors), { errors: k.errors });
+      }
+      const v = validateTweet(req.body);
+      if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
+      const id = (key as string | undefined) ?? randomUUID();
+      let status: number;
+      let problem: { detail?: string } = {};
+      try {
+        const res = await dispatcher.request({
+          path: '/v1/tweets',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id, ...v.value }),
+          signal: AbortSignal.timeout(cfg.FORWARD_TIMEOUT_MS),
+        });
+        status = res.statusCode;
+        if (status >= 300) problem = (await res.body.json().catch(() => ({}))) as typeof problem;
+        else await res.body.dump();
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${cfg.FORWARD_TIMEOUT_MS} ms` : (e.code ?? e.message);
+        req.log.warn({ id, why }, 'dispatcher unavailable');
+        return sendUnavailable(reply, `tweet ${id} was not accepted: the dispatcher is unavailable (${why}); retry with the same Idempotency-Key`, { id });
+      }
+      if (status >= 200 && status < 300) return reply.code(202).send({ id });
+      if (status === 422) return sendProblem(reply, 422, 'Unprocessable Content', problem.detail ?? 'rejected by the dispatcher');
+      return sendUnavailable(reply, `tweet ${id} was not accepted: ${problem.detail ?? `dispatcher answered ${status}`}; retry with the same Idempotency-Key`, { id });
+    });
+
+    app.get('/stats', async (_req, reply) => {
+      try {
+        return await readStats(valkey, cfg.VALKEY_PREFIX);
+      } catch (err) {
+        return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
+      }
+    });
+
+    await app.listen({ host: cfg.HOST, port: cfg.PORT });
+    return {
+      async stop() {
+        await app.close();
+        await dispatcher.close();
+        valkey.disconnect();
+      },
+    };
+  },
+});

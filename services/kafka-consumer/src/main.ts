@@ -1,0 +1,98 @@
+import { Consumer, type Message } from '@platformatic/kafka';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic } from '@tweets/brokers';
+import { int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
+import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
+import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
+
+const spec = {
+  HEALTH_HOST: str({ default: '127.0.0.1' }),
+  HEALTH_PORT: int({ default: 8091, min: 1, max: 65535 }),
+  KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
+  KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
+  KAFKA_GROUP: str({ default: DEFAULT_CONSUMER_GROUP }),
+  /** Most messages applied in one Valkey round trip. */
+  BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
+  ...valkeySpec('default'),
+};
+
+await runService({
+  name: 'kafka-consumer',
+  secrets: secretNames(spec),
+  async start(log) {
+    const cfg = loadConfig(spec);
+    const valkey = connectValkey(
+      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'kafka-consumer' },
+      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
+    );
+    const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
+    await ensureTopic({ brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' }, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
+
+    const consumer = new Consumer({
+      clientId: 'kafka-consumer',
+      groupId: cfg.KAFKA_GROUP,
+      bootstrapBrokers: cfg.KAFKA_BROKERS,
+      autocommit: false,
+      maxWaitTime: 200,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      timeout: 5_000,
+      retries: 10,
+      retryDelay: 500,
+    });
+    const stream = await consumer.consume({ topics: [cfg.KAFKA_TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    let stopping = false;
+    let applied = 0;
+    let duplicates = 0;
+
+    /** Applies the batch to Valkey, then commits the last offset of each partition it touched. */
+    async function flush(batch: Message[]): Promise<void> {
+      const tweets: Tweet[] = [];
+      for (const m of batch) {
+        const d = decodeTweet(m.value);
+        if (d.ok) tweets.push(d.value);
+        else log.error({ partition: m.partition, offset: String(m.offset), reason: formatErrors(d.errors) }, 'poison message skipped');
+      }
+      const results = await applyUntilDone(store, 'kafka', tweets, () => stopping, (err, attempt) =>
+        log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
+      );
+      for (const r of results) r === 1 ? applied++ : duplicates++;
+      const last = new Map<number, Message>();
+      for (const m of batch) last.set(m.partition, m);
+      await Promise.all([...last.values()].map((m) => m.commit()));
+    }
+
+    const loop = (async () => {
+      let batch: Message[] = [];
+      for await (const m of stream as AsyncIterable<Message>) {
+        batch.push(m);
+        if (batch.length >= cfg.BATCH_MAX || stream.readableLength === 0) {
+          const b = batch;
+          batch = [];
+          await flush(b);
+        }
+      }
+    })().catch((err: unknown) => {
+      if (!stopping) {
+        log.fatal({ err }, 'consume loop failed');
+        process.exit(1);
+      }
+    });
+
+    const statsTimer = setInterval(() => log.info({ applied, duplicates }, 'progress'), 10_000);
+    statsTimer.unref();
+    const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && stream.isConnected());
+    return {
+      async stop() {
+        stopping = true;
+        clearInterval(statsTimer);
+        await stream.close();
+        await loop;
+        await consumer.close();
+        valkey.disconnect();
+        await closeServer(health);
+        log.info({ applied, duplicates }, 'final counts');
+      },
+    };
+  },
+});

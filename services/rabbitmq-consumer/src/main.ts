@@ -1,0 +1,82 @@
+import { createRabbitConnection, DEFAULT_QUEUE, queueOptions } from '@tweets/brokers';
+import { Batcher, closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
+import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
+import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
+import { ConsumerStatus, type AsyncMessage } from 'rabbitmq-client';
+
+const spec = {
+  HEALTH_HOST: str({ default: '127.0.0.1' }),
+  HEALTH_PORT: int({ default: 8092, min: 1, max: 65535 }),
+  RABBITMQ_URL: str({ default: 'amqp://tweets:tweets@127.0.0.1:15673', secret: true }),
+  RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
+  /** Unacked messages in flight; they are applied to Valkey together. */
+  PREFETCH: int({ default: 500, min: 1, max: 65_535 }),
+  BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
+  ...valkeySpec('default'),
+};
+
+await runService({
+  name: 'rabbitmq-consumer',
+  secrets: secretNames(spec),
+  async start(log) {
+    const cfg = loadConfig(spec);
+    const valkey = connectValkey(
+      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'rabbitmq-consumer' },
+      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
+    );
+    const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
+    let stopping = false;
+    let applied = 0;
+    let duplicates = 0;
+    const batcher = new Batcher<Tweet, number>(
+      (tweets) =>
+        applyUntilDone(store, 'rabbitmq', tweets, () => stopping, (err, attempt) =>
+          log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
+        ),
+      cfg.BATCH_MAX,
+    );
+
+    const rabbit = createRabbitConnection(cfg.RABBITMQ_URL, 'rabbitmq-consumer');
+    rabbit.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq connection error'));
+    rabbit.on('connection', () => log.info('rabbitmq connected'));
+
+    // The handler's promise decides the ack: resolved after the Valkey write
+    // (ack), rejected (nack and requeue), or DROP for a poison message.
+    const sub = rabbit.createConsumer(
+      {
+        queue: cfg.RABBITMQ_QUEUE,
+        queueOptions: queueOptions(cfg.RABBITMQ_QUEUE),
+        qos: { prefetchCount: cfg.PREFETCH },
+        concurrency: cfg.PREFETCH,
+        requeue: true,
+      },
+      async (msg: AsyncMessage) => {
+        const d = decodeTweet(msg.body as Buffer);
+        if (!d.ok) {
+          log.error({ messageId: msg.messageId, reason: formatErrors(d.errors) }, 'poison message dropped');
+          return ConsumerStatus.DROP;
+        }
+        const r = await batcher.add(d.value);
+        r === 1 ? applied++ : duplicates++;
+        return ConsumerStatus.ACK;
+      },
+    );
+    sub.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq consumer error'));
+
+    const statsTimer = setInterval(() => log.info({ applied, duplicates }, 'progress'), 10_000);
+    statsTimer.unref();
+    const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && rabbit.ready);
+    return {
+      async stop() {
+        stopping = true;
+        clearInterval(statsTimer);
+        await sub.close();
+        await batcher.drain();
+        await rabbit.close();
+        valkey.disconnect();
+        await closeServer(health);
+        log.info({ applied, duplicates }, 'final counts');
+      },
+    };
+  },
+});
