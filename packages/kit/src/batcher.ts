@@ -1,29 +1,59 @@
+export interface BatcherOptions {
+  /** Most items in one batch. */
+  maxSize: number;
+  /** How long the first item of a batch may wait for others; 0: until the next turn of the event loop. */
+  maxWaitMs?: number;
+  /** Batches running at once; more wait, and grow meanwhile (1 keeps order, as an idempotent producer needs). */
+  maxInFlight?: number;
+  /** Items waiting beyond this are refused at once with an OverloadError: memory stays bounded. */
+  maxPending?: number;
+}
+
+export class OverloadError extends Error {
+  override name = 'OverloadError';
+}
+
 /**
  * Coalesces concurrent single-item calls into batches: `add` resolves with
  * the item's own result once its batch has run. A batch runs when it holds
- * `maxSize` items or `maxWaitMs` after its first item (0: on the next turn of
- * the event loop, so whatever arrived together goes together). The number of
- * items waiting is bounded by the callers: each awaits its own promise.
+ * `maxSize` items, or `maxWaitMs` after its first item, as soon as fewer than
+ * `maxInFlight` batches are running.
  */
 export class Batcher<T, R> {
   #items: T[] = [];
   #waiters: { resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #inFlight = new Set<Promise<void>>();
+  readonly #maxSize: number;
+  readonly #maxWaitMs: number;
+  readonly #maxInFlight: number;
+  readonly #maxPending: number;
 
   constructor(
     private readonly run: (items: T[]) => Promise<R[]>,
-    private readonly maxSize: number,
-    private readonly maxWaitMs = 0,
-  ) {}
+    opts: BatcherOptions,
+  ) {
+    this.#maxSize = opts.maxSize;
+    this.#maxWaitMs = opts.maxWaitMs ?? 0;
+    this.#maxInFlight = opts.maxInFlight ?? Number.POSITIVE_INFINITY;
+    this.#maxPending = opts.maxPending ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Items waiting for a batch to start. */
+  get pending(): number {
+    return this.#items.length;
+  }
 
   add(item: T): Promise<R> {
+    if (this.#items.length >= this.#maxPending) {
+      return Promise.reject(new OverloadError(`${this.#items.length} items already waiting`));
+    }
     return new Promise<R>((resolve, reject) => {
       this.#items.push(item);
       this.#waiters.push({ resolve, reject });
-      if (this.#items.length >= this.maxSize) this.flush();
+      if (this.#items.length >= this.#maxSize) this.flush();
       else if (this.#timer === undefined) {
-        this.#timer = this.maxWaitMs > 0 ? setTimeout(() => this.flush(), this.maxWaitMs) : setImmediate(() => this.flush());
+        this.#timer = this.#maxWaitMs > 0 ? setTimeout(() => this.flush(), this.#maxWaitMs) : setImmediate(() => this.flush());
       }
     });
   }
@@ -34,11 +64,9 @@ export class Batcher<T, R> {
       clearImmediate(this.#timer as NodeJS.Immediate);
       this.#timer = undefined;
     }
-    if (this.#items.length === 0) return;
-    const items = this.#items;
-    const waiters = this.#waiters;
-    this.#items = [];
-    this.#waiters = [];
+    if (this.#items.length === 0 || this.#inFlight.size >= this.#maxInFlight) return;
+    const items = this.#items.splice(0, this.#maxSize);
+    const waiters = this.#waiters.splice(0, items.length);
     const p = this.run(items).then(
       (results) => {
         if (results.length !== waiters.length) throw new Error(`batch returned ${results.length} results for ${waiters.length} items`);
@@ -47,12 +75,18 @@ export class Batcher<T, R> {
       (err: unknown) => waiters.forEach((w) => w.reject(err)),
     ).catch((err: unknown) => waiters.forEach((w) => w.reject(err)));
     this.#inFlight.add(p);
-    void p.finally(() => this.#inFlight.delete(p));
+    void p.finally(() => {
+      this.#inFlight.delete(p);
+      if (this.#items.length > 0) this.flush();
+    });
   }
 
   /** Runs what is queued and waits for every batch in flight. */
   async drain(): Promise<void> {
     this.flush();
-    await Promise.all([...this.#inFlight]);
+    while (this.#inFlight.size > 0 || this.#items.length > 0) {
+      await Promise.all([...this.#inFlight]);
+      this.flush();
+    }
   }
 }

@@ -7,7 +7,7 @@ test('coalesces concurrent adds and returns each its own result', async () => {
   const b = new Batcher<number, number>(async (xs) => {
     batches.push(xs);
     return xs.map((x) => x * 2);
-  }, 4);
+  }, { maxSize: 4 });
   const results = await Promise.all([1, 2, 3, 4, 5, 6].map((x) => b.add(x)));
   assert.deepEqual(results, [2, 4, 6, 8, 10, 12]);
   assert.deepEqual(batches, [[1, 2, 3, 4], [5, 6]]);
@@ -17,13 +17,13 @@ test('a failed batch rejects every item of it, and only those', async () => {
   const b = new Batcher<number, number>(async (xs) => {
     if (xs.includes(3)) throw new Error('boom');
     return xs;
-  }, 2);
+  }, { maxSize: 2 });
   const r = await Promise.allSettled([1, 2, 3, 4].map((x) => b.add(x)));
   assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
 });
 
 test('a wrong result count rejects instead of mismatching', async () => {
-  const b = new Batcher<number, number>(async () => [1], 10);
+  const b = new Batcher<number, number>(async () => [1], { maxSize: 10 });
   await assert.rejects(Promise.all([b.add(1), b.add(2)]), /2 items/);
 });
 
@@ -33,9 +33,34 @@ test('drain waits for batches in flight', async () => {
     await new Promise((r) => setTimeout(r, 20));
     done += xs.length;
     return xs;
-  }, 100, 1000);
+  }, { maxSize: 100, maxWaitMs: 1000 });
   void b.add(1);
   void b.add(2);
   await b.drain();
   assert.equal(done, 2);
+});
+
+test('with one batch in flight, the next batch gathers what arrives meanwhile, in order', async () => {
+  const batches: number[][] = [];
+  let running = 0;
+  const b = new Batcher<number, number>(async (xs) => {
+    running++;
+    assert.equal(running, 1, 'never two batches at once');
+    batches.push(xs);
+    await new Promise((r) => setTimeout(r, 10));
+    running--;
+    return xs;
+  }, { maxSize: 100, maxInFlight: 1 });
+  const first = b.add(0);
+  await new Promise((r) => setImmediate(r));
+  const rest = [1, 2, 3].map((x) => b.add(x));
+  assert.deepEqual(await Promise.all([first, ...rest]), [0, 1, 2, 3]);
+  assert.deepEqual(batches, [[0], [1, 2, 3]]);
+});
+
+test('refuses at once past maxPending', async () => {
+  const b = new Batcher<number, number>(async (xs) => xs, { maxSize: 10, maxWaitMs: 50, maxPending: 2 });
+  const r = await Promise.allSettled([1, 2, 3].map((x) => b.add(x)));
+  assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'fulfilled', 'rejected']);
+  assert.equal((r[2] as PromiseRejectedResult).reason.name, 'OverloadError');
 });

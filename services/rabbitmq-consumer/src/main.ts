@@ -1,4 +1,4 @@
-import { createRabbitConnection, DEFAULT_QUEUE, queueOptions } from '@tweets/brokers';
+import { createRabbitConnection, DEFAULT_QUEUE, deadLetterQueue, queueOptions } from '@tweets/brokers';
 import { Batcher, closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
 import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
@@ -7,7 +7,8 @@ import { ConsumerStatus, type AsyncMessage } from 'rabbitmq-client';
 const spec = {
   HEALTH_HOST: str({ default: '127.0.0.1' }),
   HEALTH_PORT: int({ default: 8092, min: 1, max: 65535 }),
-  RABBITMQ_URL: str({ default: 'amqp://tweets:tweets@127.0.0.1:15673', secret: true }),
+  /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
+  RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
   RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
   /** Unacked messages in flight; they are applied to Valkey together. */
   PREFETCH: int({ default: 500, min: 1, max: 65_535 }),
@@ -33,12 +34,13 @@ await runService({
         applyUntilDone(store, 'rabbitmq', tweets, () => stopping, (err, attempt) =>
           log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
         ),
-      cfg.BATCH_MAX,
+      { maxSize: cfg.BATCH_MAX },
     );
 
     const rabbit = createRabbitConnection(cfg.RABBITMQ_URL, 'rabbitmq-consumer');
     rabbit.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq connection error'));
     rabbit.on('connection', () => log.info('rabbitmq connected'));
+    await rabbit.queueDeclare({ queue: deadLetterQueue(cfg.RABBITMQ_QUEUE), durable: true });
 
     // The handler's promise decides the ack: resolved after the Valkey write
     // (ack), rejected (nack and requeue), or DROP for a poison message.
@@ -51,9 +53,9 @@ await runService({
         requeue: true,
       },
       async (msg: AsyncMessage) => {
-        const d = decodeTweet(msg.body as Buffer);
+        const d = decodeTweet(asBytes(msg.body));
         if (!d.ok) {
-          log.error({ messageId: msg.messageId, reason: formatErrors(d.errors) }, 'poison message dropped');
+          log.error({ messageId: msg.messageId, reason: formatErrors(d.errors) }, 'poison message dead-lettered');
           return ConsumerStatus.DROP;
         }
         const r = await batcher.add(d.value);
@@ -80,3 +82,9 @@ await runService({
     };
   },
 });
+
+/** The client hands over bytes for our content type; anything else a producer sent is checked the same way. */
+function asBytes(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body) ?? '');
+}

@@ -1,19 +1,39 @@
 import { int, list, loadConfig, oneOf, str } from '@tweets/kit';
 import { DEFAULT_PARTITIONS, DEFAULT_QUEUE, DEFAULT_TOPIC } from '@tweets/brokers';
 
-export const spec = {
+const common = {
   /** Which broker this writer publishes to: the same code serves both deployments. */
   BROKER: oneOf(['kafka', 'rabbitmq'] as const),
   GRPC_HOST: str({ default: '127.0.0.1' }),
   GRPC_PORT: int({ default: 50051, min: 1, max: 65535 }),
   /** How long one publish may wait for the broker's durable ack before the call fails. */
   PUBLISH_TIMEOUT_MS: int({ default: 1000, min: 50, max: 60_000 }),
+  /** Tweets waiting for the broker beyond this are refused at once (UNAVAILABLE): memory stays bounded. */
+  MAX_PENDING: int({ default: 20_000, min: 1, max: 1_000_000 }),
+};
+
+const kafka = {
   KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
   KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
   KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
-  RABBITMQ_URL: str({ default: 'amqp://tweets:tweets@127.0.0.1:15673', secret: true }),
+};
+
+const rabbitmq = {
+  /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
+  RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
   RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
 };
 
-export type Config = ReturnType<typeof readConfig>;
-export const readConfig = (env = process.env) => loadConfig(spec, env);
+export const secrets = ['RABBITMQ_URL'];
+
+export type KafkaConfig = ReturnType<typeof loadConfig<typeof common>> & ReturnType<typeof loadConfig<typeof kafka>> & { BROKER: 'kafka' };
+export type RabbitConfig = ReturnType<typeof loadConfig<typeof common>> &
+  ReturnType<typeof loadConfig<typeof rabbitmq>> & { BROKER: 'rabbitmq' };
+
+/** Reads the common settings and those of the chosen broker only. */
+export function readConfig(env = process.env): KafkaConfig | RabbitConfig {
+  const broker = env.BROKER;
+  if (broker === 'kafka') return loadConfig({ ...common, ...kafka }, env) as KafkaConfig;
+  if (broker === 'rabbitmq') return loadConfig({ ...common, ...rabbitmq }, env) as RabbitConfig;
+  return loadConfig(common, env) as never; // throws: BROKER is missing or wrong
+}

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { runService, secretNames } from '@tweets/kit';
+import { runService } from '@tweets/kit';
 import { formatErrors } from '@tweets/tweet';
 import { fromRequest, grpc, HealthImplementation, SERVICE_NAME, WeatherTweetService, type WeatherTweetRequest, type WeatherTweetResponse } from '@tweets/wire';
 
-import { readConfig, spec } from './config.js';
+import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
 
 await runService({
   name: `writer-${process.env.BROKER ?? 'unknown'}`,
-  secrets: secretNames(spec),
+  secrets,
   async start(log) {
     const cfg = readConfig();
     const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, log) : await createRabbitPublisher(cfg, log);

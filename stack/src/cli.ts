@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
+import { layout, ROOT, type StackLayout } from './layout.js';
+import { provision, ProvisionError } from './provision.js';
+import { alive, readState } from './state.js';
+
+const USAGE = `usage: npm start [-- --no-load] [--route both|kafka|rabbitmq]
+       npm stop | npm run status
+       npm run load [-- --count N --concurrency N]
+       npm test`;
+
+interface Flags {
+  stack: string;
+  load: boolean;
+  count: number;
+  concurrency: number;
+  route: 'both' | 'kafka' | 'rabbitmq';
+}
+
+function parseFlags(args: string[]): Flags {
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 10_000, concurrency: 10, route: 'both' };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--no-load') f.load = false;
+    else if (a === '--stack') f.stack = val();
+    else if (a === '--count') f.count = Number(val());
+    else if (a === '--concurrency') f.concurrency = Number(val());
+    else if (a === '--route') {
+      const r = val();
+      if (r !== 'both' && r !== 'kafka' && r !== 'rabbitmq') throw new Error(`--route must be both, kafka or rabbitmq\n${USAGE}`);
+      f.route = r;
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  if (!Number.isInteger(f.count) || f.count < 1) throw new Error('--count must be a positive integer');
+  if (!Number.isInteger(f.concurrency) || f.concurrency < 1 || f.concurrency > 1000) throw new Error('--concurrency must be 1 to 1000');
+  return f;
+}
+
+const say = (msg: string) => console.log(`[stack] ${msg}`);
+
+/** Starts the stack's supervisor (detached) and waits until every component is ready. */
+export async function startStack(l: StackLayout, route: Flags['route'] = 'both'): Promise<void> {
+  const prev = readState(l);
+  if (prev && alive(prev.supervisorPid)) {
+    if (prev.route !== route) throw new Error(`stack ${l.name} is running with route ${prev.route}; npm stop first`);
+    say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
+  } else {
+    provision(l);
+    mkdirSync(l.logs, { recursive: true });
+    rmSync(l.stateFile, { force: true });
+    const out = openSync(join(l.logs, 'supervisor.log'), 'a');
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      cwd: ROOT,
+    });
+    closeSync(out);
+    child.unref();
+    say(`stack ${l.name}: supervisor pid ${child.pid}; logs in ${l.logs}`);
+  }
+  const t0 = Date.now();
+  let shown = '';
+  while (Date.now() - t0 < 300_000) {
+    const s = readState(l);
+    if (s?.status === 'ready') {
+      say(`stack ${l.name}: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; API on ${l.apiUrl}`);
+      return;
+    }
+    if (s && (s.status === 'failed' || (s.status !== 'stopped' && !alive(s.supervisorPid)))) {
+      throw new Error(`stack ${l.name} failed to start: ${s.error ?? 'supervisor exited'} (see ${join(l.logs, 'supervisor.log')})`);
+    }
+    const progress = s ? Object.entries(s.components).filter(([, c]) => c.status === 'ready').map(([n]) => n).join(', ') : '';
+    if (progress !== shown) {
+      shown = progress;
+      if (progress) say(`ready: ${progress}`);
+    }
+    await sleep(250);
+  }
+  throw new Error(`stack ${l.name} was not ready within 300 s (see ${join(l.logs, 'supervisor.log')})`);
+}
+
+/** Stops the supervisor (which stops every component), then anything it left, each by its own PID. */
+export async function stopStack(l: StackLayout): Promise<void> {
+  const s = readState(l);
+  if (!s) {
+    say(`stack ${l.name}: not running`);
+    return;
+  }
+  if (alive(s.supervisorPid)) {
+    process.kill(s.supervisorPid, 'SIGTERM');
+    const t0 = Date.now();
+    while (alive(s.supervisorPid) && Date.now() - t0 < 150_000) await sleep(200);
+  }
+  const after = readState(l) ?? s;
+  for (const [name, c] of Object.entries(after.components)) {
+    if (alive(c.pid)) {
+      say(`${name}: still running after the supervisor; SIGKILL pid ${c.pid}`);
+      process.kill(c.pid!, 'SIGKILL');
+    }
+  }
+  if (alive(s.supervisorPid)) process.kill(s.supervisorPid, 'SIGKILL');
+  rmSync(l.stateFile, { force: true });
+  say(`stack ${l.name}: stopped`);
+}
+
+function status(l: StackLayout): number {
+  const s = readState(l);
+  if (!s || !alive(s.supervisorPid)) {
+    say(`stack ${l.name}: not running`);
+    return 1;
+  }
+  console.log(`stack ${l.name}: ${s.status}, route ${s.route}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
+  for (const [name, c] of Object.entries(s.components)) {
+    console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
+  }
+  return 0;
+}
+
+/** The seed's load (10,000 tweets, 10 clients), then the summary read back from /stats. */
+async function load(l: StackLayout, f: Flags): Promise<number> {
+  const before = await fetchStats(l.apiUrl);
+  say(`sending ${f.count} tweets from ${f.concurrency} concurrent clients to ${l.apiUrl}/tweets`);
+  const result = await runLoad({ url: l.apiUrl, count: f.count, concurrency: f.concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
+  const paths = f.route === 'both' ? ['kafka', 'rabbitmq'] : [f.route];
+  const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
+  const { stats, reached, waitedMs } = await waitForCounts(l.apiUrl, before, expected, 60_000);
+  const summary = summarize(result, before, stats, waitedMs);
+  console.log(`\n${renderSummary(summary, stats)}\n`);
+  mkdirSync(join(l.dir, 'runs'), { recursive: true });
+  const file = join(l.dir, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ summary, stats }, null, 2));
+  say(`summary written to ${file}`);
+  if (!reached) {
+    console.error(`[stack] counts did not reach the accepted total within 60 s: ${JSON.stringify(summary.counted)}`);
+    return 1;
+  }
+  return summary.failed === 0 && summary.accepted === summary.sent ? 0 : 1;
+}
+
+function testFiles(): string[] {
+  const files: string[] = [];
+  for (const group of ['packages', 'services']) {
+    for (const ws of readdirSync(join(ROOT, group))) {
+      const dir = join(ROOT, group, ws, 'dist', 'test');
+      if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.test.js')) files.push(join(dir, f));
+    }
+  }
+  for (const ws of ['loadgen', 'stack', 'test']) {
+    const dir = join(ROOT, ws, 'dist', 'test');
+    if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.js')) files.push(join(dir, f));
+  }
+  return files;
+}
+
+/** Starts a fresh `test` stack beside any other, runs every test file against it, and stops it. */
+async function test(): Promise<number> {
+  const l = layout('test');
+  await stopStack(l);
+  rmSync(l.dir, { recursive: true, force: true });
+  try {
+    await startStack(l);
+  } catch (err) {
+    console.error(`[stack] ${(err as Error).message}`);
+    await stopStack(l);
+    return 1;
+  }
+  const files = testFiles();
+  say(`running ${files.length} test files against stack ${l.name}`);
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+      stdio: 'inherit',
+      env: { ...process.env, STACK: 'test' },
+    });
+    child.once('exit', (c) => resolve(c ?? 1));
+  });
+  await stopStack(l);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    const f = parseFlags(rest);
+    const l = layout(f.stack);
+    switch (cmd) {
+      case 'start':
+        await startStack(l, f.route);
+        return f.load ? await load(l, f) : 0;
+      case 'stop':
+        await stopStack(l);
+        return 0;
+      case 'status':
+        return status(l);
+      case 'load':
+        return await load(l, f);
+      case 'test':
+        return await test();
+      default:
+        console.error(USAGE);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ProvisionError) console.error(`[stack] ${err.message}`);
+    else console.error(`[stack] ${(err as Error).stack ?? err}`);
+    return 1;
+  }
+}

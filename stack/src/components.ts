@@ -1,0 +1,293 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
+import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
+import { EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+
+/** One process of the stack: how to prepare, start and probe it. */
+export interface Component {
+  name: string;
+  kind: 'broker' | 'service';
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  prepare?: () => void;
+  ready: () => Promise<boolean>;
+  /** How long it may take to become ready after a start. */
+  readyTimeoutMs: number;
+  /** How long a graceful stop (SIGTERM) may take before SIGKILL. */
+  stopTimeoutMs: number;
+}
+
+function write(file: string, text: string): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, text);
+}
+
+function valkey(l: StackLayout): Component {
+  const dir = join(l.dir, 'valkey');
+  const s = secrets(l);
+  return {
+    name: 'valkey',
+    kind: 'broker',
+    command: VALKEY_SERVER,
+    // AOF with fsync every second: at most one second of aggregates can be lost
+    // on a machine crash (not on a process crash); see docs/valkey.md.
+    args: [join(dir, 'valkey.conf')],
+    env: {},
+    prepare() {
+      mkdirSync(dir, { recursive: true });
+      write(
+        join(dir, 'users.acl'),
+        [
+          'user default off',
+          // consumers: the data commands and scripts, nothing that administers the server
+          `user writer on >${s.valkeyWriterPassword} ~* &* +@all -@dangerous`,
+          // /stats and dashboards: reads only
+          `user reader on >${s.valkeyReaderPassword} ~* resetchannels -@all +@read +@connection`,
+          '',
+        ].join('\n'),
+      );
+      write(
+        join(dir, 'valkey.conf'),
+        [
+          `port ${l.ports.valkey}`,
+          'bind 127.0.0.1',
+          'protected-mode yes',
+          `dir ${dir}`,
+          'appendonly yes',
+          'appendfsync everysec',
+          'save ""',
+          'maxmemory-policy noeviction',
+          `aclfile ${join(dir, 'users.acl')}`,
+          'daemonize no',
+          'loglevel notice',
+          '',
+        ].join('\n'),
+      );
+    },
+    ready: () => valkeyPing(l.ports.valkey, 'writer', s.valkeyWriterPassword),
+    readyTimeoutMs: 20_000,
+    stopTimeoutMs: 10_000,
+  };
+}
+
+function epmd(l: StackLayout): Component {
+  return {
+    name: 'epmd',
+    kind: 'broker',
+    command: EPMD,
+    args: ['-port', String(l.ports.epmd), '-address', '127.0.0.1'],
+    env: {},
+    ready: () => tcpOpen(l.ports.epmd),
+    readyTimeoutMs: 10_000,
+    stopTimeoutMs: 5_000,
+  };
+}
+
+function rabbitmqEnv(l: StackLayout): Record<string, string> {
+  const dir = join(l.dir, 'rabbitmq');
+  return {
+    HOME: dir,
+    RABBITMQ_NODENAME: `tweets-${l.name}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(l.ports.amqp),
+    RABBITMQ_DIST_PORT: String(l.ports.rabbitmqDist),
+    ERL_EPMD_PORT: String(l.ports.epmd),
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+  };
+}
+
+function rabbitmq(l: StackLayout): Component {
+  const dir = join(l.dir, 'rabbitmq');
+  const s = secrets(l);
+  return {
+    name: 'rabbitmq',
+    kind: 'broker',
+    command: RABBITMQ_SERVER,
+    args: [],
+    env: rabbitmqEnv(l),
+    prepare() {
+      mkdirSync(join(dir, 'mnesia'), { recursive: true });
+      mkdirSync(join(dir, 'log'), { recursive: true });
+      write(
+        join(dir, 'rabbitmq.conf'),
+        [
+          `listeners.tcp.default = 127.0.0.1:${l.ports.amqp}`,
+          `default_user = ${s.rabbitmqUser}`,
+          `default_pass = ${s.rabbitmqPassword}`,
+          'default_vhost = /',
+          'vm_memory_high_watermark.absolute = 768MB',
+          'disk_free_limit.absolute = 100MB',
+          'log.console = true',
+          'log.console.level = warning',
+          'log.file = false',
+          '',
+        ].join('\n'),
+      );
+      write(join(dir, 'enabled_plugins'), '[].\n');
+      write(join(dir, 'rabbitmq-env.conf'), '');
+    },
+    ready: () => amqpReady(`amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${l.ports.amqp}`),
+    readyTimeoutMs: 60_000,
+    stopTimeoutMs: 30_000,
+  };
+}
+
+function kafka(l: StackLayout): Component {
+  const dir = join(l.dir, 'kafka');
+  return {
+    name: 'kafka',
+    kind: 'broker',
+    command: JAVA,
+    args: [
+      '-Xms256m',
+      '-Xmx512m',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
+      '-cp',
+      `${l.kafkaLibs}/*`,
+      'kafka.Kafka',
+      join(dir, 'server.properties'),
+    ],
+    env: {},
+    prepare() {
+      const data = join(dir, 'data');
+      write(
+        join(dir, 'server.properties'),
+        [
+          'node.id=1',
+          'process.roles=broker,controller',
+          `listeners=PLAINTEXT://127.0.0.1:${l.ports.kafka},CONTROLLER://127.0.0.1:${l.ports.kafkaController}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${l.ports.kafka}`,
+          'controller.listener.names=CONTROLLER',
+          'inter.broker.listener.name=PLAINTEXT',
+          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          `controller.quorum.voters=1@127.0.0.1:${l.ports.kafkaController}`,
+          `log.dirs=${data}`,
+          'num.partitions=6',
+          'offsets.topic.replication.factor=1',
+          'offsets.topic.num.partitions=6',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'min.insync.replicas=1',
+          'group.initial.rebalance.delay.ms=0',
+          'auto.create.topics.enable=false',
+          // flush policy stays Kafka's default (the page cache, replicated in a real
+          // cluster); acks=all makes the ack wait for every in-sync replica.
+          '',
+        ].join('\n'),
+      );
+      write(
+        join(dir, 'log4j2.properties'),
+        [
+          'status = warn',
+          'appender.console.type = Console',
+          'appender.console.name = STDOUT',
+          'appender.console.layout.type = PatternLayout',
+          'appender.console.layout.pattern = [%d] %p %m (%c)%n',
+          'rootLogger.level = WARN',
+          'rootLogger.appenderRef.stdout.ref = STDOUT',
+          'logger.server.name = kafka.server.KafkaServer',
+          'logger.server.level = INFO',
+          '',
+        ].join('\n'),
+      );
+      if (!existsSync(join(data, 'meta.properties'))) {
+        const clusterId = randomBytes(16).toString('base64url');
+        formatKafka(l, clusterId, join(dir, 'server.properties'));
+      }
+    },
+    ready: () => kafkaReady(l.ports.kafka),
+    readyTimeoutMs: 90_000,
+    stopTimeoutMs: 30_000,
+  };
+}
+
+function formatKafka(l: StackLayout, clusterId: string, props: string): void {
+  execFileSync(JAVA, ['-cp', `${l.kafkaLibs}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+function service(l: StackLayout, name: string, dir: string, env: Record<string, string>, ready: () => Promise<boolean>): Component {
+  return {
+    name,
+    kind: 'service',
+    command: process.execPath,
+    args: [join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
+    env: { LOG_LEVEL: 'info', ...env },
+    ready,
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 20_000,
+  };
+}
+
+export interface StackOptions {
+  /** both (default), kafka or rabbitmq: where the dispatcher sends tweets. */
+  route?: 'both' | 'kafka' | 'rabbitmq';
+}
+
+/** Every process of a stack, in start order: brokers, writers, consumers, dispatcher, API. */
+export function components(l: StackLayout, opts: StackOptions = {}): Component[] {
+  const p = l.ports;
+  const valkeyWriter = {
+    VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
+    VALKEY_USERNAME: 'writer',
+    VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
+  };
+  const kafkaEnv = { KAFKA_BROKERS: `127.0.0.1:${p.kafka}` };
+  const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
+  return [
+    valkey(l),
+    epmd(l),
+    rabbitmq(l),
+    kafka(l),
+    service(l, 'writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), ...kafkaEnv }, () => grpcServing(p.kafkaWriter)),
+    service(l, 'writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), ...rabbitEnv }, () =>
+      grpcServing(p.rabbitmqWriter),
+    ),
+    service(l, 'kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), ...kafkaEnv, ...valkeyWriter }, () =>
+      httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
+    ),
+    service(l, 'rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
+      httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`),
+    ),
+    service(
+      l,
+      'dispatcher',
+      'dispatcher',
+      {
+        PORT: String(p.dispatcher),
+        ROUTE: opts.route ?? 'both',
+        KAFKA_WRITER_ADDR: `127.0.0.1:${p.kafkaWriter}`,
+        RABBITMQ_WRITER_ADDR: `127.0.0.1:${p.rabbitmqWriter}`,
+      },
+      () => httpReady(`http://127.0.0.1:${p.dispatcher}/readyz`),
+    ),
+    service(
+      l,
+      'ingest-api',
+      'ingest-api',
+      {
+        PORT: String(p.api),
+        DISPATCHER_URL: `http://127.0.0.1:${p.dispatcher}`,
+        VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
+        VALKEY_USERNAME: 'reader',
+        VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-reader-password'),
+      },
+      () => httpReady(`http://127.0.0.1:${p.api}/readyz`),
+    ),
+  ];
+}

@@ -1,0 +1,98 @@
+import { connect } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { Admin } from '@platformatic/kafka';
+import { service as healthService } from 'grpc-health-check';
+import { Connection } from 'rabbitmq-client';
+
+/** Readiness probes: each answers true or false within about a second, never throws. */
+
+export function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export async function httpReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** AUTH then PING over RESP, expecting +OK and +PONG. */
+export function valkeyPing(port: number, user: string, password: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('error', () => done(false));
+    s.once('connect', () => {
+      const arg = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
+      s.write(`*3\r\n${arg('AUTH')}${arg(user)}${arg(password)}*1\r\n${arg('PING')}`);
+    });
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n+PONG') || buf.startsWith('+OK\r\n+PONG')) done(true);
+      else if (buf.startsWith('-')) done(false);
+    });
+  });
+}
+
+const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
+
+export function grpcServing(port: number, service = ''): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (arg: { service: string }) => healthService.Check!.requestSerialize(arg),
+      (buf: Buffer) => healthService.Check!.responseDeserialize(buf) as { status: string },
+      { service },
+      { deadline: Date.now() + 1000 },
+      (err, res) => {
+        client.close();
+        resolve(!err && res?.status === 'SERVING');
+      },
+    );
+  });
+}
+
+export async function kafkaReady(port: number): Promise<boolean> {
+  if (!(await tcpOpen(port))) return false;
+  const admin = new Admin({ clientId: 'stack-probe', bootstrapBrokers: [`127.0.0.1:${port}`], timeout: 1000, retries: 0 });
+  try {
+    await admin.listTopics();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+export async function amqpReady(url: string): Promise<boolean> {
+  const c = new Connection({ url, connectionTimeout: 1000, retryLow: 5000, retryHigh: 5000 });
+  c.on('error', () => undefined);
+  try {
+    await c.onConnect(1500, true);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.close().catch(() => undefined);
+  }
+}

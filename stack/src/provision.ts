@@ -1,0 +1,90 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, type StackLayout } from './layout.js';
+
+export const VALKEY_SERVER = '/usr/bin/valkey-server';
+export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+export const EPMD = '/usr/bin/epmd';
+export const JAVA = 'java';
+
+const BACKPORTS_SOURCES = '/etc/apt/sources.list.d/bookworm-backports.sources';
+const BACKPORTS = `Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+`;
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function log(msg: string): void {
+  console.log(`[stack] ${msg}`);
+}
+
+export class ProvisionError extends Error {}
+
+/**
+ * Installs what the stack runs on, if missing: Valkey 8 (bookworm-backports),
+ * RabbitMQ and Erlang (Debian), a Java runtime and Maven, then Kafka's jars
+ * from Maven Central. Without root it says exactly what to run instead.
+ * Installing never starts the system's own broker services.
+ */
+export function provision(l: StackLayout): void {
+  const missing: string[] = [];
+  if (!existsSync(VALKEY_SERVER)) missing.push('valkey-server');
+  if (!existsSync(RABBITMQ_SERVER) || !existsSync(EPMD)) missing.push('rabbitmq-server');
+  if (!has('java')) missing.push('openjdk-17-jre-headless');
+  if (!has('mvn')) missing.push('maven');
+  if (missing.length > 0) aptInstall(missing);
+  ensureKafkaJars(l);
+}
+
+function aptInstall(pkgs: string[]): void {
+  const cmd = [
+    `printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > ${BACKPORTS_SOURCES}`,
+    'apt-get update',
+    `apt-get install -y -t bookworm-backports ${pkgs.join(' ')}`,
+  ];
+  if (process.getuid?.() !== 0) {
+    throw new ProvisionError(`missing packages: ${pkgs.join(', ')}. Install them as root, then run this again:\n  sudo sh -c '${cmd.join(' && ')}'`);
+  }
+  log(`installing ${pkgs.join(', ')} with apt (bookworm-backports for Valkey 8)`);
+  if (!existsSync(BACKPORTS_SOURCES)) writeFileSync(BACKPORTS_SOURCES, BACKPORTS);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  // policy-rc.d 101: packages install without starting their system services.
+  const policy = '/usr/sbin/policy-rc.d';
+  const hadPolicy = existsSync(policy);
+  if (!hadPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', '-t', 'bookworm-backports', ...pkgs], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } finally {
+    if (!hadPolicy) unlinkSync(policy);
+  }
+}
+
+function kafkaVersion(): string {
+  const pom = readFileSync(join(ROOT, 'stack', 'kafka', 'pom.xml'), 'utf8');
+  const m = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom);
+  if (!m) throw new ProvisionError('stack/kafka/pom.xml names no kafka.version');
+  return m[1]!;
+}
+
+function ensureKafkaJars(l: StackLayout): void {
+  const version = kafkaVersion();
+  const jar = `kafka_2.13-${version}.jar`;
+  if (existsSync(join(l.kafkaLibs, jar))) return;
+  if (existsSync(l.kafkaLibs)) rmSync(l.kafkaLibs, { recursive: true });
+  log(`fetching Apache Kafka ${version} jars with Maven into ${l.kafkaLibs}`);
+  execFileSync(
+    'mvn',
+    ['-q', '-B', '-f', join(ROOT, 'stack', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${l.kafkaLibs}`],
+    { stdio: 'inherit' },
+  );
+  if (!readdirSync(l.kafkaLibs).includes(jar)) throw new ProvisionError(`maven did not fetch ${jar}`);
+}

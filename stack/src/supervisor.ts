@@ -1,0 +1,145 @@
+/**
+ * The stack's supervisor: a detached process that starts every component in
+ * dependency order, waits for each to be ready, restarts any that exits
+ * unexpectedly (as Kubernetes would), and on SIGTERM stops them all in
+ * reverse order, each by its own PID. Its state is in <stack>/state.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { components, type Component } from './components.js';
+import { layout } from './layout.js';
+import { writeState, type StackState } from './state.js';
+
+const name = process.argv[2] ?? 'local';
+const route = (process.argv[3] ?? 'both') as 'both' | 'kafka' | 'rabbitmq';
+const l = layout(name);
+mkdirSync(l.logs, { recursive: true });
+const list = components(l, { route });
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+let lastFailure = '';
+
+const state: StackState = {
+  supervisorPid: process.pid,
+  status: 'starting',
+  route,
+  components: Object.fromEntries(
+    list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
+  ),
+};
+const save = () => writeState(l, state);
+const say = (msg: string) => console.log(`${new Date().toISOString()} ${msg}`);
+
+function start(c: Component): ChildProcess {
+  const fd = openSync(join(l.logs, `${c.name}.log`), 'a');
+  const child = spawn(c.command, c.args, {
+    cwd: l.dir,
+    env: { ...process.env, ...c.env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  children.set(c.name, child);
+  const cs = state.components[c.name]!;
+  cs.pid = child.pid ?? null;
+  cs.status = 'starting';
+  save();
+  say(`${c.name}: started, pid ${child.pid}`);
+  child.once('exit', (code, signal) => {
+    if (children.get(c.name) === child) children.delete(c.name);
+    if (stopping) return;
+    cs.pid = null;
+    cs.status = 'restarting';
+    cs.restarts++;
+    save();
+    const delay = Math.min(250 * 2 ** Math.min(cs.restarts - 1, 4), 4000);
+    say(`${c.name}: exited (code ${code}, signal ${signal}); restarting in ${delay} ms`);
+    void sleep(delay).then(async () => {
+      if (stopping) return;
+      start(c);
+      if (await waitReady(c)) {
+        cs.status = 'ready';
+        save();
+        say(`${c.name}: ready again`);
+      }
+    });
+  });
+  return child;
+}
+
+async function waitReady(c: Component): Promise<boolean> {
+  const deadline = Date.now() + c.readyTimeoutMs;
+  const child = children.get(c.name);
+  while (Date.now() < deadline && !stopping) {
+    if (!child || child.exitCode !== null || child.signalCode !== null || children.get(c.name) !== child) {
+      lastFailure = `${c.name} exited while starting (code ${child?.exitCode}, signal ${child?.signalCode})`;
+      return false;
+    }
+    if (await c.ready()) return true;
+    await sleep(200);
+  }
+  lastFailure = `${c.name} was not ready within ${c.readyTimeoutMs} ms`;
+  return false;
+}
+
+async function stopOne(c: Component): Promise<void> {
+  const child = children.get(c.name);
+  const cs = state.components[c.name]!;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const graceful = await Promise.race([exited.then(() => true), sleep(c.stopTimeoutMs).then(() => false)]);
+    if (!graceful) {
+      say(`${c.name}: no exit ${c.stopTimeoutMs} ms after SIGTERM; SIGKILL`);
+      child.kill('SIGKILL');
+      await exited;
+    }
+    say(`${c.name}: stopped`);
+  }
+  cs.pid = null;
+  cs.status = 'stopped';
+  save();
+}
+
+async function stopAll(exitCode: number): Promise<never> {
+  stopping = true;
+  state.status = 'stopping';
+  save();
+  for (const c of [...list].reverse()) await stopOne(c);
+  state.status = exitCode === 0 ? 'stopped' : 'failed';
+  save();
+  process.exit(exitCode);
+}
+
+process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGINT', () => void stopAll(0));
+
+save();
+say(`stack ${name}: starting ${list.length} components (route: ${route})`);
+for (const c of list) {
+  try {
+    c.prepare?.();
+  } catch (err) {
+    state.error = `${c.name}: prepare failed: ${(err as Error).message}`;
+    say(state.error);
+    await stopAll(1);
+  }
+  const t0 = Date.now();
+  start(c);
+  if (!(await waitReady(c))) {
+    if (stopping) break;
+    state.error = `${lastFailure}; see ${state.components[c.name]!.log}`;
+    state.components[c.name]!.status = 'failed';
+    say(state.error);
+    await stopAll(1);
+  }
+  state.components[c.name]!.status = 'ready';
+  save();
+  say(`${c.name}: ready in ${Date.now() - t0} ms`);
+}
+if (!stopping) {
+  state.status = 'ready';
+  save();
+  say(`stack ${name}: ready`);
+}
