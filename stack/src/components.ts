@@ -44,9 +44,9 @@ function valkey(l: StackLayout): Component {
         [
           'user default off',
           // consumers: the data commands and scripts, nothing that administers the server
-          `user writer on >${s.valkeyWriterPassword} ~* &* +@all -@dangerous`,
+          `user writer on >${s.valkeyWriterPassword} ~* &* +@all -@dangerous +info`,
           // /stats and dashboards: reads only
-          `user reader on >${s.valkeyReaderPassword} ~* resetchannels -@all +@read +@connection`,
+          `user reader on >${s.valkeyReaderPassword} ~* resetchannels -@all +@read +@connection +info`,
           '',
         ].join('\n'),
       );

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { delta, emptyBreakdown, fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
+import { MUNICIPALITIES, WEATHERS, type TweetFields } from '@tweets/tweet';
+import { api, post, sleep, uniq } from './helpers.js';
+
+/**
+ * A known multiset: each (municipality, weather) pair gets its own count,
+ * 200 + 20·i for pair i, 5,600 tweets in all, shuffled. Every pair's count
+ * differs, so a tweet counted under the wrong pair cannot go unnoticed.
+ */
+function knownMultiset(): { tweets: TweetFields[]; expected: ReturnType<typeof emptyBreakdown> } {
+  const expected = emptyBreakdown();
+  const tweets: TweetFields[] = [];
+  let i = 0;
+  for (const municipality of MUNICIPALITIES) {
+    for (const weather of WEATHERS) {
+      const n = 200 + 20 * i++;
+      expected[municipality][weather] = n;
+      for (let k = 0; k < n; k++) tweets.push({ municipality, weather, temperature: -5 + (k % 40), humidity: k % 101 });
+    }
+  }
+  const next = rng(7);
+  for (let j = tweets.length - 1; j > 0; j--) {
+    const r = Math.floor(next() * (j + 1));
+    [tweets[j], tweets[r]] = [tweets[r]!, tweets[j]!];
+  }
+  return { tweets, expected };
+}
+
+const BAD_BODIES: unknown[] = [
+  '{not json',
+  { municipality: 'mixco', temperature: 20, humidity: 50 },
+  { municipality: 'municipalities_unknown', temperature: 20, humidity: 50, weather: 'sunny' },
+  { municipality: 'mixco', temperature: 20, humidity: 50, weather: 'weathers_unknown' },
+  { municipality: 'mixco', temperature: 20, humidity: 150, weather: 'sunny' },
+  { municipality: 'mixco', temperature: 20.5, humidity: 50, weather: 'sunny' },
+  { municipality: 'mixco', temperature: 20, humidity: 50, weather: 'sunny', id: 'smuggled' },
+];
+
+test('5,600 known tweets through the API are counted exactly per (municipality, weather) on both paths; bad input adds nothing', async () => {
+  const before = await fetchStats(api);
+  const { tweets, expected } = knownMultiset();
+  assert.equal(tweets.length, 5600);
+
+  // Bad requests interleaved with the load, from another client.
+  let badSent = 0;
+  let badRejected = 0;
+  let loading = true;
+  const bad = (async () => {
+    while (loading) {
+      const body = BAD_BODIES[badSent % BAD_BODIES.length];
+      const r = await post(body, { 'idempotency-key': uniq('bad') });
+      badSent++;
+      if (r.status >= 400 && r.status < 500) badRejected++;
+      await sleep(5);
+    }
+  })();
+  const result = await runLoad({ url: api, count: tweets.length, concurrency: 10, idPrefix: uniq('e2e'), tweets, maxDurationMs: 300_000 });
+  loading = false;
+  await bad;
+
+  assert.equal(result.sent, tweets.length);
+  assert.equal(result.accepted, tweets.length, JSON.stringify(result.errors));
+  assert.deepEqual(result.accepted_breakdown, expected);
+  assert.ok(badSent >= 20, `only ${badSent} bad requests were interleaved`);
+  assert.equal(badRejected, badSent, 'every bad request got a 4xx');
+
+  const { reached } = await waitForCounts(api, before, { kafka: tweets.length, rabbitmq: tweets.length }, 120_000);
+  assert.ok(reached, 'both paths counted every accepted tweet');
+  await sleep(1500); // anything extra (a duplicate, a bad input) would land by now
+  const after = await fetchStats(api);
+  for (const p of ['kafka', 'rabbitmq'] as const) {
+    assert.equal(after.paths[p].total - before.paths[p].total, tweets.length, `${p} total`);
+    assert.deepEqual(delta(before.paths[p], after.paths[p]), expected, `${p} per (municipality, weather)`);
+  }
+});

@@ -1,0 +1,35 @@
+import { layout, readState, secrets, type Secrets } from '@tweets/stack';
+
+/** The stack the tests run against: `npm test` starts the `test` stack and sets STACK. */
+export const stack = layout(process.env.STACK ?? 'test');
+export const api = stack.apiUrl;
+export const creds: Secrets = secrets(stack);
+
+export function pidOf(component: string): number {
+  const pid = readState(stack)?.components[component]?.pid;
+  if (!pid) throw new Error(`${component} is not running in stack ${stack.name}`);
+  return pid;
+}
+
+export async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; type: string; json: any }> {
+  const res = await fetch(`${api}/tweets`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, type: res.headers.get('content-type') ?? '', json };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function uniq(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+}

@@ -1,0 +1,77 @@
+import { once } from 'node:events';
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'iovalkey';
+import { connectValkey, pathKey, readStats, TweetStore } from '@tweets/store';
+import type { Tweet } from '@tweets/tweet';
+import { creds, stack } from './helpers.js';
+
+const prefix = `t${Date.now().toString(36)}`;
+const writer = connectValkey({ host: '127.0.0.1', port: stack.ports.valkey, username: 'writer', password: creds.valkeyWriterPassword, name: 'store-test' }, () => {});
+after(() => writer.disconnect());
+await once(writer, 'ready');
+
+const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({ id, municipality: 'mixco', temperature: 20, humidity: 50, weather: 'sunny', ...over });
+
+test('an id is applied once per path, and the two paths count apart', async () => {
+  const store = new TweetStore(writer, { prefix });
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('a'), tweet('a'), tweet('b', { weather: 'rainy' })]), [1, 0, 1]);
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('a')]), [0]);
+  assert.deepEqual(await store.applyBatch('rabbitmq', [tweet('a')]), [1]);
+  const s = await readStats(writer, prefix);
+  assert.equal(s.paths.kafka.total, 2);
+  assert.equal(s.paths.rabbitmq.total, 1);
+  assert.deepEqual(s.paths.kafka.counts.mixco, { sunny: 1, cloudy: 0, rainy: 1, foggy: 0 });
+  assert.deepEqual(s.paths.kafka.byWeather, { sunny: 1, cloudy: 0, rainy: 1, foggy: 0 });
+  assert.deepEqual(s.paths.kafka.counts.chinautla, { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 });
+});
+
+test('averages are kept as sums and counts, updated atomically with the counts', async () => {
+  const store = new TweetStore(writer, { prefix: `${prefix}a` });
+  await store.applyBatch('kafka', [
+    tweet('1', { municipality: 'guatemala', temperature: 10, humidity: 40 }),
+    tweet('2', { municipality: 'guatemala', temperature: 21, humidity: 61 }),
+    tweet('2', { municipality: 'guatemala', temperature: 99, humidity: 99 }),
+  ]);
+  const s = await readStats(writer, `${prefix}a`);
+  assert.deepEqual(s.paths.kafka.averages.guatemala, { reports: 2, temperature: 15.5, humidity: 50.5 });
+  assert.deepEqual(s.paths.kafka.averages.mixco, { reports: 0, temperature: null, humidity: null });
+});
+
+test('recent tweets are capped and the throughput series keeps only its window', async () => {
+  const p = `${prefix}r`;
+  const store = new TweetStore(writer, { prefix: p, recentCap: 3, throughputWindowSec: 60 });
+  const now = Date.now();
+  await store.applyBatch('rabbitmq', [tweet('old')], now - 3_600_000);
+  await store.applyBatch('rabbitmq', ['1', '2', '3', '4', '5'].map((i) => tweet(i)), now);
+  const recent = await writer.lrange(pathKey(p, 'rabbitmq', 'recent'), 0, -1);
+  assert.equal(recent.length, 3);
+  assert.equal(JSON.parse(recent[0]!).id, '5');
+  const tput = await writer.hgetall(pathKey(p, 'rabbitmq', 'tput'));
+  assert.deepEqual(tput, { [String(Math.floor(now / 1000))]: '5' });
+  assert.equal(await writer.zcard(pathKey(p, 'rabbitmq', 'tput', 'idx')), 1);
+});
+
+test('applied ids expire after the dedup window', async () => {
+  const store = new TweetStore(writer, { prefix: `${prefix}t`, dedupTtlSec: 100 });
+  await store.apply('kafka', tweet('ttl'));
+  const ttl = await writer.ttl(pathKey(`${prefix}t`, 'kafka', 'seen', 'ttl'));
+  assert.ok(ttl > 90 && ttl <= 100, String(ttl));
+});
+
+test('the reader user can read but not write; no user may act without a password', async () => {
+  const reader = new Redis({ port: stack.ports.valkey, host: '127.0.0.1', username: 'reader', password: creds.valkeyReaderPassword, lazyConnect: true });
+  await reader.connect();
+  try {
+    await readStats(reader, prefix);
+    await assert.rejects(reader.set(`${prefix}:x`, '1'), /NOPERM/);
+    await assert.rejects(reader.eval('return 1', 0), /NOPERM/);
+  } finally {
+    reader.disconnect();
+  }
+  const anon = new Redis({ port: stack.ports.valkey, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  anon.on('error', () => {});
+  await anon.connect().catch(() => {});
+  await assert.rejects(anon.get('x'), /NOAUTH|closed|Connection/i);
+  anon.disconnect();
+});
