@@ -8,7 +8,7 @@ import { provision, ProvisionError } from './provision.js';
 import { alive, readState } from './state.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route both|kafka|rabbitmq]
-       npm stop | npm run status
+       npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N]
        npm test`;
 
@@ -203,6 +203,10 @@ export async function main(argv: string[]): Promise<number> {
         return await load(l, f);
       case 'test':
         return await test();
+      case 'provision':
+        provision(l);
+        say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
+        return 0;
       default:
         console.error(USAGE);
         return 2;
