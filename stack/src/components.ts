@@ -216,7 +216,7 @@ function kafka(l: StackLayout): Component {
 }
 
 function formatKafka(l: StackLayout, clusterId: string, props: string): void {
-  execFileSync(JAVA, ['-cp', `${l.kafkaLibs}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
+  execFileSync(JAVA, ['-cp', `${l.kafkaLibs}/*`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

@@ -8,3 +8,11 @@ export const DEFAULT_TOPIC = 'weather-tweets';
 export const DEFAULT_PARTITIONS = 6;
 export const DEFAULT_QUEUE = 'weather-tweets';
 export const DEFAULT_CONSUMER_GROUP = 'weather-tweets-valkey';
+
+/** Where a consumer puts a message it cannot decode or apply, with the reason in a header. */
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+/** The header that carries why a message was dead-lettered (both brokers). */
+export const POISON_REASON_HEADER = 'x-poison-reason';

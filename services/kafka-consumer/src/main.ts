@@ -1,5 +1,5 @@
 import { Consumer, type Message } from '@platformatic/kafka';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic } from '@tweets/brokers';
+import { createDurableProducer, deadLetterTopic, DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic, POISON_REASON_HEADER } from '@tweets/brokers';
 import { int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
 import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
@@ -26,7 +26,14 @@ await runService({
       (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
     );
     const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
-    await ensureTopic({ brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' }, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
+    const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' };
+    await ensureTopic(target, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
+    const dlqTopic = deadLetterTopic(cfg.KAFKA_TOPIC);
+    await ensureTopic(target, dlqTopic, 1);
+    // Poison goes to the DLQ before its offset is committed; flushes run one at a time,
+    // so this producer never has two sends in flight.
+    const dlq = createDurableProducer({ ...target, clientId: 'kafka-consumer-dlq' }, 5000);
+    let deadLettered = 0;
 
     const consumer = new Consumer({
       clientId: 'kafka-consumer',
@@ -48,10 +55,26 @@ await runService({
     /** Applies the batch to Valkey, then commits the last offset of each partition it touched. */
     async function flush(batch: Message[]): Promise<void> {
       const tweets: Tweet[] = [];
+      const poison: { m: Message; reason: string }[] = [];
       for (const m of batch) {
-        const d = decodeTweet(m.value);
+        const d = decodeTweet(m.value ?? Buffer.alloc(0));
         if (d.ok) tweets.push(d.value);
-        else log.error({ partition: m.partition, offset: String(m.offset), reason: formatErrors(d.errors) }, 'poison message skipped');
+        else poison.push({ m, reason: formatErrors(d.errors) });
+      }
+      if (poison.length > 0) {
+        await dlq.send({
+          messages: poison.map(({ m, reason }) => ({
+            topic: dlqTopic,
+            key: m.key ?? undefined,
+            value: m.value ?? Buffer.alloc(0),
+            headers: new Map([
+              [Buffer.from(POISON_REASON_HEADER), Buffer.from(reason)],
+              [Buffer.from('x-source'), Buffer.from(`${m.topic}/${m.partition}/${m.offset}`)],
+            ]),
+          })),
+        });
+        deadLettered += poison.length;
+        for (const { m, reason } of poison) log.error({ partition: m.partition, offset: String(m.offset), reason }, 'poison message dead-lettered');
       }
       const results = await applyUntilDone(store, 'kafka', tweets, () => stopping, (err, attempt) =>
         log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
@@ -79,7 +102,7 @@ await runService({
       }
     });
 
-    const statsTimer = setInterval(() => log.info({ applied, duplicates }, 'progress'), 10_000);
+    const statsTimer = setInterval(() => log.info({ applied, duplicates, deadLettered }, 'progress'), 10_000);
     statsTimer.unref();
     const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && stream.isConnected());
     return {
@@ -89,9 +112,10 @@ await runService({
         await stream.close();
         await loop;
         await consumer.close();
+        await dlq.close();
         valkey.disconnect();
         await closeServer(health);
-        log.info({ applied, duplicates }, 'final counts');
+        log.info({ applied, duplicates, deadLettered }, 'final counts');
       },
     };
   },

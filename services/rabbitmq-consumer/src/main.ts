@@ -1,4 +1,4 @@
-import { createRabbitConnection, DEFAULT_QUEUE, deadLetterQueue, queueOptions } from '@tweets/brokers';
+import { createRabbitConnection, DEFAULT_QUEUE, deadLetterQueue, POISON_REASON_HEADER, queueOptions } from '@tweets/brokers';
 import { Batcher, closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
 import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
@@ -40,7 +40,10 @@ await runService({
     const rabbit = createRabbitConnection(cfg.RABBITMQ_URL, 'rabbitmq-consumer');
     rabbit.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq connection error'));
     rabbit.on('connection', () => log.info('rabbitmq connected'));
-    await rabbit.queueDeclare({ queue: deadLetterQueue(cfg.RABBITMQ_QUEUE), durable: true });
+    const dlqName = deadLetterQueue(cfg.RABBITMQ_QUEUE);
+    await rabbit.queueDeclare({ queue: dlqName, durable: true });
+    const dlq = rabbit.createPublisher({ confirm: true, maxAttempts: 3 });
+    let deadLettered = 0;
 
     // The handler's promise decides the ack: resolved after the Valkey write
     // (ack), rejected (nack and requeue), or DROP for a poison message.
@@ -55,8 +58,16 @@ await runService({
       async (msg: AsyncMessage) => {
         const d = decodeTweet(asBytes(msg.body));
         if (!d.ok) {
-          log.error({ messageId: msg.messageId, reason: formatErrors(d.errors) }, 'poison message dead-lettered');
-          return ConsumerStatus.DROP;
+          // Into the DLQ with the reason, confirmed, before the original is acked;
+          // if that fails the handler throws and the message is requeued.
+          const reason = formatErrors(d.errors);
+          await dlq.send(
+            { routingKey: dlqName, durable: true, messageId: msg.messageId, headers: { [POISON_REASON_HEADER]: reason } },
+            asBytes(msg.body),
+          );
+          deadLettered++;
+          log.error({ messageId: msg.messageId, reason }, 'poison message dead-lettered');
+          return ConsumerStatus.ACK;
         }
         const r = await batcher.add(d.value);
         r === 1 ? applied++ : duplicates++;
@@ -65,7 +76,7 @@ await runService({
     );
     sub.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq consumer error'));
 
-    const statsTimer = setInterval(() => log.info({ applied, duplicates }, 'progress'), 10_000);
+    const statsTimer = setInterval(() => log.info({ applied, duplicates, deadLettered }, 'progress'), 10_000);
     statsTimer.unref();
     const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && rabbit.ready);
     return {
@@ -74,10 +85,11 @@ await runService({
         clearInterval(statsTimer);
         await sub.close();
         await batcher.drain();
+        await dlq.close();
         await rabbit.close();
         valkey.disconnect();
         await closeServer(health);
-        log.info({ applied, duplicates }, 'final counts');
+        log.info({ applied, duplicates, deadLettered }, 'final counts');
       },
     };
   },

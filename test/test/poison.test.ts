@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Consumer, Producer } from '@platformatic/kafka';
+import { fetchStats, waitForCounts } from '@tweets/loadgen';
+import { Connection } from 'rabbitmq-client';
+import { creds, post, sleep, stack, api, uniq } from './helpers.js';
+
+const good = { municipality: 'guatemala', temperature: 22, humidity: 70, weather: 'rainy' };
+const brokers = [`127.0.0.1:${stack.ports.kafka}`];
+
+test('a Kafka message the consumer cannot decode goes to the DLQ with its reason, and does not block the partition', async () => {
+  const before = await fetchStats(api);
+  const marker = Buffer.from(`not a tweet ${uniq('k')}`);
+  const p = new Producer({ clientId: 'poison-test', bootstrapBrokers: brokers, acks: -1 });
+  // Into every partition, so whichever the next good tweet lands on is behind poison.
+  await p.send({ messages: Array.from({ length: 6 }, (_, partition) => ({ topic: 'weather-tweets', partition, value: marker })) });
+  await p.close();
+  assert.equal((await post(good, { 'idempotency-key': uniq('after-poison') })).status, 202);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  assert.ok(reached, 'the good tweet behind the poison was counted');
+
+  const c = new Consumer({ clientId: 'poison-test', groupId: uniq('dlq-reader'), bootstrapBrokers: brokers, autocommit: false, maxWaitTime: 200 });
+  const stream = await c.consume({ topics: ['weather-tweets.dlq'], mode: 'earliest', autocommit: false });
+  const found: { reason: string; source: string }[] = [];
+  const deadline = Date.now() + 15_000;
+  for await (const m of stream) {
+    if (Buffer.compare(m.value, marker) === 0) {
+      const h = new Map([...m.headers].map(([k, v]) => [k.toString(), v.toString()]));
+      found.push({ reason: h.get('x-poison-reason') ?? '', source: h.get('x-source') ?? '' });
+    }
+    if (found.length === 6 || Date.now() > deadline) break;
+  }
+  await stream.close();
+  await c.close();
+  assert.equal(found.length, 6);
+  for (const f of found) {
+    assert.match(f.reason, /not JSON/);
+    assert.match(f.source, /^weather-tweets\/\d\/\d+$/);
+  }
+});
+
+test('a RabbitMQ message the consumer cannot decode goes to the DLQ with its reason, and the queue moves on', async () => {
+  const before = await fetchStats(api);
+  const rabbit = new Connection(`amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@127.0.0.1:${stack.ports.amqp}`);
+  const pub = rabbit.createPublisher({ confirm: true });
+  const id = uniq('poison');
+  await pub.send({ routingKey: 'weather-tweets', durable: true, messageId: id }, Buffer.from('{"municipality":"mixco"}'));
+  assert.equal((await post(good, { 'idempotency-key': uniq('after-poison') })).status, 202);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  assert.ok(reached, 'the good tweet behind the poison was counted');
+
+  const ch = await rabbit.acquire();
+  let got;
+  for (let i = 0; i < 50 && !got; i++) {
+    const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
+    if (m?.messageId === id) got = m;
+    else if (!m) await sleep(100); // others stay unacked on this channel and go back when it closes
+  }
+  assert.ok(got, 'the poison message is in the DLQ');
+  await ch.basicAck({ deliveryTag: got.deliveryTag });
+  assert.match(String(got.headers?.['x-poison-reason']), /id is not a field|must be|required/);
+  await ch.close();
+  await pub.close();
+  await rabbit.close();
+});
