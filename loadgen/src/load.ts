@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { TweetFields } from '@tweets/tweet';
 import { emptyBreakdown, randomTweet, rng, type Breakdown } from './tweets.js';
@@ -15,6 +16,14 @@ export interface LoadOptions {
   maxDurationMs?: number;
   /** Tweets to send instead of random ones (the e2e test's known multiset). */
   tweets?: readonly TweetFields[];
+  /** Tweets per second to start, at most; unset: as fast as the clients go. */
+  rate?: number;
+  /**
+   * Retry a tweet that got a 5xx or no answer, with the same Idempotency-Key,
+   * backing off up to 1 s, until accepted or `maxTotalMs` after its first try.
+   * 4xx answers are final.
+   */
+  retry?: { maxTotalMs: number };
 }
 
 export interface LoadResult {
@@ -27,6 +36,12 @@ export interface LoadResult {
   latenciesMs: number[];
   wallMs: number;
   errors: Record<string, number>;
+  /** Requests made, retries included. */
+  attempts: number;
+  /** Tweets accepted only after a retry. */
+  retried: number;
+  /** When (ms since the start) each non-2xx answer or failed request happened. */
+  errorTimesMs: number[];
 }
 
 /**
@@ -38,40 +53,70 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const next = rng(opts.seed ?? 42);
   const result: LoadResult = {
     sent: 0, accepted: 0, rejected: 0, failed: 0, accepted_breakdown: emptyBreakdown(), latenciesMs: [], wallMs: 0, errors: {},
+    attempts: 0, retried: 0, errorTimesMs: [],
   };
   const deadline = Date.now() + (opts.maxDurationMs ?? 600_000);
   let i = 0;
   const t0 = performance.now();
+  const fail = (key: string) => {
+    result.errors[key] = (result.errors[key] ?? 0) + 1;
+    result.errorTimesMs.push(performance.now() - t0);
+  };
+  /** One request: 'ok' (2xx), 'final' (4xx) or 'retry' (5xx, no answer), with Retry-After if any. */
+  const attempt = async (tweet: TweetFields, key: string): Promise<{ outcome: 'ok' | 'final' | 'retry'; retryAfterMs: number }> => {
+    result.attempts++;
+    const start = performance.now();
+    try {
+      const res = await pool.request({
+        path: '/tweets',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(tweet),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      });
+      await res.body.dump();
+      result.latenciesMs.push(performance.now() - start);
+      if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'ok', retryAfterMs: 0 };
+      fail(`HTTP ${res.statusCode}`);
+      const ra = Number(res.headers['retry-after']);
+      return { outcome: res.statusCode < 500 ? 'final' : 'retry', retryAfterMs: Number.isFinite(ra) ? ra * 1000 : 0 };
+    } catch (err) {
+      fail((err as { code?: string }).code ?? (err as Error).name);
+      return { outcome: 'retry', retryAfterMs: 0 };
+    }
+  };
   const worker = async () => {
     while (i < opts.count && Date.now() < deadline) {
       const n = i++;
+      if (opts.rate) {
+        const due = t0 + (n / opts.rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+      }
       const tweet = opts.tweets ? opts.tweets[n]! : randomTweet(next);
-      const start = performance.now();
+      const key = `${opts.idPrefix}-${n}`;
       result.sent++;
-      try {
-        const res = await pool.request({
-          path: '/tweets',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': `${opts.idPrefix}-${n}` },
-          body: JSON.stringify(tweet),
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-        });
-        await res.body.dump();
-        result.latenciesMs.push(performance.now() - start);
-        if (res.statusCode >= 200 && res.statusCode < 300) {
+      const first = performance.now();
+      let tries = 0;
+      for (;;) {
+        const { outcome, retryAfterMs } = await attempt(tweet, key);
+        tries++;
+        if (outcome === 'ok') {
           result.accepted++;
+          if (tries > 1) result.retried++;
           result.accepted_breakdown[tweet.municipality][tweet.weather]++;
-        } else if (res.statusCode < 500) {
-          result.rejected++;
-          result.errors[`HTTP ${res.statusCode}`] = (result.errors[`HTTP ${res.statusCode}`] ?? 0) + 1;
-        } else {
-          result.failed++;
-          result.errors[`HTTP ${res.statusCode}`] = (result.errors[`HTTP ${res.statusCode}`] ?? 0) + 1;
+          break;
         }
-      } catch (err) {
-        result.failed++;
-        const key = (err as { code?: string }).code ?? (err as Error).name;
-        result.errors[key] = (result.errors[key] ?? 0) + 1;
+        if (outcome === 'final') {
+          result.rejected++;
+          break;
+        }
+        const backoff = Math.min(1000, Math.max(retryAfterMs > 0 ? 100 : 0, 50 * 2 ** Math.min(tries - 1, 5)));
+        if (!opts.retry || performance.now() - first + backoff > opts.retry.maxTotalMs) {
+          result.failed++;
+          break;
+        }
+        await sleep(backoff);
       }
     }
   };

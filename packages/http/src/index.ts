@@ -104,8 +104,13 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     sendProblem(reply, 404, 'Not Found', `no route for ${req.method} ${req.url.split('?')[0]}`),
   );
 
-  app.addHook('onClose', async () => {
+  // preClose runs as close() starts: from then on every answer asks the client to
+  // close its keep-alive connection, so draining does not wait for idle clients.
+  app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {

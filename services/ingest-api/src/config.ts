@@ -9,6 +9,8 @@ export const spec = {
   FORWARD_TIMEOUT_MS: int({ default: 1500, min: 50, max: 60_000 }),
   /** Keep-alive connections to the dispatcher, reused by all requests. */
   DISPATCHER_CONNECTIONS: int({ default: 32, min: 1, max: 1024 }),
+  /** Tweets being forwarded at once; beyond this the API answers 503 at once, so memory stays bounded. */
+  MAX_IN_FLIGHT: int({ default: 1024, min: 1, max: 100_000 }),
   /** A tweet is under 100 bytes; anything over this is refused with 413. */
   BODY_LIMIT_BYTES: int({ default: 1024, min: 64, max: 1 << 20 }),
   /** The read-only Valkey user: /stats never writes. */

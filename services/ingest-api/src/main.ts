@@ -3,7 +3,8 @@ import { Pool } from 'undici';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { runService, secretNames } from '@tweets/kit';
 import { connectValkey, readStats } from '@tweets/store';
-import { formatErrors, validateId, validateTweet } from '@tweets/tweet';
+import { formatErrors, validateId, validateTweet, type TweetFields } from '@tweets/tweet';
+import type { FastifyReply } from 'fastify';
 import { readConfig, spec } from './config.js';
 
 await runService({
@@ -23,6 +24,7 @@ await runService({
     );
 
     const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
+    let inFlight = 0;
 
     app.post('/tweets', async (req, reply) => {
       const ct = req.headers['content-type'] ?? '';
@@ -38,6 +40,18 @@ await runService({
       const v = validateTweet(req.body);
       if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
       const id = (key as string | undefined) ?? randomUUID();
+      if (inFlight >= cfg.MAX_IN_FLIGHT) {
+        return sendUnavailable(reply, `tweet ${id} was not accepted: ${inFlight} tweets are already in flight; retry with the same Idempotency-Key`, { id });
+      }
+      inFlight++;
+      try {
+        return await forward(id, v.value, reply);
+      } finally {
+        inFlight--;
+      }
+    });
+
+    async function forward(id: string, tweet: TweetFields, reply: FastifyReply) {
       let status: number;
       let problem: { detail?: string } = {};
       try {
@@ -45,7 +59,7 @@ await runService({
           path: '/v1/tweets',
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id, ...v.value }),
+          body: JSON.stringify({ id, ...tweet }),
           signal: AbortSignal.timeout(cfg.FORWARD_TIMEOUT_MS),
         });
         status = res.statusCode;
@@ -54,13 +68,13 @@ await runService({
       } catch (err) {
         const e = err as Error & { code?: string };
         const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${cfg.FORWARD_TIMEOUT_MS} ms` : (e.code ?? e.message);
-        req.log.warn({ id, why }, 'dispatcher unavailable');
+        log.warn({ id, why }, 'dispatcher unavailable');
         return sendUnavailable(reply, `tweet ${id} was not accepted: the dispatcher is unavailable (${why}); retry with the same Idempotency-Key`, { id });
       }
       if (status >= 200 && status < 300) return reply.code(202).send({ id });
       if (status === 422) return sendProblem(reply, 422, 'Unprocessable Content', problem.detail ?? 'rejected by the dispatcher');
       return sendUnavailable(reply, `tweet ${id} was not accepted: ${problem.detail ?? `dispatcher answered ${status}`}; retry with the same Idempotency-Key`, { id });
-    });
+    }
 
     app.get('/stats', async (_req, reply) => {
       try {
