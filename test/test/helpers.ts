@@ -33,3 +33,9 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function uniq(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
 }
+
+/** Restarts of every process of the stack so far, as the supervisor counts them. */
+export function restarts(): Record<string, number> {
+  const s = readState(stack);
+  return Object.fromEntries(Object.entries(s?.components ?? {}).map(([n, c]) => [n, c.restarts]));
+}
