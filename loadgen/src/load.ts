@@ -24,6 +24,8 @@ export interface LoadOptions {
    * 4xx answers are final.
    */
   retry?: { maxTotalMs: number };
+  /** Updated as the run goes, for a watcher: accepted so far and when the last 2xx came. */
+  progress?: { sent: number; accepted: number; lastAcceptedAt: number };
 }
 
 export interface LoadResult {
@@ -96,6 +98,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const tweet = opts.tweets ? opts.tweets[n]! : randomTweet(next);
       const key = `${opts.idPrefix}-${n}`;
       result.sent++;
+      if (opts.progress) opts.progress.sent = result.sent;
       const first = performance.now();
       let tries = 0;
       for (;;) {
@@ -103,6 +106,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         tries++;
         if (outcome === 'ok') {
           result.accepted++;
+          if (opts.progress) {
+            opts.progress.accepted = result.accepted;
+            opts.progress.lastAcceptedAt = Date.now();
+          }
           if (tries > 1) result.retried++;
           result.accepted_breakdown[tweet.municipality][tweet.weather]++;
           break;

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
+import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { provision, ProvisionError } from './provision.js';
 import { alive, readState } from './state.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route both|kafka|rabbitmq]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N]
+       npm run chaos [-- --quick] [--count N --rate R --concurrency N]
        npm test`;
 
 interface Flags {
@@ -18,10 +20,12 @@ interface Flags {
   count: number;
   concurrency: number;
   route: 'both' | 'kafka' | 'rabbitmq';
+  quick: boolean;
+  rate: number;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 10_000, concurrency: 10, route: 'both' };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -30,6 +34,8 @@ function parseFlags(args: string[]): Flags {
       return v;
     };
     if (a === '--no-load') f.load = false;
+    else if (a === '--quick') f.quick = true;
+    else if (a === '--rate') f.rate = Number(val());
     else if (a === '--stack') f.stack = val();
     else if (a === '--count') f.count = Number(val());
     else if (a === '--concurrency') f.concurrency = Number(val());
@@ -39,8 +45,9 @@ function parseFlags(args: string[]): Flags {
       f.route = r;
     } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  if (!Number.isInteger(f.count) || f.count < 1) throw new Error('--count must be a positive integer');
-  if (!Number.isInteger(f.concurrency) || f.concurrency < 1 || f.concurrency > 1000) throw new Error('--concurrency must be 1 to 1000');
+  if (!Number.isInteger(f.count) || f.count < 0) throw new Error('--count must be a positive integer');
+  if (!Number.isInteger(f.concurrency) || f.concurrency < 0 || f.concurrency > 1000) throw new Error('--concurrency must be 1 to 1000');
+  if (!Number.isFinite(f.rate) || f.rate < 0) throw new Error('--rate must be a positive number');
   return f;
 }
 
@@ -127,8 +134,10 @@ function status(l: StackLayout): number {
 /** The seed's load (10,000 tweets, 10 clients), then the summary read back from /stats. */
 async function load(l: StackLayout, f: Flags): Promise<number> {
   const before = await fetchStats(l.apiUrl);
-  say(`sending ${f.count} tweets from ${f.concurrency} concurrent clients to ${l.apiUrl}/tweets`);
-  const result = await runLoad({ url: l.apiUrl, count: f.count, concurrency: f.concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
+  const count = f.count || 10_000;
+  const concurrency = f.concurrency || 10;
+  say(`sending ${count} tweets from ${concurrency} concurrent clients to ${l.apiUrl}/tweets`);
+  const result = await runLoad({ url: l.apiUrl, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
   const paths = f.route === 'both' ? ['kafka', 'rabbitmq'] : [f.route];
   const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
   const { stats, reached, waitedMs } = await waitForCounts(l.apiUrl, before, expected, 60_000);
@@ -185,6 +194,29 @@ async function test(): Promise<number> {
   return code;
 }
 
+/** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
+async function chaos(l: StackLayout, f: Flags): Promise<number> {
+  const opts = {
+    count: f.count || (f.quick ? 20_000 : 100_000),
+    rate: f.rate || 1000,
+    concurrency: f.concurrency || 200,
+    faults: f.quick ? QUICK_FAULTS : ALL_FAULTS,
+    gapMs: f.quick ? 2000 : 3000,
+    log: say,
+  };
+  const report = await runChaos(l, opts);
+  const command = `npm run chaos${f.quick ? ' -- --quick' : ''}`;
+  const md = renderReport(report, command);
+  mkdirSync(join(l.dir, 'runs'), { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));
+  const out = f.quick ? join(l.dir, 'runs', `chaos-${stamp}.md`) : join(ROOT, 'docs', 'reliability.md');
+  writeFileSync(out, md);
+  console.log(`\n${md}`);
+  say(`report written to ${out}`);
+  return report.passed ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -203,6 +235,9 @@ export async function main(argv: string[]): Promise<number> {
         return await load(l, f);
       case 'test':
         return await test();
+      case 'chaos':
+        await startStack(l, f.route);
+        return await chaos(l, f);
       case 'provision':
         provision(l);
         say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');

@@ -42,7 +42,10 @@ function valkey(l: StackLayout): Component {
       write(
         join(dir, 'users.acl'),
         [
-          'user default off',
+          // `default` stays on, with every right and a password no service has: with it
+          // off, Valkey 8.0 silently drops MULTI/EXEC blocks (our script's effects) when
+          // it replays the AOF after a restart (valkey-io/valkey#3983). The chaos run found it.
+          `user default on >${s.valkeyAdminPassword} ~* &* +@all`,
           // consumers: the data commands and scripts, nothing that administers the server
           `user writer on >${s.valkeyWriterPassword} ~* &* +@all -@dangerous +info`,
           // /stats and dashboards: reads only
@@ -258,7 +261,7 @@ export function components(l: StackLayout, opts: StackOptions = {}): Component[]
     service(l, 'writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), ...rabbitEnv }, () =>
       grpcServing(p.rabbitmqWriter),
     ),
-    service(l, 'kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), ...kafkaEnv, ...valkeyWriter }, () =>
+    service(l, 'kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
     ),
     service(l, 'rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>

@@ -38,6 +38,8 @@ const PORTS: Record<string, Ports> = {
 };
 
 export interface Secrets {
+  /** Valkey's `default` user: the administrator, used by no service. */
+  valkeyAdminPassword: string;
   valkeyWriterPassword: string;
   valkeyReaderPassword: string;
   rabbitmqUser: string;
@@ -81,13 +83,17 @@ export function layout(name = 'local'): StackLayout {
 /** The stack's credentials, made at random the first time and kept in its folder (mode 0600). */
 export function secrets(l: StackLayout): Secrets {
   const file = join(l.secretsDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const s: Secrets = {
+  const fresh = (): Secrets => ({
+    valkeyAdminPassword: randomBytes(18).toString('base64url'),
     valkeyWriterPassword: randomBytes(18).toString('base64url'),
     valkeyReaderPassword: randomBytes(18).toString('base64url'),
     rabbitmqUser: 'tweets',
     rabbitmqPassword: randomBytes(18).toString('base64url'),
-  };
+  });
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) : {};
+  const s: Secrets = { ...fresh(), ...kept };
+  if (Object.keys(kept).length === Object.keys(s).length) return s;
+  // First use, or a secret added since: write them all (mode 0600).
   mkdirSync(l.secretsDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
   const one = (n: string, v: string) => {

@@ -11,6 +11,12 @@ const spec = {
   KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
   KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
   KAFKA_GROUP: str({ default: DEFAULT_CONSUMER_GROUP }),
+  /**
+   * Static group membership (KIP-345): a restarted consumer with the same id takes
+   * its partitions back at once instead of waiting out the session timeout. Set it
+   * to a stable per-replica name (a StatefulSet pod name); leave it empty otherwise.
+   */
+  KAFKA_GROUP_INSTANCE_ID: str({ default: '' }),
   /** Most messages applied in one Valkey round trip. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   ...valkeySpec('default'),
@@ -43,8 +49,10 @@ await runService({
       maxWaitTime: 200,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
+      ...(cfg.KAFKA_GROUP_INSTANCE_ID ? { groupInstanceId: cfg.KAFKA_GROUP_INSTANCE_ID } : {}),
       timeout: 5_000,
-      retries: 10,
+      // Rides out a broker restart (about 5-10 s) without losing its group membership.
+      retries: 40,
       retryDelay: 500,
     });
     const stream = await consumer.consume({ topics: [cfg.KAFKA_TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false });

@@ -1,0 +1,254 @@
+import { Redis } from 'iovalkey';
+import { delta, fetchStats, runLoad, waitForCounts, type Breakdown, type LoadResult, type Stats } from '@tweets/loadgen';
+import { secrets, type StackLayout } from './layout.js';
+import { alive, readState } from './state.js';
+
+/**
+ * Fault injection under load. A retrying load (same Idempotency-Key until
+ * accepted) runs while faults are injected one at a time, each after the
+ * stack has recovered from the last. The supervisor restarts what dies, as
+ * Kubernetes would. Afterwards every path must have counted every distinct
+ * tweet exactly once, in total and per (municipality, weather).
+ */
+
+export type FaultKind = 'kill' | 'restart';
+export interface Fault {
+  kind: FaultKind;
+  component: string;
+}
+
+/** Every fault of the full run, in order. */
+export const ALL_FAULTS: Fault[] = [
+  { kind: 'kill', component: 'kafka-consumer' },
+  { kind: 'kill', component: 'rabbitmq-consumer' },
+  { kind: 'kill', component: 'writer-kafka' },
+  { kind: 'kill', component: 'writer-rabbitmq' },
+  { kind: 'kill', component: 'dispatcher' },
+  { kind: 'kill', component: 'ingest-api' },
+  { kind: 'restart', component: 'kafka' },
+  { kind: 'restart', component: 'rabbitmq' },
+  { kind: 'restart', component: 'valkey' },
+];
+
+/** The short variant's faults: one of each kind that matters most. */
+export const QUICK_FAULTS: Fault[] = [
+  { kind: 'kill', component: 'kafka-consumer' },
+  { kind: 'kill', component: 'writer-rabbitmq' },
+  { kind: 'restart', component: 'kafka' },
+  { kind: 'restart', component: 'valkey' },
+];
+
+export interface ChaosOptions {
+  count: number;
+  rate: number;
+  concurrency: number;
+  faults: Fault[];
+  /** Load before the first fault, and between recovery and the next fault. */
+  gapMs: number;
+  log: (msg: string) => void;
+}
+
+export interface FaultRow {
+  fault: string;
+  atSec: number;
+  sentBefore: number;
+  /** Tweets whose first try fell between this fault and the next. */
+  window: { from: number; to: number };
+  counted: Record<'kafka' | 'rabbitmq', number>;
+  lost: Record<'kafka' | 'rabbitmq', number>;
+  recoverSec: number;
+  clientErrors: number;
+}
+
+export interface ChaosReport {
+  startedAt: string;
+  options: { count: number; rate: number; concurrency: number };
+  load: Pick<LoadResult, 'sent' | 'accepted' | 'rejected' | 'failed' | 'attempts' | 'retried' | 'errors'> & { wallSec: number; ratePerSec: number };
+  rows: FaultRow[];
+  totals: { counted: Record<string, number>; distinctApplied: Record<string, number>; lost: Record<string, number>; duplicated: Record<string, number> };
+  breakdownMatches: Record<string, boolean>;
+  drainSec: number;
+  passed: boolean;
+}
+
+const PATHS = ['kafka', 'rabbitmq'] as const;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function allReady(l: StackLayout): boolean {
+  const s = readState(l);
+  return !!s && Object.values(s.components).every((c) => c.status === 'ready' && alive(c.pid));
+}
+
+function inject(l: StackLayout, f: Fault): void {
+  const pid = readState(l)?.components[f.component]?.pid;
+  if (!pid || !alive(pid)) throw new Error(`${f.component} is not running`);
+  // kill: SIGKILL, no chance to clean up. restart: a broker is stopped (SIGTERM,
+  // Valkey: SIGKILL, to prove its AOF) and the supervisor starts it again.
+  const signal = f.kind === 'kill' || f.component === 'valkey' ? 'SIGKILL' : 'SIGTERM';
+  process.kill(pid, signal);
+}
+
+export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<ChaosReport> {
+  const startedAt = new Date().toISOString();
+  const before: Stats = await fetchStats(l.apiUrl);
+  const idPrefix = `chaos-${Date.now().toString(36)}`;
+  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
+  const t0 = Date.now();
+  const loading = runLoad({
+    url: l.apiUrl,
+    count: opts.count,
+    concurrency: opts.concurrency,
+    rate: opts.rate,
+    idPrefix,
+    retry: { maxTotalMs: 180_000 },
+    timeoutMs: 5000,
+    maxDurationMs: Math.ceil((opts.count / opts.rate) * 1000) + 600_000,
+    progress,
+  });
+  let loadDone = false;
+  void loading.then(() => (loadDone = true));
+
+  const faults: { f: Fault; at: number; sentBefore: number; recovered: number }[] = [];
+  await sleep(opts.gapMs);
+  for (const f of opts.faults) {
+    if (loadDone) {
+      opts.log(`load finished before ${f.kind} ${f.component}; faults after it are skipped`);
+      break;
+    }
+    const at = Date.now();
+    opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s`);
+    const sentBefore = progress.sent;
+    inject(l, f);
+    // Recovered: every component ready again, and a tweet accepted after that.
+    await sleep(300);
+    while (!allReady(l) && Date.now() - at < 180_000) await sleep(100);
+    const readyAt = Date.now();
+    while (progress.lastAcceptedAt < readyAt && !loadDone && Date.now() - at < 180_000) await sleep(50);
+    const recovered = Date.now();
+    faults.push({ f, at, sentBefore, recovered });
+    opts.log(`  recovered in ${((recovered - at) / 1000).toFixed(1)} s`);
+    await sleep(opts.gapMs);
+  }
+  const result = await loading;
+  const loadEnd = Date.now();
+  opts.log(`load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`);
+
+  const expectedTotal = result.accepted;
+  const { reached } = await waitForCounts(l.apiUrl, before, { kafka: expectedTotal, rabbitmq: expectedTotal }, 180_000);
+  const drainSec = (Date.now() - loadEnd) / 1000;
+  await sleep(3000); // redeliveries would land by now
+  const after = await fetchStats(l.apiUrl);
+  opts.log(`drained in ${drainSec.toFixed(1)} s (reached: ${reached})`);
+
+  // Which ids each path applied, from the per-id dedup keys.
+  const s = secrets(l);
+  const valkey = new Redis({ host: '127.0.0.1', port: l.ports.valkey, username: 'reader', password: s.valkeyReaderPassword });
+  const applied: Record<'kafka' | 'rabbitmq', Uint8Array> = { kafka: new Uint8Array(opts.count), rabbitmq: new Uint8Array(opts.count) };
+  for (const p of PATHS) {
+    for (let start = 0; start < result.sent; start += 5000) {
+      const pipe = valkey.pipeline();
+      const end = Math.min(result.sent, start + 5000);
+      for (let n = start; n < end; n++) pipe.exists(`wt:{${p}}:seen:${idPrefix}-${n}`);
+      const res = (await pipe.exec()) ?? [];
+      res.forEach(([err, v], k) => {
+        if (err) throw err;
+        applied[p][start + k] = Number(v);
+      });
+    }
+  }
+  valkey.disconnect();
+
+  // Clients take tweets in index order, so the tweets started before a fault are 0 .. sentBefore-1.
+  const rows: FaultRow[] = faults.map(({ f, at, sentBefore, recovered }, k) => {
+    const from = k === 0 ? 0 : sentBefore;
+    const to = k + 1 < faults.length ? faults[k + 1]!.sentBefore : result.sent;
+    const counted = { kafka: 0, rabbitmq: 0 };
+    for (const p of PATHS) for (let n = from; n < to; n++) counted[p] += applied[p][n]!;
+    const windowSize = to - from;
+    const errors = result.errorTimesMs.filter((e) => e >= at - t0 && e < (k + 1 < faults.length ? faults[k + 1]!.at : loadEnd) - t0).length;
+    return {
+      fault: `${f.kind === 'kill' ? 'SIGKILL' : 'restart'} ${f.component}`,
+      atSec: Math.round((at - t0) / 100) / 10,
+      sentBefore,
+      window: { from, to },
+      counted,
+      lost: { kafka: windowSize - counted.kafka, rabbitmq: windowSize - counted.rabbitmq },
+      recoverSec: Math.round((recovered - at) / 100) / 10,
+      clientErrors: errors,
+    };
+  });
+
+  const totals = { counted: {} as Record<string, number>, distinctApplied: {} as Record<string, number>, lost: {} as Record<string, number>, duplicated: {} as Record<string, number> };
+  const breakdownMatches: Record<string, boolean> = {};
+  for (const p of PATHS) {
+    const counted = after.paths[p].total - before.paths[p].total;
+    const distinct = applied[p].reduce((a, b) => a + b, 0);
+    totals.counted[p] = counted;
+    totals.distinctApplied[p] = distinct;
+    totals.lost[p] = result.accepted - distinct;
+    totals.duplicated[p] = counted - distinct;
+    breakdownMatches[p] = JSON.stringify(delta(before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown as Breakdown);
+  }
+  const passed =
+    reached &&
+    result.failed === 0 &&
+    result.accepted === result.sent &&
+    PATHS.every((p) => totals.counted[p] === result.sent && totals.lost[p] === 0 && totals.duplicated[p] === 0 && breakdownMatches[p]);
+  const wallSec = (loadEnd - t0) / 1000;
+  return {
+    startedAt,
+    options: { count: opts.count, rate: opts.rate, concurrency: opts.concurrency },
+    load: {
+      sent: result.sent, accepted: result.accepted, rejected: result.rejected, failed: result.failed, attempts: result.attempts,
+      retried: result.retried, errors: result.errors, wallSec: Math.round(wallSec * 10) / 10, ratePerSec: Math.round(result.accepted / wallSec),
+    },
+    rows,
+    totals,
+    breakdownMatches,
+    drainSec: Math.round(drainSec * 10) / 10,
+    passed,
+  };
+}
+
+export function renderReport(r: ChaosReport, command: string): string {
+  const lines = [
+    '# Reliability under faults',
+    '',
+    `Generated by \`${command}\` on ${r.startedAt}. Verdict: **${r.passed ? 'PASS' : 'FAIL'}**.`,
+    '',
+    `Load: ${r.load.sent} distinct tweets at a target of ${r.options.rate}/s from ${r.options.concurrency} clients that retry`,
+    `any non-2xx with the same Idempotency-Key (backoff up to 1 s). Achieved ${r.load.ratePerSec} accepted/s over ${r.load.wallSec} s;`,
+    `${r.load.accepted} accepted, ${r.load.failed} given up, ${r.load.retried} accepted only after a retry, ${r.load.attempts} requests in all.`,
+    `After the last answer both paths drained in ${r.drainSec} s.`,
+    '',
+    '| fault | at (s) | tweets sent before | window | counted kafka | counted rabbitmq | lost kafka | lost rabbitmq | recovered in (s) | client-visible errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map(
+      (x) =>
+        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${x.counted.kafka} | ${x.counted.rabbitmq} | ${x.lost.kafka} | ${x.lost.rabbitmq} | ${x.recoverSec} | ${x.clientErrors} |`,
+    ),
+    '',
+    '| path | distinct tweets sent | counted | distinct ids applied | lost | duplicated | per (municipality, weather) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...PATHS.map(
+      (p) =>
+        `| ${p} | ${r.load.sent} | ${r.totals.counted[p]} | ${r.totals.distinctApplied[p]} | ${r.totals.lost[p]} | ${r.totals.duplicated[p]} | ${r.breakdownMatches[p] ? 'equal' : 'DIFFERENT'} |`,
+    ),
+    '',
+    'How to read it:',
+    '- *window*: the tweets first sent between this fault and the next (the first row also holds the warm-up).',
+    '- *counted*: of those, how many each path applied (its per-id dedup key exists in Valkey); *lost*: the rest.',
+    '- *duplicated*: the path\'s counter increase minus the distinct ids it applied; a double count would show here.',
+    '- *recovered in*: from the fault until every process was ready again and a tweet was accepted after that.',
+    '- *client-visible errors*: non-2xx answers and failed requests in the window; each was retried with the same id.',
+    '',
+    'Faults: SIGKILL is `kill -9` of the process; a broker restart is SIGTERM (Valkey: SIGKILL, to prove its',
+    'append-only file) followed by the supervisor starting it again, as Kubernetes would restart a pod. Valkey runs',
+    'with `appendonly yes` and `appendfsync everysec`: every write reaches the kernel before Valkey replies, so a',
+    'process crash loses nothing; only a machine crash could lose the last second (see docs/valkey.md).',
+    '',
+    `Client errors by kind: \`${JSON.stringify(r.load.errors)}\``,
+    '',
+  ];
+  return lines.join('\n');
+}
