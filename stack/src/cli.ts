@@ -166,7 +166,8 @@ function testFiles(): string[] {
     const dir = join(ROOT, ws, 'dist', 'test');
     if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.js')) files.push(join(dir, f));
   }
-  return files;
+  // The chaos test restarts the brokers: it runs after everything else.
+  return [...files.filter((f) => !f.endsWith('chaos.test.js')), ...files.filter((f) => f.endsWith('chaos.test.js'))];
 }
 
 /** Starts a fresh `test` stack beside any other, runs every test file against it, and stops it. */

@@ -187,6 +187,8 @@ function kafka(l: StackLayout): Component {
           'min.insync.replicas=1',
           'group.initial.rebalance.delay.ms=0',
           'auto.create.topics.enable=false',
+          // The log cleaner's 128 MB default buffer is for compacted topics; we have none.
+          'log.cleaner.dedupe.buffer.size=16777216',
           // flush policy stays Kafka's default (the page cache, replicated in a real
           // cluster); acks=all makes the ack wait for every in-sync replica.
           '',

@@ -50,7 +50,22 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 4 * 1024 * 1024,
 };
 
+export interface WeatherTweetBatch {
+  tweets: WeatherTweetRequest[];
+}
+
+export interface WeatherTweetBatchResponse {
+  status: string;
+  count: number;
+}
+
 export interface WeatherTweetClient extends grpc.Client {
+  SendTweets(
+    req: WeatherTweetBatch,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: WeatherTweetBatchResponse) => void,
+  ): grpc.ClientUnaryCall;
   SendTweet(
     req: WeatherTweetRequest,
     metadata: grpc.Metadata,
@@ -70,6 +85,16 @@ export function sendTweet(client: WeatherTweetClient, t: Tweet, deadlineMs: numb
     client.SendTweet(toRequest(t), new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       if (err) reject(err);
       else resolve(res ?? { status: '', id: '' });
+    });
+  });
+}
+
+/** One SendTweets for a batch, with a deadline; rejects with the gRPC status on failure. */
+export function sendTweets(client: WeatherTweetClient, tweets: readonly Tweet[], deadlineMs: number): Promise<WeatherTweetBatchResponse> {
+  return new Promise((resolve, reject) => {
+    client.SendTweets({ tweets: tweets.map(toRequest) }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+      if (err) reject(err);
+      else resolve(res ?? { status: '', count: 0 });
     });
   });
 }

@@ -25,3 +25,8 @@ test('a request from a seed client (no id) gets one; zero values are refused', (
   const t = { id: 'a', municipality: 'mixco', temperature: 1, humidity: 2, weather: 'rainy' } as const;
   assert.deepEqual(fromRequest(toRequest(t), () => 'unused'), { ok: true, value: t });
 });
+
+test('the batch rpc stands beside the seed rpc', () => {
+  assert.equal(WeatherTweetService.service.SendTweets!.path, '/wethertweet.WeatherTweetService/SendTweets');
+  assert.equal(WeatherTweetService.service.SendTweet!.path, '/wethertweet.WeatherTweetService/SendTweet');
+});

@@ -11,6 +11,10 @@ export const spec = {
   RABBITMQ_WRITER_ADDR: hostPort({ default: '127.0.0.1:50052' }),
   /** Deadline of one SendTweet call; the API's own timeout is longer. */
   RPC_DEADLINE_MS: int({ default: 1200, min: 50, max: 60_000 }),
+  /** Most tweets in one SendTweets call. */
+  BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
+  /** Tweets waiting for a writer beyond this are refused at once (503): memory stays bounded. */
+  MAX_PENDING: int({ default: 10_000, min: 1, max: 1_000_000 }),
   BODY_LIMIT_BYTES: int({ default: 4096, min: 64, max: 1 << 20 }),
 };
 

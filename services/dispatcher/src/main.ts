@@ -1,7 +1,7 @@
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
-import { runService } from '@tweets/kit';
-import { formatErrors, validateIdentifiedTweet } from '@tweets/tweet';
-import { createWriterClient, grpc, sendTweet, type WeatherTweetClient } from '@tweets/wire';
+import { Batcher, runService } from '@tweets/kit';
+import { formatErrors, validateIdentifiedTweet, type Tweet } from '@tweets/tweet';
+import { createWriterClient, grpc, sendTweets, type WeatherTweetClient } from '@tweets/wire';
 import { readConfig, ROUTES } from './config.js';
 
 await runService({
@@ -14,6 +14,19 @@ await runService({
       rabbitmq: createWriterClient(addr(cfg.RABBITMQ_WRITER_ADDR)),
     };
     const routes = ROUTES[cfg.ROUTE];
+    // Tweets that arrive together go to each writer in one SendTweets call.
+    const batchers = Object.fromEntries(
+      (['kafka', 'rabbitmq'] as const).map((path) => [
+        path,
+        new Batcher<Tweet, void>(
+          async (tweets) => {
+            await sendTweets(writers[path], tweets, cfg.RPC_DEADLINE_MS);
+            return tweets.map(() => undefined);
+          },
+          { maxSize: cfg.BATCH_MAX, maxWaitMs: 0, maxPending: cfg.MAX_PENDING },
+        ),
+      ]),
+    ) as Record<'kafka' | 'rabbitmq', Batcher<Tweet, void>>;
     const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
 
     /**
@@ -26,9 +39,9 @@ await runService({
       if (!v.ok) {
         return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
       }
-      const results = await Promise.allSettled(routes.map((path) => sendTweet(writers[path], v.value, cfg.RPC_DEADLINE_MS)));
+      const results = await Promise.allSettled(routes.map((path) => batchers[path].add(v.value)));
       const failed = results.flatMap((r, i) =>
-        r.status === 'rejected' ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || String(r.reason) }] : [],
+        r.status === 'rejected' ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || (r.reason as Error).message || String(r.reason) }] : [],
       );
       if (failed.length === 0) return reply.code(200).send({ id: v.value.id, paths: routes });
       const invalid = results.some((r) => r.status === 'rejected' && (r.reason as grpc.ServiceError).code === grpc.status.INVALID_ARGUMENT);
@@ -42,6 +55,7 @@ await runService({
     return {
       async stop() {
         await app.close();
+        await Promise.all(Object.values(batchers).map((b) => b.drain()));
         for (const c of Object.values(writers)) c.close();
       },
     };

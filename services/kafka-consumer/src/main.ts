@@ -46,7 +46,10 @@ await runService({
       groupId: cfg.KAFKA_GROUP,
       bootstrapBrokers: cfg.KAFKA_BROKERS,
       autocommit: false,
-      maxWaitTime: 200,
+      // Fetches wait for 16 KiB or 100 ms: fewer, larger fetches under load, at most
+      // 100 ms more latency when idle.
+      minBytes: 16 * 1024,
+      maxWaitTime: 100,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       ...(cfg.KAFKA_GROUP_INSTANCE_ID ? { groupInstanceId: cfg.KAFKA_GROUP_INSTANCE_ID } : {}),
@@ -88,9 +91,12 @@ await runService({
         log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
       );
       for (const r of results) r === 1 ? applied++ : duplicates++;
-      const last = new Map<number, Message>();
-      for (const m of batch) last.set(m.partition, m);
-      await Promise.all([...last.values()].map((m) => m.commit()));
+      // One OffsetCommit for the whole batch: the next offset of every partition it touched.
+      const next = new Map<number, bigint>();
+      for (const m of batch) next.set(m.partition, m.offset + 1n);
+      await consumer.commit({
+        offsets: [...next].map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })),
+      });
     }
 
     const loop = (async () => {

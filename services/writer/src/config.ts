@@ -16,6 +16,8 @@ const kafka = {
   KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
   KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
   KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
+  /** How long the first tweet of a batch waits for others (Kafka's linger.ms); 0: the next event-loop turn. */
+  KAFKA_LINGER_MS: int({ default: 2, min: 0, max: 1000 }),
 };
 
 const rabbitmq = {

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { runService } from '@tweets/kit';
 import { formatErrors } from '@tweets/tweet';
-import { fromRequest, grpc, HealthImplementation, SERVICE_NAME, WeatherTweetService, type WeatherTweetRequest, type WeatherTweetResponse } from '@tweets/wire';
+import {
+  fromRequest,
+  grpc,
+  HealthImplementation,
+  SERVICE_NAME,
+  WeatherTweetService,
+  type WeatherTweetBatch,
+  type WeatherTweetBatchResponse,
+  type WeatherTweetRequest,
+  type WeatherTweetResponse,
+} from '@tweets/wire';
+import type { Tweet } from '@tweets/tweet';
 
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
@@ -29,6 +40,27 @@ await runService({
           () => cb(null, { status: 'ok', id: v.value.id }),
           (err: Error) => {
             log.warn({ err: { message: err.message }, id: v.value.id }, 'publish failed');
+            cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
+          },
+        );
+      },
+      SendTweets(
+        call: grpc.ServerUnaryCall<WeatherTweetBatch, WeatherTweetBatchResponse>,
+        cb: grpc.sendUnaryData<WeatherTweetBatchResponse>,
+      ) {
+        const tweets: Tweet[] = [];
+        for (const [i, req] of call.request.tweets.entries()) {
+          const v = fromRequest(req, () => '');
+          if (!v.ok) {
+            cb({ code: grpc.status.INVALID_ARGUMENT, details: `tweets[${i}]: ${formatErrors(v.errors)}` });
+            return;
+          }
+          tweets.push(v.value);
+        }
+        Promise.all(tweets.map((t) => publisher.publish(t))).then(
+          () => cb(null, { status: 'ok', count: tweets.length }),
+          (err: Error) => {
+            log.warn({ err: { message: err.message }, count: tweets.length }, 'batch publish failed');
             cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
           },
         );
