@@ -17,5 +17,6 @@ if (!existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs) {
 }
 console.log('[stack] building TypeScript (tsc -b)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
+if (process.argv[2] === 'build') process.exit(0);
 const { main } = await import('./dist/src/cli.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
+import type { Profile, Route } from './components.js';
 import { provision, ProvisionError } from './provision.js';
 import { alive, readState } from './state.js';
 
@@ -54,17 +55,19 @@ function parseFlags(args: string[]): Flags {
 const say = (msg: string) => console.log(`[stack] ${msg}`);
 
 /** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, route: Flags['route'] = 'both'): Promise<void> {
+export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default'): Promise<void> {
   const prev = readState(l);
   if (prev && alive(prev.supervisorPid)) {
-    if (prev.route !== route) throw new Error(`stack ${l.name} is running with route ${prev.route}; npm stop first`);
+    if (prev.route !== route || (prev.profile ?? 'default') !== profile) {
+      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}; npm stop first`);
+    }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
     const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route], {
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: ROOT,

@@ -239,13 +239,31 @@ function service(l: StackLayout, name: string, dir: string, env: Record<string, 
   };
 }
 
+export type Route = 'both' | 'kafka' | 'rabbitmq';
+/** default: batching at every hop. naive: one call and one broker round trip per tweet at every hop. */
+export type Profile = 'default' | 'naive';
+
 export interface StackOptions {
   /** both (default), kafka or rabbitmq: where the dispatcher sends tweets. */
-  route?: 'both' | 'kafka' | 'rabbitmq';
+  route?: Route;
+  profile?: Profile;
 }
+
+const NAIVE: Record<string, Record<string, string>> = {
+  dispatcher: { DISPATCH_MODE: 'unary' },
+  'writer-kafka': { KAFKA_BATCH_MAX: '1', KAFKA_LINGER_MS: '0' },
+  'kafka-consumer': { BATCH_MAX: '1' },
+  'rabbitmq-consumer': { BATCH_MAX: '1' },
+};
 
 /** Every process of a stack, in start order: brokers, writers, consumers, dispatcher, API. */
 export function components(l: StackLayout, opts: StackOptions = {}): Component[] {
+  const list = baseComponents(l, opts);
+  if (opts.profile === 'naive') for (const c of list) Object.assign(c.env, NAIVE[c.name] ?? {});
+  return list;
+}
+
+function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
   const p = l.ports;
   const valkeyWriter = {
     VALKEY_ADDR: `127.0.0.1:${p.valkey}`,

@@ -31,6 +31,10 @@ const PORTS: Record<string, Ports> = {
     api: 8080, dispatcher: 8081, kafkaWriter: 50051, rabbitmqWriter: 50052, kafkaConsumer: 8091, rabbitmqConsumer: 8092,
     valkey: 16379, kafka: 19092, kafkaController: 19093, amqp: 15673, rabbitmqDist: 15674, epmd: 15675,
   },
+  bench: {
+    api: 28080, dispatcher: 28081, kafkaWriter: 50251, rabbitmqWriter: 50252, kafkaConsumer: 28091, rabbitmqConsumer: 28092,
+    valkey: 16579, kafka: 19292, kafkaController: 19293, amqp: 15873, rabbitmqDist: 15874, epmd: 15875,
+  },
   test: {
     api: 18080, dispatcher: 18081, kafkaWriter: 50151, rabbitmqWriter: 50152, kafkaConsumer: 18091, rabbitmqConsumer: 18092,
     valkey: 16479, kafka: 19192, kafkaController: 19193, amqp: 15773, rabbitmqDist: 15774, epmd: 15775,

@@ -13,6 +13,7 @@ export interface StackState {
   status: 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
   error?: string;
   route: string;
+  profile: string;
   components: Record<string, ComponentState>;
 }
 

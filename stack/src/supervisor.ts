@@ -8,15 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { components, type Component } from './components.js';
+import { components, type Component, type Profile, type Route } from './components.js';
 import { layout } from './layout.js';
 import { writeState, type StackState } from './state.js';
 
 const name = process.argv[2] ?? 'local';
-const route = (process.argv[3] ?? 'both') as 'both' | 'kafka' | 'rabbitmq';
+const route = (process.argv[3] ?? 'both') as Route;
+const profile = (process.argv[4] ?? 'default') as Profile;
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, { route });
+const list = components(l, { route, profile });
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 let lastFailure = '';
@@ -25,6 +26,7 @@ const state: StackState = {
   supervisorPid: process.pid,
   status: 'starting',
   route,
+  profile,
   components: Object.fromEntries(
     list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
   ),

@@ -11,6 +11,11 @@ export const spec = {
   RABBITMQ_WRITER_ADDR: hostPort({ default: '127.0.0.1:50052' }),
   /** Deadline of one SendTweet call; the API's own timeout is longer. */
   RPC_DEADLINE_MS: int({ default: 1200, min: 50, max: 60_000 }),
+  /**
+   * batch: tweets that arrive together go in one SendTweets call per writer.
+   * unary: one SendTweet call per tweet and writer (the naive baseline the benchmark measures).
+   */
+  DISPATCH_MODE: oneOf(['batch', 'unary'] as const, { default: 'batch' }),
   /** Most tweets in one SendTweets call. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   /** Tweets waiting for a writer beyond this are refused at once (503): memory stays bounded. */

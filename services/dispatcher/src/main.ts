@@ -1,7 +1,7 @@
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { Batcher, runService } from '@tweets/kit';
 import { formatErrors, validateIdentifiedTweet, type Tweet } from '@tweets/tweet';
-import { createWriterClient, grpc, sendTweets, type WeatherTweetClient } from '@tweets/wire';
+import { createWriterClient, grpc, sendTweet, sendTweets, type WeatherTweetClient } from '@tweets/wire';
 import { readConfig, ROUTES } from './config.js';
 
 await runService({
@@ -39,7 +39,10 @@ await runService({
       if (!v.ok) {
         return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
       }
-      const results = await Promise.allSettled(routes.map((path) => batchers[path].add(v.value)));
+      const tweet = v.value;
+      const results = await Promise.allSettled(
+        routes.map((path) => (cfg.DISPATCH_MODE === 'batch' ? batchers[path].add(tweet) : sendTweet(writers[path], tweet, cfg.RPC_DEADLINE_MS))),
+      );
       const failed = results.flatMap((r, i) =>
         r.status === 'rejected' ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || (r.reason as Error).message || String(r.reason) }] : [],
       );
@@ -51,7 +54,7 @@ await runService({
     });
 
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
-    log.info({ routes, port: cfg.PORT }, 'dispatcher listening');
+    log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');
     return {
       async stop() {
         await app.close();

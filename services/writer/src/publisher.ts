@@ -43,7 +43,7 @@ export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promi
       });
       return tweets.map(() => undefined);
     },
-    { maxSize: 1000, maxWaitMs: cfg.KAFKA_LINGER_MS, maxInFlight: 1, maxPending: cfg.MAX_PENDING },
+    { maxSize: cfg.KAFKA_BATCH_MAX, maxWaitMs: cfg.KAFKA_LINGER_MS, maxInFlight: 1, maxPending: cfg.MAX_PENDING },
   );
   return {
     broker: 'kafka',

@@ -1,0 +1,4 @@
+export * from './openloop.js';
+export * from './report.js';
+export * from './bench.js';
+export * from './sampler.js';
