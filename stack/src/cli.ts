@@ -165,7 +165,7 @@ function testFiles(): string[] {
       if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.test.js')) files.push(join(dir, f));
     }
   }
-  for (const ws of ['loadgen', 'stack', 'test']) {
+  for (const ws of ['loadgen', 'stack', 'bench', 'test']) {
     const dir = join(ROOT, ws, 'dist', 'test');
     if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.js')) files.push(join(dir, f));
   }
