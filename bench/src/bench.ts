@@ -6,7 +6,7 @@ import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { layout, readState, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
 import { openLoop } from './openloop.js';
 import { markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
-import { sample, sampleTree } from './sampler.js';
+import { sampleTree } from './sampler.js';
 
 export const SCENARIOS = ['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];

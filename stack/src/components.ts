@@ -226,7 +226,7 @@ function formatKafka(l: StackLayout, clusterId: string, props: string): void {
   });
 }
 
-function service(l: StackLayout, name: string, dir: string, env: Record<string, string>, ready: () => Promise<boolean>): Component {
+function service(name: string, dir: string, env: Record<string, string>, ready: () => Promise<boolean>): Component {
   return {
     name,
     kind: 'service',
@@ -277,18 +277,17 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
     epmd(l),
     rabbitmq(l),
     kafka(l),
-    service(l, 'writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), ...kafkaEnv }, () => grpcServing(p.kafkaWriter)),
-    service(l, 'writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), ...rabbitEnv }, () =>
+    service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), ...kafkaEnv }, () => grpcServing(p.kafkaWriter)),
+    service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), ...rabbitEnv }, () =>
       grpcServing(p.rabbitmqWriter),
     ),
-    service(l, 'kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
+    service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
     ),
-    service(l, 'rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
+    service('rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`),
     ),
     service(
-      l,
       'dispatcher',
       'dispatcher',
       {
@@ -300,7 +299,6 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
       () => httpReady(`http://127.0.0.1:${p.dispatcher}/readyz`),
     ),
     service(
-      l,
       'ingest-api',
       'ingest-api',
       {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { runService, secretNames } from '@tweets/kit';
-import { connectValkey, readStats } from '@tweets/store';
+import { connectFromConfig, readStats } from '@tweets/store';
 import { formatErrors, validateId, validateTweet, type TweetFields } from '@tweets/tweet';
 import type { FastifyReply } from 'fastify';
 import { readConfig, spec } from './config.js';
@@ -18,10 +18,7 @@ await runService({
       keepAliveTimeout: 30_000,
       connectTimeout: Math.min(1000, cfg.FORWARD_TIMEOUT_MS),
     });
-    const valkey = connectValkey(
-      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'ingest-api' },
-      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
-    );
+    const valkey = connectFromConfig(cfg, 'ingest-api', log);
 
     const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
     let inFlight = 0;

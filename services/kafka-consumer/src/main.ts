@@ -1,7 +1,7 @@
 import { Consumer, type Message } from '@platformatic/kafka';
 import { createDurableProducer, deadLetterTopic, DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic, POISON_REASON_HEADER } from '@tweets/brokers';
 import { int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
-import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
+import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
 
 const spec = {
@@ -27,10 +27,7 @@ await runService({
   secrets: secretNames(spec),
   async start(log) {
     const cfg = loadConfig(spec);
-    const valkey = connectValkey(
-      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'kafka-consumer' },
-      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
-    );
+    const valkey = connectFromConfig(cfg, 'kafka-consumer', log);
     const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
     const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' };
     await ensureTopic(target, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);

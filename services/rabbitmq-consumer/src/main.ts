@@ -1,6 +1,6 @@
 import { createRabbitConnection, DEFAULT_QUEUE, deadLetterQueue, POISON_REASON_HEADER, queueOptions } from '@tweets/brokers';
 import { Batcher, closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
-import { applyUntilDone, connectValkey, TweetStore, valkeySpec } from '@tweets/store';
+import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
 import { ConsumerStatus, type AsyncMessage } from 'rabbitmq-client';
 
@@ -21,10 +21,7 @@ await runService({
   secrets: secretNames(spec),
   async start(log) {
     const cfg = loadConfig(spec);
-    const valkey = connectValkey(
-      { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name: 'rabbitmq-consumer' },
-      (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
-    );
+    const valkey = connectFromConfig(cfg, 'rabbitmq-consumer', log);
     const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
     let stopping = false;
     let applied = 0;
