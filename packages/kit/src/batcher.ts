@@ -3,7 +3,7 @@ export interface BatcherOptions {
   maxSize: number;
   /** How long the first item of a batch may wait for others; 0: until the next turn of the event loop. */
   maxWaitMs?: number;
-  /** Batches running at once; more wait, and grow meanwhile (1 keeps order, as an idempotent producer needs). */
+  /** Batches running at once; more wait, and grow meanwhile (1: one at a time, in order). */
   maxInFlight?: number;
   /** Items waiting beyond this are refused at once with an OverloadError: memory stays bounded. */
   maxPending?: number;

@@ -23,13 +23,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 /**
- * Kafka: every tweet goes out in a batched send, one send in flight at a
- * time. Tweets that arrive while a send is in flight go together in the next.
- * One at a time is also a correctness requirement: @platformatic/kafka 1.x
- * (the last line that runs on Node 20) silently drops records when one
- * idempotent producer has concurrent sends to a partition (upstream issue
- * #326): all sends resolve, one record lands. The writer integration test
- * checks that every acknowledged tweet is in the topic.
+ * Kafka: every tweet goes out in a batched send (acks=all), one send in
+ * flight at a time; tweets that arrive meanwhile go together in the next.
+ * The writer integration test checks that every acknowledged tweet is in
+ * the topic, and the chaos test that none is lost across a broker restart.
  */
 export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promise<Publisher> {
   const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'writer-kafka' };
