@@ -26,18 +26,19 @@ export function pathKey(prefix: string, path: BrokerPath, ...rest: string[]): st
   return [prefix, `{${path}}`, ...rest].join(':');
 }
 
-/** The keys the apply script touches for one tweet, in the script's KEYS order. */
-export function applyKeys(prefix: string, path: BrokerPath, t: Pick<Tweet, 'id' | 'municipality'>): string[] {
-  return [
-    pathKey(prefix, path, 'seen', t.id),
-    pathKey(prefix, path, 'counts', t.municipality),
+/** The keys the apply script touches for a batch, in the script's KEYS order: 13 fixed, then one seen key per tweet. */
+export function applyKeys(prefix: string, path: BrokerPath, tweets: readonly Pick<Tweet, 'id'>[]): string[] {
+  const keys = [
     pathKey(prefix, path, 'weather'),
     pathKey(prefix, path, 'total'),
-    pathKey(prefix, path, 'agg', t.municipality),
     pathKey(prefix, path, 'recent'),
     pathKey(prefix, path, 'tput'),
     pathKey(prefix, path, 'tput', 'idx'),
+    ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'counts', m)),
+    ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'agg', m)),
   ];
+  for (const t of tweets) keys.push(pathKey(prefix, path, 'seen', t.id));
+  return keys;
 }
 
 export function countsKeys(prefix: string, path: BrokerPath): Record<Municipality, string> {

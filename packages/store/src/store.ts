@@ -4,6 +4,7 @@ import { MUNICIPALITIES, WEATHERS, type Municipality, type Tweet, type Weather }
 import { applyKeys, countsKeys, PATHS, pathKey, type BrokerPath } from './keys.js';
 
 const APPLY_LUA = readFileSync(new URL('../../src/apply.lua', import.meta.url), 'utf8');
+const MUNICIPALITY_NUMBER: Record<string, number> = Object.fromEntries(MUNICIPALITIES.map((m, i) => [m, i + 1]));
 
 export interface StoreOptions {
   /** Key prefix of the domain, `wt` for weather tweets. */
@@ -32,31 +33,28 @@ export class TweetStore {
     opts: Partial<StoreOptions> = {},
   ) {
     this.opts = { ...DEFAULT_STORE_OPTIONS, ...opts };
-    redis.defineCommand('wtApply', { numberOfKeys: 8, lua: APPLY_LUA });
+    redis.defineCommand('wtApply', { lua: APPLY_LUA });
   }
 
   /**
-   * Applies a batch in one round trip (a pipeline of atomic script calls).
-   * Resolves with 1 (applied) or 0 (already applied) per tweet, in order;
-   * rejects if any call failed, in which case none is acknowledged upstream
-   * and the redelivery is made safe by the per-id dedup.
+   * Applies a batch in one round trip: one script call that checks every id
+   * and adds the batch's increments together. Resolves with 1 (applied) or 0
+   * (already applied) per tweet, in order; if it rejects, nothing of the
+   * batch was applied, none is acknowledged upstream, and the redelivery is
+   * made safe by the per-id dedup.
    */
   async applyBatch(path: BrokerPath, tweets: readonly Tweet[], nowMs = Date.now()): Promise<number[]> {
     if (tweets.length === 0) return [];
-    const sec = Math.floor(nowMs / 1000);
     const { prefix, recentCap, throughputWindowSec, dedupTtlSec } = this.opts;
-    const pipe = this.redis.pipeline();
-    const apply = (pipe as unknown as { wtApply: (...a: unknown[]) => unknown }).wtApply.bind(pipe);
+    const keys = applyKeys(prefix, path, tweets);
+    const args: (string | number)[] = [recentCap, Math.floor(nowMs / 1000), throughputWindowSec, dedupTtlSec];
     for (const t of tweets) {
-      const recent = JSON.stringify({ ...t, at: nowMs });
-      apply(...applyKeys(prefix, path, t), t.weather, t.temperature, t.humidity, recent, recentCap, sec, throughputWindowSec, dedupTtlSec);
+      args.push(MUNICIPALITY_NUMBER[t.municipality]!, t.weather, t.temperature, t.humidity, JSON.stringify({ ...t, at: nowMs }));
     }
-    const results = await pipe.exec();
-    if (!results) throw new Error('valkey pipeline was discarded');
-    return results.map(([err, res]) => {
-      if (err) throw err;
-      return Number(res);
-    });
+    const apply = (this.redis as unknown as { wtApply: (...a: unknown[]) => Promise<number[]> }).wtApply;
+    const results = await apply.call(this.redis, keys.length, ...keys, ...args);
+    if (!Array.isArray(results) || results.length !== tweets.length) throw new Error(`apply script answered ${JSON.stringify(results)}`);
+    return results.map(Number);
   }
 
   async apply(path: BrokerPath, t: Tweet, nowMs = Date.now()): Promise<number> {
