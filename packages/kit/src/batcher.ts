@@ -58,6 +58,14 @@ export class Batcher<T, R> {
     });
   }
 
+  /** Adds every item, or none if they do not all fit under `maxPending`; resolves with their results in order. */
+  addAll(items: readonly T[]): Promise<R[]> {
+    if (this.#items.length + items.length > this.#maxPending) {
+      return Promise.reject(new OverloadError(`${this.#items.length} items already waiting`));
+    }
+    return Promise.all(items.map((item) => this.add(item)));
+  }
+
   flush(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer as NodeJS.Timeout);

@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { type Tweet, type Validation, validateIdentifiedTweet } from '@tweets/tweet';
+import type { Tweet } from '@tweets/tweet';
+import { decodeBatch, decodeRequest, encodeBatch, encodeRequest } from './codec.js';
+
+export * from './codec.js';
 
 export { grpc };
 
@@ -79,39 +82,50 @@ export function createWriterClient(address: string): WeatherTweetClient {
   return new WeatherTweetService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as WeatherTweetClient;
 }
 
-/** One unary SendTweet with a deadline; rejects with the gRPC status on failure. */
-export function sendTweet(client: WeatherTweetClient, t: Tweet, deadlineMs: number): Promise<WeatherTweetResponse> {
+const rpc = (name: 'SendTweet' | 'SendTweets') => WeatherTweetService.service[name]!;
+const passThrough = (b: Buffer) => b;
+
+function call<Res>(client: grpc.Client, name: 'SendTweet' | 'SendTweets', bytes: Buffer, deadlineMs: number): Promise<Res> {
+  const def = rpc(name);
   return new Promise((resolve, reject) => {
-    client.SendTweet(toRequest(t), new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      if (err) reject(err);
-      else resolve(res ?? { status: '', id: '' });
-    });
+    client.makeUnaryRequest<Buffer, Res>(
+      def.path,
+      passThrough,
+      def.responseDeserialize as (b: Buffer) => Res,
+      bytes,
+      new grpc.Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (err, res) => (err ? reject(err) : resolve(res!)),
+    );
   });
+}
+
+/** One unary SendTweet with a deadline; rejects with the gRPC status on failure. */
+export function sendTweet(client: grpc.Client, t: Tweet, deadlineMs: number): Promise<WeatherTweetResponse> {
+  return call(client, 'SendTweet', encodeRequest(t), deadlineMs);
 }
 
 /** One SendTweets for a batch, with a deadline; rejects with the gRPC status on failure. */
-export function sendTweets(client: WeatherTweetClient, tweets: readonly Tweet[], deadlineMs: number): Promise<WeatherTweetBatchResponse> {
-  return new Promise((resolve, reject) => {
-    client.SendTweets({ tweets: tweets.map(toRequest) }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      if (err) reject(err);
-      else resolve(res ?? { status: '', count: 0 });
-    });
-  });
+export function sendTweets(client: grpc.Client, tweets: readonly Tweet[], deadlineMs: number): Promise<WeatherTweetBatchResponse> {
+  return call(client, 'SendTweets', encodeBatch(tweets), deadlineMs);
 }
 
-export function toRequest(t: Tweet): WeatherTweetRequest {
-  return { municipality: t.municipality, temperature: t.temperature, humidity: t.humidity, weather: t.weather, id: t.id };
+/** SendTweets with a WeatherTweetBatch already encoded (and checked): the bytes go on the wire as they are. */
+export function sendEncodedBatch(client: grpc.Client, batch: Buffer, deadlineMs: number): Promise<WeatherTweetBatchResponse> {
+  return call(client, 'SendTweets', batch, deadlineMs);
 }
 
 /**
- * Checks a request as a writer receives it, with the same rules as the API:
- * the proto's zero values (`*_unknown`) and out-of-range numbers are invalid.
- * The id is optional on the wire, for clients generated from the seed's
- * proto: when it is empty the caller's `makeId` supplies one.
+ * The writer's view of the service: the seed's names and paths, with requests
+ * decoded and checked by the direct codec (the API's rules: the proto's zero
+ * values and out-of-range numbers are invalid). SendTweet's id is optional on
+ * the wire, for clients generated from the seed's proto: `makeId` supplies one.
  */
-export function fromRequest(req: WeatherTweetRequest, makeId: () => string): Validation<Tweet> {
-  const { id, municipality, temperature, humidity, weather } = req;
-  return validateIdentifiedTweet({ id: id === '' ? makeId() : id, municipality, temperature, humidity, weather });
+export function writerServiceDefinition(makeId: () => string): grpc.ServiceDefinition {
+  return {
+    SendTweet: { ...rpc('SendTweet'), requestDeserialize: (b: Buffer) => decodeRequest(b, makeId) },
+    SendTweets: { ...rpc('SendTweets'), requestDeserialize: (b: Buffer) => decodeBatch(b) },
+  };
 }
 
 export { HealthImplementation, type ServingStatus } from 'grpc-health-check';

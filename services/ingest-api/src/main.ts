@@ -1,28 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'undici';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { runService, secretNames } from '@tweets/kit';
 import { connectFromConfig, readStats } from '@tweets/store';
-import { formatErrors, validateId, validateTweet, type TweetFields } from '@tweets/tweet';
-import type { FastifyReply } from 'fastify';
+import { formatErrors, validateId, validateTweet } from '@tweets/tweet';
 import { readConfig, spec } from './config.js';
+import { createForwarder } from './forward.js';
 
 await runService({
   name: 'ingest-api',
   secrets: secretNames(spec),
   async start(log) {
     const cfg = readConfig();
-    const dispatcher = new Pool(cfg.DISPATCHER_URL, {
+    const forwarder = createForwarder({
+      url: cfg.DISPATCHER_URL,
+      mode: cfg.FORWARD_MODE,
+      timeoutMs: cfg.FORWARD_TIMEOUT_MS,
       connections: cfg.DISPATCHER_CONNECTIONS,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      connectTimeout: Math.min(1000, cfg.FORWARD_TIMEOUT_MS),
+      lingerMs: cfg.FORWARD_LINGER_MS,
+      maxBatches: cfg.FORWARD_MAX_BATCHES,
+      batchMax: cfg.FORWARD_BATCH_MAX,
+      log,
     });
     const valkey = connectFromConfig(cfg, 'ingest-api', log);
 
     const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
     let inFlight = 0;
 
+    /**
+     * 202 once the dispatcher reports the tweet durably in every broker it is
+     * routed to; 503 (retry with the same Idempotency-Key) when it may not be.
+     */
     app.post('/tweets', async (req, reply) => {
       const ct = req.headers['content-type'] ?? '';
       if (!/^application\/json\s*(;|$)/i.test(ct)) {
@@ -41,37 +48,16 @@ await runService({
         return sendUnavailable(reply, `tweet ${id} was not accepted: ${inFlight} tweets are already in flight; retry with the same Idempotency-Key`, { id });
       }
       inFlight++;
+      let outcome;
       try {
-        return await forward(id, v.value, reply);
+        outcome = await forwarder.forward({ id, ...v.value });
       } finally {
         inFlight--;
       }
+      if (outcome.status === 'accepted') return reply.code(202).send({ id });
+      if (outcome.status === 'invalid') return sendProblem(reply, 422, 'Unprocessable Content', outcome.detail, { id });
+      return sendUnavailable(reply, `tweet ${id} was not accepted: ${outcome.detail}; retry with the same Idempotency-Key`, { id });
     });
-
-    async function forward(id: string, tweet: TweetFields, reply: FastifyReply) {
-      let status: number;
-      let problem: { detail?: string } = {};
-      try {
-        const res = await dispatcher.request({
-          path: '/v1/tweets',
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id, ...tweet }),
-          signal: AbortSignal.timeout(cfg.FORWARD_TIMEOUT_MS),
-        });
-        status = res.statusCode;
-        if (status >= 300) problem = (await res.body.json().catch(() => ({}))) as typeof problem;
-        else await res.body.dump();
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${cfg.FORWARD_TIMEOUT_MS} ms` : (e.code ?? e.message);
-        log.warn({ id, why }, 'dispatcher unavailable');
-        return sendUnavailable(reply, `tweet ${id} was not accepted: the dispatcher is unavailable (${why}); retry with the same Idempotency-Key`, { id });
-      }
-      if (status >= 200 && status < 300) return reply.code(202).send({ id });
-      if (status === 422) return sendProblem(reply, 422, 'Unprocessable Content', problem.detail ?? 'rejected by the dispatcher');
-      return sendUnavailable(reply, `tweet ${id} was not accepted: ${problem.detail ?? `dispatcher answered ${status}`}; retry with the same Idempotency-Key`, { id });
-    }
 
     app.get('/stats', async (_req, reply) => {
       try {
@@ -85,7 +71,7 @@ await runService({
     return {
       async stop() {
         await app.close();
-        await dispatcher.close();
+        await forwarder.close();
         valkey.disconnect();
       },
     };

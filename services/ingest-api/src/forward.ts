@@ -1,0 +1,100 @@
+import { Pool } from 'undici';
+import { Batcher, type Logger } from '@tweets/kit';
+import type { Tweet } from '@tweets/tweet';
+import { encodeBatch } from '@tweets/wire';
+
+/** What became of one forwarded tweet. */
+export type Outcome = { status: 'accepted' } | { status: 'invalid'; detail: string } | { status: 'unavailable'; detail: string };
+
+export interface ForwarderOptions {
+  url: string;
+  mode: 'batch' | 'single';
+  timeoutMs: number;
+  connections: number;
+  lingerMs: number;
+  maxBatches: number;
+  batchMax: number;
+  log: Logger;
+}
+
+export interface Forwarder {
+  forward(t: Tweet): Promise<Outcome>;
+  close(): Promise<void>;
+}
+
+const ACCEPTED: Outcome = { status: 'accepted' };
+
+/**
+ * Forwards accepted tweets to the dispatcher over pooled keep-alive
+ * connections. In batch mode the tweets of one event-loop turn (or of
+ * `lingerMs`) go in one POST /v1/tweets/batch; while `maxBatches` are in
+ * flight the next one grows, so batches get larger exactly when load is high.
+ * Never rejects: every failure is an outcome the API turns into an answer.
+ */
+export function createForwarder(o: ForwarderOptions): Forwarder {
+  const pool = new Pool(o.url, {
+    connections: o.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connectTimeout: Math.min(1000, o.timeoutMs),
+  });
+
+  async function post(path: string, contentType: string, body: Buffer | string): Promise<{ status: number; problem: { detail?: string; errors?: { field: string; reason: string }[] } }> {
+    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(o.timeoutMs) });
+    if (res.statusCode >= 300) return { status: res.statusCode, problem: (await res.body.json().catch(() => ({}))) as never };
+    await res.body.dump();
+    return { status: res.statusCode, problem: {} };
+  }
+
+  function unavailable(err: unknown): Outcome {
+    const e = err as Error & { code?: string };
+    const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${o.timeoutMs} ms` : (e.code ?? e.message);
+    o.log.warn({ why }, 'dispatcher unavailable');
+    return { status: 'unavailable', detail: `the dispatcher is unavailable (${why})` };
+  }
+
+  /** The dispatcher's answer for a batch, per tweet: a 422 names the invalid ones by index. */
+  async function sendBatch(tweets: Tweet[]): Promise<Outcome[]> {
+    let r;
+    try {
+      r = await post('/v1/tweets/batch', 'application/x-protobuf', encodeBatch(tweets));
+    } catch (err) {
+      return tweets.map(() => unavailable(err));
+    }
+    if (r.status >= 200 && r.status < 300) return tweets.map(() => ACCEPTED);
+    const detail = r.problem.detail ?? `dispatcher answered ${r.status}`;
+    if (r.status === 422) {
+      const invalid = new Map<number, string>();
+      for (const e of r.problem.errors ?? []) {
+        const m = /^tweets\[(\d+)\]\.(.*)$/.exec(e.field);
+        if (m) invalid.set(Number(m[1]), `${invalid.has(Number(m[1])) ? `${invalid.get(Number(m[1]))}; ` : ''}${m[2]} ${e.reason}`);
+      }
+      return tweets.map((_, i): Outcome => {
+        const why = invalid.get(i);
+        return why ? { status: 'invalid', detail: why } : { status: 'unavailable', detail: `another tweet of its batch was refused (${detail})` };
+      });
+    }
+    return tweets.map(() => ({ status: 'unavailable', detail }));
+  }
+
+  async function sendOne(t: Tweet): Promise<Outcome> {
+    let r;
+    try {
+      r = await post('/v1/tweets', 'application/json', JSON.stringify(t));
+    } catch (err) {
+      return unavailable(err);
+    }
+    if (r.status >= 200 && r.status < 300) return ACCEPTED;
+    const detail = r.problem.detail ?? `dispatcher answered ${r.status}`;
+    return r.status === 422 ? { status: 'invalid', detail } : { status: 'unavailable', detail };
+  }
+
+  const batcher = new Batcher<Tweet, Outcome>(sendBatch, { maxSize: o.batchMax, maxWaitMs: o.lingerMs, maxInFlight: o.maxBatches });
+  return {
+    forward: (t) => (o.mode === 'batch' ? batcher.add(t) : sendOne(t)),
+    async close() {
+      await batcher.drain();
+      await pool.close();
+    },
+  };
+}
