@@ -1,8 +1,17 @@
-import { createRabbitConnection, DEFAULT_QUEUE, deadLetterQueue, POISON_REASON_HEADER, queueOptions } from '@tweets/brokers';
-import { Batcher, closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
+import {
+  connectRabbit,
+  DEFAULT_QUEUE,
+  deadLetterQueue,
+  POISON_REASON_HEADER,
+  queueOptions,
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from '@tweets/brokers';
+import { closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
 import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec } from '@tweets/store';
 import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
-import { ConsumerStatus, type AsyncMessage } from 'rabbitmq-client';
 
 const spec = {
   HEALTH_HOST: str({ default: '127.0.0.1' }),
@@ -10,11 +19,22 @@ const spec = {
   /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
   RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
   RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
-  /** Unacked messages in flight; they are applied to Valkey together. */
-  PREFETCH: int({ default: 500, min: 1, max: 65_535 }),
+  /** Unacked messages the broker may hand over at once; batches are taken from them. */
+  PREFETCH: int({ default: 1000, min: 1, max: 65_535 }),
+  /** Most messages applied to Valkey in one round trip and acked with one multiple-ack. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   ...valkeySpec('default'),
 };
+
+/** What one connection made: its channels and the deliveries not yet applied. */
+interface Link {
+  model: ChannelModel;
+  ch: Channel;
+  dlq: ConfirmChannel;
+  open: boolean;
+  consumerTag: string;
+  pending: ConsumeMessage[];
+}
 
 await runService({
   name: 'rabbitmq-consumer',
@@ -23,67 +43,131 @@ await runService({
     const cfg = loadConfig(spec);
     const valkey = connectFromConfig(cfg, 'rabbitmq-consumer', log);
     const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
+    const dlqName = deadLetterQueue(cfg.RABBITMQ_QUEUE);
     let stopping = false;
     let applied = 0;
     let duplicates = 0;
-    const batcher = new Batcher<Tweet, number>(
-      (tweets) =>
-        applyUntilDone(store, 'rabbitmq', tweets, () => stopping, (err, attempt) =>
-          log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
-        ),
-      { maxSize: cfg.BATCH_MAX },
-    );
-
-    const rabbit = createRabbitConnection(cfg.RABBITMQ_URL, 'rabbitmq-consumer');
-    rabbit.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq connection error'));
-    rabbit.on('connection', () => log.info('rabbitmq connected'));
-    const dlqName = deadLetterQueue(cfg.RABBITMQ_QUEUE);
-    await rabbit.queueDeclare({ queue: dlqName, durable: true });
-    const dlq = rabbit.createPublisher({ confirm: true, maxAttempts: 3 });
     let deadLettered = 0;
+    let link: Link | undefined;
+    let pumping: Promise<void> | undefined;
+    let scheduled = false;
 
-    // The handler's promise decides the ack: resolved after the Valkey write
-    // (ack), rejected (nack and requeue), or DROP for a poison message.
-    const sub = rabbit.createConsumer(
-      {
-        queue: cfg.RABBITMQ_QUEUE,
-        queueOptions: queueOptions(cfg.RABBITMQ_QUEUE),
-        qos: { prefetchCount: cfg.PREFETCH },
-        concurrency: cfg.PREFETCH,
-        requeue: true,
-      },
-      async (msg: AsyncMessage) => {
-        const d = decodeTweet(asBytes(msg.body));
-        if (!d.ok) {
-          // Into the DLQ with the reason, confirmed, before the original is acked;
-          // if that fails the handler throws and the message is requeued.
-          const reason = formatErrors(d.errors);
-          await dlq.send(
-            { routingKey: dlqName, durable: true, messageId: msg.messageId, headers: { [POISON_REASON_HEADER]: reason } },
-            asBytes(msg.body),
-          );
-          deadLettered++;
-          log.error({ messageId: msg.messageId, reason }, 'poison message dead-lettered');
-          return ConsumerStatus.ACK;
+    /**
+     * Applies one batch, then acks it with one multiple-ack on its channel.
+     * Batches of a channel run one at a time and in delivery order, so the
+     * multiple-ack covers exactly this batch and earlier, already acked, ones.
+     * Poison goes to the DLQ, confirmed, before it is acked. If the channel
+     * closed meanwhile, nothing is acked: the broker redelivers, and the
+     * per-id dedup in Valkey makes that harmless.
+     */
+    async function handle(l: Link, batch: ConsumeMessage[]): Promise<void> {
+      const tweets: Tweet[] = [];
+      for (const msg of batch) {
+        const d = decodeTweet(msg.content);
+        if (d.ok) {
+          tweets.push(d.value);
+          continue;
         }
-        const r = await batcher.add(d.value);
-        r === 1 ? applied++ : duplicates++;
-        return ConsumerStatus.ACK;
+        const reason = formatErrors(d.errors);
+        await new Promise<void>((resolve, reject) =>
+          l.dlq.publish(
+            '',
+            dlqName,
+            msg.content,
+            { persistent: true, messageId: msg.properties.messageId, headers: { [POISON_REASON_HEADER]: reason } },
+            (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
+          ),
+        );
+        deadLettered++;
+        log.error({ messageId: msg.properties.messageId, reason }, 'poison message dead-lettered');
+      }
+      const results = await applyUntilDone(store, 'rabbitmq', tweets, () => stopping, (err, attempt) =>
+        log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
+      );
+      for (const r of results) r === 1 ? applied++ : duplicates++;
+      if (l.open) l.ch.ack(batch[batch.length - 1]!, true);
+    }
+
+    function pump(): void {
+      scheduled = false;
+      if (pumping) return;
+      pumping = (async () => {
+        while (link && link.open && link.pending.length > 0) {
+          const l = link;
+          const batch = l.pending.splice(0, cfg.BATCH_MAX);
+          try {
+            await handle(l, batch);
+          } catch (err) {
+            // Unacked deliveries come back on the next connection.
+            log.warn({ err: { message: (err as Error).message }, count: batch.length }, 'batch not applied; reconnecting for redelivery');
+            l.open = false;
+            l.pending.length = 0;
+            await l.model.close().catch(() => {});
+          }
+        }
+      })().finally(() => {
+        pumping = undefined;
+        if (link?.open && link.pending.length > 0) schedule();
+      });
+    }
+
+    // Deliveries that arrive in one socket read are taken together.
+    function schedule(): void {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(pump);
+    }
+
+    const conn = await connectRabbit({
+      url: cfg.RABBITMQ_URL,
+      name: 'rabbitmq-consumer',
+      async setup(model) {
+        const ch = await model.createChannel();
+        const dlq = await model.createConfirmChannel();
+        await ch.prefetch(cfg.PREFETCH);
+        await ch.assertQueue(dlqName, { durable: true });
+        await ch.assertQueue(cfg.RABBITMQ_QUEUE, queueOptions(cfg.RABBITMQ_QUEUE));
+        const l: Link = { model, ch, dlq, open: true, consumerTag: '', pending: [] };
+        const lost = () => {
+          if (!l.open) return;
+          l.open = false;
+          l.pending.length = 0;
+          if (!stopping) void model.close().catch(() => {});
+        };
+        for (const c of [ch, dlq]) {
+          c.on('close', lost);
+          c.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'rabbitmq channel error'));
+        }
+        link = l;
+        const { consumerTag } = await ch.consume(
+          cfg.RABBITMQ_QUEUE,
+          (msg) => {
+            if (msg === null) return lost(); // the broker cancelled the consumer (queue deleted)
+            l.pending.push(msg);
+            schedule();
+          },
+          { noAck: false },
+        );
+        l.consumerTag = consumerTag;
       },
-    );
-    sub.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq consumer error'));
+      onEvent: (event, detail) => (event === 'connected' ? log.info('rabbitmq connected') : log.warn({ detail }, `rabbitmq ${event}`)),
+    });
 
     const statsTimer = setInterval(() => log.info({ applied, duplicates, deadLettered }, 'progress'), 10_000);
     statsTimer.unref();
-    const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && rabbit.ready);
+    const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && link?.open === true);
     return {
       async stop() {
+        // No new deliveries; apply and ack what was delivered, then close.
+        const l = link;
+        if (l?.open && l.consumerTag) await l.ch.cancel(l.consumerTag).catch(() => {});
+        while (pumping || (l?.open && l.pending.length > 0)) {
+          pump();
+          await pumping;
+        }
         stopping = true;
         clearInterval(statsTimer);
-        await sub.close();
-        await batcher.drain();
-        await dlq.close();
-        await rabbit.close();
+        await conn.close();
         valkey.disconnect();
         await closeServer(health);
         log.info({ applied, duplicates, deadLettered }, 'final counts');
@@ -91,9 +175,3 @@ await runService({
     };
   },
 });
-
-/** The client hands over bytes for our content type; anything else a producer sent is checked the same way. */
-function asBytes(body: unknown): Buffer {
-  if (Buffer.isBuffer(body)) return body;
-  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body) ?? '');
-}

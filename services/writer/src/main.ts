@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { runService } from '@tweets/kit';
-import { formatErrors } from '@tweets/tweet';
+import type { Tweet } from '@tweets/tweet';
 import {
-  fromRequest,
   grpc,
   HealthImplementation,
   SERVICE_NAME,
-  WeatherTweetService,
-  type WeatherTweetBatch,
+  writerServiceDefinition,
+  type Decoded,
   type WeatherTweetBatchResponse,
-  type WeatherTweetRequest,
   type WeatherTweetResponse,
 } from '@tweets/wire';
-import type { Tweet } from '@tweets/tweet';
 
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
@@ -26,44 +23,30 @@ await runService({
     const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
     health.addToServer(server);
-    server.addService(WeatherTweetService.service, {
-      SendTweet(
-        call: grpc.ServerUnaryCall<WeatherTweetRequest, WeatherTweetResponse>,
-        cb: grpc.sendUnaryData<WeatherTweetResponse>,
-      ) {
-        const v = fromRequest(call.request, randomUUID);
-        if (!v.ok) {
-          cb({ code: grpc.status.INVALID_ARGUMENT, details: formatErrors(v.errors) });
-          return;
-        }
-        publisher.publish(v.value).then(
-          () => cb(null, { status: 'ok', id: v.value.id }),
-          (err: Error) => {
-            log.warn({ err: { message: err.message }, id: v.value.id }, 'publish failed');
-            cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
-          },
-        );
+
+    /** Publishes and answers; a broker failure is UNAVAILABLE (the caller may retry the same ids). */
+    function publish<T>(tweets: Tweet[], cb: grpc.sendUnaryData<T>, ok: () => T): void {
+      publisher.publish(tweets).then(
+        () => cb(null, ok()),
+        (err: Error) => {
+          log.warn({ err: { message: err.message }, count: tweets.length, first: tweets[0]?.id }, 'publish failed');
+          cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
+        },
+      );
+    }
+
+    server.addService(writerServiceDefinition(randomUUID), {
+      // The seed's rpc: one tweet. Its request is decoded and checked by the codec.
+      SendTweet(call: grpc.ServerUnaryCall<Decoded<Tweet>, WeatherTweetResponse>, cb: grpc.sendUnaryData<WeatherTweetResponse>) {
+        const d = call.request;
+        if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
+        publish([d.value], cb, () => ({ status: 'ok', id: d.value.id }));
       },
-      SendTweets(
-        call: grpc.ServerUnaryCall<WeatherTweetBatch, WeatherTweetBatchResponse>,
-        cb: grpc.sendUnaryData<WeatherTweetBatchResponse>,
-      ) {
-        const tweets: Tweet[] = [];
-        for (const [i, req] of call.request.tweets.entries()) {
-          const v = fromRequest(req, () => '');
-          if (!v.ok) {
-            cb({ code: grpc.status.INVALID_ARGUMENT, details: `tweets[${i}]: ${formatErrors(v.errors)}` });
-            return;
-          }
-          tweets.push(v.value);
-        }
-        Promise.all(tweets.map((t) => publisher.publish(t))).then(
-          () => cb(null, { status: 'ok', count: tweets.length }),
-          (err: Error) => {
-            log.warn({ err: { message: err.message }, count: tweets.length }, 'batch publish failed');
-            cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
-          },
-        );
+      // The batch rpc: all of the batch is published, or the call fails.
+      SendTweets(call: grpc.ServerUnaryCall<Decoded<Tweet[]>, WeatherTweetBatchResponse>, cb: grpc.sendUnaryData<WeatherTweetBatchResponse>) {
+        const d = call.request;
+        if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
+        publish(d.value, cb, () => ({ status: 'ok', count: d.value.length }));
       },
     });
     const port = await new Promise<number>((resolve, reject) =>
@@ -71,11 +54,22 @@ await runService({
         err ? reject(err) : resolve(p),
       ),
     );
-    health.setStatus('', 'SERVING');
-    health.setStatus(SERVICE_NAME, 'SERVING');
+    // grpc.health.v1 follows the broker connection: NOT_SERVING while it is down.
+    let serving: 'SERVING' | 'NOT_SERVING' | undefined;
+    const follow = () => {
+      const now = publisher.ready() ? 'SERVING' : 'NOT_SERVING';
+      if (now === serving) return;
+      serving = now;
+      health.setStatus('', now);
+      health.setStatus(SERVICE_NAME, now);
+    };
+    follow();
+    const healthTimer = setInterval(follow, 500);
+    healthTimer.unref();
     log.info({ port, broker: cfg.BROKER }, 'gRPC server listening');
     return {
       async stop() {
+        clearInterval(healthTimer);
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -1,12 +1,21 @@
-import { createDurableProducer, createRabbitConnection, deadLetterQueue, ensureTopic, queueOptions, TWEET_CONTENT_TYPE } from '@tweets/brokers';
+import {
+  connectRabbit,
+  createDurableProducer,
+  deadLetterQueue,
+  ensureTopic,
+  queueOptions,
+  TWEET_CONTENT_TYPE,
+  type ConfirmChannel,
+} from '@tweets/brokers';
 import { Batcher, type Logger } from '@tweets/kit';
 import { encodeTweet, type Tweet } from '@tweets/tweet';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
-/** Publishes one tweet and resolves only once the broker holds it durably. */
+/** Publishes tweets and resolves only once the broker holds every one of them durably. */
 export interface Publisher {
   readonly broker: 'kafka' | 'rabbitmq';
-  publish(t: Tweet): Promise<void>;
+  publish(tweets: readonly Tweet[]): Promise<void>;
+  ready(): boolean;
   close(): Promise<void>;
 }
 
@@ -23,10 +32,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 /**
- * Kafka: every tweet goes out in a batched send (acks=all), one send in
- * flight at a time; tweets that arrive meanwhile go together in the next.
- * The writer integration test checks that every acknowledged tweet is in
- * the topic, and the chaos test that none is lost across a broker restart.
+ * Kafka: tweets go out in batched sends (acks=all), one send in flight at a
+ * time; tweets that arrive meanwhile, from any number of calls, go together
+ * in the next. The writer integration test checks that every acknowledged
+ * tweet is in the topic, and the chaos test that none is lost across a
+ * broker restart.
  */
 export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promise<Publisher> {
   const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'writer-kafka' };
@@ -38,13 +48,16 @@ export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promi
       await producer.send({
         messages: tweets.map((t) => ({ topic: cfg.KAFKA_TOPIC, key: Buffer.from(t.id), value: encodeTweet(t) })),
       });
-      return tweets.map(() => undefined);
+      return new Array<void>(tweets.length);
     },
     { maxSize: cfg.KAFKA_BATCH_MAX, maxWaitMs: cfg.KAFKA_LINGER_MS, maxInFlight: 1, maxPending: cfg.MAX_PENDING },
   );
   return {
     broker: 'kafka',
-    publish: (t) => withTimeout(batcher.add(t), cfg.PUBLISH_TIMEOUT_MS, 'kafka'),
+    publish: (tweets) => withTimeout(batcher.addAll(tweets).then(() => undefined), cfg.PUBLISH_TIMEOUT_MS, 'kafka'),
+    // The producer connects on demand, at the next send: a writer that stopped
+    // serving while the broker was away would never get a send to find it back.
+    ready: () => true,
     async close() {
       await batcher.drain();
       await producer.close();
@@ -52,26 +65,71 @@ export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promi
   };
 }
 
+/**
+ * RabbitMQ: persistent messages on a confirm channel. A batch is written to
+ * the socket at once and resolves when the broker has confirmed every
+ * message (it confirms persistent messages once they are on disk, many at a
+ * time). While the connection is down, calls fail at once.
+ */
 export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Promise<Publisher> {
-  const rabbit = createRabbitConnection(cfg.RABBITMQ_URL, 'writer-rabbitmq');
-  rabbit.on('error', (err) => log.warn({ err: { message: err.message } }, 'rabbitmq connection error'));
-  rabbit.on('connection', () => log.info('rabbitmq connected'));
-  await withTimeout(rabbit.onConnect(5000, true), 6000, 'rabbitmq connect');
-  await rabbit.queueDeclare({ queue: deadLetterQueue(cfg.RABBITMQ_QUEUE), durable: true });
-  await rabbit.queueDeclare(queueOptions(cfg.RABBITMQ_QUEUE));
-  const publisher = rabbit.createPublisher({ confirm: true, maxAttempts: 1, queues: [queueOptions(cfg.RABBITMQ_QUEUE)] });
+  let channel: ConfirmChannel | undefined;
+  let closing = false;
+  let pending = 0;
+  const conn = await connectRabbit({
+    url: cfg.RABBITMQ_URL,
+    name: 'writer-rabbitmq',
+    async setup(model) {
+      const ch = await model.createConfirmChannel();
+      await ch.assertQueue(deadLetterQueue(cfg.RABBITMQ_QUEUE), { durable: true });
+      await ch.assertQueue(cfg.RABBITMQ_QUEUE, queueOptions(cfg.RABBITMQ_QUEUE));
+      ch.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'rabbitmq channel error'));
+      ch.on('close', () => {
+        if (channel !== ch) return;
+        channel = undefined;
+        // A channel the broker closed on a live connection: reconnect to get a new one.
+        if (!closing) void model.close().catch(() => {});
+      });
+      channel = ch;
+    },
+    onEvent: (event, detail) => (event === 'connected' ? log.info('rabbitmq connected') : log.warn({ detail }, `rabbitmq ${event}`)),
+  });
+
+  function publishNow(tweets: readonly Tweet[]): Promise<void> {
+    const ch = channel;
+    if (!ch) return Promise.reject(new Error('rabbitmq is not connected'));
+    if (pending + tweets.length > cfg.MAX_PENDING) return Promise.reject(new Error(`${pending} messages already wait for confirms`));
+    return new Promise<void>((resolve, reject) => {
+      let left = tweets.length;
+      let failed = false;
+      const confirmed = (err: unknown) => {
+        pending--;
+        if (err) {
+          if (!failed) reject(err instanceof Error ? err : new Error(String(err)));
+          failed = true;
+        } else if (--left === 0 && !failed) resolve();
+      };
+      try {
+        for (const t of tweets) {
+          pending++;
+          ch.publish('', cfg.RABBITMQ_QUEUE, encodeTweet(t), { persistent: true, messageId: t.id, contentType: TWEET_CONTENT_TYPE }, confirmed);
+        }
+      } catch (err) {
+        // The channel closed under us: its close fails every callback already registered.
+        pending--;
+        failed = true;
+        reject(err as Error);
+      }
+    });
+  }
+
   return {
     broker: 'rabbitmq',
-    async publish(t) {
-      await withTimeout(
-        publisher.send({ routingKey: cfg.RABBITMQ_QUEUE, durable: true, messageId: t.id, contentType: TWEET_CONTENT_TYPE }, encodeTweet(t)),
-        cfg.PUBLISH_TIMEOUT_MS,
-        'rabbitmq',
-      );
-    },
+    publish: (tweets) => (tweets.length === 0 ? Promise.resolve() : withTimeout(publishNow(tweets), cfg.PUBLISH_TIMEOUT_MS, 'rabbitmq')),
+    ready: () => channel !== undefined,
     async close() {
-      await publisher.close();
-      await rabbit.close();
+      closing = true;
+      if (channel) await channel.waitForConfirms().catch(() => {});
+      await conn.close();
     },
   };
 }
