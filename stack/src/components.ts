@@ -33,8 +33,11 @@ function valkey(l: StackLayout): Component {
     name: 'valkey',
     kind: 'broker',
     command: VALKEY_SERVER,
-    // AOF with fsync every second: at most one second of aggregates can be lost
-    // on a machine crash (not on a process crash); see docs/valkey.md.
+    // AOF with fsync before every reply: a counted tweet is on disk before its
+    // message is acknowledged to the broker. With `everysec` a SIGKILL could lose
+    // writes Valkey had already answered (it postpones the AOF write while a
+    // background fsync runs); the chaos test caught it. The consumers write in
+    // batches, so one fsync covers hundreds of tweets; see docs/valkey.md.
     args: [join(dir, 'valkey.conf')],
     env: {},
     prepare() {
@@ -61,7 +64,7 @@ function valkey(l: StackLayout): Component {
           'protected-mode yes',
           `dir ${dir}`,
           'appendonly yes',
-          'appendfsync everysec',
+          'appendfsync always',
           'save ""',
           'maxmemory-policy noeviction',
           `aclfile ${join(dir, 'users.acl')}`,
@@ -107,6 +110,9 @@ function rabbitmqEnv(l: StackLayout): Record<string, string> {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
     RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+    // No scheduler busy-waiting: on a small machine the spinning Erlang schedulers
+    // take CPU the other processes of the pipeline need.
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: process.env.RABBITMQ_ERL_ARGS ?? '+sbwt none +sbwtdcpu none +sbwtdio none',
   };
 }
 
@@ -155,8 +161,7 @@ function kafka(l: StackLayout): Component {
     args: [
       '-Xms256m',
       '-Xmx512m',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
+      ...(process.env.KAFKA_JVM_FLAGS ?? '-XX:+UseG1GC -XX:MaxGCPauseMillis=20').split(' ').filter(Boolean),
       '-Djava.awt.headless=true',
       `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
       '-cp',
@@ -231,7 +236,8 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
     name,
     kind: 'service',
     command: process.execPath,
-    args: [join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
+    // CPU_PROF_DIR=<dir>: every service writes a V8 CPU profile there when it stops (docs/benchmarks.md).
+    args: [...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []), join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
     env: { LOG_LEVEL: 'info', ...env },
     ready,
     readyTimeoutMs: 30_000,
@@ -250,6 +256,7 @@ export interface StackOptions {
 }
 
 const NAIVE: Record<string, Record<string, string>> = {
+  'ingest-api': { FORWARD_MODE: 'single' },
   dispatcher: { DISPATCH_MODE: 'unary' },
   'writer-kafka': { KAFKA_BATCH_MAX: '1', KAFKA_LINGER_MS: '0' },
   'kafka-consumer': { BATCH_MAX: '1' },
@@ -260,6 +267,9 @@ const NAIVE: Record<string, Record<string, string>> = {
 export function components(l: StackLayout, opts: StackOptions = {}): Component[] {
   const list = baseComponents(l, opts);
   if (opts.profile === 'naive') for (const c of list) Object.assign(c.env, NAIVE[c.name] ?? {});
+  // STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else.
+  const overrides = process.env.STACK_ENV ? (JSON.parse(process.env.STACK_ENV) as Record<string, Record<string, string>>) : {};
+  for (const c of list) Object.assign(c.env, overrides[c.name] ?? {});
   return list;
 }
 
