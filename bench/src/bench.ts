@@ -1,92 +1,140 @@
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { layout, readState, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
-import { openLoop } from './openloop.js';
-import { markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
-import { sampleTree } from './sampler.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchStats, waitForCounts, type Stats } from '@tweets/loadgen';
+import { layout, readState, reconfigureStack, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
+import { measureFloors, type Floors } from './floors.js';
+import { openLoop, type StepResult } from './openloop.js';
+import { ceilingOf, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
+import { TreeSampler } from './sampler.js';
 
-export const SCENARIOS = ['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const;
+export const SCENARIOS = ['bare', 'fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; description: string }> = {
-  naive: { route: 'both', profile: 'naive', description: 'both paths, one call and one broker round trip per tweet at every hop' },
   fanout: { route: 'both', profile: 'default', description: 'both paths (Kafka and RabbitMQ)' },
   kafkaOnly: { route: 'kafka', profile: 'default', description: 'Kafka path only' },
   rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only' },
+  naive: { route: 'both', profile: 'naive', description: 'both paths, one request, one call and one broker round trip per tweet at every hop' },
 };
+
+/** The Node.js services, whose RSS the benchmark holds under a limit. */
+const NODE_SERVICES = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'];
+const LOADGEN = 'bench (load generator)';
 
 export interface BenchOptions {
   stepSec: number;
-  rates: number[];
+  /** Seconds each step runs at its rate before its measured window (sent and counted, not in the latency figures). */
+  rampSec: number;
+  /** Offered rates, in order, per kind of scenario; the first failing one ends the scan. */
+  rates: { bare: number[]; pipeline: number[]; naive: number[] };
+  /** After the scan, halvings of the gap between the last passing and the first failing rate. */
+  refine: number;
+  /** Load before a pipeline scenario's first step, not recorded: JIT (Node and the Kafka JVM), pools, group joins. */
+  warmupSec: number;
+  /** Seconds each broker's floor is measured. */
+  floorSec: number;
   scenarios: readonly ScenarioName[];
   stack: string;
-  /** Start and stop the stack per scenario (false: use the running one as it is, for the smoke test). */
+  /** Start a fresh stack and reconfigure it per scenario (false: use the running one as it is, for the smoke test). */
   manageStack: boolean;
   outDir: string;
   quick: boolean;
   log: (m: string) => void;
 }
 
-const P99_MAX_MS = 100;
-const DRAIN_MAX_MS = 5000;
+export const P99_MAX_MS = 100;
+export const DRAIN_MAX_MS = 5000;
 const BARE_PORT_OFFSET = 19;
+const CONNECTIONS = 512;
+/** The floors are measured with batches of this many tweets: about what the API's batches hold near the pipeline's top rate. */
+const FLOOR_BATCH = 50;
 
 function empty(name: string, description: string): ScenarioResult {
-  return { name, description, maxRate: 0, p50Ms: null, p99Ms: null, steps: [], processes: {} };
+  return { name, description, maxRate: 0, p50Ms: null, p99Ms: null, steps: [], processes: {}, peakRssMb: {} };
 }
 
-async function findMax(
-  o: BenchOptions,
-  name: string,
-  description: string,
-  url: string,
-  countPaths: ('kafka' | 'rabbitmq')[],
-  pids: () => Record<string, number>,
-): Promise<ScenarioResult> {
-  const result = empty(name, description);
-  // Warm-up, not recorded: JIT, connection pools, Kafka metadata and group join.
-  await openLoop({ url, path: '/tweets', rate: o.rates[0]!, durationMs: Math.min(3000, o.stepSec * 1000), connections: 256, idPrefix: `warm-${name}-${Date.now()}` });
-  if (countPaths.length) await new Promise((r) => setTimeout(r, 500));
-  for (const rate of o.rates) {
-    const procs = pids();
-    const cpu0 = Object.fromEntries(Object.entries(procs).map(([n, pid]) => [n, sampleTree(pid).cpuSec]));
-    const self0 = process.cpuUsage();
-    const peak: Record<string, number> = {};
-    const rssTimer = setInterval(() => {
-      for (const [n, pid] of Object.entries(procs)) peak[n] = Math.max(peak[n] ?? 0, sampleTree(pid).rssMb);
-      peak['bench (load generator)'] = Math.max(peak['bench (load generator)'] ?? 0, process.memoryUsage().rss / 2 ** 20);
-    }, 500);
-    const before = countPaths.length ? await fetchStats(url) : undefined;
-    const step = await openLoop({ url, path: '/tweets', rate, durationMs: o.stepSec * 1000, connections: 256, idPrefix: `bench-${name}-${rate}-${Date.now()}` });
-    clearInterval(rssTimer);
-    let countedWithinMs: number | null = null;
-    let reason = '';
-    if (before) {
-      const expected = Object.fromEntries(countPaths.map((p) => [p, step.ok]));
-      const { reached, waitedMs } = await waitForCounts(url, before, expected, DRAIN_MAX_MS);
-      countedWithinMs = reached ? waitedMs : null;
-      if (!reached) reason = `not counted within ${DRAIN_MAX_MS / 1000} s`;
-    }
-    const cpu1 = Object.fromEntries(Object.entries(procs).map(([n, pid]) => [n, sampleTree(pid).cpuSec]));
-    const self = process.cpuUsage(self0);
-    if (step.ok !== step.sent) reason = `${step.sent - step.ok} of ${step.sent} not accepted`;
-    else if (step.p99Ms > P99_MAX_MS) reason = `p99 ${step.p99Ms} ms > ${P99_MAX_MS} ms`;
-    const passed = reason === '';
-    result.steps.push({ ...step, passed, reason, countedWithinMs });
-    o.log(`${name} ${rate}/s: ${passed ? 'pass' : `FAIL (${reason})`}; p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, achieved ${step.achievedRate}/s`);
-    if (!passed) break;
-    const per1000 = Math.max(step.ok, 1) / 1000;
-    const processes: Record<string, ProcessCost> = {};
-    for (const n of Object.keys(procs)) processes[n] = { cpuSecPer1000: Math.round(((cpu1[n]! - cpu0[n]!) / per1000) * 1000) / 1000, peakRssMb: Math.round(peak[n] ?? 0) };
-    processes['bench (load generator)'] = {
-      cpuSecPer1000: Math.round(((self.user + self.system) / 1e6 / per1000) * 1000) / 1000,
-      peakRssMb: Math.round(peak['bench (load generator)'] ?? 0),
-    };
-    Object.assign(result, { maxRate: rate, p50Ms: step.p50Ms, p99Ms: step.p99Ms, processes });
+interface Target {
+  url: string;
+  countPaths: ('kafka' | 'rabbitmq')[];
+  pids: () => Record<string, number>;
+}
+
+/** One open-loop step at `rate`: its result, whether it passed, and the CPU and RSS of every process. */
+async function step(o: BenchOptions, name: string, t: Target, rate: number, result: ScenarioResult) {
+  const sampler = new TreeSampler(t.pids());
+  const cpu0 = sampler.sample();
+  const self0 = process.cpuUsage();
+  const rssTimer = setInterval(() => {
+    for (const [n, s] of Object.entries(sampler.sample())) result.peakRssMb[n] = Math.max(result.peakRssMb[n] ?? 0, Math.round(s.rssMb));
+    result.peakRssMb[LOADGEN] = Math.max(result.peakRssMb[LOADGEN] ?? 0, Math.round(process.memoryUsage().rss / 2 ** 20));
+  }, 500);
+  let before: Stats | undefined;
+  if (t.countPaths.length) before = await fetchStats(t.url);
+  const s = await openLoop({
+    url: t.url,
+    path: '/tweets',
+    rate,
+    durationMs: o.stepSec * 1000,
+    rampMs: o.rampSec * 1000,
+    connections: CONNECTIONS,
+    idPrefix: `bench-${name}-${rate}-${Date.now()}`,
+  });
+  clearInterval(rssTimer);
+  const cpu1 = sampler.sample();
+  const self = process.cpuUsage(self0);
+  let countedWithinMs: number | null = null;
+  let reason = '';
+  if (before) {
+    const expected = Object.fromEntries(t.countPaths.map((p) => [p, s.ok]));
+    const { reached, waitedMs } = await waitForCounts(t.url, before, expected, DRAIN_MAX_MS);
+    countedWithinMs = reached ? waitedMs : null;
+    if (!reached) reason = `not counted within ${DRAIN_MAX_MS / 1000} s`;
+    // A failed step may leave a backlog: let it drain before the next step starts.
+    if (!reached) await waitForCounts(t.url, before, expected, 60_000);
   }
+  if (s.ok !== s.sent) reason = `${s.sent - s.ok} of ${s.sent} not accepted`;
+  else if (s.p99Ms > P99_MAX_MS) reason = `p99 ${s.p99Ms} ms > ${P99_MAX_MS} ms`;
+  const passed = reason === '';
+  const per1000 = Math.max(s.ok, 1) / 1000;
+  const processes: Record<string, ProcessCost> = {};
+  for (const n of Object.keys(cpu0)) {
+    processes[n] = { cpuSecPer1000: Math.round(((cpu1[n]!.cpuSec - cpu0[n]!.cpuSec) / per1000) * 1000) / 1000, peakRssMb: result.peakRssMb[n] ?? 0 };
+  }
+  processes[LOADGEN] = { cpuSecPer1000: Math.round(((self.user + self.system) / 1e6 / per1000) * 1000) / 1000, peakRssMb: result.peakRssMb[LOADGEN] ?? 0 };
+  o.log(`${name} ${rate}/s: ${passed ? 'pass' : `FAIL (${reason})`}; p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, achieved ${s.achievedRate}/s`);
+  return { step: { ...s, passed, reason, countedWithinMs }, processes };
+}
+
+/** Raises the rate until a step fails, then narrows the gap; the highest passing rate is the scenario's maxRate. */
+async function findMax(o: BenchOptions, name: string, description: string, t: Target, rates: number[]): Promise<ScenarioResult> {
+  const result = empty(name, description);
+  const record = (r: Awaited<ReturnType<typeof step>>) => {
+    result.steps.push(r.step);
+    if (r.step.passed && r.step.rate > result.maxRate) {
+      Object.assign(result, { maxRate: r.step.rate, p50Ms: r.step.p50Ms, p99Ms: r.step.p99Ms, processes: r.processes });
+    }
+    return r.step.passed;
+  };
+  let lo = 0;
+  let hi = 0;
+  for (const rate of rates) {
+    if (!record(await step(o, name, t, rate, result))) {
+      hi = rate;
+      break;
+    }
+    lo = rate;
+    await sleep(1000);
+  }
+  for (let i = 0; i < o.refine && lo > 0 && hi > 0 && (hi - lo) / lo > 0.1; i++) {
+    const mid = Math.round((lo + hi) / 2 / 100) * 100;
+    await sleep(3000);
+    if (record(await step(o, name, t, mid, result))) lo = mid;
+    else hi = mid;
+  }
+  result.steps.sort((a, b) => a.rate - b.rate);
   return result;
 }
 
@@ -95,20 +143,33 @@ function stackPids(l: StackLayout): Record<string, number> {
   return Object.fromEntries(Object.entries(s?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
 }
 
-async function bare(o: BenchOptions, l: StackLayout): Promise<ScenarioResult> {
+async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
   const port = l.ports.api + BARE_PORT_OFFSET;
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(port)], { stdio: 'ignore' });
-  try {
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        await fetch(`${url}/tweets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`${url}/tweets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      break;
+    } catch {
+      await sleep(100);
     }
-    return await findMax(o, 'bare', 'no-op endpoint: parse JSON, answer 202', url, [], () => ({ bare: child.pid! }));
+  }
+  return { child, url };
+}
+
+/** The HTTP edge's floor at `rate`: the bare endpoint and the load generator, CPU µs per request. */
+async function httpFloor(l: StackLayout, rate: number, seconds: number): Promise<{ bare: number; loadgen: number }> {
+  const { child, url } = await startBare(l);
+  try {
+    await openLoop({ url, path: '/tweets', rate, durationMs: 2000, connections: CONNECTIONS, idPrefix: 'floor-warm' });
+    const sampler = new TreeSampler({ bare: child.pid! });
+    const c0 = sampler.sample().bare!.cpuSec;
+    const self0 = process.cpuUsage();
+    const s = await openLoop({ url, path: '/tweets', rate, durationMs: seconds * 1000, connections: CONNECTIONS, idPrefix: 'floor' });
+    const self = process.cpuUsage(self0);
+    const us = (sec: number) => Math.round((sec / Math.max(1, s.ok)) * 1e7) / 10;
+    return { bare: us(sampler.sample().bare!.cpuSec - c0), loadgen: us((self.user + self.system) / 1e6) };
   } finally {
     child.kill('SIGTERM');
   }
@@ -126,35 +187,77 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const l = layout(o.stack);
   const date = new Date().toISOString();
   const out: Partial<Record<ScenarioName, ScenarioResult>> = {};
-  for (const name of SCENARIOS) {
-    if (!o.scenarios.includes(name)) continue;
-    if (name === 'bare') {
-      out.bare = await bare(o, l);
-      continue;
-    }
-    const sc = PIPELINE[name];
-    if (o.manageStack) {
-      await stopStack(l);
-      o.log(`starting stack ${l.name}: route ${sc.route}, profile ${sc.profile}`);
-      await startStack(l, sc.route, sc.profile);
-    }
-    const paths = sc.route === 'both' ? (['kafka', 'rabbitmq'] as const) : ([sc.route] as const);
-    out[name] = await findMax(o, name, sc.description, l.apiUrl, [...paths], () => stackPids(l));
+  let floors: (Floors & { http: { bare: number; loadgen: number } }) | undefined;
+  if (o.manageStack) {
+    // A fresh stack: empty brokers and Valkey, so no run inherits another's backlog or data.
+    await stopStack(l);
+    rmSync(l.dir, { recursive: true, force: true });
   }
-  if (o.manageStack) await stopStack(l);
+  try {
+    if (o.scenarios.includes('bare')) {
+      const { child, url } = await startBare(l);
+      try {
+        out.bare = await findMax(o, 'bare', 'no-op endpoint: parse JSON, answer 202', { url, countPaths: [], pids: () => ({ bare: child.pid! }) }, o.rates.bare);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+    if (o.manageStack) await startStack(l, 'both', 'default');
+    for (const name of SCENARIOS) {
+      if (name === 'bare' || !o.scenarios.includes(name)) continue;
+      const sc = PIPELINE[name];
+      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile);
+      const paths = sc.route === 'both' ? (['kafka', 'rabbitmq'] as const) : ([sc.route] as const);
+      const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
+      const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
+      if (o.warmupSec > 0) {
+        const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
+        const before = await fetchStats(l.apiUrl);
+        const w = await openLoop({ url: l.apiUrl, path: '/tweets', rate: warm, durationMs: o.warmupSec * 1000, connections: CONNECTIONS, idPrefix: `warm-${name}-${Date.now()}` });
+        await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
+        await sleep(1000);
+      }
+      out[name] = await findMax(o, name, sc.description, target, rates);
+      if (name === 'fanout' && out.fanout!.maxRate > 0) {
+        // The floors, at the rate the pipeline reached: what the brokers and the HTTP edge cost there on their own.
+        const rate = out.fanout!.maxRate;
+        o.log(`floors at ${rate}/s, batches of ${FLOOR_BATCH}`);
+        const f = await measureFloors(l, stackPids(l), { rate, seconds: o.floorSec, batch: FLOOR_BATCH });
+        floors = { ...f, http: await httpFloor(l, rate, o.floorSec) };
+        o.log(`floors (CPU µs per tweet): ${JSON.stringify({ ...floors.http, ...floors.us })}`);
+      }
+    }
+  } finally {
+    if (o.manageStack) await stopStack(l);
+  }
   const get = (n: ScenarioName) => out[n] ?? empty(n, 'not run');
   const fanout = get('fanout');
+  const bare = get('bare');
+  const naive = get('naive');
+  const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
+  const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
+  const nodePeak = Math.max(0, ...(['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
+  const at5000 = fanout.steps.find((s) => s.rate === 5000);
   const results: BenchResults = {
     date,
     commit: commit(),
     quick: o.quick,
     machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    criteria: { stepSeconds: o.stepSec, p99MaxMs: P99_MAX_MS, drainMaxMs: DRAIN_MAX_MS },
-    bare: get('bare'),
-    naive: get('naive'),
-    fanout: { ...fanout, ratioToBare: get('bare').maxRate ? Math.round((fanout.maxRate / get('bare').maxRate) * 100) / 100 : 0 },
+    criteria: { stepSeconds: o.stepSec, rampSeconds: o.rampSec, p99MaxMs: P99_MAX_MS, drainMaxMs: DRAIN_MAX_MS },
+    bare,
+    naive,
+    fanout: {
+      ...fanout,
+      ratioToBare: ratio(fanout.maxRate, bare.maxRate),
+      ratioToNaive: ratio(fanout.maxRate, naive.maxRate),
+      ratioToCeiling: ceiling ? ratio(fanout.maxRate, ceiling.fanout) : 0,
+      p99At5000Ms: at5000 ? at5000.p99Ms : null,
+    },
     kafkaOnly: get('kafkaOnly'),
     rabbitmqOnly: get('rabbitmqOnly'),
+    floors: floors ?? null,
+    ceiling: ceiling ?? null,
+    nodeServicePeakRssMb: nodePeak,
   };
   mkdirSync(o.outDir, { recursive: true });
   const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}`);
@@ -165,3 +268,5 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   writeFileSync(files[3]!, JSON.stringify(results, null, 2));
   return { results, files };
 }
+
+export type { StepResult };

@@ -20,6 +20,14 @@ export interface OpenLoopOptions {
   /** Most connections opened; a request due when all are busy waits for one (its wait counts in its latency). */
   connections: number;
   idPrefix: string;
+  /**
+   * The first `rampMs` of the step run at its full rate but are left out of the
+   * latency figures: the pipeline's answer to the jump from the previous rate
+   * is a transient, the step measures what it sustains (default 0).
+   */
+  rampMs?: number;
+  /** Connections opened before the clock starts, so a step does not measure connection setup (default: 20 ms worth of requests). */
+  preconnect?: number;
   /** Requests waiting or in flight beyond this are not sent and count as errors: memory stays bounded. */
   maxOutstanding?: number;
   timeoutMs?: number;
@@ -87,7 +95,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   const head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
   const maxOutstanding = o.maxOutstanding ?? 20_000;
   const timeoutMs = o.timeoutMs ?? 10_000;
-  const total = Math.floor((o.rate * o.durationMs) / 1000);
+  const total = Math.floor((o.rate * (o.durationMs + (o.rampMs ?? 0))) / 1000);
   const latencies = new Float64Array(total);
   let nLat = 0;
   let sent = 0;
@@ -101,21 +109,23 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   /** Due requests waiting for a free connection: their sequence numbers. */
   const waiting: number[] = [];
   let waitHead = 0;
-  const t0 = performance.now();
+  let t0 = performance.now();
   const interval = 1000 / o.rate;
 
   const maxBySecond: number[] = [];
+  const rampMs = o.rampMs ?? 0;
   const done = (intended: number, good: boolean | undefined) => {
     const now = performance.now();
     const lat = now - intended;
-    latencies[nLat++] = lat;
-    const sec = Math.floor((intended - t0) / 1000);
-    if (!(lat <= (maxBySecond[sec] ?? 0))) maxBySecond[sec] = lat;
     lastDone = now;
     outstanding--;
     if (good === true) ok++;
     else if (good === false) non2xx++;
     else errors++;
+    if (intended - t0 < rampMs) return;
+    latencies[nLat++] = lat;
+    const sec = Math.floor((intended - t0 - rampMs) / 1000);
+    if (!(lat <= (maxBySecond[sec] ?? 0))) maxBySecond[sec] = lat;
   };
 
   const send = (c: Conn, n: number) => {
@@ -169,6 +179,20 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   };
 
   let finished = false;
+  const warm = Math.min(o.connections, o.preconnect ?? Math.max(8, Math.ceil(o.rate / 50)));
+  await Promise.all(
+    Array.from({ length: warm }, () => {
+      const c = open();
+      return new Promise<void>((resolve) => {
+        c.socket.once('connect', () => resolve());
+        c.socket.once('error', () => resolve());
+        c.socket.once('close', () => resolve());
+      });
+    }),
+  );
+  idle.length = 0;
+  for (const c of conns) if (!c.busy) idle.push(c);
+  t0 = performance.now();
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();

@@ -1,3 +1,4 @@
+import type { Floors } from './floors.js';
 import type { StepResult } from './openloop.js';
 
 export interface ProcessCost {
@@ -15,6 +16,17 @@ export interface ScenarioResult {
   steps: (StepResult & { passed: boolean; reason: string; countedWithinMs: number | null })[];
   /** CPU seconds per 1,000 tweets and peak RSS of each process, at the highest passing step. */
   processes: Record<string, ProcessCost>;
+  /** Peak RSS of each process over every step of the scenario, passing or not. */
+  peakRssMb: Record<string, number>;
+}
+
+export interface Ceiling {
+  /** CPU µs a tweet needs at least, summed over the components a scenario uses. */
+  usPerTweet: { fanout: number; kafkaOnly: number; rabbitmqOnly: number };
+  /** The rate at which those floors would use every core: no implementation could sustain more here. */
+  fanout: number;
+  kafkaOnly: number;
+  rabbitmqOnly: number;
 }
 
 export interface BenchResults {
@@ -22,48 +34,93 @@ export interface BenchResults {
   commit: string;
   quick: boolean;
   machine: { cores: number; cpuModel: string; memoryGiB: number; node: string };
-  criteria: { stepSeconds: number; p99MaxMs: number; drainMaxMs: number };
+  criteria: { stepSeconds: number; rampSeconds: number; p99MaxMs: number; drainMaxMs: number };
   bare: ScenarioResult;
   naive: ScenarioResult;
-  fanout: ScenarioResult & { ratioToBare: number };
+  fanout: ScenarioResult & { ratioToBare: number; ratioToNaive: number; ratioToCeiling: number; p99At5000Ms: number | null };
   kafkaOnly: ScenarioResult;
   rabbitmqOnly: ScenarioResult;
+  /** Each component's own CPU per tweet, measured at the fan-out's top rate. */
+  floors: (Floors & { http: { bare: number; loadgen: number } }) | null;
+  ceiling: Ceiling | null;
+  /** The largest RSS any Node.js service reached in any pipeline scenario. */
+  nodeServicePeakRssMb: number;
 }
 
+/**
+ * The ceiling from the floors: every tweet costs at least the HTTP edge (the
+ * bare endpoint and the load generator) and, per path, its broker and one
+ * Valkey apply. Spread over every core, that is the most any implementation
+ * could sustain on this machine, were its own services free.
+ */
+export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number): Ceiling {
+  const edge = f.http.bare + f.http.loadgen;
+  const us = {
+    fanout: edge + f.us.kafka + f.us.rabbitmq + 2 * f.us.valkey,
+    kafkaOnly: edge + f.us.kafka + f.us.valkey,
+    rabbitmqOnly: edge + f.us.rabbitmq + f.us.valkey,
+  };
+  const rate = (x: number) => Math.floor((cores * 1e6) / x / 10) * 10;
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    usPerTweet: { fanout: r1(us.fanout), kafkaOnly: r1(us.kafkaOnly), rabbitmqOnly: r1(us.rabbitmqOnly) },
+    fanout: rate(us.fanout),
+    kafkaOnly: rate(us.kafkaOnly),
+    rabbitmqOnly: rate(us.rabbitmqOnly),
+  };
+}
+
+const KEYS = ['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const;
+const PIPELINES = ['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+
 export function markdown(r: BenchResults): string {
-  const rows = (['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const).map((k) => {
+  const c = r.ceiling;
+  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : null);
+  const rows = KEYS.map((k) => {
     const s = r[k];
-    return `| ${k} | ${s.description} | ${s.maxRate} | ${s.p50Ms ?? '—'} | ${s.p99Ms ?? '—'} |`;
+    const ceil = ceilingOfKey(k);
+    return `| ${k} | ${s.description} | ${s.maxRate} | ${s.p50Ms ?? '—'} | ${s.p99Ms ?? '—'} | ${ceil ? `${ceil} (${Math.round((100 * s.maxRate) / ceil)}%)` : '—'} |`;
   });
   const procs = new Set<string>();
-  for (const k of ['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const) for (const p of Object.keys(r[k].processes)) procs.add(p);
+  for (const k of PIPELINES) for (const p of Object.keys(r[k].processes)) procs.add(p);
   const costRows = [...procs].map(
     (p) =>
-      `| ${p} | ${(['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const)
-        .map((k) => {
-          const c = r[k].processes[p];
-          return c ? `${c.cpuSecPer1000.toFixed(3)} / ${Math.round(c.peakRssMb)}` : '—';
-        })
-        .join(' | ')} |`,
+      `| ${p} | ${PIPELINES.map((k) => {
+        const cost = r[k].processes[p];
+        return cost ? `${cost.cpuSecPer1000.toFixed(3)} / ${Math.round(r[k].peakRssMb[p] ?? cost.peakRssMb)}` : '—';
+      }).join(' | ')} |`,
   );
+  const total = (k: (typeof PIPELINES)[number]) => Object.values(r[k].processes).reduce((a, b) => a + b.cpuSecPer1000, 0);
+  const f = r.floors;
   return [
     `# Benchmark ${r.date} (${r.commit})${r.quick ? ' — quick' : ''}`,
     '',
     `Machine: ${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; everything local.`,
-    `A rate passes when, over ${r.criteria.stepSeconds} s of open-loop load, every tweet is accepted, p99 ≤ ${r.criteria.p99MaxMs} ms (measured from`,
-    `the intended send time), and both paths count every tweet within ${r.criteria.drainMaxMs / 1000} s after the load ends.`,
+    `A rate passes when, over ${r.criteria.stepSeconds} s of open-loop load (after ${r.criteria.rampSeconds} s at the same rate, not in the latency figures),`,
+    `every tweet is accepted, p99 ≤ ${r.criteria.p99MaxMs} ms (measured from the intended send time), and every path counts every`,
+    `tweet within ${r.criteria.drainMaxMs / 1000} s after the load ends.`,
     '',
-    '| scenario | what | max rate (tweets/s) | p50 ms | p99 ms |',
-    '| --- | --- | ---: | ---: | ---: |',
+    '| scenario | what | max rate (tweets/s) | p50 ms | p99 ms | ceiling (share reached) |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `Fan-out / bare ceiling: ${r.fanout.ratioToBare}. Fan-out / naive: ${r.naive.maxRate ? (r.fanout.maxRate / r.naive.maxRate).toFixed(1) : '—'}×.`,
+    `Fan-out / bare: ${r.fanout.ratioToBare}. Fan-out / naive: ${r.fanout.ratioToNaive}×. Fan-out / ceiling: ${r.fanout.ratioToCeiling}.` +
+      ` Fan-out p99 at 5,000/s: ${r.fanout.p99At5000Ms ?? '—'} ms. Largest RSS of a Node.js service: ${r.nodeServicePeakRssMb} MB.`,
     '',
-    'CPU seconds per 1,000 tweets / peak RSS MB, at each scenario\'s highest passing rate:',
+    ...(f && c
+      ? [
+          `Floors, CPU µs per tweet at ${f.rate}/s (batches of ${f.batch}), each component alone: HTTP edge ${f.http.bare} (bare endpoint)`,
+          `+ ${f.http.loadgen} (load generator), RabbitMQ ${f.us.rabbitmq}, Kafka ${f.us.kafka}, Valkey ${f.us.valkey} per path.`,
+          `A fan-out tweet needs at least ${c.usPerTweet.fanout} µs: ${r.machine.cores} cores sustain at most ${c.fanout}/s, were our services free.`,
+          '',
+        ]
+      : []),
+    "CPU seconds per 1,000 tweets at each scenario's highest passing rate / peak RSS MB over the scenario:",
     '',
     '| process | fanout | kafkaOnly | rabbitmqOnly | naive |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...costRows,
+    `| all | ${PIPELINES.map((k) => total(k).toFixed(3)).join(' | ')} |`,
     '',
   ].join('\n');
 }
@@ -73,7 +130,7 @@ export function svg(r: BenchResults): string {
   const W = 760;
   const H = 420;
   const m = { l: 60, r: 160, t: 30, b: 50 };
-  const series = (['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const).map((k) => ({ k, steps: r[k].steps.filter((s) => Number.isFinite(s.p99Ms)) }));
+  const series = KEYS.map((k) => ({ k, steps: r[k].steps.filter((s) => Number.isFinite(s.p99Ms)) }));
   const maxRate = Math.max(1, ...series.flatMap((s) => s.steps.map((x) => x.rate)));
   const lat = series.flatMap((s) => s.steps.flatMap((x) => [x.p50Ms, x.p99Ms])).filter((x) => x > 0 && Number.isFinite(x));
   const lo = Math.max(0.1, Math.min(1, ...lat));

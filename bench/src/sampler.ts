@@ -15,15 +15,14 @@ export function sample(pid: number): { cpuSec: number; rssMb: number } {
   }
 }
 
-/** The processes whose parent is `pid` (RabbitMQ's wrapper script runs the Erlang VM as a child). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
+/** Every process's parent, read once from /proc. */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d));
+      out.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       // gone
     }
@@ -31,9 +30,33 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** A process and its descendants (RabbitMQ's wrapper script runs the Erlang VM as a child). */
+export function treeOf(pid: number, ppids = parents()): number[] {
+  const seen = [pid];
+  for (let i = 0; i < seen.length; i++) for (const [p, pp] of ppids) if (pp === seen[i]) seen.push(p);
+  return seen;
+}
+
+/** The process trees of named processes, found once, then sampled cheaply as often as needed. */
+export class TreeSampler {
+  readonly trees: Record<string, number[]>;
+
+  constructor(pids: Record<string, number>) {
+    const ppids = parents();
+    this.trees = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, treeOf(p, ppids)]));
+  }
+
+  sample(): Record<string, { cpuSec: number; rssMb: number }> {
+    return Object.fromEntries(
+      Object.entries(this.trees).map(([n, pids]) => [
+        n,
+        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb }), { cpuSec: 0, rssMb: 0 }),
+      ]),
+    );
+  }
+}
+
 /** A process and its descendants, summed. */
 export function sampleTree(pid: number): { cpuSec: number; rssMb: number } {
-  const seen = [pid];
-  for (let i = 0; i < seen.length; i++) seen.push(...childrenOf(seen[i]!));
-  return seen.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb }), { cpuSec: 0, rssMb: 0 });
+  return new TreeSampler({ p: pid }).sample().p!;
 }

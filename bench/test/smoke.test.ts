@@ -4,16 +4,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench } from '../src/bench.js';
+import { ceilingOf } from '../src/report.js';
 
-// A few seconds of the benchmark harness: the bare ceiling and fan-out against
-// the running test stack, two short steps each. It checks the results are well
-// formed, not how fast anything is.
-test('the bench harness produces well-formed results', { timeout: 120_000 }, async () => {
+// A few seconds of the benchmark harness: the bare ceiling, fan-out and the
+// floors against the running test stack, two short steps each. It checks the
+// results are well formed, not how fast anything is.
+test('the bench harness produces well-formed results', { timeout: 180_000 }, async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'bench-'));
   const { results, files } = await runBench({
     quick: true,
     stepSec: 1,
-    rates: [50, 100],
+    rampSec: 0,
+    rates: { bare: [50, 100], pipeline: [50, 100], naive: [] },
+    refine: 0,
+    warmupSec: 2,
+    floorSec: 1,
     scenarios: ['bare', 'fanout'],
     stack: process.env.STACK ?? 'test',
     manageStack: false,
@@ -28,15 +33,34 @@ test('the bench harness produces well-formed results', { timeout: 120_000 }, asy
   assert.equal(latest.bare.maxRate, 100, 'the bare endpoint passes 100/s');
   assert.equal(latest.fanout.maxRate, 100, 'the pipeline passes 100/s');
   assert.ok(latest.fanout.p99Ms > 0 && latest.fanout.p99Ms <= 100);
-  assert.equal(typeof latest.fanout.ratioToBare, 'number');
+  assert.equal(latest.fanout.ratioToBare, 1);
   assert.ok(latest.machine.cores >= 1 && latest.machine.cpuModel);
-  for (const s of latest.fanout.steps) assert.equal(s.sent, s.rate, 'one second at each rate');
+  for (const s of latest.fanout.steps) {
+    assert.equal(s.sent, s.rate, 'one second at each rate');
+    assert.equal(s.maxBySecondMs.length, 1);
+  }
   assert.ok(latest.fanout.processes['ingest-api'].cpuSecPer1000 >= 0);
-  assert.ok(latest.fanout.processes['kafka'].peakRssMb > 0);
+  assert.ok(latest.fanout.peakRssMb['kafka'] > 0);
+  assert.ok(latest.nodeServicePeakRssMb > 0 && latest.nodeServicePeakRssMb < 1000);
+  // The floors were measured at the fan-out's top rate, each component charged on its own.
+  assert.equal(latest.floors.rate, 100);
+  for (const k of ['rabbitmq', 'kafka', 'valkey'] as const) assert.ok(latest.floors.us[k] > 0, `floor of ${k}`);
+  assert.ok(latest.floors.http.bare > 0 && latest.floors.http.loadgen > 0);
+  assert.deepEqual(latest.ceiling, ceilingOf(latest.floors, latest.machine.cores));
+  assert.ok(latest.fanout.ratioToCeiling > 0);
   const md = readFileSync(files[1]!, 'utf8');
   assert.match(md, /\| fanout \| .* \| 100 \|/);
+  assert.match(md, /Floors, CPU µs per tweet at 100\/s/);
   const svg = readFileSync(files[2]!, 'utf8');
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>$/);
   assert.equal((svg.match(/<polyline/g) ?? []).length, 4, 'p50 and p99 lines for the two scenarios run');
+});
+
+test('the ceiling is the cores over the sum of the floors a scenario uses', () => {
+  const c = ceilingOf({ rate: 1000, batch: 50, us: { rabbitmq: 60, kafka: 20, valkey: 10 }, http: { bare: 80, loadgen: 30 } }, 2);
+  assert.deepEqual(c.usPerTweet, { fanout: 210, kafkaOnly: 140, rabbitmqOnly: 180 });
+  assert.equal(c.fanout, 9520);
+  assert.equal(c.kafkaOnly, 14280);
+  assert.equal(c.rabbitmqOnly, 11110);
 });

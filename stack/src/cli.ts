@@ -97,6 +97,30 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
   throw new Error(`stack ${l.name} was not ready within 300 s (see ${join(l.logs, 'supervisor.log')})`);
 }
 
+/**
+ * Runs the services of a running stack with another route or profile; the
+ * brokers keep running (and their JIT-warm code and data). Returns once every
+ * service is ready again.
+ */
+export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default'): Promise<void> {
+  const s = readState(l);
+  if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
+  if (s.route === route && (s.profile ?? 'default') === profile) return;
+  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile }));
+  process.kill(s.supervisorPid, 'SIGHUP');
+  const t0 = Date.now();
+  while (Date.now() - t0 < 120_000) {
+    await sleep(200);
+    const now = readState(l);
+    if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
+    if (now.status === 'ready' && now.route === route && now.profile === profile) {
+      say(`stack ${l.name}: services ready with route ${route}, profile ${profile} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return;
+    }
+  }
+  throw new Error(`stack ${l.name} was not ready again within 120 s`);
+}
+
 /** Stops the supervisor (which stops every component), then anything it left, each by its own PID. */
 export async function stopStack(l: StackLayout): Promise<void> {
   const s = readState(l);

@@ -1,4 +1,4 @@
 export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type Secrets } from './layout.js';
 export { readState, alive, type StackState } from './state.js';
-export { startStack, stopStack } from './cli.js';
+export { reconfigureStack, startStack, stopStack } from './cli.js';
 export type { Profile, Route } from './components.js';

@@ -5,7 +5,7 @@
  * reverse order, each by its own PID. Its state is in <stack>/state.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { components, type Component, type Profile, type Route } from './components.js';
@@ -13,12 +13,14 @@ import { layout } from './layout.js';
 import { writeState, type StackState } from './state.js';
 
 const name = process.argv[2] ?? 'local';
-const route = (process.argv[3] ?? 'both') as Route;
-const profile = (process.argv[4] ?? 'default') as Profile;
+let route = (process.argv[3] ?? 'both') as Route;
+let profile = (process.argv[4] ?? 'default') as Profile;
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
 const list = components(l, { route, profile });
 const children = new Map<string, ChildProcess>();
+/** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
+const retiring = new WeakSet<ChildProcess>();
 let stopping = false;
 let lastFailure = '';
 
@@ -50,7 +52,7 @@ function start(c: Component): ChildProcess {
   say(`${c.name}: started, pid ${child.pid}`);
   child.once('exit', (code, signal) => {
     if (children.get(c.name) === child) children.delete(c.name);
-    if (stopping) return;
+    if (stopping || retiring.has(child)) return;
     cs.pid = null;
     cs.status = 'restarting';
     cs.restarts++;
@@ -90,6 +92,7 @@ async function stopOne(c: Component): Promise<void> {
   const cs = state.components[c.name]!;
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    retiring.add(child);
     child.kill('SIGTERM');
     const graceful = await Promise.race([exited.then(() => true), sleep(c.stopTimeoutMs).then(() => false)]);
     if (!graceful) {
@@ -116,6 +119,45 @@ async function stopAll(exitCode: number): Promise<never> {
 
 process.on('SIGTERM', () => void stopAll(0));
 process.on('SIGINT', () => void stopAll(0));
+
+/**
+ * SIGHUP: run the services with another route or profile (from
+ * <stack>/reconfigure.json), keeping the brokers and their data. The services
+ * stop in reverse order, drain, and start again in order with their new env.
+ */
+let reconfiguring = false;
+process.on('SIGHUP', () => {
+  if (reconfiguring || stopping || state.status !== 'ready') return;
+  reconfiguring = true;
+  void (async () => {
+    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile };
+    say(`reconfiguring services: route ${want.route}, profile ${want.profile}`);
+    state.status = 'starting';
+    save();
+    const services = list.filter((c) => c.kind === 'service');
+    for (const c of [...services].reverse()) await stopOne(c);
+    route = want.route;
+    profile = want.profile;
+    const next = components(l, { route, profile });
+    for (let i = 0; i < list.length; i++) if (list[i]!.kind === 'service') list[i] = next.find((c) => c.name === list[i]!.name)!;
+    state.route = route;
+    state.profile = profile;
+    for (const c of list.filter((x) => x.kind === 'service')) {
+      start(c);
+      if (!(await waitReady(c))) {
+        state.error = `${lastFailure}; see ${state.components[c.name]!.log}`;
+        say(state.error);
+        await stopAll(1);
+      }
+      state.components[c.name]!.status = 'ready';
+      save();
+    }
+    state.status = 'ready';
+    save();
+    say(`stack ${name}: ready with route ${route}, profile ${profile}`);
+    reconfiguring = false;
+  })();
+});
 
 save();
 say(`stack ${name}: starting ${list.length} components (route: ${route})`);

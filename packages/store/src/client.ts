@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
-import type { Tweet } from '@tweets/tweet';
 import type { BrokerPath } from './keys.js';
-import type { TweetStore } from './store.js';
+import type { Applied, TweetStore } from './store.js';
 
 export interface ValkeyTarget {
   host: string;
@@ -43,7 +42,7 @@ export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): R
 export async function applyUntilDone(
   store: TweetStore,
   path: BrokerPath,
-  tweets: readonly Tweet[],
+  tweets: readonly Applied[],
   stopping: () => boolean,
   onRetry: (err: Error, attempt: number) => void,
 ): Promise<number[]> {

@@ -37,7 +37,8 @@ export function applyKeys(prefix: string, path: BrokerPath, tweets: readonly Pic
     ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'counts', m)),
     ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'agg', m)),
   ];
-  for (const t of tweets) keys.push(pathKey(prefix, path, 'seen', t.id));
+  const seen = `${pathKey(prefix, path, 'seen')}:`;
+  for (const t of tweets) keys.push(seen + t.id);
   return keys;
 }
 

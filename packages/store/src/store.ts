@@ -24,6 +24,9 @@ export const DEFAULT_STORE_OPTIONS: StoreOptions = {
   throughputWindowSec: 3_600,
 };
 
+/** A tweet to apply; `json`, when given, is the tweet as the broker carried it (checked), kept in `recent` without re-encoding. */
+export type Applied = Tweet & { json?: string };
+
 /** Writes tweets into Valkey for one broker path, each id at most once. */
 export class TweetStore {
   readonly opts: StoreOptions;
@@ -43,13 +46,14 @@ export class TweetStore {
    * batch was applied, none is acknowledged upstream, and the redelivery is
    * made safe by the per-id dedup.
    */
-  async applyBatch(path: BrokerPath, tweets: readonly Tweet[], nowMs = Date.now()): Promise<number[]> {
+  async applyBatch(path: BrokerPath, tweets: readonly Applied[], nowMs = Date.now()): Promise<number[]> {
     if (tweets.length === 0) return [];
     const { prefix, recentCap, throughputWindowSec, dedupTtlSec } = this.opts;
     const keys = applyKeys(prefix, path, tweets);
     const args: (string | number)[] = [recentCap, Math.floor(nowMs / 1000), throughputWindowSec, dedupTtlSec];
     for (const t of tweets) {
-      args.push(MUNICIPALITY_NUMBER[t.municipality]!, t.weather, t.temperature, t.humidity, JSON.stringify({ ...t, at: nowMs }));
+      const recent = t.json && t.json.startsWith('{') ? `{"at":${nowMs},${t.json.slice(1)}` : JSON.stringify({ ...t, json: undefined, at: nowMs });
+      args.push(MUNICIPALITY_NUMBER[t.municipality]!, t.weather, t.temperature, t.humidity, recent);
     }
     const apply = (this.redis as unknown as { wtApply: (...a: unknown[]) => Promise<number[]> }).wtApply;
     const results = await apply.call(this.redis, keys.length, ...keys, ...args);

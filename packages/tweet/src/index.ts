@@ -140,11 +140,15 @@ export function encodeTweet(t: Tweet): Buffer {
   );
 }
 
-/** Decodes and checks a broker message; a message that fails is poison, never applied. */
-export function decodeTweet(bytes: Buffer | Uint8Array): Validation<Tweet> {
+/**
+ * Decodes and checks a broker message (bytes, or their text); a message that
+ * fails is poison, never applied.
+ */
+export function decodeTweet(message: Buffer | Uint8Array | string): Validation<Tweet> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
+    parsed = JSON.parse(text);
   } catch (err) {
     return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
   }

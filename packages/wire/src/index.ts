@@ -51,6 +51,10 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_receive_message_length': 4 * 1024 * 1024,
+  // No transparent retries: a failed call is answered 503 upstream and retried
+  // with the same ids by the client; buffering every message for a retry that
+  // rarely comes costs CPU on every call.
+  'grpc.enable_retries': 0,
 };
 
 export interface WeatherTweetBatch {

@@ -19,6 +19,8 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   forward(t: Tweet): Promise<Outcome>;
+  /** Requests sent to the dispatcher and tweets in them, since the start. */
+  readonly sent: { requests: number; tweets: number };
   close(): Promise<void>;
 }
 
@@ -54,7 +56,11 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   }
 
   /** The dispatcher's answer for a batch, per tweet: a 422 names the invalid ones by index. */
+  const sent = { requests: 0, tweets: 0 };
+
   async function sendBatch(tweets: Tweet[]): Promise<Outcome[]> {
+    sent.requests++;
+    sent.tweets += tweets.length;
     let r;
     try {
       r = await post('/v1/tweets/batch', 'application/x-protobuf', encodeBatch(tweets));
@@ -78,6 +84,8 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   }
 
   async function sendOne(t: Tweet): Promise<Outcome> {
+    sent.requests++;
+    sent.tweets++;
     let r;
     try {
       r = await post('/v1/tweets', 'application/json', JSON.stringify(t));
@@ -92,6 +100,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   const batcher = new Batcher<Tweet, Outcome>(sendBatch, { maxSize: o.batchMax, maxWaitMs: o.lingerMs, maxInFlight: o.maxBatches });
   return {
     forward: (t) => (o.mode === 'batch' ? batcher.add(t) : sendOne(t)),
+    sent,
     async close() {
       await batcher.drain();
       await pool.close();

@@ -68,8 +68,18 @@ await runService({
     });
 
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
+    let last = { ...forwarder.sent };
+    const statsTimer = setInterval(() => {
+      const { requests, tweets } = forwarder.sent;
+      if (requests > last.requests) {
+        log.info({ tweets: tweets - last.tweets, requests: requests - last.requests, perRequest: Math.round(((tweets - last.tweets) / (requests - last.requests)) * 10) / 10 }, 'forwarded in the last 10 s');
+      }
+      last = { requests, tweets };
+    }, 10_000);
+    statsTimer.unref();
     return {
       async stop() {
+        clearInterval(statsTimer);
         await app.close();
         await forwarder.close();
         valkey.disconnect();

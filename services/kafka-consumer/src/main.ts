@@ -1,8 +1,8 @@
 import { Consumer, type Message } from '@platformatic/kafka';
 import { createDurableProducer, deadLetterTopic, DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic, POISON_REASON_HEADER } from '@tweets/brokers';
 import { int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
-import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec } from '@tweets/store';
-import { decodeTweet, formatErrors, type Tweet } from '@tweets/tweet';
+import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec, type Applied } from '@tweets/store';
+import { decodeTweet, formatErrors } from '@tweets/tweet';
 
 const spec = {
   HEALTH_HOST: str({ default: '127.0.0.1' }),
@@ -19,6 +19,12 @@ const spec = {
   KAFKA_GROUP_INSTANCE_ID: str({ default: '' }),
   /** Most messages applied in one Valkey round trip. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
+  /**
+   * Offsets of applied batches are committed at most this often (and at stop).
+   * A crash redelivers what was applied since the last commit; the per-id
+   * dedup in Valkey makes that harmless, and fewer commits cost the broker less.
+   */
+  COMMIT_INTERVAL_MS: int({ default: 200, min: 0, max: 60_000 }),
   ...valkeySpec('default'),
 };
 
@@ -60,13 +66,14 @@ await runService({
     let applied = 0;
     let duplicates = 0;
 
-    /** Applies the batch to Valkey, then commits the last offset of each partition it touched. */
+    /** Applies the batch to Valkey; its offsets are committed with the next commit. */
     async function flush(batch: Message[]): Promise<void> {
-      const tweets: Tweet[] = [];
+      const tweets: Applied[] = [];
       const poison: { m: Message; reason: string }[] = [];
       for (const m of batch) {
-        const d = decodeTweet(m.value ?? Buffer.alloc(0));
-        if (d.ok) tweets.push(d.value);
+        const json = m.value ? m.value.toString('utf8') : '';
+        const d = decodeTweet(json);
+        if (d.ok) tweets.push({ ...d.value, json });
         else poison.push({ m, reason: formatErrors(d.errors) });
       }
       if (poison.length > 0) {
@@ -88,12 +95,19 @@ await runService({
         log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
       );
       for (const r of results) r === 1 ? applied++ : duplicates++;
-      // One OffsetCommit for the whole batch: the next offset of every partition it touched.
-      const next = new Map<number, bigint>();
-      for (const m of batch) next.set(m.partition, m.offset + 1n);
-      await consumer.commit({
-        offsets: [...next].map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })),
-      });
+      for (const m of batch) uncommitted.set(m.partition, m.offset + 1n);
+      if (Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) await commit();
+    }
+
+    /** One OffsetCommit for everything applied since the last: the next offset of every partition touched. */
+    const uncommitted = new Map<number, bigint>();
+    let lastCommit = 0;
+    async function commit(): Promise<void> {
+      if (uncommitted.size === 0) return;
+      const offsets = [...uncommitted].map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 }));
+      uncommitted.clear();
+      lastCommit = Date.now();
+      await consumer.commit({ offsets });
     }
 
     const loop = (async () => {
@@ -113,6 +127,13 @@ await runService({
       }
     });
 
+    // When the load stops, what was applied last is committed within an interval too.
+    const commitTimer = setInterval(() => {
+      if (!stopping && Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) {
+        commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'offset commit failed; retried with the next'));
+      }
+    }, Math.max(50, cfg.COMMIT_INTERVAL_MS));
+    commitTimer.unref();
     const statsTimer = setInterval(() => log.info({ applied, duplicates, deadLettered }, 'progress'), 10_000);
     statsTimer.unref();
     const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => !stopping && valkey.status === 'ready' && stream.isConnected());
@@ -120,8 +141,10 @@ await runService({
       async stop() {
         stopping = true;
         clearInterval(statsTimer);
+        clearInterval(commitTimer);
         await stream.close();
         await loop;
+        await commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'last offset commit failed; those messages will be redelivered'));
         await consumer.close();
         await dlq.close();
         valkey.disconnect();

@@ -1,0 +1,198 @@
+/**
+ * The floors: what each component the pipeline cannot do without costs per
+ * tweet on its own, measured on this machine at a given rate with nothing of
+ * ours in between. Their sum bounds what any implementation could sustain
+ * here: two cores divided by the CPU a tweet needs at least. That bound is
+ * the ceiling the pipeline's own results are set against.
+ *
+ *   http edge   the bare endpoint (parse JSON, answer 202) and the load generator
+ *   rabbitmq    a persistent message on a durable queue, publisher confirm, delivery and ack
+ *   kafka       a record produced with acks=all and fetched by a consumer group
+ *   valkey      one tweet applied by the apply script (once per path)
+ *
+ * Each is driven open-loop at the same rate and batch size, with the clients
+ * the services use, and only the component's own process is charged.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin, Consumer, type Message } from '@platformatic/kafka';
+import { connectRabbit, createDurableProducer, type ConfirmChannel, type ConsumeMessage } from '@tweets/brokers';
+import { randomTweet, rng } from '@tweets/loadgen';
+import type { StackLayout } from '@tweets/stack';
+import { secrets, secretFile } from '@tweets/stack';
+import { connectValkey, pathKey, TweetStore } from '@tweets/store';
+import { encodeTweet, type Tweet } from '@tweets/tweet';
+import { readFileSync } from 'node:fs';
+import { sampleTree } from './sampler.js';
+
+export interface FloorOptions {
+  rate: number;
+  seconds: number;
+  /** Tweets per publish, per produce, per apply: about what the pipeline's batches hold at `rate`. */
+  batch: number;
+}
+
+export interface Floors {
+  rate: number;
+  batch: number;
+  /** CPU microseconds per tweet. */
+  us: { rabbitmq: number; kafka: number; valkey: number };
+}
+
+function tweets(n: number, prefix: string, seed: number): Tweet[] {
+  const next = rng(seed);
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, ...randomTweet(next) }));
+}
+
+/** Runs `step(i)` for batches i = 0, 1, ... on an open-loop schedule; at most `inFlight` at once. */
+async function paced(o: FloorOptions, step: (i: number) => Promise<void>, inFlight = 8): Promise<number> {
+  const batches = Math.floor((o.rate * o.seconds) / o.batch);
+  const interval = (1000 * o.batch) / o.rate;
+  const t0 = performance.now();
+  const running = new Set<Promise<void>>();
+  for (let i = 0; i < batches; i++) {
+    const wait = t0 + i * interval - performance.now();
+    if (wait > 0) await sleep(wait);
+    while (running.size >= inFlight) await Promise.race(running);
+    const p = step(i).finally(() => running.delete(p));
+    running.add(p);
+  }
+  await Promise.all(running);
+  return batches * o.batch;
+}
+
+async function charged(pid: number, run: () => Promise<number>): Promise<number> {
+  const c0 = sampleTree(pid).cpuSec;
+  const n = await run();
+  return Math.round(((sampleTree(pid).cpuSec - c0) / n) * 1e6 * 10) / 10;
+}
+
+async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {
+  const s = secrets(l);
+  const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'writer', password: s.valkeyWriterPassword, name: 'bench-floor' }, () => {});
+  await new Promise((r) => redis.once('ready', r));
+  const prefix = `floor${Date.now().toString(36)}`;
+  const store = new TweetStore(redis, { prefix, dedupTtlSec: 120 });
+  const all = tweets(Math.floor(o.rate * o.seconds), 'f', 7);
+  try {
+    return await charged(pid, () => paced(o, async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch)))));
+  } finally {
+    const fixed = ['weather', 'total', 'recent', 'tput', 'tput:idx'].map((k) => pathKey(prefix, 'kafka', ...k.split(':')));
+    await redis.del(...fixed, ...['mixco', 'guatemala', 'amatitlan', 'chinautla'].flatMap((m) => [pathKey(prefix, 'kafka', 'counts', m), pathKey(prefix, 'kafka', 'agg', m)]));
+    redis.disconnect();
+  }
+}
+
+async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {
+  const url = readFileSync(secretFile(l, 'rabbitmq-url'), 'utf8').trim();
+  const queue = `bench-floor-${Date.now().toString(36)}`;
+  let delivered = 0;
+  let pending: ConsumeMessage[] = [];
+  let cleanup: (() => void) | undefined;
+  const publishers: ConfirmChannel[] = [];
+  const conn = await connectRabbit({
+    url,
+    name: 'bench-floor',
+    async setup(model) {
+      const pub = await model.createConfirmChannel();
+      const sub = await model.createChannel();
+      await pub.assertQueue(queue, { durable: true });
+      await sub.prefetch(1000);
+      await sub.consume(queue, (m) => {
+        if (!m) return;
+        delivered++;
+        pending.push(m);
+        if (pending.length === 1) {
+          setImmediate(() => {
+            sub.ack(pending[pending.length - 1]!, true);
+            pending = [];
+          });
+        }
+      });
+      cleanup = () => void pub.deleteQueue(queue).catch(() => {});
+      publishers.push(pub);
+    },
+  });
+  const all = tweets(Math.floor(o.rate * o.seconds), 'r', 11).map((t) => ({ id: t.id, body: encodeTweet(t) }));
+  try {
+    return await charged(pid, async () => {
+      const n = await paced(o, (i) => {
+        const ch = publishers[0]!;
+        return new Promise<void>((resolve, reject) => {
+          let left = o.batch;
+          for (const t of all.slice(i * o.batch, (i + 1) * o.batch)) {
+            ch.publish('', queue, t.body, { persistent: true, messageId: t.id, contentType: 'application/vnd.weather-tweet.v1+json' }, (err: unknown) =>
+              err ? reject(err as Error) : --left === 0 && resolve(),
+            );
+          }
+        });
+      });
+      for (let k = 0; k < 200 && delivered < n; k++) await sleep(25);
+      return n;
+    });
+  } finally {
+    cleanup?.();
+    await sleep(100);
+    await conn.close();
+  }
+}
+
+async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {
+  const brokers = [`127.0.0.1:${l.ports.kafka}`];
+  const topic = `bench-floor-${Date.now().toString(36)}`;
+  const admin = new Admin({ clientId: 'bench-floor', bootstrapBrokers: brokers });
+  await admin.createTopics({ topics: [topic], partitions: 6, replicas: 1 });
+  const producer = createDurableProducer({ brokers, clientId: 'bench-floor' }, 5000);
+  // The consumer as the kafka-consumer service runs it: fetches of 16 KiB or 100 ms, one commit per batch.
+  const consumer = new Consumer({ clientId: 'bench-floor', groupId: topic, bootstrapBrokers: brokers, autocommit: false, minBytes: 16 * 1024, maxWaitTime: 100 });
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  let fetched = 0;
+  const reading = (async () => {
+    let batch: Message[] = [];
+    for await (const m of stream as AsyncIterable<Message>) {
+      batch.push(m);
+      fetched++;
+      if (batch.length >= 500 || stream.readableLength === 0) {
+        const next = new Map<number, bigint>();
+        for (const x of batch) next.set(x.partition, x.offset + 1n);
+        batch = [];
+        await consumer.commit({ offsets: [...next].map(([partition, offset]) => ({ topic, partition, offset, leaderEpoch: -1 })) });
+      }
+    }
+  })().catch(() => {});
+  await sleep(1000);
+  const all = tweets(Math.floor(o.rate * o.seconds), 'k', 13);
+  try {
+    return await charged(pid, async () => {
+      const n = await paced(
+        o,
+        async (i) =>
+          void (await producer.send({
+            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, key: Buffer.from(t.id), value: encodeTweet(t) })),
+          })),
+        1,
+      );
+      for (let k = 0; k < 200 && fetched < n; k++) await sleep(25);
+      return n;
+    });
+  } finally {
+    await stream.close().catch(() => {});
+    await reading;
+    await consumer.close().catch(() => {});
+    await producer.close().catch(() => {});
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.close().catch(() => {});
+  }
+}
+
+/** Measures each broker's floor, one after the other, on a running stack. */
+export async function measureFloors(l: StackLayout, pids: Record<string, number>, o: FloorOptions): Promise<Floors> {
+  const need = (n: string) => {
+    const p = pids[n];
+    if (!p) throw new Error(`${n} is not running`);
+    return p;
+  };
+  const rabbitmq = await rabbitFloor(l, need('rabbitmq'), o);
+  const kafka = await kafkaFloor(l, need('kafka'), o);
+  const valkey = await valkeyFloor(l, need('valkey'), o);
+  return { rate: o.rate, batch: o.batch, us: { rabbitmq, kafka, valkey } };
+}
