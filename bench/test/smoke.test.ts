@@ -44,7 +44,9 @@ test('the bench harness produces well-formed results', { timeout: 180_000 }, asy
   assert.ok(latest.nodeServicePeakRssMb > 0 && latest.nodeServicePeakRssMb < 1000);
   // The floors were measured at the fan-out's top rate, each component charged on its own.
   assert.equal(latest.floors.rate, 100);
-  for (const k of ['rabbitmq', 'kafka', 'valkey'] as const) assert.ok(latest.floors.us[k] > 0, `floor of ${k}`);
+  // At 100/s for a second, a cheap component may use less than one 10 ms clock tick: zero is a valid reading.
+  for (const k of ['rabbitmq', 'kafka', 'valkey'] as const) assert.ok(Number.isFinite(latest.floors.us[k]) && latest.floors.us[k] >= 0, `floor of ${k}`);
+  assert.ok(latest.floors.us.rabbitmq + latest.floors.us.kafka > 0, 'the brokers cost something');
   assert.ok(latest.floors.http.bare > 0 && latest.floors.http.loadgen > 0);
   assert.deepEqual(latest.ceiling, ceilingOf(latest.floors, latest.machine.cores));
   assert.ok(latest.fanout.ratioToCeiling > 0);
