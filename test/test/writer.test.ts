@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import * as protoLoader from '@grpc/proto-loader';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { grpc } from '@tweets/wire';
+import { BatchStream, createWriterClient, encodeBatch, grpc } from '@tweets/wire';
 import { api, stack } from './helpers.js';
 
 /** The seed's proto exactly (section 4.3.1): no id field, no extensions. */
@@ -84,4 +84,25 @@ test('every tweet the Kafka writer acknowledges is in the topic, under concurren
   assert.ok(reached);
   assert.equal(stats.paths.kafka.total - before.paths.kafka.total, n);
   assert.equal(stats.paths.rabbitmq.total, before.paths.rabbitmq.total, 'the Kafka writer never writes to RabbitMQ');
+});
+
+test('batches on one SendTweetStream are answered by number; a bad batch fails alone', async () => {
+  const before = await fetchStats(api);
+  const client = createWriterClient(`127.0.0.1:${stack.ports.rabbitmqWriter}`);
+  const stream = new BatchStream(client);
+  const tag = `stream-${Date.now()}`;
+  const batch = (b: number, humidity = 50) =>
+    encodeBatch(Array.from({ length: 5 }, (_, i) => ({ id: `${tag}-${b}-${i}`, municipality: 'amatitlan' as const, temperature: 20, humidity, weather: 'rainy' as const })));
+  const results = await Promise.allSettled([stream.send(batch(1), 5000), stream.send(batch(2, 150), 5000), stream.send(batch(3), 5000), stream.send(batch(4), 5000)]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  for (const r of results) if (r.status === 'fulfilled') assert.equal(r.value.count, 5);
+  const bad = (results[1] as PromiseRejectedResult).reason;
+  assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);
+  assert.match(bad.details, /tweets\[0\]\.humidity must be from 0 to 100; got 150/);
+  assert.equal(stream.pending, 0);
+  stream.close();
+  client.close();
+  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 15 }, 20_000);
+  assert.ok(reached);
+  assert.equal(stats.paths.rabbitmq.total - before.paths.rabbitmq.total, 15, 'the three good batches, nothing of the bad one');
 });

@@ -132,6 +132,21 @@ function readVarint(buf: Uint8Array, pos: number, end: number): [number, number]
   return [lo, pos];
 }
 
+/** Reads a varint as a non-negative JS number (up to 2^53), for uint64 fields. */
+function readUint(buf: Uint8Array, pos: number, end: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  let b: number;
+  do {
+    if (pos >= end) throw new Malformed('truncated varint');
+    b = buf[pos++]!;
+    v += (b & 0x7f) * mul;
+    mul *= 128;
+    if (mul > 2 ** 63) throw new Malformed('varint too long');
+  } while (b & 0x80);
+  return [v, pos];
+}
+
 function skipField(buf: Uint8Array, pos: number, end: number, wireType: number): number {
   switch (wireType) {
     case 0:
@@ -200,10 +215,21 @@ function decodeRequestAt(buf: Uint8Array, start: number, end: number, makeId: ()
   return { id, municipality: m!, temperature, humidity, weather: w! };
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; errors: FieldError[]; message: string };
+export type Decoded<T> = ({ ok: true; value: T } | { ok: false; errors: FieldError[]; message: string }) & {
+  /** A batch's `seq` (SendTweetStream), 0 when absent. */
+  seq?: number;
+};
 
-function fail<T>(errors: FieldError[]): Decoded<T> {
-  return { ok: false, errors, message: formatErrors(errors) };
+function fail<T>(errors: FieldError[], seq = 0): Decoded<T> {
+  return { ok: false, errors, message: formatErrors(errors), seq };
+}
+
+/** The bytes of WeatherTweetBatch.seq (field 2): appended to an encoded batch, they number it. */
+export function encodeSeq(seq: number): Buffer {
+  const buf = Buffer.allocUnsafe(1 + varintSize(seq));
+  buf[0] = 0x10;
+  writeVarint(buf, 1, seq);
+  return buf;
 }
 
 export function decodeRequest(bytes: Uint8Array, makeId: () => string): Decoded<Tweet> {
@@ -226,23 +252,26 @@ export function decodeBatch(bytes: Uint8Array, maxTweets = 100_000): Decoded<Twe
   const tweets: Tweet[] = [];
   const noId = () => '';
   let index = 0;
+  let seq = 0;
   try {
     let pos = 0;
     const end = bytes.length;
     while (pos < end) {
       const [key, p] = readVarint(bytes, pos, end);
       pos = p;
-      if (key === 0x0a) {
+      if (key === 0x10) {
+        [seq, pos] = readUint(bytes, pos, end);
+      } else if (key === 0x0a) {
         const [len, q] = readVarint(bytes, pos, end);
         if (len < 0 || q + len > end) throw new Malformed('truncated tweet');
-        if (++index > maxTweets) return fail([{ field: 'tweets', reason: `must hold at most ${maxTweets} tweets` }]);
+        if (++index > maxTweets) return fail([{ field: 'tweets', reason: `must hold at most ${maxTweets} tweets` }], seq);
         const t = decodeRequestAt(bytes, q, q + len, noId, `tweets[${index - 1}].`, errors);
         if (t) tweets.push(t);
         pos = q + len;
       } else pos = skipField(bytes, pos, end, key & 7);
     }
   } catch (err) {
-    return fail([{ field: '', reason: `malformed WeatherTweetBatch: ${(err as Error).message}` }]);
+    return fail([{ field: '', reason: `malformed WeatherTweetBatch: ${(err as Error).message}` }], seq);
   }
-  return errors.length > 0 ? fail(errors) : { ok: true, value: tweets };
+  return errors.length > 0 ? fail(errors, seq) : { ok: true, value: tweets, seq };
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Tweet } from '@tweets/tweet';
-import { decodeBatch, decodeRequest, encodeBatch, encodeRequest } from './codec.js';
+import { decodeBatch, decodeRequest, encodeBatch, encodeRequest, encodeSeq } from './codec.js';
 
 export * from './codec.js';
 
@@ -64,6 +64,9 @@ export interface WeatherTweetBatch {
 export interface WeatherTweetBatchResponse {
   status: string;
   count: number;
+  seq: number;
+  code: number;
+  details: string;
 }
 
 export interface WeatherTweetClient extends grpc.Client {
@@ -86,7 +89,7 @@ export function createWriterClient(address: string): WeatherTweetClient {
   return new WeatherTweetService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as WeatherTweetClient;
 }
 
-const rpc = (name: 'SendTweet' | 'SendTweets') => WeatherTweetService.service[name]!;
+const rpc = (name: 'SendTweet' | 'SendTweets' | 'SendTweetStream') => WeatherTweetService.service[name]!;
 const passThrough = (b: Buffer) => b;
 
 function call<Res>(client: grpc.Client, name: 'SendTweet' | 'SendTweets', bytes: Buffer, deadlineMs: number): Promise<Res> {
@@ -129,7 +132,90 @@ export function writerServiceDefinition(makeId: () => string): grpc.ServiceDefin
   return {
     SendTweet: { ...rpc('SendTweet'), requestDeserialize: (b: Buffer) => decodeRequest(b, makeId) },
     SendTweets: { ...rpc('SendTweets'), requestDeserialize: (b: Buffer) => decodeBatch(b) },
+    SendTweetStream: { ...rpc('SendTweetStream'), requestDeserialize: (b: Buffer) => decodeBatch(b) },
   };
+}
+
+/** A gRPC error as the dispatcher reads it: a status code and details. */
+function statusError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+}
+
+interface StreamSession {
+  call: grpc.ClientDuplexStream<Buffer, WeatherTweetBatchResponse>;
+  pending: Map<number, { resolve: (r: WeatherTweetBatchResponse) => void; reject: (e: grpc.ServiceError) => void; timer: NodeJS.Timeout }>;
+}
+
+/**
+ * Encoded batches to one writer over one long-lived SendTweetStream: the cost
+ * of a gRPC call (stream set-up, headers, trailers; most of a unary call's CPU)
+ * is paid once, not per batch. Each batch is numbered, has its own deadline,
+ * and settles with the writer's answer for its number. When the stream fails
+ * or the writer ends it (it stops), the batches waiting on it fail as
+ * UNAVAILABLE and the next batch opens a new stream.
+ */
+export class BatchStream {
+  #session: StreamSession | undefined;
+  #seq = 0;
+
+  constructor(private readonly client: grpc.Client) {}
+
+  /** Batches sent and not answered yet. */
+  get pending(): number {
+    return this.#session?.pending.size ?? 0;
+  }
+
+  send(batch: Buffer, deadlineMs: number): Promise<WeatherTweetBatchResponse> {
+    const s = this.#session ?? this.#open();
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        s.pending.delete(seq);
+        reject(statusError(grpc.status.DEADLINE_EXCEEDED, `no answer from the writer within ${deadlineMs} ms`));
+      }, deadlineMs);
+      s.pending.set(seq, { resolve, reject, timer });
+      s.call.write(Buffer.concat([batch, encodeSeq(seq)]));
+    });
+  }
+
+  /** Ends the stream; batches still waiting fail. */
+  close(): void {
+    const s = this.#session;
+    if (!s) return;
+    this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the stream was closed'));
+    s.call.end();
+  }
+
+  #open(): StreamSession {
+    const def = rpc('SendTweetStream');
+    const call = this.client.makeBidiStreamRequest<Buffer, WeatherTweetBatchResponse>(
+      def.path,
+      passThrough,
+      def.responseDeserialize as (b: Buffer) => WeatherTweetBatchResponse,
+    );
+    const s: StreamSession = { call, pending: new Map() };
+    call.on('data', (r: WeatherTweetBatchResponse) => {
+      const p = s.pending.get(r.seq);
+      if (!p) return; // answered after its deadline
+      s.pending.delete(r.seq);
+      clearTimeout(p.timer);
+      if (r.code === grpc.status.OK) p.resolve(r);
+      else p.reject(statusError(r.code, r.details));
+    });
+    call.on('error', (err: grpc.ServiceError) => this.#fail(s, statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message)));
+    call.on('end', () => this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the writer ended the stream')));
+    this.#session = s;
+    return s;
+  }
+
+  #fail(s: StreamSession, err: grpc.ServiceError): void {
+    if (this.#session === s) this.#session = undefined;
+    for (const p of s.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    s.pending.clear();
+  }
 }
 
 export { HealthImplementation, type ServingStatus } from 'grpc-health-check';

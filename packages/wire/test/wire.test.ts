@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tweet } from '@tweets/tweet';
-import { decodeBatch, decodeRequest, encodeBatch, encodeRequest, SERVICE_NAME, WeatherTweetService, writerServiceDefinition } from '../src/index.js';
+import { decodeBatch, decodeRequest, encodeBatch, encodeRequest, encodeSeq, SERVICE_NAME, WeatherTweetService, writerServiceDefinition } from '../src/index.js';
 
 const loader = WeatherTweetService.service;
 
@@ -45,10 +45,16 @@ test('the direct codec and the proto loader read each other\'s bytes; without ze
     assert.deepEqual(decodeRequest(theirs, () => 'unused'), { ok: true, value: t });
   }
   const batch = samples();
-  assert.deepEqual(loader.SendTweets!.requestDeserialize(encodeBatch(batch)), { tweets: batch });
-  assert.deepEqual(decodeBatch(loader.SendTweets!.requestSerialize({ tweets: batch })), { ok: true, value: batch });
-  assert.deepEqual(decodeBatch(encodeBatch(batch)), { ok: true, value: batch });
-  assert.deepEqual(decodeBatch(Buffer.alloc(0)), { ok: true, value: [] });
+  assert.deepEqual(loader.SendTweets!.requestDeserialize(encodeBatch(batch)), { tweets: batch, seq: 0 });
+  assert.deepEqual(decodeBatch(loader.SendTweets!.requestSerialize({ tweets: batch })), { ok: true, value: batch, seq: 0 });
+  assert.deepEqual(decodeBatch(encodeBatch(batch)), { ok: true, value: batch, seq: 0 });
+  assert.deepEqual(decodeBatch(Buffer.alloc(0)), { ok: true, value: [], seq: 0 });
+  // A batch numbered for SendTweetStream: the seq appended to the encoded batch, read back by both decoders.
+  for (const seq of [1, 127, 128, 300, 2 ** 40 + 5]) {
+    const numbered = Buffer.concat([encodeBatch(batch), encodeSeq(seq)]);
+    assert.deepEqual(decodeBatch(numbered), { ok: true, value: batch, seq });
+    assert.deepEqual(loader.SendTweetStream!.requestDeserialize(numbered), { tweets: batch, seq });
+  }
 });
 
 test('the codec reads what other encoders may write: any field order, unknown fields, repeated fields', () => {
@@ -90,4 +96,6 @@ test('the writer\'s service definition keeps the seed paths and the batch rpc be
   const def = writerServiceDefinition(() => 'id');
   assert.equal(def.SendTweet!.path, '/wethertweet.WeatherTweetService/SendTweet');
   assert.equal(def.SendTweets!.path, '/wethertweet.WeatherTweetService/SendTweets');
+  assert.equal(def.SendTweetStream!.path, '/wethertweet.WeatherTweetService/SendTweetStream');
+  assert.ok(def.SendTweetStream!.requestStream && def.SendTweetStream!.responseStream);
 });

@@ -17,6 +17,12 @@ export const spec = {
    * unary: one SendTweet call per tweet and writer (the naive baseline the benchmark measures).
    */
   DISPATCH_MODE: oneOf(['batch', 'unary'] as const, { default: 'batch' }),
+  /**
+   * How batches (POST /v1/tweets/batch) reach the writers:
+   * stream: over one long-lived SendTweetStream per writer (a unary call costs about 1 ms of CPU here);
+   * call: one SendTweets call per batch.
+   */
+  BATCH_TRANSPORT: oneOf(['stream', 'call'] as const, { default: 'stream' }),
   /** Most single tweets coalesced into one SendTweets call. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   /** Tweets in flight beyond this are refused at once (503): memory stays bounded. */

@@ -1,7 +1,7 @@
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { Batcher, runService } from '@tweets/kit';
 import { formatErrors, validateIdentifiedTweet, type Tweet } from '@tweets/tweet';
-import { createWriterClient, decodeBatch, grpc, sendEncodedBatch, sendTweet, sendTweets, type WeatherTweetClient } from '@tweets/wire';
+import { BatchStream, createWriterClient, decodeBatch, grpc, sendEncodedBatch, sendTweet, sendTweets, type WeatherTweetClient } from '@tweets/wire';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readConfig, ROUTES } from './config.js';
 
@@ -17,6 +17,9 @@ await runService({
       rabbitmq: createWriterClient(addr(cfg.RABBITMQ_WRITER_ADDR)),
     };
     const routes = ROUTES[cfg.ROUTE];
+    const streams: Record<Path, BatchStream> = { kafka: new BatchStream(writers.kafka), rabbitmq: new BatchStream(writers.rabbitmq) };
+    const sendBatch = (path: Path, body: Buffer) =>
+      cfg.BATCH_TRANSPORT === 'stream' ? streams[path].send(body, cfg.RPC_DEADLINE_MS) : sendEncodedBatch(writers[path], body, cfg.RPC_DEADLINE_MS);
     // Single tweets that arrive together go to each writer in one SendTweets call.
     const batchers = Object.fromEntries(
       (['kafka', 'rabbitmq'] as const).map((path) => [
@@ -79,7 +82,8 @@ await runService({
 
     /**
      * A batch as a protobuf WeatherTweetBatch (the ingest API's micro-batches).
-     * It is checked whole, then its bytes go to every writer unchanged. 422
+     * It is checked whole, then its bytes go to every writer unchanged (numbered,
+     * on each writer's long-lived stream). 422
      * names each invalid tweet by index; nothing of an invalid batch is sent.
      */
     app.post('/v1/tweets/batch', async (req, reply) => {
@@ -92,7 +96,7 @@ await runService({
       const d = decodeBatch(body, cfg.MAX_PENDING);
       if (!d.ok) return sendProblem(reply, 422, 'Unprocessable Content', d.message, { errors: d.errors });
       if (d.value.length === 0) return reply.code(200).send({ count: 0, paths: routes });
-      return dispatch(req, reply, d.value.length, (path) => sendEncodedBatch(writers[path], body, cfg.RPC_DEADLINE_MS), { count: d.value.length });
+      return dispatch(req, reply, d.value.length, (path) => sendBatch(path, body), { count: d.value.length });
     });
 
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
@@ -101,6 +105,7 @@ await runService({
       async stop() {
         await app.close();
         await Promise.all(Object.values(batchers).map((b) => b.drain()));
+        for (const s of Object.values(streams)) s.close();
         for (const c of Object.values(writers)) c.close();
       },
     };

@@ -23,6 +23,9 @@ await runService({
     const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
     health.addToServer(server);
+    let stopping = false;
+    let inFlight = 0;
+    const streams = new Set<{ call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>; inFlight: number; ended: boolean; done: boolean }>();
 
     /** Publishes and answers; a broker failure is UNAVAILABLE (the caller may retry the same ids). */
     function publish<T>(tweets: Tweet[], cb: grpc.sendUnaryData<T>, ok: () => T): void {
@@ -46,9 +49,55 @@ await runService({
       SendTweets(call: grpc.ServerUnaryCall<Decoded<Tweet[]>, WeatherTweetBatchResponse>, cb: grpc.sendUnaryData<WeatherTweetBatchResponse>) {
         const d = call.request;
         if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
-        publish(d.value, cb, () => ({ status: 'ok', count: d.value.length }));
+        publish(d.value, cb, () => ({ status: 'ok', count: d.value.length, seq: 0, code: 0, details: '' }));
+      },
+      // The batch rpc over one long-lived stream: each batch is answered when published, by its seq.
+      SendTweetStream(call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>) {
+        const s = { call, inFlight: 0, ended: false, done: false };
+        streams.add(s);
+        const answer = (r: Omit<WeatherTweetBatchResponse, 'status'>) => {
+          if (!s.done) call.write({ status: r.code === grpc.status.OK ? 'ok' : 'failed', ...r });
+        };
+        call.on('data', (d: Decoded<Tweet[]>) => {
+          const seq = d.seq ?? 0;
+          if (!d.ok) return answer({ seq, count: 0, code: grpc.status.INVALID_ARGUMENT, details: d.message });
+          if (stopping) return answer({ seq, count: 0, code: grpc.status.UNAVAILABLE, details: 'the writer is stopping' });
+          s.inFlight++;
+          inFlight++;
+          publisher.publish(d.value).then(
+            () => answer({ seq, count: d.value.length, code: grpc.status.OK, details: '' }),
+            (err: Error) => {
+              log.warn({ err: { message: err.message }, count: d.value.length, first: d.value[0]?.id }, 'publish failed');
+              answer({ seq, count: 0, code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
+            },
+          ).finally(() => {
+            s.inFlight--;
+            inFlight--;
+            settle(s);
+          });
+        });
+        call.on('end', () => {
+          s.ended = true;
+          settle(s);
+        });
+        call.on('error', () => {
+          s.done = true;
+          streams.delete(s);
+        });
+        call.on('cancelled', () => {
+          s.done = true;
+          streams.delete(s);
+        });
       },
     });
+
+    /** A stream whose caller ended it, or whose writer is stopping, ends once its batches are answered. */
+    function settle(s: { call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>; inFlight: number; ended: boolean; done: boolean }): void {
+      if (s.done || s.inFlight > 0 || !(s.ended || stopping)) return;
+      s.done = true;
+      streams.delete(s);
+      s.call.end();
+    }
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
         err ? reject(err) : resolve(p),
@@ -72,6 +121,11 @@ await runService({
         clearInterval(healthTimer);
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+        // Streams take no new batch, answer those in flight, then end: callers open a new stream elsewhere.
+        stopping = true;
+        for (const s of [...streams]) settle(s);
+        while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+        for (const s of [...streams]) settle(s);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await publisher.close();
       },
