@@ -24,19 +24,22 @@ export interface Ports {
 /**
  * Two stacks can run side by side: `local` (what `npm start` runs, the API
  * on 8080) and `test` (what `npm test` runs). Ports avoid the brokers'
- * usual ones so a system Valkey, RabbitMQ or Kafka is never touched.
+ * usual ones so a system Valkey, RabbitMQ or Kafka is never touched, and
+ * stay below Linux's ephemeral range (32768-60999): a benchmark's thousands
+ * of client connections take ports from that range, and a writer once failed
+ * to bind 50252 after one.
  */
 const PORTS: Record<string, Ports> = {
   local: {
-    api: 8080, dispatcher: 8081, kafkaWriter: 50051, rabbitmqWriter: 50052, kafkaConsumer: 8091, rabbitmqConsumer: 8092,
+    api: 8080, dispatcher: 8081, kafkaWriter: 8083, rabbitmqWriter: 8084, kafkaConsumer: 8091, rabbitmqConsumer: 8092,
     valkey: 16379, kafka: 19092, kafkaController: 19093, amqp: 15673, rabbitmqDist: 15674, epmd: 15675,
   },
   bench: {
-    api: 28080, dispatcher: 28081, kafkaWriter: 50251, rabbitmqWriter: 50252, kafkaConsumer: 28091, rabbitmqConsumer: 28092,
+    api: 28080, dispatcher: 28081, kafkaWriter: 28083, rabbitmqWriter: 28084, kafkaConsumer: 28091, rabbitmqConsumer: 28092,
     valkey: 16579, kafka: 19292, kafkaController: 19293, amqp: 15873, rabbitmqDist: 15874, epmd: 15875,
   },
   test: {
-    api: 18080, dispatcher: 18081, kafkaWriter: 50151, rabbitmqWriter: 50152, kafkaConsumer: 18091, rabbitmqConsumer: 18092,
+    api: 18080, dispatcher: 18081, kafkaWriter: 18083, rabbitmqWriter: 18084, kafkaConsumer: 18091, rabbitmqConsumer: 18092,
     valkey: 16479, kafka: 19192, kafkaController: 19193, amqp: 15773, rabbitmqDist: 15774, epmd: 15775,
   },
 };
