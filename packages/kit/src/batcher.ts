@@ -23,6 +23,8 @@ export class Batcher<T, R> {
   #items: T[] = [];
   #waiters: { resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** The oldest waiting item has waited its `maxWaitMs`: run as soon as a slot frees. */
+  #due = false;
   #inFlight = new Set<Promise<void>>();
   readonly #maxSize: number;
   readonly #maxWaitMs: number;
@@ -53,7 +55,12 @@ export class Batcher<T, R> {
       this.#waiters.push({ resolve, reject });
       if (this.#items.length >= this.#maxSize) this.flush();
       else if (this.#timer === undefined) {
-        this.#timer = this.#maxWaitMs > 0 ? setTimeout(() => this.flush(), this.#maxWaitMs) : setImmediate(() => this.flush());
+        const due = () => {
+          this.#timer = undefined;
+          this.#due = true;
+          this.flush();
+        };
+        this.#timer = this.#maxWaitMs > 0 ? setTimeout(due, this.#maxWaitMs) : setImmediate(due);
       }
     });
   }
@@ -66,15 +73,20 @@ export class Batcher<T, R> {
     return Promise.all(items.map((item) => this.add(item)));
   }
 
+  /** Runs the waiting items now if a slot is free (else as soon as one is), without waiting out `maxWaitMs`. */
   flush(): void {
+    if (this.#items.length === 0) return;
+    this.#due = true;
+    if (this.#inFlight.size >= this.#maxInFlight) return;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer as NodeJS.Timeout);
       clearImmediate(this.#timer as NodeJS.Immediate);
       this.#timer = undefined;
     }
-    if (this.#items.length === 0 || this.#inFlight.size >= this.#maxInFlight) return;
     const items = this.#items.splice(0, this.#maxSize);
     const waiters = this.#waiters.splice(0, items.length);
+    // What is left over from a full batch has waited as long: it goes next.
+    this.#due = this.#items.length > 0;
     const p = this.run(items).then(
       (results) => {
         if (results.length !== waiters.length) throw new Error(`batch returned ${results.length} results for ${waiters.length} items`);
@@ -85,7 +97,9 @@ export class Batcher<T, R> {
     this.#inFlight.add(p);
     void p.finally(() => {
       this.#inFlight.delete(p);
-      if (this.#items.length > 0) this.flush();
+      // Items that came meanwhile keep their own wait, so batches stay large
+      // under light load; a full or overdue batch goes at once.
+      if (this.#items.length >= this.#maxSize || this.#due) this.flush();
     });
   }
 

@@ -64,3 +64,23 @@ test('refuses at once past maxPending', async () => {
   assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'fulfilled', 'rejected']);
   assert.equal((r[2] as PromiseRejectedResult).reason.name, 'OverloadError');
 });
+
+test('items that arrive while a batch runs still wait out maxWaitMs, so batches stay large under light load', async () => {
+  const batches: number[][] = [];
+  let release!: () => void;
+  const b = new Batcher<number, number>(async (xs) => {
+    batches.push(xs);
+    if (xs[0] === 0) await new Promise<void>((r) => (release = r));
+    return xs;
+  }, { maxSize: 100, maxWaitMs: 50, maxInFlight: 1 });
+  const first = b.add(0);
+  b.flush();
+  const second = b.add(1);
+  release();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(batches, [[0]], 'the second batch has not waited 50 ms yet');
+  const third = b.add(2);
+  assert.deepEqual(await Promise.all([second, third]), [1, 2]);
+  assert.deepEqual(batches, [[0], [1, 2]]);
+});
