@@ -34,6 +34,8 @@ export interface FloorOptions {
 export interface Floors {
   rate: number;
   batch: number;
+  /** How many times each was measured; `us` holds the lowest (absent: once). */
+  repeats?: number;
   /** CPU microseconds per tweet. */
   us: { rabbitmq: number; kafka: number; valkey: number };
 }

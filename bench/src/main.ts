@@ -24,6 +24,7 @@ const { results, files } = await runBench({
   refine: quick ? 0 : 2,
   warmupSec: quick ? 3 : 20,
   floorSec: quick ? 2 : 10,
+  floorRepeats: quick ? 1 : 3,
   scenarios: SCENARIOS,
   stack: 'bench',
   manageStack: true,

@@ -109,7 +109,7 @@ export function markdown(r: BenchResults): string {
     '',
     ...(f && c
       ? [
-          `Floors, CPU µs per tweet at ${f.rate}/s (batches of ${f.batch}), each component alone: HTTP edge ${f.http.bare} (bare endpoint)`,
+          `Floors, CPU µs per tweet at ${f.rate}/s (batches of ${f.batch}), each component alone${(f.repeats ?? 1) > 1 ? ` (lowest of ${f.repeats} measurements)` : ''}: HTTP edge ${f.http.bare} (bare endpoint)`,
           `+ ${f.http.loadgen} (load generator), RabbitMQ ${f.us.rabbitmq}, Kafka ${f.us.kafka}, Valkey ${f.us.valkey} per path.`,
           `A fan-out tweet needs at least ${c.usPerTweet.fanout} µs: ${r.machine.cores} cores sustain at most ${c.fanout}/s, were our services free.`,
           '',

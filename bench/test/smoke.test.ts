@@ -19,6 +19,7 @@ test('the bench harness produces well-formed results', { timeout: 180_000 }, asy
     refine: 0,
     warmupSec: 2,
     floorSec: 1,
+    floorRepeats: 1,
     scenarios: ['bare', 'fanout'],
     stack: process.env.STACK ?? 'test',
     manageStack: false,
