@@ -113,8 +113,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_req, reply) => {
+  // A callback hook, not an async one: it runs on every answer, and a promise per answer is measurable.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
