@@ -120,6 +120,31 @@ async function stopAll(exitCode: number): Promise<never> {
 process.on('SIGTERM', () => void stopAll(0));
 process.on('SIGINT', () => void stopAll(0));
 
+/** Prepares and starts each component in order, each ready before the next; a failure stops the stack. */
+async function startInOrder(cs: readonly Component[]): Promise<void> {
+  for (const c of cs) {
+    try {
+      c.prepare?.();
+    } catch (err) {
+      state.error = `${c.name}: prepare failed: ${(err as Error).message}`;
+      say(state.error);
+      await stopAll(1);
+    }
+    const t0 = Date.now();
+    start(c);
+    if (!(await waitReady(c))) {
+      if (stopping) return;
+      state.error = `${lastFailure}; see ${state.components[c.name]!.log}`;
+      state.components[c.name]!.status = 'failed';
+      say(state.error);
+      await stopAll(1);
+    }
+    state.components[c.name]!.status = 'ready';
+    save();
+    say(`${c.name}: ready in ${Date.now() - t0} ms`);
+  }
+}
+
 /**
  * SIGHUP: run the services with another route or profile (from
  * <stack>/reconfigure.json), keeping the brokers and their data. The services
@@ -142,16 +167,8 @@ process.on('SIGHUP', () => {
     for (let i = 0; i < list.length; i++) if (list[i]!.kind === 'service') list[i] = next.find((c) => c.name === list[i]!.name)!;
     state.route = route;
     state.profile = profile;
-    for (const c of list.filter((x) => x.kind === 'service')) {
-      start(c);
-      if (!(await waitReady(c))) {
-        state.error = `${lastFailure}; see ${state.components[c.name]!.log}`;
-        say(state.error);
-        await stopAll(1);
-      }
-      state.components[c.name]!.status = 'ready';
-      save();
-    }
+    await startInOrder(list.filter((x) => x.kind === 'service'));
+    if (stopping) return;
     state.status = 'ready';
     save();
     say(`stack ${name}: ready with route ${route}, profile ${profile}`);
@@ -161,27 +178,7 @@ process.on('SIGHUP', () => {
 
 save();
 say(`stack ${name}: starting ${list.length} components (route: ${route})`);
-for (const c of list) {
-  try {
-    c.prepare?.();
-  } catch (err) {
-    state.error = `${c.name}: prepare failed: ${(err as Error).message}`;
-    say(state.error);
-    await stopAll(1);
-  }
-  const t0 = Date.now();
-  start(c);
-  if (!(await waitReady(c))) {
-    if (stopping) break;
-    state.error = `${lastFailure}; see ${state.components[c.name]!.log}`;
-    state.components[c.name]!.status = 'failed';
-    say(state.error);
-    await stopAll(1);
-  }
-  state.components[c.name]!.status = 'ready';
-  save();
-  say(`${c.name}: ready in ${Date.now() - t0} ms`);
-}
+await startInOrder(list);
 if (!stopping) {
   state.status = 'ready';
   save();

@@ -104,10 +104,16 @@ await runService({
     let lastCommit = 0;
     async function commit(): Promise<void> {
       if (uncommitted.size === 0) return;
-      const offsets = [...uncommitted].map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 }));
+      const taken = [...uncommitted];
       uncommitted.clear();
       lastCommit = Date.now();
-      await consumer.commit({ offsets });
+      try {
+        await consumer.commit({ offsets: taken.map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })) });
+      } catch (err) {
+        // Back for the next commit, unless a later batch of the partition went past them meanwhile.
+        for (const [partition, offset] of taken) if (!uncommitted.has(partition)) uncommitted.set(partition, offset);
+        throw err;
+      }
     }
 
     const loop = (async () => {

@@ -14,6 +14,14 @@ import {
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
 
+/** One SendTweetStream the writer serves: batches in flight, whether its caller ended it, whether it is over. */
+interface StreamState {
+  call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>;
+  inFlight: number;
+  ended: boolean;
+  done: boolean;
+}
+
 await runService({
   name: `writer-${process.env.BROKER ?? 'unknown'}`,
   secrets,
@@ -25,17 +33,22 @@ await runService({
     health.addToServer(server);
     let stopping = false;
     let inFlight = 0;
-    const streams = new Set<{ call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>; inFlight: number; ended: boolean; done: boolean }>();
+    const streams = new Set<StreamState>();
 
-    /** Publishes and answers; a broker failure is UNAVAILABLE (the caller may retry the same ids). */
-    function publish<T>(tweets: Tweet[], cb: grpc.sendUnaryData<T>, ok: () => T): void {
-      publisher.publish(tweets).then(
-        () => cb(null, ok()),
+    /** Publishes; a broker failure is UNAVAILABLE (the caller may retry the same ids). Never rejects. */
+    function publish(tweets: Tweet[]): Promise<{ code: grpc.status; details: string }> {
+      return publisher.publish(tweets).then(
+        () => ({ code: grpc.status.OK, details: '' }),
         (err: Error) => {
           log.warn({ err: { message: err.message }, count: tweets.length, first: tweets[0]?.id }, 'publish failed');
-          cb({ code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
+          return { code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` };
         },
       );
+    }
+
+    /** Publishes and answers a unary call. */
+    function publishAndAnswer<T>(tweets: Tweet[], cb: grpc.sendUnaryData<T>, ok: () => T): void {
+      void publish(tweets).then((r) => (r.code === grpc.status.OK ? cb(null, ok()) : cb(r)));
     }
 
     server.addService(writerServiceDefinition(randomUUID), {
@@ -43,17 +56,17 @@ await runService({
       SendTweet(call: grpc.ServerUnaryCall<Decoded<Tweet>, WeatherTweetResponse>, cb: grpc.sendUnaryData<WeatherTweetResponse>) {
         const d = call.request;
         if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
-        publish([d.value], cb, () => ({ status: 'ok', id: d.value.id }));
+        publishAndAnswer([d.value], cb, () => ({ status: 'ok', id: d.value.id }));
       },
       // The batch rpc: all of the batch is published, or the call fails.
       SendTweets(call: grpc.ServerUnaryCall<Decoded<Tweet[]>, WeatherTweetBatchResponse>, cb: grpc.sendUnaryData<WeatherTweetBatchResponse>) {
         const d = call.request;
         if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
-        publish(d.value, cb, () => ({ status: 'ok', count: d.value.length, seq: 0, code: 0, details: '' }));
+        publishAndAnswer(d.value, cb, () => ({ status: 'ok', count: d.value.length, seq: 0, code: 0, details: '' }));
       },
       // The batch rpc over one long-lived stream: each batch is answered when published, by its seq.
       SendTweetStream(call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>) {
-        const s = { call, inFlight: 0, ended: false, done: false };
+        const s: StreamState = { call, inFlight: 0, ended: false, done: false };
         streams.add(s);
         const answer = (r: Omit<WeatherTweetBatchResponse, 'status'>) => {
           if (!s.done) call.write({ status: r.code === grpc.status.OK ? 'ok' : 'failed', ...r });
@@ -64,16 +77,14 @@ await runService({
           if (stopping) return answer({ seq, count: 0, code: grpc.status.UNAVAILABLE, details: 'the writer is stopping' });
           s.inFlight++;
           inFlight++;
-          publisher.publish(d.value).then(
-            () => answer({ seq, count: d.value.length, code: grpc.status.OK, details: '' }),
-            (err: Error) => {
-              log.warn({ err: { message: err.message }, count: d.value.length, first: d.value[0]?.id }, 'publish failed');
-              answer({ seq, count: 0, code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` });
-            },
-          ).finally(() => {
-            s.inFlight--;
-            inFlight--;
-            settle(s);
+          void publish(d.value).then((r) => {
+            try {
+              answer({ seq, count: r.code === grpc.status.OK ? d.value.length : 0, ...r });
+            } finally {
+              s.inFlight--;
+              inFlight--;
+              settle(s);
+            }
           });
         });
         call.on('end', () => {
@@ -92,7 +103,7 @@ await runService({
     });
 
     /** A stream whose caller ended it, or whose writer is stopping, ends once its batches are answered. */
-    function settle(s: { call: grpc.ServerDuplexStream<Decoded<Tweet[]>, WeatherTweetBatchResponse>; inFlight: number; ended: boolean; done: boolean }): void {
+    function settle(s: StreamState): void {
       if (s.done || s.inFlight > 0 || !(s.ended || stopping)) return;
       s.done = true;
       streams.delete(s);
