@@ -15,10 +15,21 @@ export function valkeySpec(defaultUser: string) {
 
 export type ValkeyConfig = ConfigOf<ReturnType<typeof valkeySpec>>;
 
-/** The service's one Valkey connection, from its config; connection errors are logged at debug. */
+/**
+ * The service's one Valkey connection, from its config. The first error of an
+ * outage is logged at warn and the connection's return at info (the retries
+ * in between at debug), so a connection that does not come back shows.
+ */
 export function connectFromConfig(cfg: ValkeyConfig, name: string, log: Logger): Redis {
-  return connectValkey(
-    { ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name },
-    (err) => log.debug({ err: { message: err.message } }, 'valkey connection error'),
-  );
+  let up = false;
+  const redis = connectValkey({ ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name }, (err) => {
+    if (up) log.warn({ err: { message: err.message } }, 'valkey connection lost; reconnecting');
+    else log.debug({ err: { message: err.message } }, 'valkey connection error');
+    up = false;
+  });
+  redis.on('ready', () => {
+    up = true;
+    log.info('valkey connection ready');
+  });
+  return redis;
 }
