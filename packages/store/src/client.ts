@@ -29,6 +29,10 @@ export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): R
     commandTimeout: 2000,
     connectTimeout: 1000,
     retryStrategy: (times) => Math.min(times * 100, 1000),
+    // A Valkey that is still loading its AOF answers the ready check with an
+    // estimate; the client would wait that long (up to 10 s by default) before
+    // checking again, though loading may end sooner. Check often instead.
+    maxLoadingRetryTime: 250,
   });
   redis.on('error', onError);
   return redis;
