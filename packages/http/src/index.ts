@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '@tweets/kit';
 import type { FieldError } from '@tweets/tweet';
 
@@ -61,7 +61,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     // No child logger per request: requests are not logged, and building a pino
     // child (bindings, redaction) for each of thousands per second is measurable.
