@@ -6,7 +6,8 @@
  * the ceiling the pipeline's own results are set against.
  *
  *   http edge   the bare endpoint (parse JSON, answer 202) and the load generator
- *   rabbitmq    a persistent message on a durable queue, publisher confirm, delivery and ack
+ *   rabbitmq    persistent batch messages (as the writer makes them, up to 32 tweets) on a
+ *               durable queue, publisher confirms, delivery and ack
  *   kafka       a record produced with acks=all and fetched by a consumer group
  *   valkey      one tweet applied by the apply script (once per path)
  *
@@ -15,12 +16,19 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer, type Message } from '@platformatic/kafka';
-import { connectRabbit, createDurableProducer, type ConfirmChannel, type ConsumeMessage } from '@tweets/brokers';
+import {
+  connectRabbit,
+  createDurableProducer,
+  DEFAULT_RABBITMQ_BATCH_MAX,
+  TWEET_BATCH_CONTENT_TYPE,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from '@tweets/brokers';
 import { randomTweet, rng } from '@tweets/loadgen';
 import type { StackLayout } from '@tweets/stack';
 import { secrets, secretFile } from '@tweets/stack';
 import { connectValkey, pathKey, TweetStore } from '@tweets/store';
-import { encodeTweet, type Tweet } from '@tweets/tweet';
+import { encodeTweet, encodeTweetBatch, type Tweet } from '@tweets/tweet';
 import { readFileSync } from 'node:fs';
 import { sampleTree } from './sampler.js';
 
@@ -122,20 +130,33 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
   });
   try {
     return await charged(pid, async (warm) => {
-      const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11).map((t) => ({ id: t.id, body: encodeTweet(t) }));
+      // Each step's tweets in messages of up to 32, as the writer sends a call's tweets.
+      const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11);
+      const steps: { id: string; body: Buffer }[][] = [];
+      for (let i = 0; i + o.batch <= all.length; i += o.batch) {
+        const step = [];
+        for (let j = i; j < i + o.batch; j += DEFAULT_RABBITMQ_BATCH_MAX) {
+          const part = all.slice(j, Math.min(j + DEFAULT_RABBITMQ_BATCH_MAX, i + o.batch));
+          step.push({ id: part[0]!.id, body: encodeTweetBatch(part) });
+        }
+        steps.push(step);
+      }
       const start = delivered;
+      let messages = 0;
       const n = await paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, (i) => {
         const ch = publishers[0]!;
+        const step = steps[i]!;
+        messages += step.length;
         return new Promise<void>((resolve, reject) => {
-          let left = o.batch;
-          for (const t of all.slice(i * o.batch, (i + 1) * o.batch)) {
-            ch.publish('', queue, t.body, { persistent: true, messageId: t.id, contentType: 'application/vnd.weather-tweet.v1+json' }, (err: unknown) =>
+          let left = step.length;
+          for (const m of step) {
+            ch.publish('', queue, m.body, { persistent: true, messageId: m.id, contentType: TWEET_BATCH_CONTENT_TYPE }, (err: unknown) =>
               err ? reject(err as Error) : --left === 0 && resolve(),
             );
           }
         });
       });
-      for (let k = 0; k < 200 && delivered - start < n; k++) await sleep(25);
+      for (let k = 0; k < 200 && delivered - start < messages; k++) await sleep(25);
       return n;
     });
   } finally {

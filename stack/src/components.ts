@@ -268,6 +268,7 @@ const NAIVE: Record<string, Record<string, string>> = {
   'ingest-api': { FORWARD_MODE: 'single' },
   dispatcher: { DISPATCH_MODE: 'unary' },
   'writer-kafka': { KAFKA_BATCH_MAX: '1', KAFKA_LINGER_MS: '0' },
+  'writer-rabbitmq': { RABBITMQ_MESSAGE: 'tweet' },
   'kafka-consumer': { BATCH_MAX: '1' },
   'rabbitmq-consumer': { BATCH_MAX: '1' },
 };

@@ -63,3 +63,42 @@ test('a RabbitMQ message the consumer cannot decode goes to the DLQ with its rea
   await pub.close();
   await rabbit.close();
 });
+
+test('in a RabbitMQ batch message, an invalid tweet goes to the DLQ alone and the others are counted once', async () => {
+  const before = await fetchStats(api);
+  const rabbit = new Connection(`amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@127.0.0.1:${stack.ports.amqp}`);
+  const pub = rabbit.createPublisher({ confirm: true });
+  const id = uniq('batch');
+  const tweets = [
+    { id: `${id}-a`, ...good },
+    { id: `${id}-b`, ...good, humidity: 101 },
+    { id: `${id}-c`, ...good, weather: 'sunny' },
+  ];
+  const body = Buffer.from(JSON.stringify(tweets));
+  const props = { routingKey: 'weather-tweets', durable: true, messageId: id, contentType: 'application/vnd.weather-tweet-batch.v1+json' };
+  await pub.send(props, body);
+  await pub.send(props, body); // a redelivered batch: its tweets are applied once
+  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 2 }, 20_000);
+  assert.ok(reached, 'the two valid tweets of the batch were counted');
+  await sleep(500);
+  const after = await fetchStats(api);
+  assert.equal(after.paths.rabbitmq.total - before.paths.rabbitmq.total, 2, 'each valid tweet once');
+  assert.equal(stats.paths.kafka.total, before.paths.kafka.total, 'nothing reached Kafka');
+
+  const ch = await rabbit.acquire();
+  const got = [];
+  for (let i = 0; i < 50 && got.length < 2; i++) {
+    const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
+    if (m?.messageId === `${id}#1`) got.push(m);
+    else if (!m) await sleep(100);
+  }
+  assert.equal(got.length, 2, 'the invalid tweet, once per delivery of its batch, in the DLQ');
+  for (const m of got) {
+    await ch.basicAck({ deliveryTag: m.deliveryTag });
+    assert.deepEqual(JSON.parse(Buffer.from(m.body as Buffer).toString()), tweets[1]);
+    assert.match(String(m.headers?.['x-poison-reason']), /tweet 1 of a batch: humidity must be from 0 to 100/);
+  }
+  await ch.close();
+  await pub.close();
+  await rabbit.close();
+});

@@ -122,5 +122,11 @@ export function queueOptions(queue: string): Options.AssertQueue {
   };
 }
 
-/** The broker message's content type. Not application/json, which client libraries decode on their own. */
+/** The content type of a message holding one tweet. Not application/json, which client libraries decode on their own. */
 export const TWEET_CONTENT_TYPE = 'application/vnd.weather-tweet.v1+json';
+
+/** The content type of a message holding a batch of tweets: a JSON array of what a one-tweet message holds. */
+export const TWEET_BATCH_CONTENT_TYPE = 'application/vnd.weather-tweet-batch.v1+json';
+
+/** Most tweets the writer puts in one batch message: about 3.5 KB, under the size RabbitMQ keeps in its queue index (4 KB). */
+export const DEFAULT_RABBITMQ_BATCH_MAX = 32;

@@ -132,12 +132,53 @@ export function validateIdentifiedTweet(body: unknown): Validation<Tweet> {
   return { ok: true, value: { id: idCheck.value, ...fieldCheck.value } };
 }
 
-/** The broker message: one tweet as compact JSON, fields in a fixed order. */
-export function encodeTweet(t: Tweet): Buffer {
-  return Buffer.from(
+/** One tweet as compact JSON text, fields in a fixed order. */
+export function tweetJson(t: Tweet): string {
+  return (
     `{"id":${JSON.stringify(t.id)},"municipality":"${t.municipality}","temperature":${t.temperature},` +
-      `"humidity":${t.humidity},"weather":"${t.weather}"}`,
+    `"humidity":${t.humidity},"weather":"${t.weather}"}`
   );
+}
+
+/** The broker message of one tweet: its JSON. */
+export function encodeTweet(t: Tweet): Buffer {
+  return Buffer.from(tweetJson(t));
+}
+
+/** The broker message of a batch: a JSON array of tweets as encodeTweet writes them. */
+export function encodeTweetBatch(tweets: readonly Tweet[]): Buffer {
+  let s = '[';
+  for (let i = 0; i < tweets.length; i++) s += (i === 0 ? '' : ',') + tweetJson(tweets[i]!);
+  return Buffer.from(s + ']');
+}
+
+/** What a batch message holds: its valid tweets (with their JSON), and each invalid element with why. */
+export interface DecodedBatch {
+  tweets: (Tweet & { json: string })[];
+  invalid: { index: number; json: string; errors: FieldError[] }[];
+}
+
+/**
+ * Decodes a batch message (a JSON array of tweets). Each element is checked
+ * alone: the valid ones are applied, each invalid one is poison on its own. A
+ * message that is not a JSON array is poison whole.
+ */
+export function decodeTweetBatch(message: Buffer | Uint8Array | string): Validation<DecodedBatch> {
+  let parsed: unknown;
+  try {
+    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
+  }
+  if (!Array.isArray(parsed)) return { ok: false, errors: [{ field: '', reason: `a batch must be a JSON array; got ${typeName(parsed)}` }] };
+  const out: DecodedBatch = { tweets: [], invalid: [] };
+  for (let i = 0; i < parsed.length; i++) {
+    const v = validateIdentifiedTweet(parsed[i]);
+    if (v.ok) out.tweets.push({ ...v.value, json: tweetJson(v.value) });
+    else out.invalid.push({ index: i, json: JSON.stringify(parsed[i]) ?? 'undefined', errors: v.errors });
+  }
+  return { ok: true, value: out };
 }
 
 /**

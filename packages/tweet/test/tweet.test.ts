@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decodeTweet,
+  decodeTweetBatch,
   encodeTweet,
+  encodeTweetBatch,
   MUNICIPALITIES,
   validateId,
   validateIdentifiedTweet,
@@ -94,4 +96,29 @@ test('broker encoding round-trips and rejects poison', () => {
   assert.equal(validateIdentifiedTweet({ ...t, humidity: 101 }).ok, false);
   const sub = encodeTweet(t);
   assert.equal(decodeTweet(new Uint8Array(sub.buffer, sub.byteOffset, sub.byteLength)).ok, true);
+});
+
+test('a batch message round-trips; each invalid element is poison alone; a non-array is poison whole', () => {
+  const a: Tweet = { id: 'b-1', ...good } as Tweet;
+  const b: Tweet = { id: 'b-2', ...good, temperature: -3, weather: 'foggy' } as Tweet;
+  const d = decodeTweetBatch(encodeTweetBatch([a, b]));
+  assert.ok(d.ok);
+  assert.deepEqual(
+    d.value.tweets.map(({ json, ...t }) => t),
+    [a, b],
+  );
+  assert.deepEqual(JSON.parse(d.value.tweets[1]!.json), b);
+  assert.deepEqual(d.value.invalid, []);
+  assert.deepEqual(decodeTweetBatch(encodeTweetBatch([])), { ok: true, value: { tweets: [], invalid: [] } });
+
+  const mixed = decodeTweetBatch(JSON.stringify([a, { ...b, humidity: 101 }, 'x']));
+  assert.ok(mixed.ok);
+  assert.deepEqual(mixed.value.tweets.map((t) => t.id), ['b-1']);
+  assert.deepEqual(mixed.value.invalid.map((i) => [i.index, i.errors[0]!.field]), [[1, 'humidity'], [2, '']]);
+  assert.deepEqual(JSON.parse(mixed.value.invalid[0]!.json), { ...b, humidity: 101 });
+
+  assert.equal(decodeTweetBatch('not json').ok, false);
+  const obj = decodeTweetBatch(encodeTweet(a));
+  assert.ok(!obj.ok);
+  assert.match(obj.errors[0]!.reason, /must be a JSON array; got object/);
 });

@@ -4,6 +4,8 @@ import {
   deadLetterQueue,
   POISON_REASON_HEADER,
   queueOptions,
+  TWEET_BATCH_CONTENT_TYPE,
+  TWEET_CONTENT_TYPE,
   type Channel,
   type ChannelModel,
   type ConfirmChannel,
@@ -12,7 +14,7 @@ import {
 import { closeServer, int, loadConfig, runService, secretNames, startHealthServer, str } from '@tweets/kit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec, type Applied } from '@tweets/store';
-import { decodeTweet, formatErrors } from '@tweets/tweet';
+import { decodeTweet, decodeTweetBatch, formatErrors } from '@tweets/tweet';
 
 const spec = {
   HEALTH_HOST: str({ default: '127.0.0.1' }),
@@ -22,7 +24,7 @@ const spec = {
   RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
   /** Unacked messages the broker may hand over at once; batches are taken from them. */
   PREFETCH: int({ default: 1000, min: 1, max: 65_535 }),
-  /** Most messages applied to Valkey in one round trip and acked with one multiple-ack. */
+  /** Most messages taken in one batch and acked with one multiple-ack, and most tweets applied to Valkey in one round trip. */
   BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   /**
    * How long a batch short of BATCH_MAX waits for more deliveries. Counting is
@@ -71,29 +73,44 @@ await runService({
       const tweets: Applied[] = [];
       for (const msg of batch) {
         const json = msg.content.toString('utf8');
-        const d = decodeTweet(json);
-        if (d.ok) {
-          tweets.push({ ...d.value, json });
+        const type = msg.properties.contentType as string | undefined;
+        const messageId = msg.properties.messageId as string | undefined;
+        // A batch message (the writers' default) or, from another publisher, an array without a content type.
+        if (type === TWEET_BATCH_CONTENT_TYPE || (type !== TWEET_CONTENT_TYPE && json.trimStart().startsWith('['))) {
+          const d = decodeTweetBatch(json);
+          if (!d.ok) {
+            await deadLetter(l, msg.content, messageId, formatErrors(d.errors));
+            continue;
+          }
+          for (const t of d.value.tweets) tweets.push(t);
+          // An invalid tweet is poison on its own; the rest of its batch is applied.
+          for (const bad of d.value.invalid) {
+            await deadLetter(l, Buffer.from(bad.json), `${messageId ?? ''}#${bad.index}`, `tweet ${bad.index} of a batch: ${formatErrors(bad.errors)}`);
+          }
           continue;
         }
-        const reason = formatErrors(d.errors);
-        await new Promise<void>((resolve, reject) =>
-          l.dlq.publish(
-            '',
-            dlqName,
-            msg.content,
-            { persistent: true, messageId: msg.properties.messageId, headers: { [POISON_REASON_HEADER]: reason } },
-            (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
-          ),
-        );
-        deadLettered++;
-        log.error({ messageId: msg.properties.messageId, reason }, 'poison message dead-lettered');
+        const d = decodeTweet(json);
+        if (d.ok) tweets.push({ ...d.value, json });
+        else await deadLetter(l, msg.content, messageId, formatErrors(d.errors));
       }
-      const results = await applyUntilDone(store, 'rabbitmq', tweets, () => stopping, (err, attempt) =>
-        log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
-      );
-      for (const r of results) r === 1 ? applied++ : duplicates++;
+      for (let i = 0; i < tweets.length; i += cfg.BATCH_MAX) {
+        const results = await applyUntilDone(store, 'rabbitmq', tweets.slice(i, i + cfg.BATCH_MAX), () => stopping, (err, attempt) =>
+          log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
+        );
+        for (const r of results) r === 1 ? applied++ : duplicates++;
+      }
       if (l.open) l.ch.ack(batch[batch.length - 1]!, true);
+    }
+
+    /** Puts poison in the DLQ with its reason, confirmed, before the message that held it is acked. */
+    async function deadLetter(l: Link, content: Buffer, messageId: string | undefined, reason: string): Promise<void> {
+      await new Promise<void>((resolve, reject) =>
+        l.dlq.publish('', dlqName, content, { persistent: true, messageId, headers: { [POISON_REASON_HEADER]: reason } }, (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        ),
+      );
+      deadLettered++;
+      log.error({ messageId, reason }, 'poison message dead-lettered');
     }
 
     function pump(): void {

@@ -1,5 +1,5 @@
 import { int, list, loadConfig, oneOf, str } from '@tweets/kit';
-import { DEFAULT_PARTITIONS, DEFAULT_QUEUE, DEFAULT_TOPIC } from '@tweets/brokers';
+import { DEFAULT_PARTITIONS, DEFAULT_QUEUE, DEFAULT_RABBITMQ_BATCH_MAX, DEFAULT_TOPIC } from '@tweets/brokers';
 
 const common = {
   /** Which broker this writer publishes to: the same code serves both deployments. */
@@ -26,6 +26,14 @@ const rabbitmq = {
   /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
   RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
   RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
+  /**
+   * batch: the tweets of one call go in one message (a JSON array), up to
+   * RABBITMQ_BATCH_MAX each; RabbitMQ's cost is per message (route, store,
+   * confirm, deliver, ack), so this is most of its CPU saved. tweet: one
+   * message per tweet, for consumers of the queue that expect that.
+   */
+  RABBITMQ_MESSAGE: oneOf(['batch', 'tweet'] as const, { default: 'batch' }),
+  RABBITMQ_BATCH_MAX: int({ default: DEFAULT_RABBITMQ_BATCH_MAX, min: 1, max: 10_000 }),
 };
 
 export const secrets = ['RABBITMQ_URL'];

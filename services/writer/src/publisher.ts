@@ -4,11 +4,12 @@ import {
   deadLetterQueue,
   ensureTopic,
   queueOptions,
+  TWEET_BATCH_CONTENT_TYPE,
   TWEET_CONTENT_TYPE,
   type ConfirmChannel,
 } from '@tweets/brokers';
 import { Batcher, type Logger } from '@tweets/kit';
-import { encodeTweet, type Tweet } from '@tweets/tweet';
+import { encodeTweet, encodeTweetBatch, type Tweet } from '@tweets/tweet';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
 /** Publishes tweets and resolves only once the broker holds every one of them durably. */
@@ -66,10 +67,12 @@ export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promi
 }
 
 /**
- * RabbitMQ: persistent messages on a confirm channel. A batch is written to
- * the socket at once and resolves when the broker has confirmed every
- * message (it confirms persistent messages once they are on disk, many at a
- * time). While the connection is down, calls fail at once.
+ * RabbitMQ: persistent messages on a confirm channel. A call's tweets go in
+ * messages of up to RABBITMQ_BATCH_MAX tweets each (RABBITMQ_MESSAGE=batch)
+ * or one message per tweet, all written to the socket at once; the call
+ * resolves when the broker has confirmed every message (it confirms
+ * persistent messages once they are on disk, many at a time). While the
+ * connection is down, calls fail at once.
  */
 export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Promise<Publisher> {
   let channel: ConfirmChannel | undefined;
@@ -94,30 +97,44 @@ export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Pro
     onEvent: (event, detail) => (event === 'connected' ? log.info('rabbitmq connected') : log.warn({ detail }, `rabbitmq ${event}`)),
   });
 
+  /** The messages for a call's tweets: body, content type, message id and how many tweets each holds. */
+  function messages(tweets: readonly Tweet[]): { body: Buffer; contentType: string; messageId: string; count: number }[] {
+    if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: encodeTweet(t), contentType: TWEET_CONTENT_TYPE, messageId: t.id, count: 1 }));
+    const out = [];
+    for (let i = 0; i < tweets.length; i += cfg.RABBITMQ_BATCH_MAX) {
+      const part = tweets.slice(i, i + cfg.RABBITMQ_BATCH_MAX);
+      // A batch is named by its first tweet: the name only tells messages apart in logs and the DLQ.
+      out.push({ body: encodeTweetBatch(part), contentType: TWEET_BATCH_CONTENT_TYPE, messageId: `${part[0]!.id}+${part.length - 1}`, count: part.length });
+    }
+    return out;
+  }
+
   function publishNow(tweets: readonly Tweet[]): Promise<void> {
     const ch = channel;
     if (!ch) return Promise.reject(new Error('rabbitmq is not connected'));
-    if (pending + tweets.length > cfg.MAX_PENDING) return Promise.reject(new Error(`${pending} messages already wait for confirms`));
+    if (pending + tweets.length > cfg.MAX_PENDING) return Promise.reject(new Error(`${pending} tweets already wait for confirms`));
+    const msgs = messages(tweets);
     return new Promise<void>((resolve, reject) => {
-      let left = tweets.length;
+      let left = msgs.length;
       let failed = false;
-      const confirmed = (err: unknown) => {
-        pending--;
+      const confirmed = (count: number) => (err: unknown) => {
+        pending -= count;
         if (err) {
           if (!failed) reject(err instanceof Error ? err : new Error(String(err)));
           failed = true;
         } else if (--left === 0 && !failed) resolve();
       };
-      try {
-        for (const t of tweets) {
-          pending++;
-          ch.publish('', cfg.RABBITMQ_QUEUE, encodeTweet(t), { persistent: true, messageId: t.id, contentType: TWEET_CONTENT_TYPE }, confirmed);
+      for (const m of msgs) {
+        pending += m.count;
+        try {
+          ch.publish('', cfg.RABBITMQ_QUEUE, m.body, { persistent: true, messageId: m.messageId, contentType: m.contentType }, confirmed(m.count));
+        } catch (err) {
+          // The channel closed under us: its close fails every callback already registered.
+          pending -= m.count;
+          failed = true;
+          reject(err as Error);
+          return;
         }
-      } catch (err) {
-        // The channel closed under us: its close fails every callback already registered.
-        pending--;
-        failed = true;
-        reject(err as Error);
       }
     });
   }
