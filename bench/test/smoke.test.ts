@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBench } from '../src/bench.js';
+import { midpoint, runBench } from '../src/bench.js';
 import { ceilingOf } from '../src/report.js';
 
 // A few seconds of the benchmark harness: the bare ceiling, fan-out and the
@@ -66,4 +66,16 @@ test('the ceiling is the cores over the sum of the floors a scenario uses', () =
   assert.equal(c.fanout, 9520);
   assert.equal(c.kafkaOnly, 14280);
   assert.equal(c.rabbitmqOnly, 11110);
+});
+
+test('refinement steps are round figures within the gap (the scan stops rather than rerun an end)', () => {
+  assert.equal(midpoint(3000, 4000), 3500);
+  assert.equal(midpoint(4000, 5000), 4500);
+  assert.equal(midpoint(4000, 4500), 4300);
+  assert.equal(midpoint(200, 300), 250);
+  assert.equal(midpoint(50, 100), 80);
+  for (const [lo, hi] of [[200, 300], [50, 100], [4000, 4300], [100, 110]] as const) {
+    const m = midpoint(lo, hi);
+    assert.ok(m >= lo && m <= hi);
+  }
 });
