@@ -25,6 +25,13 @@ const spec = {
    * dedup in Valkey makes that harmless, and fewer commits cost the broker less.
    */
   COMMIT_INTERVAL_MS: int({ default: 200, min: 0, max: 60_000 }),
+  /**
+   * A fetch waits for this many bytes or FETCH_MAX_WAIT_MS, whichever comes
+   * first: fewer, larger fetches under load, at most that much more latency
+   * to the count when idle.
+   */
+  FETCH_MIN_BYTES: int({ default: 16 * 1024, min: 1, max: 64 * 1024 * 1024 }),
+  FETCH_MAX_WAIT_MS: int({ default: 100, min: 0, max: 30_000 }),
   ...valkeySpec('default'),
 };
 
@@ -49,10 +56,8 @@ await runService({
       groupId: cfg.KAFKA_GROUP,
       bootstrapBrokers: cfg.KAFKA_BROKERS,
       autocommit: false,
-      // Fetches wait for 16 KiB or 100 ms: fewer, larger fetches under load, at most
-      // 100 ms more latency when idle.
-      minBytes: 16 * 1024,
-      maxWaitTime: 100,
+      minBytes: cfg.FETCH_MIN_BYTES,
+      maxWaitTime: cfg.FETCH_MAX_WAIT_MS,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       ...(cfg.KAFKA_GROUP_INSTANCE_ID ? { groupInstanceId: cfg.KAFKA_GROUP_INSTANCE_ID } : {}),
