@@ -172,8 +172,8 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
   const admin = new Admin({ clientId: 'bench-floor', bootstrapBrokers: brokers });
   await admin.createTopics({ topics: [topic], partitions: 6, replicas: 1 });
   const producer = createDurableProducer({ brokers, clientId: 'bench-floor' }, 5000);
-  // The consumer as the kafka-consumer service runs it: fetches of 16 KiB or 100 ms, a commit at most every 200 ms.
-  const consumer = new Consumer({ clientId: 'bench-floor', groupId: topic, bootstrapBrokers: brokers, autocommit: false, minBytes: 16 * 1024, maxWaitTime: 100 });
+  // The consumer as the kafka-consumer service runs it: fetches of 64 KiB or 250 ms, a commit at most every 200 ms.
+  const consumer = new Consumer({ clientId: 'bench-floor', groupId: topic, bootstrapBrokers: brokers, autocommit: false, minBytes: 64 * 1024, maxWaitTime: 250 });
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   let fetched = 0;
   const reading = (async () => {

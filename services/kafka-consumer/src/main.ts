@@ -30,8 +30,8 @@ const spec = {
    * first: fewer, larger fetches under load, at most that much more latency
    * to the count when idle.
    */
-  FETCH_MIN_BYTES: int({ default: 16 * 1024, min: 1, max: 64 * 1024 * 1024 }),
-  FETCH_MAX_WAIT_MS: int({ default: 100, min: 0, max: 30_000 }),
+  FETCH_MIN_BYTES: int({ default: 64 * 1024, min: 1, max: 64 * 1024 * 1024 }),
+  FETCH_MAX_WAIT_MS: int({ default: 250, min: 0, max: 30_000 }),
   ...valkeySpec('default'),
 };
 

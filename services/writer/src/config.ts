@@ -17,7 +17,7 @@ const kafka = {
   KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
   KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
   /** How long the first tweet of a batch waits for others (Kafka's linger.ms); 0: the next event-loop turn. */
-  KAFKA_LINGER_MS: int({ default: 2, min: 0, max: 1000 }),
+  KAFKA_LINGER_MS: int({ default: 5, min: 0, max: 1000 }),
   /** Most tweets in one Kafka send; 1 is the naive one-send-per-tweet baseline. */
   KAFKA_BATCH_MAX: int({ default: 1000, min: 1, max: 100_000 }),
 };
