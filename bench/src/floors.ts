@@ -28,7 +28,7 @@ import { randomTweet, rng } from '@tweets/loadgen';
 import type { StackLayout } from '@tweets/stack';
 import { secrets, secretFile } from '@tweets/stack';
 import { connectValkey, pathKey, TweetStore } from '@tweets/store';
-import { encodeTweet, encodeTweetBatch, type Tweet } from '@tweets/tweet';
+import { encodeTweet, encodeTweetBatches, type Tweet } from '@tweets/tweet';
 import { readFileSync } from 'node:fs';
 import { sampleTree } from './sampler.js';
 
@@ -132,15 +132,8 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
     return await charged(pid, async (warm) => {
       // Each step's tweets in messages of up to 32, as the writer sends a call's tweets.
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11);
-      const steps: { id: string; body: Buffer }[][] = [];
-      for (let i = 0; i + o.batch <= all.length; i += o.batch) {
-        const step = [];
-        for (let j = i; j < i + o.batch; j += DEFAULT_RABBITMQ_BATCH_MAX) {
-          const part = all.slice(j, Math.min(j + DEFAULT_RABBITMQ_BATCH_MAX, i + o.batch));
-          step.push({ id: part[0]!.id, body: encodeTweetBatch(part) });
-        }
-        steps.push(step);
-      }
+      const steps: ReturnType<typeof encodeTweetBatches>[] = [];
+      for (let i = 0; i + o.batch <= all.length; i += o.batch) steps.push(encodeTweetBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
       const start = delivered;
       let messages = 0;
       const n = await paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, (i) => {
@@ -150,7 +143,7 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
         return new Promise<void>((resolve, reject) => {
           let left = step.length;
           for (const m of step) {
-            ch.publish('', queue, m.body, { persistent: true, messageId: m.id, contentType: TWEET_BATCH_CONTENT_TYPE }, (err: unknown) =>
+            ch.publish('', queue, m.body, { persistent: true, messageId: m.messageId, contentType: TWEET_BATCH_CONTENT_TYPE }, (err: unknown) =>
               err ? reject(err as Error) : --left === 0 && resolve(),
             );
           }

@@ -152,6 +152,30 @@ export function encodeTweetBatch(tweets: readonly Tweet[]): Buffer {
   return Buffer.from(s + ']');
 }
 
+/**
+ * Tweets as batch messages of up to `max` each, in order. A message is named
+ * by its first tweet and how many follow (`<id>+<n>`): the name only tells
+ * messages apart in logs and the DLQ.
+ */
+export function encodeTweetBatches(tweets: readonly Tweet[], max: number): { body: Buffer; messageId: string; count: number }[] {
+  const out = [];
+  for (let i = 0; i < tweets.length; i += max) {
+    const part = tweets.slice(i, i + max);
+    out.push({ body: encodeTweetBatch(part), messageId: `${part[0]!.id}+${part.length - 1}`, count: part.length });
+  }
+  return out;
+}
+
+/** A broker message's JSON (bytes, or their text); not JSON is poison. */
+function parseMessage(message: Buffer | Uint8Array | string): Validation<unknown> {
+  try {
+    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
+  }
+}
+
 /** What a batch message holds: its valid tweets (with their JSON), and each invalid element with why. */
 export interface DecodedBatch {
   tweets: (Tweet & { json: string })[];
@@ -164,13 +188,9 @@ export interface DecodedBatch {
  * message that is not a JSON array is poison whole.
  */
 export function decodeTweetBatch(message: Buffer | Uint8Array | string): Validation<DecodedBatch> {
-  let parsed: unknown;
-  try {
-    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
-    parsed = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
-  }
+  const p = parseMessage(message);
+  if (!p.ok) return p;
+  const parsed = p.value;
   if (!Array.isArray(parsed)) return { ok: false, errors: [{ field: '', reason: `a batch must be a JSON array; got ${typeName(parsed)}` }] };
   const out: DecodedBatch = { tweets: [], invalid: [] };
   for (let i = 0; i < parsed.length; i++) {
@@ -186,14 +206,8 @@ export function decodeTweetBatch(message: Buffer | Uint8Array | string): Validat
  * fails is poison, never applied.
  */
 export function decodeTweet(message: Buffer | Uint8Array | string): Validation<Tweet> {
-  let parsed: unknown;
-  try {
-    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
-    parsed = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
-  }
-  return validateIdentifiedTweet(parsed);
+  const p = parseMessage(message);
+  return p.ok ? validateIdentifiedTweet(p.value) : p;
 }
 
 export function formatErrors(errors: readonly FieldError[]): string {

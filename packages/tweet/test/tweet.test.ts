@@ -5,6 +5,7 @@ import {
   decodeTweetBatch,
   encodeTweet,
   encodeTweetBatch,
+  encodeTweetBatches,
   MUNICIPALITIES,
   validateId,
   validateIdentifiedTweet,
@@ -121,4 +122,12 @@ test('a batch message round-trips; each invalid element is poison alone; a non-a
   const obj = decodeTweetBatch(encodeTweet(a));
   assert.ok(!obj.ok);
   assert.match(obj.errors[0]!.reason, /must be a JSON array; got object/);
+});
+
+test('tweets split into batch messages of up to max, in order, each named by its first tweet', () => {
+  const ts = Array.from({ length: 5 }, (_, i) => ({ id: `s-${i}`, ...good }) as Tweet);
+  const ms = encodeTweetBatches(ts, 2);
+  assert.deepEqual(ms.map((m) => [m.messageId, m.count]), [['s-0+1', 2], ['s-2+1', 2], ['s-4+0', 1]]);
+  assert.deepEqual(ms.flatMap((m) => JSON.parse(m.body.toString()) as Tweet[]), ts);
+  assert.deepEqual(encodeTweetBatches([], 2), []);
 });

@@ -9,7 +9,7 @@ import {
   type ConfirmChannel,
 } from '@tweets/brokers';
 import { Batcher, type Logger } from '@tweets/kit';
-import { encodeTweet, encodeTweetBatch, type Tweet } from '@tweets/tweet';
+import { encodeTweet, encodeTweetBatches, type Tweet } from '@tweets/tweet';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
 /** Publishes tweets and resolves only once the broker holds every one of them durably. */
@@ -100,13 +100,7 @@ export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Pro
   /** The messages for a call's tweets: body, content type, message id and how many tweets each holds. */
   function messages(tweets: readonly Tweet[]): { body: Buffer; contentType: string; messageId: string; count: number }[] {
     if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: encodeTweet(t), contentType: TWEET_CONTENT_TYPE, messageId: t.id, count: 1 }));
-    const out = [];
-    for (let i = 0; i < tweets.length; i += cfg.RABBITMQ_BATCH_MAX) {
-      const part = tweets.slice(i, i + cfg.RABBITMQ_BATCH_MAX);
-      // A batch is named by its first tweet: the name only tells messages apart in logs and the DLQ.
-      out.push({ body: encodeTweetBatch(part), contentType: TWEET_BATCH_CONTENT_TYPE, messageId: `${part[0]!.id}+${part.length - 1}`, count: part.length });
-    }
-    return out;
+    return encodeTweetBatches(tweets, cfg.RABBITMQ_BATCH_MAX).map((m) => ({ ...m, contentType: TWEET_BATCH_CONTENT_TYPE }));
   }
 
   function publishNow(tweets: readonly Tweet[]): Promise<void> {
