@@ -3,3 +3,4 @@ export * from './log.js';
 export * from './lifecycle.js';
 export * from './health.js';
 export * from './batcher.js';
+export * from './window.js';

@@ -1,5 +1,5 @@
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
-import { Batcher, runService } from '@tweets/kit';
+import { Batcher, LatencyWindow, runService } from '@tweets/kit';
 import { formatErrors, validateIdentifiedTweet, type Tweet } from '@tweets/tweet';
 import { BatchStream, createWriterClient, decodeBatch, grpc, sendEncodedBatch, sendTweet, sendTweets, type WeatherTweetClient } from '@tweets/wire';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -34,6 +34,15 @@ await runService({
       ]),
     ) as Record<Path, Batcher<Tweet, void>>;
     let inFlight = 0;
+    /** Per path, the time from sending to the writer's answer, for the periodic log. */
+    const answered: Record<Path, LatencyWindow> = { kafka: new LatencyWindow(), rabbitmq: new LatencyWindow() };
+    const timed = (path: Path, p: Promise<unknown>) => {
+      const t0 = performance.now();
+      return p.then((v) => {
+        answered[path].record(performance.now() - t0);
+        return v;
+      });
+    };
     const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
     app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: cfg.BATCH_BODY_LIMIT_BYTES }, (_req, body, done) =>
       done(null, body),
@@ -52,7 +61,7 @@ await runService({
       inFlight += count;
       let results: PromiseSettledResult<unknown>[];
       try {
-        results = await Promise.allSettled(routes.map(send));
+        results = await Promise.allSettled(routes.map((path) => timed(path, send(path))));
       } finally {
         inFlight -= count;
       }
@@ -101,8 +110,14 @@ await runService({
 
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');
+    const statsTimer = setInterval(() => {
+      const byPath = Object.fromEntries(routes.map((path) => [path, answered[path].take()]));
+      if (Object.values(byPath).some(Boolean)) log.info({ writerAnswer: byPath }, 'dispatched in the last 10 s');
+    }, 10_000);
+    statsTimer.unref();
     return {
       async stop() {
+        clearInterval(statsTimer);
         await app.close();
         await Promise.all(Object.values(batchers).map((b) => b.drain()));
         for (const s of Object.values(streams)) s.close();

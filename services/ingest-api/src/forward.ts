@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { Batcher, type Logger } from '@tweets/kit';
+import { Batcher, LatencyWindow, type Logger } from '@tweets/kit';
 import type { Tweet } from '@tweets/tweet';
 import { encodeBatch } from '@tweets/wire';
 
@@ -21,6 +21,8 @@ export interface Forwarder {
   forward(t: Tweet): Promise<Outcome>;
   /** Requests sent to the dispatcher and tweets in them, since the start. */
   readonly sent: { requests: number; tweets: number };
+  /** Round trips of requests to the dispatcher (sent until answered), for the periodic log. */
+  readonly latency: LatencyWindow;
   close(): Promise<void>;
 }
 
@@ -42,9 +44,11 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   });
 
   async function post(path: string, contentType: string, body: Buffer | string): Promise<{ status: number; problem: { detail?: string; errors?: { field: string; reason: string }[] } }> {
+    const t0 = performance.now();
     const res = await pool.request({ path, method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(o.timeoutMs) });
     if (res.statusCode >= 300) return { status: res.statusCode, problem: (await res.body.json().catch(() => ({}))) as never };
     await res.body.dump();
+    latency.record(performance.now() - t0);
     return { status: res.statusCode, problem: {} };
   }
 
@@ -57,6 +61,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
 
   /** The dispatcher's answer for a batch, per tweet: a 422 names the invalid ones by index. */
   const sent = { requests: 0, tweets: 0 };
+  const latency = new LatencyWindow();
 
   async function sendBatch(tweets: Tweet[]): Promise<Outcome[]> {
     sent.requests++;
@@ -101,6 +106,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   return {
     forward: (t) => (o.mode === 'batch' ? batcher.add(t) : sendOne(t)),
     sent,
+    latency,
     async close() {
       await batcher.drain();
       await pool.close();

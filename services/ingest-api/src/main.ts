@@ -71,8 +71,17 @@ await runService({
     let last = { ...forwarder.sent };
     const statsTimer = setInterval(() => {
       const { requests, tweets } = forwarder.sent;
+      const roundTrip = forwarder.latency.take();
       if (requests > last.requests) {
-        log.info({ tweets: tweets - last.tweets, requests: requests - last.requests, perRequest: Math.round(((tweets - last.tweets) / (requests - last.requests)) * 10) / 10 }, 'forwarded in the last 10 s');
+        log.info(
+          {
+            tweets: tweets - last.tweets,
+            requests: requests - last.requests,
+            perRequest: Math.round(((tweets - last.tweets) / (requests - last.requests)) * 10) / 10,
+            roundTrip,
+          },
+          'forwarded in the last 10 s',
+        );
       }
       last = { requests, tweets };
     }, 10_000);

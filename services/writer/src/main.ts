@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { runService } from '@tweets/kit';
+import { LatencyWindow, runService } from '@tweets/kit';
 import type { Tweet } from '@tweets/tweet';
 import {
   grpc,
@@ -34,11 +34,19 @@ await runService({
     let stopping = false;
     let inFlight = 0;
     const streams = new Set<StreamState>();
+    /** Publishes in the last 10 s: calls, tweets, and the time from call to the broker's durable ack. */
+    const published = { calls: 0, tweets: 0, latency: new LatencyWindow() };
 
     /** Publishes; a broker failure is UNAVAILABLE (the caller may retry the same ids). Never rejects. */
     function publish(tweets: Tweet[]): Promise<{ code: grpc.status; details: string }> {
+      const t0 = performance.now();
       return publisher.publish(tweets).then(
-        () => ({ code: grpc.status.OK, details: '' }),
+        () => {
+          published.calls++;
+          published.tweets += tweets.length;
+          published.latency.record(performance.now() - t0);
+          return { code: grpc.status.OK, details: '' };
+        },
         (err: Error) => {
           log.warn({ err: { message: err.message }, count: tweets.length, first: tweets[0]?.id }, 'publish failed');
           return { code: grpc.status.UNAVAILABLE, details: `${cfg.BROKER} publish failed: ${err.message}` };
@@ -126,10 +134,18 @@ await runService({
     follow();
     const healthTimer = setInterval(follow, 500);
     healthTimer.unref();
+    const statsTimer = setInterval(() => {
+      const ack = published.latency.take();
+      if (published.calls > 0) log.info({ calls: published.calls, tweets: published.tweets, ack }, 'published in the last 10 s');
+      published.calls = 0;
+      published.tweets = 0;
+    }, 10_000);
+    statsTimer.unref();
     log.info({ port, broker: cfg.BROKER }, 'gRPC server listening');
     return {
       async stop() {
         clearInterval(healthTimer);
+        clearInterval(statsTimer);
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
         // Streams take no new batch, answer those in flight, then end: callers open a new stream elsewhere.
