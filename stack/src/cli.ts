@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
-import type { Profile, Route } from './components.js';
+import { backgroundPolicy, type Profile, type Route } from './components.js';
 import { provision, ProvisionError } from './provision.js';
 import { alive, readState } from './state.js';
 
@@ -63,6 +63,7 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
     }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
+    backgroundPolicy(); // a wrong STACK_BACKGROUND fails here, not in the detached supervisor
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });

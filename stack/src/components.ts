@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
-import { EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+import { CHRT, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
 
 /** One process of the stack: how to prepare, start and probe it. */
 export interface Component {
@@ -19,6 +19,11 @@ export interface Component {
   readyTimeoutMs: number;
   /** How long a graceful stop (SIGTERM) may take before SIGKILL. */
   stopTimeoutMs: number;
+  /**
+   * Off the request path (the consumers and the store they write to): on a
+   * shared machine it runs at the lowest CPU priority (see BACKGROUND_POLICY).
+   */
+  background?: boolean;
 }
 
 function write(file: string, text: string): void {
@@ -32,6 +37,7 @@ function valkey(l: StackLayout): Component {
   return {
     name: 'valkey',
     kind: 'broker',
+    background: true,
     command: VALKEY_SERVER,
     // AOF with fsync before every reply: a counted tweet is on disk before its
     // message is acknowledged to the broker. With `everysec` a SIGKILL could lose
@@ -240,10 +246,11 @@ function formatKafka(l: StackLayout, clusterId: string, props: string): void {
   });
 }
 
-function service(name: string, dir: string, env: Record<string, string>, ready: () => Promise<boolean>): Component {
+function service(name: string, dir: string, env: Record<string, string>, ready: () => Promise<boolean>, background = false): Component {
   return {
     name,
     kind: 'service',
+    background,
     command: process.execPath,
     // CPU_PROF_DIR=<dir>: every service writes a V8 CPU profile there when it stops (docs/benchmarks.md).
     args: [...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []), join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
@@ -252,6 +259,27 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 20_000,
   };
+}
+
+/**
+ * How background components run (STACK_BACKGROUND): `idle` (the default) under
+ * SCHED_IDLE, so on a shared machine they get the CPU the request path (API,
+ * dispatcher, writers, brokers) leaves; `normal` like everything else. Every
+ * 2xx waits for the brokers, not for the consumers: the consumers' lag is
+ * what a busy machine grows, and it is bounded by the load, not by priority.
+ */
+export type BackgroundPolicy = 'idle' | 'normal';
+
+export function backgroundPolicy(env = process.env): BackgroundPolicy {
+  const v = env.STACK_BACKGROUND ?? 'idle';
+  if (v !== 'idle' && v !== 'normal') throw new Error(`STACK_BACKGROUND must be idle or normal; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The command line a component starts with under a background policy: SCHED_IDLE by chrt, which then execs it (same PID). */
+export function launchLine(c: Pick<Component, 'command' | 'args' | 'background'>, policy: BackgroundPolicy): { command: string; args: string[] } {
+  if (c.background && policy === 'idle') return { command: CHRT, args: ['--idle', '0', c.command, ...c.args] };
+  return { command: c.command, args: c.args };
 }
 
 export type Route = 'both' | 'kafka' | 'rabbitmq';
@@ -302,10 +330,10 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
       grpcServing(p.rabbitmqWriter),
     ),
     service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
-      httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
+      httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`), true,
     ),
     service('rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
-      httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`),
+      httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`), true,
     ),
     service(
       'dispatcher',

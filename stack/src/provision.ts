@@ -7,6 +7,8 @@ export const VALKEY_SERVER = '/usr/bin/valkey-server';
 export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 export const EPMD = '/usr/bin/epmd';
 export const JAVA = 'java';
+/** util-linux's chrt: background components run under SCHED_IDLE. */
+export const CHRT = '/usr/bin/chrt';
 
 const BACKPORTS_SOURCES = '/etc/apt/sources.list.d/bookworm-backports.sources';
 const BACKPORTS = `Types: deb
@@ -38,6 +40,7 @@ export function provision(l: StackLayout): void {
   if (!existsSync(RABBITMQ_SERVER) || !existsSync(EPMD)) missing.push('rabbitmq-server');
   if (!has('java')) missing.push('openjdk-17-jre-headless');
   if (!has('mvn')) missing.push('maven');
+  if (!existsSync(CHRT)) missing.push('util-linux');
   if (missing.length > 0) aptInstall(missing);
   ensureKafkaJars(l);
 }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { components, type Component, type Profile, type Route } from './components.js';
+import { backgroundPolicy, components, launchLine, type Component, type Profile, type Route } from './components.js';
 import { layout } from './layout.js';
 import { writeState, type StackState } from './state.js';
 
@@ -18,6 +18,7 @@ let profile = (process.argv[4] ?? 'default') as Profile;
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
 const list = components(l, { route, profile });
+const background = backgroundPolicy();
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
 const retiring = new WeakSet<ChildProcess>();
@@ -38,7 +39,8 @@ const say = (msg: string) => console.log(`${new Date().toISOString()} ${msg}`);
 
 function start(c: Component): ChildProcess {
   const fd = openSync(join(l.logs, `${c.name}.log`), 'a');
-  const child = spawn(c.command, c.args, {
+  const line = launchLine(c, background);
+  const child = spawn(line.command, line.args, {
     cwd: l.dir,
     env: { ...process.env, ...c.env },
     stdio: ['ignore', fd, fd],
@@ -49,7 +51,7 @@ function start(c: Component): ChildProcess {
   cs.pid = child.pid ?? null;
   cs.status = 'starting';
   save();
-  say(`${c.name}: started, pid ${child.pid}`);
+  say(`${c.name}: started, pid ${child.pid}${line.command === c.command ? '' : ` (${background} priority)`}`);
   child.once('exit', (code, signal) => {
     if (children.get(c.name) === child) children.delete(c.name);
     if (stopping || retiring.has(child)) return;
