@@ -4,12 +4,13 @@
  * unexpectedly (as Kubernetes would), and on SIGTERM stops them all in
  * reverse order, each by its own PID. Its state is in <stack>/state.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backgroundPolicy, components, launchLine, type Component, type Profile, type Route } from './components.js';
 import { layout } from './layout.js';
+import { CHRT } from './provision.js';
 import { writeState, type StackState } from './state.js';
 
 const name = process.argv[2] ?? 'local';
@@ -19,6 +20,8 @@ const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
 const list = components(l, { route, profile });
 const background = backgroundPolicy();
+/** The naive profile stands for the implementations we compare with: no priorities, everything normal. */
+const policy = () => (profile === 'naive' ? 'normal' : background);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
 const retiring = new WeakSet<ChildProcess>();
@@ -39,7 +42,7 @@ const say = (msg: string) => console.log(`${new Date().toISOString()} ${msg}`);
 
 function start(c: Component): ChildProcess {
   const fd = openSync(join(l.logs, `${c.name}.log`), 'a');
-  const line = launchLine(c, background);
+  const line = launchLine(c, policy());
   const child = spawn(line.command, line.args, {
     cwd: l.dir,
     env: { ...process.env, ...c.env },
@@ -51,7 +54,7 @@ function start(c: Component): ChildProcess {
   cs.pid = child.pid ?? null;
   cs.status = 'starting';
   save();
-  say(`${c.name}: started, pid ${child.pid}${line.command === c.command ? '' : ` (${background} priority)`}`);
+  say(`${c.name}: started, pid ${child.pid}${line.command === c.command ? '' : ` (${policy()} priority)`}`);
   child.once('exit', (code, signal) => {
     if (children.get(c.name) === child) children.delete(c.name);
     if (stopping || retiring.has(child)) return;
@@ -169,6 +172,17 @@ process.on('SIGHUP', () => {
     for (let i = 0; i < list.length; i++) if (list[i]!.kind === 'service') list[i] = next.find((c) => c.name === list[i]!.name)!;
     state.route = route;
     state.profile = profile;
+    // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.
+    for (const c of list) {
+      const pid = children.get(c.name)?.pid;
+      if (c.kind === 'service' || !c.background || !pid) continue;
+      try {
+        execFileSync(CHRT, ['--all-tasks', policy() === 'idle' ? '--idle' : '--other', '-p', '0', String(pid)], { stdio: 'ignore' });
+        say(`${c.name}: ${policy()} priority`);
+      } catch (err) {
+        say(`${c.name}: could not set ${policy()} priority: ${(err as Error).message}`);
+      }
+    }
     await startInOrder(list.filter((x) => x.kind === 'service'));
     if (stopping) return;
     state.status = 'ready';
