@@ -21,7 +21,7 @@ export interface Component {
   stopTimeoutMs: number;
   /**
    * Off the request path (the consumers and the store they write to): on a
-   * shared machine it runs at the lowest CPU priority (see BACKGROUND_POLICY).
+   * shared machine it runs at the lowest CPU priority (see backgroundPolicy).
    */
   background?: boolean;
 }
@@ -270,10 +270,11 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
  */
 export type BackgroundPolicy = 'idle' | 'normal';
 
-export function backgroundPolicy(env = process.env): BackgroundPolicy {
+export function backgroundPolicy(profile: Profile = 'default', env = process.env): BackgroundPolicy {
   const v = env.STACK_BACKGROUND ?? 'idle';
   if (v !== 'idle' && v !== 'normal') throw new Error(`STACK_BACKGROUND must be idle or normal; got ${JSON.stringify(v)}`);
-  return v;
+  // The naive profile stands for the implementations we compare with: no priorities.
+  return profile === 'naive' ? 'normal' : v;
 }
 
 /** The command line a component starts with under a background policy: SCHED_IDLE by chrt, which then execs it (same PID). */

@@ -19,9 +19,7 @@ let profile = (process.argv[4] ?? 'default') as Profile;
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
 const list = components(l, { route, profile });
-const background = backgroundPolicy();
-/** The naive profile stands for the implementations we compare with: no priorities, everything normal. */
-const policy = () => (profile === 'naive' ? 'normal' : background);
+const policy = () => backgroundPolicy(profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
 const retiring = new WeakSet<ChildProcess>();
