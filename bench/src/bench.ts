@@ -69,10 +69,15 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
   const sampler = new TreeSampler(t.pids());
   const cpu0 = sampler.sample();
   const self0 = process.cpuUsage();
-  const rssTimer = setInterval(() => {
-    for (const [n, s] of Object.entries(sampler.sample())) result.peakRssMb[n] = Math.max(result.peakRssMb[n] ?? 0, Math.round(s.rssMb));
+  // The Node.js services start afresh for each scenario, so their kernel high-water mark (VmHWM) is their
+  // peak over the scenario, however short; the brokers run across scenarios, so theirs is sampled.
+  const peaks = () => {
+    for (const [n, s] of Object.entries(sampler.sample())) {
+      result.peakRssMb[n] = Math.max(result.peakRssMb[n] ?? 0, Math.round(NODE_SERVICES.includes(n) ? s.hwmMb : s.rssMb));
+    }
     result.peakRssMb[LOADGEN] = Math.max(result.peakRssMb[LOADGEN] ?? 0, Math.round(process.memoryUsage().rss / 2 ** 20));
-  }, 500);
+  };
+  const rssTimer = setInterval(peaks, 500);
   let before: Stats | undefined;
   if (t.countPaths.length) before = await fetchStats(t.url);
   const s = await openLoop({
@@ -85,6 +90,7 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
     idPrefix: `bench-${name}-${rate}-${Date.now()}`,
   });
   clearInterval(rssTimer);
+  peaks();
   const cpu1 = sampler.sample();
   const self = process.cpuUsage(self0);
   let countedWithinMs: number | null = null;

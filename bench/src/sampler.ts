@@ -2,16 +2,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system, with reaped children) and RSS of a process. */
-export function sample(pid: number): { cpuSec: number; rssMb: number } {
+export interface Sample {
+  cpuSec: number;
+  rssMb: number;
+  /** The kernel's high-water mark of RSS since the process started (VmHWM): a peak no sampling interval can miss. */
+  hwmMb: number;
+}
+
+/** CPU seconds (user + system, with reaped children), RSS and peak RSS of a process. */
+export function sample(pid: number): Sample {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpuSec: cpu / TICKS, rssMb: rss ? Number(rss[1]) / 1024 : 0 };
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+    return { cpuSec: cpu / TICKS, rssMb: kb('VmRSS'), hwmMb: kb('VmHWM') };
   } catch {
-    return { cpuSec: 0, rssMb: 0 };
+    return { cpuSec: 0, rssMb: 0, hwmMb: 0 };
   }
 }
 
@@ -46,17 +54,17 @@ export class TreeSampler {
     this.trees = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, treeOf(p, ppids)]));
   }
 
-  sample(): Record<string, { cpuSec: number; rssMb: number }> {
+  sample(): Record<string, Sample> {
     return Object.fromEntries(
       Object.entries(this.trees).map(([n, pids]) => [
         n,
-        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb }), { cpuSec: 0, rssMb: 0 }),
+        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), { cpuSec: 0, rssMb: 0, hwmMb: 0 }),
       ]),
     );
   }
 }
 
 /** A process and its descendants, summed. */
-export function sampleTree(pid: number): { cpuSec: number; rssMb: number } {
+export function sampleTree(pid: number): Sample {
   return new TreeSampler({ p: pid }).sample().p!;
 }

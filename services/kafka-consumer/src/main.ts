@@ -1,6 +1,6 @@
 import { Consumer, type Message } from '@platformatic/kafka';
 import { createDurableProducer, deadLetterTopic, DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC, ensureTopic, POISON_REASON_HEADER } from '@tweets/brokers';
-import { int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
+import { ConfigError, int, list, loadConfig, runService, secretNames, startHealthServer, closeServer, str } from '@tweets/kit';
 import { applyUntilDone, connectFromConfig, TweetStore, valkeySpec, type Applied } from '@tweets/store';
 import { decodeTweet, formatErrors } from '@tweets/tweet';
 
@@ -32,6 +32,13 @@ const spec = {
    */
   FETCH_MIN_BYTES: int({ default: 64 * 1024, min: 1, max: 64 * 1024 * 1024 }),
   FETCH_MAX_WAIT_MS: int({ default: 250, min: 0, max: 30_000 }),
+  /**
+   * Most bytes one fetch returns, over all partitions (the broker still sends
+   * one record batch that is larger). It bounds the consumer's memory: a fetch's
+   * records are all decoded at once, and after a lag the client's default of
+   * 10 MiB (about 100,000 tweets) took the process past 300 MB of RSS.
+   */
+  FETCH_MAX_BYTES: int({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
   ...valkeySpec('default'),
 };
 
@@ -40,6 +47,9 @@ await runService({
   secrets: secretNames(spec),
   async start(log) {
     const cfg = loadConfig(spec);
+    if (cfg.FETCH_MIN_BYTES > cfg.FETCH_MAX_BYTES) {
+      throw new ConfigError([`FETCH_MIN_BYTES: must not exceed FETCH_MAX_BYTES (${cfg.FETCH_MAX_BYTES}); got ${cfg.FETCH_MIN_BYTES}`]);
+    }
     const valkey = connectFromConfig(cfg, 'kafka-consumer', log);
     const store = new TweetStore(valkey, { prefix: cfg.VALKEY_PREFIX });
     const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' };
@@ -57,6 +67,8 @@ await runService({
       bootstrapBrokers: cfg.KAFKA_BROKERS,
       autocommit: false,
       minBytes: cfg.FETCH_MIN_BYTES,
+      maxBytes: cfg.FETCH_MAX_BYTES,
+      maxBytesPerPartition: cfg.FETCH_MAX_BYTES,
       maxWaitTime: cfg.FETCH_MAX_WAIT_MS,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
