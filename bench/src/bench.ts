@@ -7,7 +7,7 @@ import { fetchStats, waitForCounts, type Stats } from '@tweets/loadgen';
 import { layout, readState, reconfigureStack, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
 import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
-import { ceilingOf, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
+import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
 import { TreeSampler } from './sampler.js';
 
 export const SCENARIOS = ['bare', 'fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
@@ -264,7 +264,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
   const nodePeak = Math.max(0, ...(['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
   const at5000 = fanout.steps.find((s) => s.rate === 5000);
-  const results: BenchResults = {
+  const measured: Omit<BenchResults, 'targets'> = {
     date,
     commit: commit(),
     quick: o.quick,
@@ -285,6 +285,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     ceiling: ceiling ?? null,
     nodeServicePeakRssMb: nodePeak,
   };
+  const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
   mkdirSync(o.outDir, { recursive: true });
   const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}`);
   const files = [`${base}.json`, `${base}.md`, `${base}.svg`, join(o.outDir, 'latest.json')];

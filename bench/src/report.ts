@@ -45,6 +45,33 @@ export interface BenchResults {
   ceiling: Ceiling | null;
   /** The largest RSS any Node.js service reached in any pipeline scenario. */
   nodeServicePeakRssMb: number;
+  /** The issue's targets, each with the value this run measured and whether it meets it. */
+  targets: Target[];
+}
+
+export interface Target {
+  name: string;
+  /** What it must be, as `>= 10000` or `< 250`. */
+  want: string;
+  value: number | null;
+  met: boolean;
+}
+
+/** The targets on two cores with everything local: throughput, share of the bare endpoint, latency at 5,000/s, gain over naive, memory. */
+export function judgeTargets(r: Pick<BenchResults, 'fanout' | 'nodeServicePeakRssMb'>): Target[] {
+  const t = (name: string, value: number | null, op: '>=' | '<=' | '<', bound: number): Target => ({
+    name,
+    want: `${op} ${bound}`,
+    value,
+    met: value !== null && (op === '>=' ? value >= bound : op === '<=' ? value <= bound : value < bound),
+  });
+  return [
+    t('fanout.maxRate', r.fanout.maxRate, '>=', 10_000),
+    t('fanout.ratioToBare', r.fanout.ratioToBare, '>=', 0.35),
+    t('fanout.p99At5000Ms', r.fanout.p99At5000Ms, '<=', 50),
+    t('fanout.ratioToNaive', r.fanout.ratioToNaive, '>=', 5),
+    t('nodeServicePeakRssMb', r.nodeServicePeakRssMb, '<', 250),
+  ];
 }
 
 /**
@@ -106,6 +133,8 @@ export function markdown(r: BenchResults): string {
     '',
     `Fan-out / bare: ${r.fanout.ratioToBare}. Fan-out / naive: ${r.fanout.ratioToNaive}×. Fan-out / ceiling: ${r.fanout.ratioToCeiling}.` +
       ` Fan-out p99 at 5,000/s: ${r.fanout.p99At5000Ms ?? '—'} ms. Largest RSS of a Node.js service: ${r.nodeServicePeakRssMb} MB.`,
+    '',
+    `Targets: ${r.targets.map((t) => `${t.name} ${t.want}: ${t.value ?? '—'} (${t.met ? 'met' : 'not met'})`).join('; ')}.`,
     '',
     ...(f && c
       ? [

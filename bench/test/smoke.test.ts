@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { midpoint, runBench } from '../src/bench.js';
-import { ceilingOf } from '../src/report.js';
+import { ceilingOf, judgeTargets } from '../src/report.js';
 
 // A few seconds of the benchmark harness: the bare ceiling, fan-out and the
 // floors against the running test stack, two short steps each. It checks the
@@ -51,7 +51,10 @@ test('the bench harness produces well-formed results', { timeout: 180_000 }, asy
   assert.ok(latest.floors.http.bare > 0 && latest.floors.http.loadgen > 0);
   assert.deepEqual(latest.ceiling, ceilingOf(latest.floors, latest.machine.cores));
   assert.ok(latest.fanout.ratioToCeiling > 0);
+  assert.deepEqual(latest.targets, judgeTargets(latest));
+  assert.equal(latest.targets.find((t: { name: string }) => t.name === 'fanout.maxRate').met, false, '100/s is not 10,000/s');
   const md = readFileSync(files[1]!, 'utf8');
+  assert.match(md, /Targets: fanout\.maxRate >= 10000: 100 \(not met\)/);
   assert.match(md, /\| fanout \| .* \| 100 \|/);
   assert.match(md, /Floors, CPU µs per tweet at 100\/s/);
   const svg = readFileSync(files[2]!, 'utf8');
@@ -66,6 +69,21 @@ test('the ceiling is the cores over the sum of the floors a scenario uses', () =
   assert.equal(c.fanout, 9520);
   assert.equal(c.kafkaOnly, 14280);
   assert.equal(c.rabbitmqOnly, 11110);
+});
+
+test('each target is judged on its bound, and an unmeasured value does not meet it', () => {
+  const base = { ratioToBare: 0.5, ratioToNaive: 12, p99At5000Ms: 50 as number | null };
+  const judge = (fanout: Partial<typeof base> & { maxRate: number }, rss = 249) =>
+    Object.fromEntries(judgeTargets({ fanout: { ...base, ...fanout } as never, nodeServicePeakRssMb: rss }).map((t) => [t.name, t.met]));
+  assert.deepEqual(judge({ maxRate: 10_000 }), {
+    'fanout.maxRate': true,
+    'fanout.ratioToBare': true,
+    'fanout.p99At5000Ms': true,
+    'fanout.ratioToNaive': true,
+    nodeServicePeakRssMb: true,
+  });
+  const failing = judge({ maxRate: 9_990, ratioToBare: 0.34, p99At5000Ms: null, ratioToNaive: 4.9 }, 250);
+  assert.ok(Object.values(failing).every((met) => !met), JSON.stringify(failing));
 });
 
 test('refinement steps are round figures within the gap (the scan stops rather than rerun an end)', () => {

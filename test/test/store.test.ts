@@ -52,6 +52,24 @@ test('recent tweets are capped and the throughput series keeps only its window',
   assert.equal(await writer.zcard(pathKey(p, 'rabbitmq', 'tput', 'idx')), 1);
 });
 
+test('recent holds the newest applied tweets of a batch, as JSON with the time applied, and only those count for it', async () => {
+  const p = `${prefix}n`;
+  const store = new TweetStore(writer, { prefix: p, recentCap: 2 });
+  await store.applyBatch('kafka', [tweet('x'), tweet('y')], 1000);
+  // The batch's newest two are already applied: the older two are counted, recent keeps x and y.
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('z1'), tweet('z2'), tweet('x'), tweet('y')], 2000), [1, 1, 0, 0]);
+  const s = await readStats(writer, p);
+  assert.equal(s.paths.kafka.total, 4);
+  const recent = (await writer.lrange(pathKey(p, 'kafka', 'recent'), 0, -1)).map((j) => JSON.parse(j) as Tweet & { at: number });
+  assert.deepEqual(recent, [
+    { at: 1000, ...tweet('y') },
+    { at: 1000, ...tweet('x') },
+  ]);
+  // The broker's own JSON is kept as it came.
+  await store.applyBatch('kafka', [{ ...tweet('j', { humidity: 7 }), json: '{"id":"j","humidity":7}' }], 3000);
+  assert.equal((await writer.lrange(pathKey(p, 'kafka', 'recent'), 0, 0))[0], '{"at":3000,"id":"j","humidity":7}');
+});
+
 test('applied ids expire after the dedup window', async () => {
   const store = new TweetStore(writer, { prefix: `${prefix}t`, dedupTtlSec: 100 });
   await store.apply('kafka', tweet('ttl'));

@@ -5,7 +5,7 @@
 --       14.. seen key of each tweet, in batch order
 -- ARGV: 1 recent cap, 2 unix second, 3 tput window (seconds), 4 seen ttl (seconds),
 --       then five per tweet: municipality number (1-4), weather, temperature,
---       humidity, recent json
+--       humidity, recent json (empty for a tweet too old in the batch to stay in recent)
 -- Returns one integer per tweet: 1 applied, 0 already applied (on this path).
 local FIXED = 13
 local n = #KEYS - FIXED
@@ -28,7 +28,10 @@ for i = 1, n do
     g[1] = g[1] + 1
     g[2] = g[2] + tonumber(ARGV[a + 3])
     g[3] = g[3] + tonumber(ARGV[a + 4])
-    recent[#recent + 1] = ARGV[a + 5]
+    local json = ARGV[a + 5]
+    if json ~= '' then
+      recent[#recent + 1] = json
+    end
     applied = applied + 1
     result[i] = 1
   else
@@ -54,9 +57,11 @@ for w, k in pairs(weather) do
 end
 redis.call('INCRBY', KEYS[2], applied)
 -- Only the newest `cap` matter; LPUSH leaves the last pushed first.
-local from = math.max(1, #recent - cap + 1)
-redis.call('LPUSH', KEYS[3], unpack(recent, from, #recent))
-redis.call('LTRIM', KEYS[3], 0, cap - 1)
+if #recent > 0 then
+  local from = math.max(1, #recent - cap + 1)
+  redis.call('LPUSH', KEYS[3], unpack(recent, from, #recent))
+  redis.call('LTRIM', KEYS[3], 0, cap - 1)
+end
 local sec = ARGV[2]
 if redis.call('HINCRBY', KEYS[4], sec, applied) == applied then
   -- A new second: index it, and drop the seconds that left the window.

@@ -176,9 +176,9 @@ function parseMessage(message: Buffer | Uint8Array | string): Validation<unknown
   }
 }
 
-/** What a batch message holds: its valid tweets (with their JSON), and each invalid element with why. */
+/** What a batch message holds: its valid tweets, and each invalid element (its JSON) with why. */
 export interface DecodedBatch {
-  tweets: (Tweet & { json: string })[];
+  tweets: Tweet[];
   invalid: { index: number; json: string; errors: FieldError[] }[];
 }
 
@@ -195,7 +195,7 @@ export function decodeTweetBatch(message: Buffer | Uint8Array | string): Validat
   const out: DecodedBatch = { tweets: [], invalid: [] };
   for (let i = 0; i < parsed.length; i++) {
     const v = validateIdentifiedTweet(parsed[i]);
-    if (v.ok) out.tweets.push({ ...v.value, json: tweetJson(v.value) });
+    if (v.ok) out.tweets.push(v.value);
     else out.invalid.push({ index: i, json: JSON.stringify(parsed[i]) ?? 'undefined', errors: v.errors });
   }
   return { ok: true, value: out };

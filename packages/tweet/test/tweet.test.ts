@@ -104,11 +104,7 @@ test('a batch message round-trips; each invalid element is poison alone; a non-a
   const b: Tweet = { id: 'b-2', ...good, temperature: -3, weather: 'foggy' } as Tweet;
   const d = decodeTweetBatch(encodeTweetBatch([a, b]));
   assert.ok(d.ok);
-  assert.deepEqual(
-    d.value.tweets.map(({ json, ...t }) => t),
-    [a, b],
-  );
-  assert.deepEqual(JSON.parse(d.value.tweets[1]!.json), b);
+  assert.deepEqual(d.value.tweets, [a, b]);
   assert.deepEqual(d.value.invalid, []);
   assert.deepEqual(decodeTweetBatch(encodeTweetBatch([])), { ok: true, value: { tweets: [], invalid: [] } });
 
