@@ -14,9 +14,12 @@ export interface Component {
   args: string[];
   env: Record<string, string>;
   prepare?: () => void;
-  ready: () => Promise<boolean>;
+  /** true once it serves; 'loading' while it is up and still loading its data (the wait goes on, up to loadingTimeoutMs). */
+  ready: () => Promise<boolean | 'loading'>;
   /** How long it may take to become ready after a start. */
   readyTimeoutMs: number;
+  /** How long it may take in all while it reports 'loading' (default: readyTimeoutMs). */
+  loadingTimeoutMs?: number;
   /** How long a graceful stop (SIGTERM) may take before SIGKILL. */
   stopTimeoutMs: number;
   /**
@@ -86,6 +89,8 @@ function valkey(l: StackLayout): Component {
     },
     ready: () => valkeyPing(l.ports.valkey, 'writer', s.valkeyWriterPassword),
     readyTimeoutMs: 20_000,
+    // Replaying a large AOF (a benchmark's millions of dedup keys) takes longer than a start.
+    loadingTimeoutMs: 600_000,
     stopTimeoutMs: 10_000,
   };
 }

@@ -30,11 +30,12 @@ export async function httpReady(url: string): Promise<boolean> {
 }
 
 /** AUTH then PING over RESP, expecting +OK and +PONG. */
-export function valkeyPing(port: number, user: string, password: string): Promise<boolean> {
+/** Whether Valkey answers PING as `user`: 'loading' while it is still loading its data. */
+export function valkeyPing(port: number, user: string, password: string): Promise<boolean | 'loading'> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
     let buf = '';
-    const done = (ok: boolean) => {
+    const done = (ok: boolean | 'loading') => {
       s.destroy();
       resolve(ok);
     };
@@ -47,6 +48,7 @@ export function valkeyPing(port: number, user: string, password: string): Promis
     s.on('data', (d) => {
       buf += d.toString();
       if (buf.includes('\r\n+PONG') || buf.startsWith('+OK\r\n+PONG')) done(true);
+      else if (buf.includes('-LOADING')) done('loading');
       else if (buf.startsWith('-')) done(false);
     });
   });

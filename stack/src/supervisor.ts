@@ -76,17 +76,27 @@ function start(c: Component): ChildProcess {
 }
 
 async function waitReady(c: Component): Promise<boolean> {
-  const deadline = Date.now() + c.readyTimeoutMs;
+  const t0 = Date.now();
+  let deadline = t0 + c.readyTimeoutMs;
+  const loadingDeadline = t0 + Math.max(c.readyTimeoutMs, c.loadingTimeoutMs ?? 0);
+  let loading = false;
   const child = children.get(c.name);
   while (Date.now() < deadline && !stopping) {
     if (!child || child.exitCode !== null || child.signalCode !== null || children.get(c.name) !== child) {
       lastFailure = `${c.name} exited while starting (code ${child?.exitCode}, signal ${child?.signalCode})`;
       return false;
     }
-    if (await c.ready()) return true;
+    const r = await c.ready();
+    if (r === true) return true;
+    if (r === 'loading') {
+      // Up and loading its data: that is progress, so the wait goes on (within its own bound).
+      if (!loading) say(`${c.name}: loading its data; waiting up to ${Math.round((loadingDeadline - t0) / 1000)} s in all`);
+      loading = true;
+      deadline = Math.max(deadline, Math.min(loadingDeadline, Date.now() + 1000));
+    }
     await sleep(200);
   }
-  lastFailure = `${c.name} was not ready within ${c.readyTimeoutMs} ms`;
+  lastFailure = `${c.name} was not ready within ${Math.round((Date.now() - t0) / 1000)} s${loading ? ' (still loading its data)' : ''}`;
   return false;
 }
 
