@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS = 100; // USER_HZ on Linux
+const VM_RSS = /VmRSS:\s+(\d+)/;
+const VM_HWM = /VmHWM:\s+(\d+)/;
 
 export interface Sample {
   cpuSec: number;
@@ -16,8 +18,8 @@ export function sample(pid: number): Sample {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-    return { cpuSec: cpu / TICKS, rssMb: kb('VmRSS'), hwmMb: kb('VmHWM') };
+    const mb = (field: RegExp) => Number(field.exec(status)?.[1] ?? 0) / 1024;
+    return { cpuSec: cpu / TICKS, rssMb: mb(VM_RSS), hwmMb: mb(VM_HWM) };
   } catch {
     return { cpuSec: 0, rssMb: 0, hwmMb: 0 };
   }

@@ -29,8 +29,7 @@ export async function httpReady(url: string): Promise<boolean> {
   }
 }
 
-/** AUTH then PING over RESP, expecting +OK and +PONG. */
-/** Whether Valkey answers PING as `user`: 'loading' while it is still loading its data. */
+/** AUTH then PING over RESP, expecting +OK and +PONG; 'loading' while Valkey is still loading its data. */
 export function valkeyPing(port: number, user: string, password: string): Promise<boolean | 'loading'> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
