@@ -240,9 +240,10 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
         await sleep(1000);
       }
       out[name] = await findMax(o, name, sc.description, target, rates);
-      if (name === 'fanout' && out.fanout!.maxRate > 0) {
-        // The floors, at the rate the pipeline reached: what the brokers and the HTTP edge cost there on their own.
-        const rate = out.fanout!.maxRate;
+      if (name === 'fanout') {
+        // The floors, at the rate the pipeline reached (its first rate if none passed): what the brokers and
+        // the HTTP edge cost there on their own.
+        const rate = out.fanout!.maxRate || rates[0]!;
         o.log(`floors at ${rate}/s, batches of ${FLOOR_BATCH}`);
         for (let i = 0; i < o.floorRepeats; i++) {
           const f = await measureFloors(l, stackPids(l), { rate, seconds: o.floorSec, batch: FLOOR_BATCH });

@@ -26,6 +26,11 @@ export interface LoadOptions {
   retry?: { maxTotalMs: number };
   /** Updated as the run goes, for a watcher: accepted so far and when the last 2xx came. */
   progress?: { sent: number; accepted: number; lastAcceptedAt: number };
+  /**
+   * Checked before each new tweet: once it holds, no new tweet starts (those
+   * under way finish). With it, `count` is the most the run sends.
+   */
+  stop?: () => boolean;
 }
 
 export interface LoadResult {
@@ -88,7 +93,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }
   };
   const worker = async () => {
-    while (i < opts.count && Date.now() < deadline) {
+    while (i < opts.count && Date.now() < deadline && !opts.stop?.()) {
       const n = i++;
       if (opts.rate) {
         const due = t0 + (n / opts.rate) * 1000;

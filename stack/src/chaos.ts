@@ -39,12 +39,22 @@ export const QUICK_FAULTS: Fault[] = [
 ];
 
 export interface ChaosOptions {
+  /** Distinct tweets to send at least; the load goes on past this until every fault has run and recovered. */
   count: number;
+  /** The most tweets sent whatever happens (default 10 × count): a guard, so the load always ends. */
+  maxCount?: number;
+  /** Tweets per second to start, at most. */
   rate: number;
   concurrency: number;
   faults: Fault[];
-  /** Load before the first fault, and between recovery and the next fault. */
-  gapMs: number;
+  /**
+   * Faults are scheduled by progress, not by the clock: the first once this many
+   * tweets are accepted, each next one this many accepted tweets after the last
+   * recovered. So every fault runs under load on a machine of any speed.
+   */
+  gapTweets: number;
+  /** How long a fault may take to recover before the run gives up on it: a guard against a hang, far above what a slow machine needs. */
+  recoverTimeoutMs?: number;
   log: (msg: string) => void;
 }
 
@@ -57,12 +67,14 @@ export interface FaultRow {
   counted: Record<'kafka' | 'rabbitmq', number>;
   lost: Record<'kafka' | 'rabbitmq', number>;
   recoverSec: number;
+  /** False if the stack was not ready again within recoverTimeoutMs. */
+  recovered: boolean;
   clientErrors: number;
 }
 
 export interface ChaosReport {
   startedAt: string;
-  options: { count: number; rate: number; concurrency: number };
+  options: { count: number; rate: number; concurrency: number; gapTweets: number };
   load: Pick<LoadResult, 'sent' | 'accepted' | 'rejected' | 'failed' | 'attempts' | 'retried' | 'errors'> & { wallSec: number; ratePerSec: number };
   rows: FaultRow[];
   totals: { counted: Record<string, number>; distinctApplied: Record<string, number>; lost: Record<string, number>; duplicated: Record<string, number> };
@@ -93,42 +105,53 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   const before: Stats = await fetchStats(l.apiUrl);
   const idPrefix = `chaos-${Date.now().toString(36)}`;
   const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
+  const recoverTimeoutMs = opts.recoverTimeoutMs ?? 300_000;
+  const maxCount = opts.maxCount ?? opts.count * 10;
+  let faultsDone = false;
   const t0 = Date.now();
   const loading = runLoad({
     url: l.apiUrl,
-    count: opts.count,
+    count: maxCount,
     concurrency: opts.concurrency,
     rate: opts.rate,
     idPrefix,
     retry: { maxTotalMs: 180_000 },
     timeoutMs: 5000,
-    maxDurationMs: Math.ceil((opts.count / opts.rate) * 1000) + 600_000,
+    // Guards only: the load ends once every fault has recovered and `count` tweets are sent.
+    maxDurationMs: Math.ceil((maxCount / opts.rate) * 1000) + recoverTimeoutMs * opts.faults.length,
     progress,
+    stop: () => faultsDone && progress.sent >= opts.count,
   });
   let loadDone = false;
   void loading.then(() => (loadDone = true));
+  const untilAccepted = async (n: number) => {
+    while (progress.accepted < n && !loadDone) await sleep(50);
+  };
 
-  const faults: { f: Fault; at: number; sentBefore: number; recovered: number }[] = [];
-  await sleep(opts.gapMs);
+  const faults: { f: Fault; at: number; sentBefore: number; recovered: number; ok: boolean }[] = [];
+  await untilAccepted(opts.gapTweets);
   for (const f of opts.faults) {
     if (loadDone) {
-      opts.log(`load finished before ${f.kind} ${f.component}; faults after it are skipped`);
+      opts.log(`load ended (its count or time guard) before ${f.kind} ${f.component}; faults after it are skipped`);
       break;
     }
     const at = Date.now();
-    opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s`);
+    opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s, after ${progress.accepted} accepted tweets`);
     const sentBefore = progress.sent;
     inject(l, f);
     // Recovered: every component ready again, and a tweet accepted after that.
     await sleep(300);
-    while (!allReady(l) && Date.now() - at < 180_000) await sleep(100);
+    let ready = false;
+    while (!(ready = allReady(l)) && Date.now() - at < recoverTimeoutMs) await sleep(100);
     const readyAt = Date.now();
-    while (progress.lastAcceptedAt < readyAt && !loadDone && Date.now() - at < 180_000) await sleep(50);
+    while (progress.lastAcceptedAt < readyAt && !loadDone && Date.now() - at < recoverTimeoutMs) await sleep(50);
     const recovered = Date.now();
-    faults.push({ f, at, sentBefore, recovered });
-    opts.log(`  recovered in ${((recovered - at) / 1000).toFixed(1)} s`);
-    await sleep(opts.gapMs);
+    const ok = ready && progress.lastAcceptedAt >= readyAt;
+    faults.push({ f, at, sentBefore, recovered, ok });
+    opts.log(ok ? `  recovered in ${((recovered - at) / 1000).toFixed(1)} s` : `  NOT recovered within ${recoverTimeoutMs / 1000} s`);
+    await untilAccepted(progress.accepted + opts.gapTweets);
   }
+  faultsDone = true;
   const result = await loading;
   const loadEnd = Date.now();
   opts.log(`load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`);
@@ -143,7 +166,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   // Which ids each path applied, from the per-id dedup keys.
   const s = secrets(l);
   const valkey = new Redis({ host: '127.0.0.1', port: l.ports.valkey, username: 'reader', password: s.valkeyReaderPassword });
-  const applied: Record<'kafka' | 'rabbitmq', Uint8Array> = { kafka: new Uint8Array(opts.count), rabbitmq: new Uint8Array(opts.count) };
+  const applied: Record<'kafka' | 'rabbitmq', Uint8Array> = { kafka: new Uint8Array(result.sent), rabbitmq: new Uint8Array(result.sent) };
   for (const p of PATHS) {
     for (let start = 0; start < result.sent; start += 5000) {
       const pipe = valkey.pipeline();
@@ -159,7 +182,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   valkey.disconnect();
 
   // Clients take tweets in index order, so the tweets started before a fault are 0 .. sentBefore-1.
-  const rows: FaultRow[] = faults.map(({ f, at, sentBefore, recovered }, k) => {
+  const rows: FaultRow[] = faults.map(({ f, at, sentBefore, recovered, ok }, k) => {
     const from = k === 0 ? 0 : sentBefore;
     const to = k + 1 < faults.length ? faults[k + 1]!.sentBefore : result.sent;
     const counted = { kafka: 0, rabbitmq: 0 };
@@ -174,6 +197,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
       counted,
       lost: { kafka: windowSize - counted.kafka, rabbitmq: windowSize - counted.rabbitmq },
       recoverSec: Math.round((recovered - at) / 100) / 10,
+      recovered: ok,
       clientErrors: errors,
     };
   });
@@ -191,13 +215,15 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   }
   const passed =
     reached &&
+    rows.length === opts.faults.length &&
+    rows.every((r) => r.recovered) &&
     result.failed === 0 &&
     result.accepted === result.sent &&
     PATHS.every((p) => totals.counted[p] === result.sent && totals.lost[p] === 0 && totals.duplicated[p] === 0 && breakdownMatches[p]);
   const wallSec = (loadEnd - t0) / 1000;
   return {
     startedAt,
-    options: { count: opts.count, rate: opts.rate, concurrency: opts.concurrency },
+    options: { count: opts.count, rate: opts.rate, concurrency: opts.concurrency, gapTweets: opts.gapTweets },
     load: {
       sent: result.sent, accepted: result.accepted, rejected: result.rejected, failed: result.failed, attempts: result.attempts,
       retried: result.retried, errors: result.errors, wallSec: Math.round(wallSec * 10) / 10, ratePerSec: Math.round(result.accepted / wallSec),
@@ -216,16 +242,18 @@ export function renderReport(r: ChaosReport, command: string): string {
     '',
     `Generated by \`${command}\` on ${r.startedAt}. Verdict: **${r.passed ? 'PASS' : 'FAIL'}**.`,
     '',
-    `Load: ${r.load.sent} distinct tweets at a target of ${r.options.rate}/s from ${r.options.concurrency} clients that retry`,
+    `Load: ${r.load.sent} distinct tweets at up to ${r.options.rate}/s from ${r.options.concurrency} clients that retry`,
     `any non-2xx with the same Idempotency-Key (backoff up to 1 s). Achieved ${r.load.ratePerSec} accepted/s over ${r.load.wallSec} s;`,
     `${r.load.accepted} accepted, ${r.load.failed} given up, ${r.load.retried} accepted only after a retry, ${r.load.attempts} requests in all.`,
-    `After the last answer both paths drained in ${r.drainSec} s.`,
+    `After the last answer both paths drained in ${r.drainSec} s. Faults are scheduled by progress, not by the clock: the first`,
+    `after ${r.options.gapTweets} accepted tweets, each next one ${r.options.gapTweets} accepted tweets after the last recovered, and the load`,
+    `runs until every fault has recovered and at least ${r.options.count} tweets were sent, so on any machine every fault hits a live load.`,
     '',
     '| fault | at (s) | tweets sent before | window | counted kafka | counted rabbitmq | lost kafka | lost rabbitmq | recovered in (s) | client-visible errors |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map(
       (x) =>
-        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${x.counted.kafka} | ${x.counted.rabbitmq} | ${x.lost.kafka} | ${x.lost.rabbitmq} | ${x.recoverSec} | ${x.clientErrors} |`,
+        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${x.counted.kafka} | ${x.counted.rabbitmq} | ${x.lost.kafka} | ${x.lost.rabbitmq} | ${x.recovered ? x.recoverSec : `not within ${x.recoverSec}`} | ${x.clientErrors} |`,
     ),
     '',
     '| path | distinct tweets sent | counted | distinct ids applied | lost | duplicated | per (municipality, weather) |',

@@ -16,7 +16,10 @@ export interface Component {
   prepare?: () => void;
   /** true once it serves; 'loading' while it is up and still loading its data (the wait goes on, up to loadingTimeoutMs). */
   ready: () => Promise<boolean | 'loading'>;
-  /** How long it may take to become ready after a start. */
+  /**
+   * How long it may take to become ready after a start: a guard against a hang, far above what a slow,
+   * busy machine needs (the wait ends as soon as it is ready).
+   */
   readyTimeoutMs: number;
   /** How long it may take in all while it reports 'loading' (default: readyTimeoutMs). */
   loadingTimeoutMs?: number;
@@ -88,7 +91,7 @@ function valkey(l: StackLayout): Component {
       );
     },
     ready: () => valkeyPing(l.ports.valkey, 'writer', s.valkeyWriterPassword),
-    readyTimeoutMs: 20_000,
+    readyTimeoutMs: 60_000,
     // Replaying a large AOF (a benchmark's millions of dedup keys) takes longer than a start.
     loadingTimeoutMs: 600_000,
     stopTimeoutMs: 10_000,
@@ -103,7 +106,7 @@ function epmd(l: StackLayout): Component {
     args: ['-port', String(l.ports.epmd), '-address', '127.0.0.1'],
     env: {},
     ready: () => tcpOpen(l.ports.epmd),
-    readyTimeoutMs: 10_000,
+    readyTimeoutMs: 30_000,
     stopTimeoutMs: 5_000,
   };
 }
@@ -162,7 +165,7 @@ function rabbitmq(l: StackLayout): Component {
       write(join(dir, 'rabbitmq-env.conf'), '');
     },
     ready: () => amqpReady(`amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${l.ports.amqp}`),
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 180_000,
     stopTimeoutMs: 30_000,
   };
 }
@@ -240,7 +243,7 @@ function kafka(l: StackLayout): Component {
       }
     },
     ready: () => kafkaReady(l.ports.kafka),
-    readyTimeoutMs: 90_000,
+    readyTimeoutMs: 180_000,
     stopTimeoutMs: 30_000,
   };
 }
@@ -261,7 +264,7 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
     args: [...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []), join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
     env: { LOG_LEVEL: 'info', ...env },
     ready,
-    readyTimeoutMs: 30_000,
+    readyTimeoutMs: 90_000,
     stopTimeoutMs: 20_000,
   };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { api, pidOf, post, sleep, uniq } from './helpers.js';
+import { api, pidOf, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 const good = { municipality: 'mixco', temperature: 25, humidity: 60, weather: 'sunny' };
 
@@ -41,7 +41,7 @@ test('bad input gets a 4xx problem naming the field and reason, and never reache
   // A valid tweet after them, so we know the pipeline drained past whatever they could have left.
   const ok = await post(good, { 'idempotency-key': uniq('after-bad') });
   assert.equal(ok.status, 202);
-  const { stats, reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  const { stats, reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached);
   assert.equal(stats.paths.kafka.total - before.paths.kafka.total, 1);
   assert.equal(stats.paths.rabbitmq.total - before.paths.rabbitmq.total, 1);
@@ -56,7 +56,7 @@ test('a valid tweet gets 202 with its id; the Idempotency-Key becomes the id', a
   const anon = await post({ ...good, weather: 'foggy' });
   assert.equal(anon.status, 202);
   assert.match(anon.json.id, /^[0-9a-f-]{36}$/);
-  assert.ok((await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, 20_000)).reached);
+  assert.ok((await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS)).reached);
 });
 
 test('the same Idempotency-Key sent again is counted once per path', async () => {
@@ -65,7 +65,7 @@ test('the same Idempotency-Key sent again is counted once per path', async () =>
   for (let i = 0; i < 3; i++) assert.equal((await post({ ...good, municipality: 'chinautla', weather: 'rainy' }, { 'idempotency-key': key })).status, 202);
   const marker = await post(good, { 'idempotency-key': uniq('marker') });
   assert.equal(marker.status, 202);
-  const { stats, reached } = await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, 20_000);
+  const { stats, reached } = await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS);
   assert.ok(reached);
   await sleep(500);
   const after = await fetchStats(api);
@@ -100,20 +100,22 @@ test('a stalled writer gets a fast 503; the retry with the same id counts once o
   }
   const elapsed = Date.now() - t0;
   assert.equal(first.status, 503, JSON.stringify(first.json));
-  assert.ok(elapsed < 2000, `503 took ${elapsed} ms`);
+  // The point is that a hung writer cannot hang the client: the dispatcher's deadline (1.2 s) and the API's
+  // own (1.5 s) answer long before the client's 10-s timeout. The bound leaves a slow machine room.
+  assert.ok(elapsed < 5000, `503 took ${elapsed} ms`);
   assert.match(first.json.detail, /rabbitmq/);
-  // Retry until accepted, as a client would.
+  // Retry until accepted, as a client would (the bound only guards against a hang).
   let retry;
-  for (let i = 0; i < 20; i++) {
+  for (const until = Date.now() + 60_000; Date.now() < until; ) {
     retry = await post(tweet, { 'idempotency-key': key });
     if (retry.status === 202) break;
     await sleep(250);
   }
   assert.equal(retry?.status, 202);
-  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached);
   await post(good, { 'idempotency-key': uniq('marker') });
-  await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, 20_000);
+  await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS);
   await sleep(500);
   const after = await fetchStats(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {

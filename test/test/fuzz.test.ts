@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import { delta, emptyBreakdown, fetchStats, waitForCounts } from '@tweets/loadgen';
-import { api, restarts, sleep, uniq } from './helpers.js';
+import { api, restarts, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 /**
  * 10,000 requests from fast-check: valid tweets, valid tweets with one
@@ -121,7 +121,7 @@ test('10,000 fuzzed requests: valid ones 2xx, the rest 4xx problem+json, no 5xx,
   assert.deepEqual(restarts(), restartsBefore, 'no process crashed');
   assert.ok(accepted > 1000 && accepted < 9000, `a fair mix: ${accepted} accepted of ${cases.length}`);
 
-  const { reached } = await waitForCounts(api, before, { kafka: accepted, rabbitmq: accepted }, 60_000);
+  const { reached } = await waitForCounts(api, before, { kafka: accepted, rabbitmq: accepted }, COUNT_GUARD_MS);
   assert.ok(reached);
   await sleep(1500);
   const after = await fetchStats(api);

@@ -28,6 +28,14 @@ export async function post(body: unknown, headers: Record<string, string> = {}):
   return { status: res.status, type: res.headers.get('content-type') ?? '', json };
 }
 
+/**
+ * How long a test waits for the consumers to count what it sent. A guard against
+ * a hang, far above what a slow machine needs: the wait ends as soon as the
+ * counts are reached. The consumers run at the lowest CPU priority, so on a
+ * busy machine they catch up only once the load is over.
+ */
+export const COUNT_GUARD_MS = 180_000;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function uniq(prefix: string): string {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Consumer, Producer } from '@platformatic/kafka';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { Connection } from 'rabbitmq-client';
-import { creds, post, sleep, stack, api, uniq } from './helpers.js';
+import { creds, post, sleep, stack, api, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 const good = { municipality: 'guatemala', temperature: 22, humidity: 70, weather: 'rainy' };
 const brokers = [`127.0.0.1:${stack.ports.kafka}`];
@@ -16,13 +16,13 @@ test('a Kafka message the consumer cannot decode goes to the DLQ with its reason
   await p.send({ messages: Array.from({ length: 6 }, (_, partition) => ({ topic: 'weather-tweets', partition, value: marker })) });
   await p.close();
   assert.equal((await post(good, { 'idempotency-key': uniq('after-poison') })).status, 202);
-  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the good tweet behind the poison was counted');
 
   const c = new Consumer({ clientId: 'poison-test', groupId: uniq('dlq-reader'), bootstrapBrokers: brokers, autocommit: false, maxWaitTime: 200 });
   const stream = await c.consume({ topics: ['weather-tweets.dlq'], mode: 'earliest', autocommit: false });
   const found: { reason: string; source: string }[] = [];
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // a guard: the six are there once the good tweet was counted
   for await (const m of stream) {
     if (Buffer.compare(m.value, marker) === 0) {
       const h = new Map([...m.headers].map(([k, v]) => [k.toString(), v.toString()]));
@@ -46,12 +46,12 @@ test('a RabbitMQ message the consumer cannot decode goes to the DLQ with its rea
   const id = uniq('poison');
   await pub.send({ routingKey: 'weather-tweets', durable: true, messageId: id }, Buffer.from('{"municipality":"mixco"}'));
   assert.equal((await post(good, { 'idempotency-key': uniq('after-poison') })).status, 202);
-  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the good tweet behind the poison was counted');
 
   const ch = await rabbit.acquire();
   let got;
-  for (let i = 0; i < 50 && !got; i++) {
+  for (const until = Date.now() + 60_000; Date.now() < until && !got; ) {
     const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
     if (m?.messageId === id) got = m;
     else if (!m) await sleep(100); // others stay unacked on this channel and go back when it closes
@@ -78,7 +78,7 @@ test('in a RabbitMQ batch message, an invalid tweet goes to the DLQ alone and th
   const props = { routingKey: 'weather-tweets', durable: true, messageId: id, contentType: 'application/vnd.weather-tweet-batch.v1+json' };
   await pub.send(props, body);
   await pub.send(props, body); // a redelivered batch: its tweets are applied once
-  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 2 }, 20_000);
+  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 2 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the two valid tweets of the batch were counted');
   await sleep(500);
   const after = await fetchStats(api);
@@ -87,7 +87,7 @@ test('in a RabbitMQ batch message, an invalid tweet goes to the DLQ alone and th
 
   const ch = await rabbit.acquire();
   const got = [];
-  for (let i = 0; i < 50 && got.length < 2; i++) {
+  for (const until = Date.now() + 60_000; Date.now() < until && got.length < 2; ) {
     const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
     if (m?.messageId === `${id}#1`) got.push(m);
     else if (!m) await sleep(100);

@@ -7,7 +7,7 @@ import { Consumer } from '@platformatic/kafka';
 import * as protoLoader from '@grpc/proto-loader';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { BatchStream, createWriterClient, encodeBatch, grpc } from '@tweets/wire';
-import { api, stack } from './helpers.js';
+import { api, stack, COUNT_GUARD_MS } from './helpers.js';
 
 /** The seed's proto exactly (section 4.3.1): no id field, no extensions. */
 const SEED_PROTO = `
@@ -36,7 +36,7 @@ function seedClient(port: number) {
 
 function call(client: any, req: object): Promise<{ status: string }> {
   return new Promise((resolve, reject) =>
-    client.SendTweet(req, { deadline: Date.now() + 5000 }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))),
+    client.SendTweet(req, { deadline: Date.now() + 30_000 }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))),
   );
 }
 
@@ -64,7 +64,7 @@ test('a client generated from the seed proto can call both writers', async () =>
     await assert.rejects(call(client, { municipality: 'mixco', temperature: 18, humidity: 170, weather: 'foggy' }), /humidity/);
     client.close();
   }
-  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, 20_000);
+  const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached, 'each writer published the one valid tweet');
 });
 
@@ -80,7 +80,7 @@ test('every tweet the Kafka writer acknowledges is in the topic, under concurren
   const ok = results.filter((r) => r.status === 'fulfilled').length;
   assert.equal(ok, n, JSON.stringify(results.find((r) => r.status === 'rejected')));
   assert.equal(await topicEnd() - start, BigInt(n), 'one record per acknowledged tweet');
-  const { reached, stats } = await waitForCounts(api, before, { kafka: n }, 30_000);
+  const { reached, stats } = await waitForCounts(api, before, { kafka: n }, COUNT_GUARD_MS);
   assert.ok(reached);
   assert.equal(stats.paths.kafka.total - before.paths.kafka.total, n);
   assert.equal(stats.paths.rabbitmq.total, before.paths.rabbitmq.total, 'the Kafka writer never writes to RabbitMQ');
@@ -93,7 +93,7 @@ test('batches on one SendTweetStream are answered by number; a bad batch fails a
   const tag = `stream-${Date.now()}`;
   const batch = (b: number, humidity = 50) =>
     encodeBatch(Array.from({ length: 5 }, (_, i) => ({ id: `${tag}-${b}-${i}`, municipality: 'amatitlan' as const, temperature: 20, humidity, weather: 'rainy' as const })));
-  const results = await Promise.allSettled([stream.send(batch(1), 5000), stream.send(batch(2, 150), 5000), stream.send(batch(3), 5000), stream.send(batch(4), 5000)]);
+  const results = await Promise.allSettled([stream.send(batch(1), 30_000), stream.send(batch(2, 150), 30_000), stream.send(batch(3), 30_000), stream.send(batch(4), 30_000)]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   for (const r of results) if (r.status === 'fulfilled') assert.equal(r.value.count, 5);
   const bad = (results[1] as PromiseRejectedResult).reason;
@@ -102,7 +102,7 @@ test('batches on one SendTweetStream are answered by number; a bad batch fails a
   assert.equal(stream.pending, 0);
   stream.close();
   client.close();
-  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 15 }, 20_000);
+  const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 15 }, COUNT_GUARD_MS);
   assert.ok(reached);
   assert.equal(stats.paths.rabbitmq.total - before.paths.rabbitmq.total, 15, 'the three good batches, nothing of the bad one');
 });
