@@ -91,13 +91,15 @@ function allReady(l: StackLayout): boolean {
   return !!s && Object.values(s.components).every((c) => c.status === 'ready' && alive(c.pid));
 }
 
-function inject(l: StackLayout, f: Fault): void {
+/** Injects the fault; returns the PID it was sent to. */
+function inject(l: StackLayout, f: Fault): number {
   const pid = readState(l)?.components[f.component]?.pid;
   if (!pid || !alive(pid)) throw new Error(`${f.component} is not running`);
   // kill: SIGKILL, no chance to clean up. restart: a broker is stopped (SIGTERM,
   // Valkey: SIGKILL, to prove its AOF) and the supervisor starts it again.
   const signal = f.kind === 'kill' || f.component === 'valkey' ? 'SIGKILL' : 'SIGTERM';
   process.kill(pid, signal);
+  return pid;
 }
 
 export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<ChaosReport> {
@@ -138,9 +140,10 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     const at = Date.now();
     opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s, after ${progress.accepted} accepted tweets`);
     const sentBefore = progress.sent;
-    inject(l, f);
-    // Recovered: every component ready again, and a tweet accepted after that.
-    await sleep(300);
+    const pid = inject(l, f);
+    // Recovered: the process gone (a broker's graceful stop takes seconds), every component ready
+    // again, and a tweet accepted after that.
+    while (alive(pid) && Date.now() - at < recoverTimeoutMs) await sleep(50);
     let ready = false;
     while (!(ready = allReady(l)) && Date.now() - at < recoverTimeoutMs) await sleep(100);
     const readyAt = Date.now();
