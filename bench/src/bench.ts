@@ -3,7 +3,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fetchStats, waitForCounts, type Stats } from '@tweets/loadgen';
+import { weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { layout, readState, reconfigureStack, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
 import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
@@ -60,7 +61,7 @@ function empty(name: string, description: string): ScenarioResult {
 
 interface Target {
   url: string;
-  countPaths: ('kafka' | 'rabbitmq')[];
+  countPaths: BrokerPath[];
   pids: () => Record<string, number>;
 }
 
@@ -78,8 +79,8 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
     result.peakRssMb[LOADGEN] = Math.max(result.peakRssMb[LOADGEN] ?? 0, Math.round(process.memoryUsage().rss / 2 ** 20));
   };
   const rssTimer = setInterval(peaks, 500);
-  let before: Stats | undefined;
-  if (t.countPaths.length) before = await fetchStats(t.url);
+  let before: StatsOf<WeatherDomain> | undefined;
+  if (t.countPaths.length) before = await fetchStats<WeatherDomain>(t.url);
   const s = await openLoop({
     url: t.url,
     path: '/tweets',
@@ -229,12 +230,12 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
       if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile);
-      const paths = sc.route === 'both' ? (['kafka', 'rabbitmq'] as const) : ([sc.route] as const);
+      const paths = sc.route === 'both' ? weather.paths : [sc.route];
       const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
       if (o.warmupSec > 0) {
         const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
-        const before = await fetchStats(l.apiUrl);
+        const before = await fetchStats<WeatherDomain>(l.apiUrl);
         const w = await openLoop({ url: l.apiUrl, path: '/tweets', rate: warm, durationMs: o.warmupSec * 1000, connections: CONNECTIONS, idPrefix: `warm-${name}-${Date.now()}` });
         await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
         await sleep(1000);

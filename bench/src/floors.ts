@@ -16,19 +16,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer, type Message } from '@platformatic/kafka';
-import {
-  connectRabbit,
-  createDurableProducer,
-  DEFAULT_RABBITMQ_BATCH_MAX,
-  TWEET_BATCH_CONTENT_TYPE,
-  type ConfirmChannel,
-  type ConsumeMessage,
-} from '@tweets/brokers';
-import { randomTweet, rng } from '@tweets/loadgen';
+import { connectRabbit, createDurableProducer, DEFAULT_RABBITMQ_BATCH_MAX, type ConfirmChannel, type ConsumeMessage } from '@tweets/brokers';
+import { jsonCodec, weather, type Tweet } from '@tweets/domain';
+import { readConfig as kafkaConsumerConfig } from '@tweets/kafka-consumer/config';
+import { randomItem, rng } from '@tweets/loadgen';
 import type { StackLayout } from '@tweets/stack';
 import { secrets, secretFile } from '@tweets/stack';
-import { connectValkey, pathKey, TweetStore } from '@tweets/store';
-import { encodeTweet, encodeTweetBatches, type Tweet } from '@tweets/tweet';
+import { aggregateKeys, connectValkey, ItemStore } from '@tweets/store';
 import { readFileSync } from 'node:fs';
 import { sampleTree } from './sampler.js';
 
@@ -48,9 +42,11 @@ export interface Floors {
   us: { rabbitmq: number; kafka: number; valkey: number };
 }
 
+const codec = jsonCodec(weather);
+
 function tweets(n: number, prefix: string, seed: number): Tweet[] {
   const next = rng(seed);
-  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, ...randomTweet(next) }));
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, ...randomItem(weather, next) }));
 }
 
 /** Runs `step(i)` for batches i = 0, 1, ... on an open-loop schedule; at most `inFlight` at once. */
@@ -85,15 +81,14 @@ async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
   const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'writer', password: s.valkeyWriterPassword, name: 'bench-floor' }, () => {});
   await new Promise((r) => redis.once('ready', r));
   const prefix = `floor${Date.now().toString(36)}`;
-  const store = new TweetStore(redis, { prefix, dedupTtlSec: 120 });
+  const store = new ItemStore(weather, redis, { prefix, dedupTtlSec: 120 });
   try {
     return await charged(pid, (warm) => {
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'fw' : 'f', 7);
       return paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch))));
     });
   } finally {
-    const fixed = ['weather', 'total', 'recent', 'tput', 'tput:idx'].map((k) => pathKey(prefix, 'kafka', ...k.split(':')));
-    await redis.del(...fixed, ...['mixco', 'guatemala', 'amatitlan', 'chinautla'].flatMap((m) => [pathKey(prefix, 'kafka', 'counts', m), pathKey(prefix, 'kafka', 'agg', m)]));
+    await redis.del(...aggregateKeys(weather, prefix, 'kafka'));
     redis.disconnect();
   }
 }
@@ -132,8 +127,8 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
     return await charged(pid, async (warm) => {
       // Each step's tweets in messages of up to 32, as the writer sends a call's tweets.
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11);
-      const steps: ReturnType<typeof encodeTweetBatches>[] = [];
-      for (let i = 0; i + o.batch <= all.length; i += o.batch) steps.push(encodeTweetBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
+      const steps: ReturnType<typeof codec.encodeBatches>[] = [];
+      for (let i = 0; i + o.batch <= all.length; i += o.batch) steps.push(codec.encodeBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
       const start = delivered;
       let messages = 0;
       const n = await paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, (i) => {
@@ -143,7 +138,7 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
         return new Promise<void>((resolve, reject) => {
           let left = step.length;
           for (const m of step) {
-            ch.publish('', queue, m.body, { persistent: true, messageId: m.messageId, contentType: TWEET_BATCH_CONTENT_TYPE }, (err: unknown) =>
+            ch.publish('', queue, m.body, { persistent: true, messageId: m.messageId, contentType: weather.broker.batchContentType }, (err: unknown) =>
               err ? reject(err as Error) : --left === 0 && resolve(),
             );
           }
@@ -165,8 +160,18 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
   const admin = new Admin({ clientId: 'bench-floor', bootstrapBrokers: brokers });
   await admin.createTopics({ topics: [topic], partitions: 6, replicas: 1 });
   const producer = createDurableProducer({ brokers, clientId: 'bench-floor' }, 5000);
-  // The consumer as the kafka-consumer service runs it: fetches of 64 KiB or 250 ms, a commit at most every 200 ms.
-  const consumer = new Consumer({ clientId: 'bench-floor', groupId: topic, bootstrapBrokers: brokers, autocommit: false, minBytes: 64 * 1024, maxWaitTime: 250 });
+  // The consumer as the kafka-consumer service runs it, with its default settings: fetch size and wait, commit interval.
+  const kc = kafkaConsumerConfig(weather, {});
+  const consumer = new Consumer({
+    clientId: 'bench-floor',
+    groupId: topic,
+    bootstrapBrokers: brokers,
+    autocommit: false,
+    minBytes: kc.FETCH_MIN_BYTES,
+    maxBytes: kc.FETCH_MAX_BYTES,
+    maxBytesPerPartition: kc.FETCH_MAX_BYTES,
+    maxWaitTime: kc.FETCH_MAX_WAIT_MS,
+  });
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   let fetched = 0;
   const reading = (async () => {
@@ -175,7 +180,7 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
     for await (const m of stream as AsyncIterable<Message>) {
       fetched++;
       next.set(m.partition, m.offset + 1n);
-      if (stream.readableLength === 0 && Date.now() - last >= 200) {
+      if (stream.readableLength === 0 && Date.now() - last >= kc.COMMIT_INTERVAL_MS) {
         last = Date.now();
         const offsets = [...next].map(([partition, offset]) => ({ topic, partition, offset, leaderEpoch: -1 }));
         next.clear();
@@ -192,7 +197,7 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
         { ...o, seconds: warm ? WARM_SEC : o.seconds },
         async (i) =>
           void (await producer.send({
-            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, key: Buffer.from(t.id), value: encodeTweet(t) })),
+            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, key: Buffer.from(t.id), value: codec.encode(t) })),
           })),
         1,
       );

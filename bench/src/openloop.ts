@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { percentile, randomTweet, rng } from '@tweets/loadgen';
+import { weather } from '@tweets/domain';
+import { percentile, randomItem, rng } from '@tweets/loadgen';
 
 /**
  * An open-loop load: requests start at a fixed rate whatever the server does,
@@ -91,7 +92,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   const host = u.hostname;
   const port = Number(u.port || 80);
   const next = rng(o.seed ?? 1);
-  const bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomTweet(next)));
+  const bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(weather, next)));
   const head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
   const maxOutstanding = o.maxOutstanding ?? 20_000;
   const timeoutMs = o.timeoutMs ?? 10_000;

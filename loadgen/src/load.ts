@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { TweetFields } from '@tweets/tweet';
-import { emptyBreakdown, randomTweet, rng, type Breakdown } from './tweets.js';
+import { emptyBreakdown, type BreakdownOf, type Domain, type FieldsOf } from '@tweets/domain';
+import { randomItem, rng } from './tweets.js';
 
-export interface LoadOptions {
+export interface LoadOptions<D extends Domain> {
+  domain: D;
   url: string;
   count: number;
   concurrency: number;
@@ -14,8 +15,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** The whole run stops after this, whatever is left. */
   maxDurationMs?: number;
-  /** Tweets to send instead of random ones (the e2e test's known multiset). */
-  tweets?: readonly TweetFields[];
+  /** Items to send instead of random ones (the e2e test's known multiset). */
+  tweets?: readonly FieldsOf<D>[];
   /** Tweets per second to start, at most; unset: as fast as the clients go. */
   rate?: number;
   /**
@@ -33,13 +34,13 @@ export interface LoadOptions {
   stop?: () => boolean;
 }
 
-export interface LoadResult {
+export interface LoadResult<D extends Domain = Domain> {
   sent: number;
   accepted: number;
   rejected: number;
   failed: number;
-  /** Accepted tweets by (municipality, weather): what the counts must grow by. */
-  accepted_breakdown: Breakdown;
+  /** Accepted items by (group, counted value): what the counts must grow by. */
+  accepted_breakdown: BreakdownOf<D>;
   latenciesMs: number[];
   wallMs: number;
   errors: Record<string, number>;
@@ -55,11 +56,12 @@ export interface LoadResult {
  * Closed loop: `concurrency` clients, each sending its next tweet when the
  * last one is answered, over keep-alive connections, until `count` are sent.
  */
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+export async function runLoad<D extends Domain>(opts: LoadOptions<D>): Promise<LoadResult<D>> {
+  const d = opts.domain;
   const pool = new Pool(opts.url, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const next = rng(opts.seed ?? 42);
-  const result: LoadResult = {
-    sent: 0, accepted: 0, rejected: 0, failed: 0, accepted_breakdown: emptyBreakdown(), latenciesMs: [], wallMs: 0, errors: {},
+  const result: LoadResult<D> = {
+    sent: 0, accepted: 0, rejected: 0, failed: 0, accepted_breakdown: emptyBreakdown(d), latenciesMs: [], wallMs: 0, errors: {},
     attempts: 0, retried: 0, errorTimesMs: [],
   };
   const deadline = Date.now() + (opts.maxDurationMs ?? 600_000);
@@ -70,7 +72,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     result.errorTimesMs.push(performance.now() - t0);
   };
   /** One request: 'ok' (2xx), 'final' (4xx) or 'retry' (5xx, no answer), with Retry-After if any. */
-  const attempt = async (tweet: TweetFields, key: string): Promise<{ outcome: 'ok' | 'final' | 'retry'; retryAfterMs: number }> => {
+  const attempt = async (tweet: FieldsOf<D>, key: string): Promise<{ outcome: 'ok' | 'final' | 'retry'; retryAfterMs: number }> => {
     result.attempts++;
     const start = performance.now();
     try {
@@ -100,7 +102,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
       }
-      const tweet = opts.tweets ? opts.tweets[n]! : randomTweet(next);
+      const tweet = opts.tweets ? opts.tweets[n]! : randomItem(d, next);
       const key = `${opts.idPrefix}-${n}`;
       result.sent++;
       if (opts.progress) opts.progress.sent = result.sent;
@@ -116,7 +118,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
             opts.progress.lastAcceptedAt = Date.now();
           }
           if (tries > 1) result.retried++;
-          result.accepted_breakdown[tweet.municipality][tweet.weather]++;
+          const t = tweet as Record<string, string>;
+          (result.accepted_breakdown as Record<string, Record<string, number>>)[t[d.groupBy]!]![t[d.countBy]!]!++;
           break;
         }
         if (outcome === 'final') {

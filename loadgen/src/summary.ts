@@ -1,6 +1,5 @@
-import { MUNICIPALITIES, WEATHERS } from '@tweets/tweet';
+import { enumValues, type Domain, type StatsOf } from '@tweets/domain';
 import { percentile, type LoadResult } from './load.js';
-import { PATHS, type Stats } from './stats.js';
 
 export interface RunSummary {
   sent: number;
@@ -14,15 +13,18 @@ export interface RunSummary {
   errors: Record<string, number>;
 }
 
-export function summarize(load: LoadResult, before: Stats, after: Stats, drainMs: number): RunSummary {
+type AnyStats = { paths: Record<string, { total: number; counts: Record<string, Record<string, number>> }> };
+
+export function summarize<D extends Domain>(d: D, load: LoadResult<D>, before: StatsOf<D>, after: StatsOf<D>, drainMs: number): RunSummary {
   const sorted = [...load.latenciesMs].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
+  const [b, a] = [before as unknown as AnyStats, after as unknown as AnyStats];
   return {
     sent: load.sent,
     accepted: load.accepted,
     rejected: load.rejected,
     failed: load.failed,
-    counted: Object.fromEntries(PATHS.map((p) => [p, after.paths[p].total - before.paths[p].total])),
+    counted: Object.fromEntries(d.paths.map((p) => [p, a.paths[p]!.total - b.paths[p]!.total])),
     throughputPerSec: Math.round((load.accepted / load.wallMs) * 1000),
     latencyMs: {
       p50: r(percentile(sorted, 50)),
@@ -37,37 +39,41 @@ export function summarize(load: LoadResult, before: Stats, after: Stats, drainMs
 
 const BAR = '█';
 
-/** The seed's dashboard in the terminal: reports per weather condition, per municipality, per path. */
-export function renderBars(stats: Stats, width = 36): string {
-  const max = Math.max(1, ...PATHS.flatMap((p) => MUNICIPALITIES.flatMap((m) => WEATHERS.map((w) => stats.paths[p].counts[m][w]))));
+/** The seed's dashboard in the terminal: reports per counted value (weather condition), per group (municipality), per path. */
+export function renderBars<D extends Domain>(d: D, stats: StatsOf<D>, width = 36): string {
+  const s = stats as unknown as AnyStats;
+  const groups = enumValues(d, d.groupBy);
+  const counted = enumValues(d, d.countBy);
+  const pad = Math.max(...counted.map((c) => c.length));
+  const max = Math.max(1, ...d.paths.flatMap((p) => groups.flatMap((g) => counted.map((c) => s.paths[p]!.counts[g]![c]!))));
   const lines: string[] = [];
-  for (const m of MUNICIPALITIES) {
-    lines.push(`  ${m}`);
-    for (const w of WEATHERS) {
-      const cells = PATHS.map((p) => {
-        const n = stats.paths[p].counts[m][w];
+  for (const g of groups) {
+    lines.push(`  ${g}`);
+    for (const c of counted) {
+      const cells = d.paths.map((p) => {
+        const n = s.paths[p]!.counts[g]![c]!;
         const bar = BAR.repeat(Math.round((n / max) * width));
         return `${bar.padEnd(width)} ${String(n).padStart(7)}`;
       });
-      lines.push(`    ${w.padEnd(7)} ${cells.join('   ')}`);
+      lines.push(`    ${c.padEnd(pad)} ${cells.join('   ')}`);
     }
   }
-  const header = `    ${''.padEnd(7)} ${PATHS.map((p) => `${p} path`.padEnd(width + 8)).join('   ')}`;
+  const header = `    ${''.padEnd(pad)} ${d.paths.map((p) => `${p} path`.padEnd(width + 8)).join('   ')}`;
   return [header, ...lines].join('\n');
 }
 
-export function renderSummary(s: RunSummary, after: Stats): string {
-  const counted = PATHS.map((p) => `${p} ${s.counted[p]}`).join(', ');
+export function renderSummary<D extends Domain>(d: D, s: RunSummary, after: StatsOf<D>): string {
+  const counted = d.paths.map((p) => `${p} ${s.counted[p]}`).join(', ');
   const errors = Object.keys(s.errors).length ? `\n  errors      ${JSON.stringify(s.errors)}` : '';
   return [
     'Run summary',
     `  sent        ${s.sent}`,
     `  accepted    ${s.accepted} (202)   rejected ${s.rejected} (4xx)   failed ${s.failed} (5xx or no answer)`,
     `  counted     ${counted}   (this run's increase in GET /stats, ${s.drainMs} ms after the last answer)`,
-    `  throughput  ${s.throughputPerSec} tweets/s accepted`,
+    `  throughput  ${s.throughputPerSec} ${d.item}s/s accepted`,
     `  latency     p50 ${s.latencyMs.p50} ms   p95 ${s.latencyMs.p95} ms   p99 ${s.latencyMs.p99} ms   max ${s.latencyMs.max} ms${errors}`,
     '',
-    'Reports per weather condition (all runs, from Valkey)',
-    renderBars(after),
+    `Reports per ${d.countBy} (all runs, from Valkey)`,
+    renderBars(d, after),
   ].join('\n');
 }

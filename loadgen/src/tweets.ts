@@ -1,6 +1,6 @@
-import { MUNICIPALITIES, WEATHERS, type Municipality, type TweetFields, type Weather } from '@tweets/tweet';
+import { fieldList, type Domain, type FieldsOf } from '@tweets/domain';
 
-/** mulberry32: a small seeded PRNG, so a run's tweets can be reproduced. */
+/** mulberry32: a small seeded PRNG, so a run's items can be reproduced. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -12,18 +12,11 @@ export function rng(seed: number): () => number {
   };
 }
 
-export function randomTweet(next: () => number): TweetFields {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  return {
-    municipality: pick(MUNICIPALITIES),
-    weather: pick(WEATHERS),
-    temperature: 10 + Math.floor(next() * 21),
-    humidity: 30 + Math.floor(next() * 66),
-  };
-}
-
-export type Breakdown = Record<Municipality, Record<Weather, number>>;
-
-export function emptyBreakdown(): Breakdown {
-  return Object.fromEntries(MUNICIPALITIES.map((m) => [m, Object.fromEntries(WEATHERS.map((w) => [w, 0]))])) as Breakdown;
+/** A random valid item of the domain: each enum value equally likely, integers uniform over the field's sample range. */
+export function randomItem<D extends Domain>(d: D, next: () => number): FieldsOf<D> {
+  const out: Record<string, string | number> = {};
+  for (const f of fieldList(d)) {
+    out[f.name] = f.kind === 'enum' ? f.values[Math.floor(next() * f.values.length)]! : f.sample[0] + Math.floor(next() * (f.sample[1] - f.sample[0] + 1));
+  }
+  return out as FieldsOf<D>;
 }

@@ -1,5 +1,7 @@
 import { Redis } from 'iovalkey';
-import { delta, fetchStats, runLoad, waitForCounts, type Breakdown, type LoadResult, type Stats } from '@tweets/loadgen';
+import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
+import { seenKey } from '@tweets/store';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
 
@@ -8,7 +10,7 @@ import { alive, readState } from './state.js';
  * accepted) runs while faults are injected one at a time, each after the
  * stack has recovered from the last. The supervisor restarts what dies, as
  * Kubernetes would. Afterwards every path must have counted every distinct
- * tweet exactly once, in total and per (municipality, weather).
+ * tweet exactly once, in total and per (group, counted value): per (municipality, weather) for weather tweets.
  */
 
 export type FaultKind = 'kill' | 'restart';
@@ -64,8 +66,8 @@ export interface FaultRow {
   sentBefore: number;
   /** Tweets whose first try fell between this fault and the next. */
   window: { from: number; to: number };
-  counted: Record<'kafka' | 'rabbitmq', number>;
-  lost: Record<'kafka' | 'rabbitmq', number>;
+  counted: Partial<Record<BrokerPath, number>>;
+  lost: Partial<Record<BrokerPath, number>>;
   recoverSec: number;
   /** False if the stack was not ready again within recoverTimeoutMs. */
   recovered: boolean;
@@ -83,7 +85,7 @@ export interface ChaosReport {
   passed: boolean;
 }
 
-const PATHS = ['kafka', 'rabbitmq'] as const;
+const PATHS = weather.paths;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function allReady(l: StackLayout): boolean {
@@ -104,7 +106,7 @@ function inject(l: StackLayout, f: Fault): number {
 
 export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<ChaosReport> {
   const startedAt = new Date().toISOString();
-  const before: Stats = await fetchStats(l.apiUrl);
+  const before: StatsOf<WeatherDomain> = await fetchStats(l.apiUrl);
   const idPrefix = `chaos-${Date.now().toString(36)}`;
   const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
   const recoverTimeoutMs = opts.recoverTimeoutMs ?? 300_000;
@@ -112,6 +114,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   let faultsDone = false;
   const t0 = Date.now();
   const loading = runLoad({
+    domain: weather,
     url: l.apiUrl,
     count: maxCount,
     concurrency: opts.concurrency,
@@ -160,21 +163,21 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   opts.log(`load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`);
 
   const expectedTotal = result.accepted;
-  const { reached } = await waitForCounts(l.apiUrl, before, { kafka: expectedTotal, rabbitmq: expectedTotal }, 180_000);
+  const { reached } = await waitForCounts(l.apiUrl, before, Object.fromEntries(PATHS.map((p) => [p, expectedTotal])), 180_000);
   const drainSec = (Date.now() - loadEnd) / 1000;
   await sleep(3000); // redeliveries would land by now
-  const after = await fetchStats(l.apiUrl);
+  const after = await fetchStats<WeatherDomain>(l.apiUrl);
   opts.log(`drained in ${drainSec.toFixed(1)} s (reached: ${reached})`);
 
   // Which ids each path applied, from the per-id dedup keys.
   const s = secrets(l);
   const valkey = new Redis({ host: '127.0.0.1', port: l.ports.valkey, username: 'reader', password: s.valkeyReaderPassword });
-  const applied: Record<'kafka' | 'rabbitmq', Uint8Array> = { kafka: new Uint8Array(result.sent), rabbitmq: new Uint8Array(result.sent) };
+  const applied = Object.fromEntries(PATHS.map((p) => [p, new Uint8Array(result.sent)])) as Record<BrokerPath, Uint8Array>;
   for (const p of PATHS) {
     for (let start = 0; start < result.sent; start += 5000) {
       const pipe = valkey.pipeline();
       const end = Math.min(result.sent, start + 5000);
-      for (let n = start; n < end; n++) pipe.exists(`wt:{${p}}:seen:${idPrefix}-${n}`);
+      for (let n = start; n < end; n++) pipe.exists(seenKey(weather.keyPrefix, p, `${idPrefix}-${n}`));
       const res = (await pipe.exec()) ?? [];
       res.forEach(([err, v], k) => {
         if (err) throw err;
@@ -188,8 +191,11 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   const rows: FaultRow[] = faults.map(({ f, at, sentBefore, recovered, ok }, k) => {
     const from = k === 0 ? 0 : sentBefore;
     const to = k + 1 < faults.length ? faults[k + 1]!.sentBefore : result.sent;
-    const counted = { kafka: 0, rabbitmq: 0 };
-    for (const p of PATHS) for (let n = from; n < to; n++) counted[p] += applied[p][n]!;
+    const counted: Partial<Record<BrokerPath, number>> = {};
+    for (const p of PATHS) {
+      counted[p] = 0;
+      for (let n = from; n < to; n++) counted[p] += applied[p][n]!;
+    }
     const windowSize = to - from;
     const errors = result.errorTimesMs.filter((e) => e >= at - t0 && e < (k + 1 < faults.length ? faults[k + 1]!.at : loadEnd) - t0).length;
     return {
@@ -198,7 +204,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
       sentBefore,
       window: { from, to },
       counted,
-      lost: { kafka: windowSize - counted.kafka, rabbitmq: windowSize - counted.rabbitmq },
+      lost: Object.fromEntries(PATHS.map((p) => [p, windowSize - counted[p]!])),
       recoverSec: Math.round((recovered - at) / 100) / 10,
       recovered: ok,
       clientErrors: errors,
@@ -214,7 +220,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     totals.distinctApplied[p] = distinct;
     totals.lost[p] = result.accepted - distinct;
     totals.duplicated[p] = counted - distinct;
-    breakdownMatches[p] = JSON.stringify(delta(before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown as Breakdown);
+    breakdownMatches[p] = JSON.stringify(breakdownDelta(weather, before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown);
   }
   const passed =
     reached &&
@@ -252,14 +258,14 @@ export function renderReport(r: ChaosReport, command: string): string {
     `after ${r.options.gapTweets} accepted tweets, each next one ${r.options.gapTweets} accepted tweets after the last recovered, and the load`,
     `runs until every fault has recovered and at least ${r.options.count} tweets were sent, so on any machine every fault hits a live load.`,
     '',
-    '| fault | at (s) | tweets sent before | window | counted kafka | counted rabbitmq | lost kafka | lost rabbitmq | recovered in (s) | client-visible errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| fault | at (s) | tweets sent before | window | ${PATHS.map((p) => `counted ${p}`).join(' | ')} | ${PATHS.map((p) => `lost ${p}`).join(' | ')} | recovered in (s) | client-visible errors |`,
+    `| --- | ---: | ---: | ---: | ${PATHS.map(() => '---: | ---:').join(' | ')} | ---: | ---: |`,
     ...r.rows.map(
       (x) =>
-        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${x.counted.kafka} | ${x.counted.rabbitmq} | ${x.lost.kafka} | ${x.lost.rabbitmq} | ${x.recovered ? x.recoverSec : `not within ${x.recoverSec}`} | ${x.clientErrors} |`,
+        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${PATHS.map((p) => x.counted[p]).join(' | ')} | ${PATHS.map((p) => x.lost[p]).join(' | ')} | ${x.recovered ? x.recoverSec : `not within ${x.recoverSec}`} | ${x.clientErrors} |`,
     ),
     '',
-    '| path | distinct tweets sent | counted | distinct ids applied | lost | duplicated | per (municipality, weather) |',
+    `| path | distinct tweets sent | counted | distinct ids applied | lost | duplicated | per (${weather.groupBy}, ${weather.countBy}) |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...PATHS.map(
       (p) =>

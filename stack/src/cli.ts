@@ -2,35 +2,39 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
-import { backgroundPolicy, type Profile, type Route } from './components.js';
+import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
 import { provision, ProvisionError } from './provision.js';
 import { alive, readState } from './state.js';
 
-const USAGE = `usage: npm start [-- --no-load] [--route both|kafka|rabbitmq]
+const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
-       npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)`;
+       npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
+       npm run test:unit                     (the tests that need no broker)`;
 
 interface Flags {
   stack: string;
   load: boolean;
   count: number;
   concurrency: number;
-  route: 'both' | 'kafka' | 'rabbitmq';
+  route: Route;
   quick: boolean;
   rate: number;
   /** Tests only: keep one core busy (a busy loop at normal priority) for the whole run, as on a slower machine. */
   hog: boolean;
   /** Tests only: run the suite this many times in a row, each on a fresh stack; stop at the first failure. */
   repeat: number;
+  /** Tests only: the unit tier alone, with no stack. */
+  unit: boolean;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1 };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -41,14 +45,15 @@ function parseFlags(args: string[]): Flags {
     if (a === '--no-load') f.load = false;
     else if (a === '--quick') f.quick = true;
     else if (a === '--hog') f.hog = true;
+    else if (a === '--unit') f.unit = true;
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
     else if (a === '--stack') f.stack = val();
     else if (a === '--count') f.count = Number(val());
     else if (a === '--concurrency') f.concurrency = Number(val());
     else if (a === '--route') {
-      const r = val();
-      if (r !== 'both' && r !== 'kafka' && r !== 'rabbitmq') throw new Error(`--route must be both, kafka or rabbitmq\n${USAGE}`);
+      const r = val() as Route;
+      if (!ROUTES.includes(r)) throw new Error(`--route must be one of ${ROUTES.join(', ')}\n${USAGE}`);
       f.route = r;
     } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -73,7 +78,9 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
     }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
-    backgroundPolicy(); // a wrong STACK_BACKGROUND fails here, not in the detached supervisor
+    // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
+    backgroundPolicy();
+    components(l, { route, profile });
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
@@ -171,16 +178,16 @@ function status(l: StackLayout): number {
 
 /** The seed's load (10,000 tweets, 10 clients), then the summary read back from /stats. */
 async function load(l: StackLayout, f: Flags): Promise<number> {
-  const before = await fetchStats(l.apiUrl);
+  const before = await fetchStats<WeatherDomain>(l.apiUrl);
   const count = f.count || 10_000;
   const concurrency = f.concurrency || 10;
   say(`sending ${count} tweets from ${concurrency} concurrent clients to ${l.apiUrl}/tweets`);
-  const result = await runLoad({ url: l.apiUrl, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
-  const paths = f.route === 'both' ? ['kafka', 'rabbitmq'] : [f.route];
+  const result = await runLoad({ domain: weather, url: l.apiUrl, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
+  const paths = f.route === 'both' ? weather.paths : [f.route];
   const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
   const { stats, reached, waitedMs } = await waitForCounts(l.apiUrl, before, expected, 180_000);
-  const summary = summarize(result, before, stats, waitedMs);
-  console.log(`\n${renderSummary(summary, stats)}\n`);
+  const summary = summarize(weather, result, before, stats, waitedMs);
+  console.log(`\n${renderSummary(weather, summary, stats)}\n`);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const file = join(l.dir, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ summary, stats }, null, 2));
@@ -192,23 +199,39 @@ async function load(l: StackLayout, f: Flags): Promise<number> {
   return summary.failed === 0 && summary.accepted === summary.sent ? 0 : 1;
 }
 
-function testFiles(): string[] {
+/**
+ * The compiled test files of a tier. unit: every workspace's tests but the
+ * `test` workspace's, pure logic and services over fakes, no broker needed.
+ * integration: the `test` workspace, against a running stack; the chaos test
+ * last, since it restarts the brokers.
+ */
+export function testFiles(tier: 'unit' | 'integration'): string[] {
+  const inDir = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().filter((f) => f.endsWith('.test.js')).map((f) => join(dir, f)) : []);
+  if (tier === 'integration') {
+    const files = inDir(join(ROOT, 'test', 'dist', 'test'));
+    return [...files.filter((f) => !f.endsWith('chaos.test.js')), ...files.filter((f) => f.endsWith('chaos.test.js'))];
+  }
   const files: string[] = [];
-  for (const group of ['packages', 'services']) {
-    for (const ws of readdirSync(join(ROOT, group))) {
-      const dir = join(ROOT, group, ws, 'dist', 'test');
-      if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.test.js')) files.push(join(dir, f));
-    }
-  }
-  for (const ws of ['loadgen', 'stack', 'bench', 'test']) {
-    const dir = join(ROOT, ws, 'dist', 'test');
-    if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.js')) files.push(join(dir, f));
-  }
-  // The chaos test restarts the brokers: it runs after everything else.
-  return [...files.filter((f) => !f.endsWith('chaos.test.js')), ...files.filter((f) => f.endsWith('chaos.test.js'))];
+  for (const group of ['packages', 'services']) for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
+  for (const ws of ['loadgen', 'stack', 'bench']) files.push(...inDir(join(ROOT, ws, 'dist', 'test')));
+  return files;
 }
 
-/** Starts a fresh `test` stack beside any other, runs every test file against it, and stops it. */
+function runTests(files: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+    child.once('exit', (c) => resolve(c ?? 1));
+  });
+}
+
+/** `npm run test:unit`: every test that needs no broker, with nothing started. */
+async function unitTests(): Promise<number> {
+  const files = testFiles('unit');
+  say(`running ${files.length} unit test files (no broker)`);
+  return runTests(files);
+}
+
+/** Starts a fresh `test` stack beside any other, runs both tiers against it (the unit tier first), and stops it. */
 async function test(): Promise<number> {
   const l = layout('test');
   await stopStack(l);
@@ -220,15 +243,9 @@ async function test(): Promise<number> {
     await stopStack(l);
     return 1;
   }
-  const files = testFiles();
-  say(`running ${files.length} test files against stack ${l.name}`);
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-      stdio: 'inherit',
-      env: { ...process.env, STACK: 'test' },
-    });
-    child.once('exit', (c) => resolve(c ?? 1));
-  });
+  const files = [...testFiles('unit'), ...testFiles('integration')];
+  say(`running ${files.length} test files, the unit tier and the integration tier, against stack ${l.name}`);
+  const code = await runTests(files, { STACK: 'test' });
   await stopStack(l);
   return code;
 }
@@ -247,7 +264,7 @@ async function testRuns(f: Flags): Promise<number> {
     if (hog) say(`CPU hog: pid ${hog.pid}, one core busy at normal priority for the whole run`);
     const t0 = Date.now();
     try {
-      code = await test();
+      code = f.unit ? await unitTests() : await test();
     } finally {
       if (hog?.pid && alive(hog.pid)) process.kill(hog.pid, 'SIGKILL');
     }

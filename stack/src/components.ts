@@ -4,7 +4,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
+import { BROKERS, type BrokerPath } from '@tweets/domain';
+import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
 import { CHRT, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+
+export type { Profile };
 
 /** One process of the stack: how to prepare, start and probe it. */
 export interface Component {
@@ -291,32 +295,29 @@ export function launchLine(c: Pick<Component, 'command' | 'args' | 'background'>
   return { command: c.command, args: c.args };
 }
 
-export type Route = 'both' | 'kafka' | 'rabbitmq';
-/** default: batching at every hop. naive: one call and one broker round trip per tweet at every hop. */
-export type Profile = 'default' | 'naive';
+/** Where the dispatcher sends every item: `both` (every path of the domain) or one path. */
+export type Route = 'both' | BrokerPath;
+export const ROUTES: readonly Route[] = ['both', ...BROKERS];
 
 export interface StackOptions {
-  /** both (default), kafka or rabbitmq: where the dispatcher sends tweets. */
   route?: Route;
   profile?: Profile;
 }
 
-const NAIVE: Record<string, Record<string, string>> = {
-  'ingest-api': { FORWARD_MODE: 'single' },
-  dispatcher: { DISPATCH_MODE: 'unary' },
-  'writer-kafka': { KAFKA_BATCH_MAX: '1', KAFKA_LINGER_MS: '0' },
-  'writer-rabbitmq': { RABBITMQ_MESSAGE: 'tweet' },
-  'kafka-consumer': { BATCH_MAX: '1' },
-  'rabbitmq-consumer': { BATCH_MAX: '1' },
-};
+/**
+ * STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else,
+ * checked like a profile: a setting no service reads is an error.
+ */
+export function tuning(env = process.env): Overrides {
+  return env.STACK_ENV ? checkOverrides(JSON.parse(env.STACK_ENV) as Record<string, Record<string, string>>, 'STACK_ENV') : {};
+}
 
 /** Every process of a stack, in start order: brokers, writers, consumers, dispatcher, API. */
 export function components(l: StackLayout, opts: StackOptions = {}): Component[] {
   const list = baseComponents(l, opts);
-  if (opts.profile === 'naive') for (const c of list) Object.assign(c.env, NAIVE[c.name] ?? {});
-  // STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else.
-  const overrides = process.env.STACK_ENV ? (JSON.parse(process.env.STACK_ENV) as Record<string, Record<string, string>>) : {};
-  for (const c of list) Object.assign(c.env, overrides[c.name] ?? {});
+  const profile: Overrides = checkOverrides(PROFILES[opts.profile ?? 'default'], `profile ${opts.profile}`);
+  const tuned = tuning();
+  for (const c of list) Object.assign(c.env, profile[c.name as keyof Overrides] ?? {}, tuned[c.name as keyof Overrides] ?? {});
   return list;
 }
 

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Admin } from '@platformatic/kafka';
 import { service as healthService } from 'grpc-health-check';
-import { Connection } from 'rabbitmq-client';
+import * as amqp from 'amqplib';
 
 /** Readiness probes: each answers true or false within about a second, never throws. */
 
@@ -86,14 +86,12 @@ export async function kafkaReady(port: number): Promise<boolean> {
 }
 
 export async function amqpReady(url: string): Promise<boolean> {
-  const c = new Connection({ url, connectionTimeout: 1000, retryLow: 5000, retryHigh: 5000 });
-  c.on('error', () => undefined);
   try {
-    await c.onConnect(1500, true);
+    const c = await amqp.connect(url, { timeout: 1000 });
+    c.on('error', () => undefined);
+    await c.close();
     return true;
   } catch {
     return false;
-  } finally {
-    await c.close().catch(() => undefined);
   }
 }

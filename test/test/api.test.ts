@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { api, pidOf, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
@@ -26,7 +27,7 @@ const BAD: { name: string; body: unknown; headers?: Record<string, string>; stat
 ];
 
 test('bad input gets a 4xx problem naming the field and reason, and never reaches a broker', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   for (const b of BAD) {
     const r = await post(b.body, b.headers);
     assert.equal(r.status, b.status, `${b.name}: ${JSON.stringify(r.json)}`);
@@ -48,7 +49,7 @@ test('bad input gets a 4xx problem naming the field and reason, and never reache
 });
 
 test('a valid tweet gets 202 with its id; the Idempotency-Key becomes the id', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const key = uniq('key');
   const r = await post(good, { 'idempotency-key': key });
   assert.equal(r.status, 202);
@@ -60,7 +61,7 @@ test('a valid tweet gets 202 with its id; the Idempotency-Key becomes the id', a
 });
 
 test('the same Idempotency-Key sent again is counted once per path', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const key = uniq('dup');
   for (let i = 0; i < 3; i++) assert.equal((await post({ ...good, municipality: 'chinautla', weather: 'rainy' }, { 'idempotency-key': key })).status, 202);
   const marker = await post(good, { 'idempotency-key': uniq('marker') });
@@ -68,7 +69,7 @@ test('the same Idempotency-Key sent again is counted once per path', async () =>
   const { stats, reached } = await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS);
   assert.ok(reached);
   await sleep(500);
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(after.paths[p].total - before.paths[p].total, 2, p);
     assert.equal(after.paths[p].counts.chinautla.rainy - before.paths[p].counts.chinautla.rainy, 1, p);
@@ -77,7 +78,7 @@ test('the same Idempotency-Key sent again is counted once per path', async () =>
 });
 
 test('GET /stats has every municipality and condition, zeros included, for both paths', async () => {
-  const s = await fetchStats(api);
+  const s = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(typeof s.paths[p].total, 'number');
     assert.deepEqual(Object.keys(s.paths[p].counts).sort(), ['amatitlan', 'chinautla', 'guatemala', 'mixco']);
@@ -86,7 +87,7 @@ test('GET /stats has every municipality and condition, zeros included, for both 
 });
 
 test('a stalled writer gets a fast 503; the retry with the same id counts once on each path', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const key = uniq('stall');
   const tweet = { ...good, municipality: 'amatitlan', weather: 'cloudy' };
   const pid = pidOf('writer-rabbitmq');
@@ -117,7 +118,7 @@ test('a stalled writer gets a fast 503; the retry with the same id counts once o
   await post(good, { 'idempotency-key': uniq('marker') });
   await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS);
   await sleep(500);
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(after.paths[p].counts.amatitlan.cloudy - before.paths[p].counts.amatitlan.cloudy, 1, `${p} counted the retried tweet once`);
   }

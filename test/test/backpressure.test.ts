@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { delta, fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
+import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { api, pidOf, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 const SERVICES = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'];
@@ -24,13 +25,13 @@ async function timedPost(body: object, key: string) {
 }
 
 test('while Kafka hangs: fast 503s with Retry-After, bounded memory, and recovery by itself with nothing lost or doubled', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const kafka = pidOf('kafka');
   const rssBefore = Object.fromEntries(SERVICES.map((s) => [s, rssMb(pidOf(s))]));
 
   // A load that retries until accepted runs through the whole outage.
   const idPrefix = uniq('bp');
-  const loading = runLoad({ url: api, count: 3000, concurrency: 50, rate: 400, idPrefix, retry: { maxTotalMs: 60_000 }, maxDurationMs: 120_000 });
+  const loading = runLoad({ domain: weather, url: api, count: 3000, concurrency: 50, rate: 400, idPrefix, retry: { maxTotalMs: 60_000 }, maxDurationMs: 120_000 });
   await sleep(1000);
   process.kill(kafka, 'SIGSTOP');
   let probes: Awaited<ReturnType<typeof timedPost>>[] = [];
@@ -68,11 +69,11 @@ test('while Kafka hangs: fast 503s with Retry-After, bounded memory, and recover
   const { reached } = await waitForCounts(api, before, { kafka: 3020, rabbitmq: 3020 }, COUNT_GUARD_MS);
   assert.ok(reached, 'both paths caught up');
   await sleep(1500);
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   const expected = result.accepted_breakdown;
   expected.mixco.foggy += 20;
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(after.paths[p].total - before.paths[p].total, 3020, `${p}: exactly the distinct tweets`);
-    assert.deepEqual(delta(before.paths[p], after.paths[p]), expected, p);
+    assert.deepEqual(breakdownDelta(weather, before.paths[p], after.paths[p]), expected, p);
   }
 });

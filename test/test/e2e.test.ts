@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { delta, emptyBreakdown, fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
-import { MUNICIPALITIES, WEATHERS, type TweetFields } from '@tweets/tweet';
+import { breakdownDelta, emptyBreakdown, weather, type BreakdownOf, type TweetFields, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
+
 import { api, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 /**
@@ -9,15 +10,15 @@ import { api, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
  * 200 + 20·i for pair i, 5,600 tweets in all, shuffled. Every pair's count
  * differs, so a tweet counted under the wrong pair cannot go unnoticed.
  */
-function knownMultiset(): { tweets: TweetFields[]; expected: ReturnType<typeof emptyBreakdown> } {
-  const expected = emptyBreakdown();
+function knownMultiset(): { tweets: TweetFields[]; expected: BreakdownOf<WeatherDomain> } {
+  const expected = emptyBreakdown(weather);
   const tweets: TweetFields[] = [];
   let i = 0;
-  for (const municipality of MUNICIPALITIES) {
-    for (const weather of WEATHERS) {
+  for (const municipality of weather.fields.municipality.values) {
+    for (const condition of weather.fields.weather.values) {
       const n = 200 + 20 * i++;
-      expected[municipality][weather] = n;
-      for (let k = 0; k < n; k++) tweets.push({ municipality, weather, temperature: -5 + (k % 40), humidity: k % 101 });
+      expected[municipality][condition] = n;
+      for (let k = 0; k < n; k++) tweets.push({ municipality, weather: condition, temperature: -5 + (k % 40), humidity: k % 101 });
     }
   }
   const next = rng(7);
@@ -39,7 +40,7 @@ const BAD_BODIES: unknown[] = [
 ];
 
 test('5,600 known tweets through the API are counted exactly per (municipality, weather) on both paths; bad input adds nothing', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const { tweets, expected } = knownMultiset();
   assert.equal(tweets.length, 5600);
 
@@ -60,6 +61,7 @@ test('5,600 known tweets through the API are counted exactly per (municipality, 
   // A 503 asks the client to retry with the same Idempotency-Key (a busy machine may take longer than a
   // deadline on the way); the retried tweet must still count once.
   const result = await runLoad({
+    domain: weather,
     url: api, count: tweets.length, concurrency: 10, idPrefix: uniq('e2e'), tweets, retry: { maxTotalMs: 120_000 }, maxDurationMs: 600_000,
   });
   loading = false;
@@ -73,9 +75,9 @@ test('5,600 known tweets through the API are counted exactly per (municipality, 
   const { reached } = await waitForCounts(api, before, { kafka: tweets.length, rabbitmq: tweets.length }, COUNT_GUARD_MS);
   assert.ok(reached, 'both paths counted every accepted tweet');
   await sleep(1500); // anything extra (a duplicate, a bad input) would land by now
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(after.paths[p].total - before.paths[p].total, tweets.length, `${p} total`);
-    assert.deepEqual(delta(before.paths[p], after.paths[p]), expected, `${p} per (municipality, weather)`);
+    assert.deepEqual(breakdownDelta(weather, before.paths[p], after.paths[p]), expected, `${p} per (municipality, weather)`);
   }
 });

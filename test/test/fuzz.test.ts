@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Pool } from 'undici';
-import { delta, emptyBreakdown, fetchStats, waitForCounts } from '@tweets/loadgen';
+import { breakdownDelta, emptyBreakdown, weather, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { api, restarts, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 /**
@@ -83,10 +84,10 @@ test('10,000 fuzzed requests: valid ones 2xx, the rest 4xx problem+json, no 5xx,
     fc.record({ body, contentType, key: keyKind, badKey: fc.string({ minLength: 1, maxLength: 20 }).map((s) => `${s} /{`) }),
     { numRuns: 10_000, seed: 20261122 },
   );
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const restartsBefore = restarts();
   const pool = new Pool(api, { connections: 16 });
-  const expected = emptyBreakdown();
+  const expected = emptyBreakdown(weather);
   let accepted = 0;
   const surprises: string[] = [];
   const prefix = uniq('fuzz');
@@ -124,9 +125,9 @@ test('10,000 fuzzed requests: valid ones 2xx, the rest 4xx problem+json, no 5xx,
   const { reached } = await waitForCounts(api, before, { kafka: accepted, rabbitmq: accepted }, COUNT_GUARD_MS);
   assert.ok(reached);
   await sleep(1500);
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
     assert.equal(after.paths[p].total - before.paths[p].total, accepted, p);
-    assert.deepEqual(delta(before.paths[p], after.paths[p]), expected, p);
+    assert.deepEqual(breakdownDelta(weather, before.paths[p], after.paths[p]), expected, p);
   }
 });

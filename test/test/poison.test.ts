@@ -1,15 +1,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, Producer } from '@platformatic/kafka';
+import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { Connection } from 'rabbitmq-client';
+import * as amqp from 'amqplib';
 import { creds, post, sleep, stack, api, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 const good = { municipality: 'guatemala', temperature: 22, humidity: 70, weather: 'rainy' };
 const brokers = [`127.0.0.1:${stack.ports.kafka}`];
+const { queue } = weather.broker;
+const rabbitUrl = () => `amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@127.0.0.1:${stack.ports.amqp}`;
+
+/** A persistent message straight into the queue, as another publisher would send it; resolves once the broker confirmed it. */
+function publish(ch: amqp.ConfirmChannel, body: Buffer, opts: amqp.Options.Publish): Promise<void> {
+  return new Promise((resolve, reject) => ch.sendToQueue(queue, body, { persistent: true, ...opts }, (err: unknown) => (err ? reject(err as Error) : resolve())));
+}
+
+/** Takes messages from the DLQ until `want` of them match (others stay unacked on this channel and go back when it closes). */
+async function fromDlq(ch: amqp.Channel, match: (m: amqp.GetMessage) => boolean, want: number): Promise<amqp.GetMessage[]> {
+  const got: amqp.GetMessage[] = [];
+  for (const until = Date.now() + 60_000; Date.now() < until && got.length < want; ) {
+    const m = await ch.get(`${queue}.dlq`, { noAck: false });
+    if (m && match(m)) got.push(m);
+    else if (!m) await sleep(100);
+  }
+  return got;
+}
 
 test('a Kafka message the consumer cannot decode goes to the DLQ with its reason, and does not block the partition', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const marker = Buffer.from(`not a tweet ${uniq('k')}`);
   const p = new Producer({ clientId: 'poison-test', bootstrapBrokers: brokers, acks: -1 });
   // Into every partition, so whichever the next good tweet lands on is behind poison.
@@ -40,34 +59,27 @@ test('a Kafka message the consumer cannot decode goes to the DLQ with its reason
 });
 
 test('a RabbitMQ message the consumer cannot decode goes to the DLQ with its reason, and the queue moves on', async () => {
-  const before = await fetchStats(api);
-  const rabbit = new Connection(`amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@127.0.0.1:${stack.ports.amqp}`);
-  const pub = rabbit.createPublisher({ confirm: true });
+  const before = await fetchStats<WeatherDomain>(api);
+  const rabbit = await amqp.connect(rabbitUrl());
+  const ch = await rabbit.createConfirmChannel();
   const id = uniq('poison');
-  await pub.send({ routingKey: 'weather-tweets', durable: true, messageId: id }, Buffer.from('{"municipality":"mixco"}'));
+  await publish(ch, Buffer.from('{"municipality":"mixco"}'), { messageId: id });
   assert.equal((await post(good, { 'idempotency-key': uniq('after-poison') })).status, 202);
   const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the good tweet behind the poison was counted');
 
-  const ch = await rabbit.acquire();
-  let got;
-  for (const until = Date.now() + 60_000; Date.now() < until && !got; ) {
-    const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
-    if (m?.messageId === id) got = m;
-    else if (!m) await sleep(100); // others stay unacked on this channel and go back when it closes
-  }
+  const [got] = await fromDlq(ch, (m) => m.properties.messageId === id, 1);
   assert.ok(got, 'the poison message is in the DLQ');
-  await ch.basicAck({ deliveryTag: got.deliveryTag });
-  assert.match(String(got.headers?.['x-poison-reason']), /id is not a field|must be|required/);
+  ch.ack(got);
+  assert.match(String(got.properties.headers?.['x-poison-reason']), /id is not a field|must be|required/);
   await ch.close();
-  await pub.close();
   await rabbit.close();
 });
 
 test('in a RabbitMQ batch message, an invalid tweet goes to the DLQ alone and the others are counted once', async () => {
-  const before = await fetchStats(api);
-  const rabbit = new Connection(`amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@127.0.0.1:${stack.ports.amqp}`);
-  const pub = rabbit.createPublisher({ confirm: true });
+  const before = await fetchStats<WeatherDomain>(api);
+  const rabbit = await amqp.connect(rabbitUrl());
+  const ch = await rabbit.createConfirmChannel();
   const id = uniq('batch');
   const tweets = [
     { id: `${id}-a`, ...good },
@@ -75,30 +87,23 @@ test('in a RabbitMQ batch message, an invalid tweet goes to the DLQ alone and th
     { id: `${id}-c`, ...good, weather: 'sunny' },
   ];
   const body = Buffer.from(JSON.stringify(tweets));
-  const props = { routingKey: 'weather-tweets', durable: true, messageId: id, contentType: 'application/vnd.weather-tweet-batch.v1+json' };
-  await pub.send(props, body);
-  await pub.send(props, body); // a redelivered batch: its tweets are applied once
+  const props = { messageId: id, contentType: weather.broker.batchContentType };
+  await publish(ch, body, props);
+  await publish(ch, body, props); // a redelivered batch: its tweets are applied once
   const { reached, stats } = await waitForCounts(api, before, { rabbitmq: 2 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the two valid tweets of the batch were counted');
   await sleep(500);
-  const after = await fetchStats(api);
+  const after = await fetchStats<WeatherDomain>(api);
   assert.equal(after.paths.rabbitmq.total - before.paths.rabbitmq.total, 2, 'each valid tweet once');
   assert.equal(stats.paths.kafka.total, before.paths.kafka.total, 'nothing reached Kafka');
 
-  const ch = await rabbit.acquire();
-  const got = [];
-  for (const until = Date.now() + 60_000; Date.now() < until && got.length < 2; ) {
-    const m = await ch.basicGet({ queue: 'weather-tweets.dlq', noAck: false });
-    if (m?.messageId === `${id}#1`) got.push(m);
-    else if (!m) await sleep(100);
-  }
+  const got = await fromDlq(ch, (m) => m.properties.messageId === `${id}#1`, 2);
   assert.equal(got.length, 2, 'the invalid tweet, once per delivery of its batch, in the DLQ');
   for (const m of got) {
-    await ch.basicAck({ deliveryTag: m.deliveryTag });
-    assert.deepEqual(JSON.parse(Buffer.from(m.body as Buffer).toString()), tweets[1]);
-    assert.match(String(m.headers?.['x-poison-reason']), /tweet 1 of a batch: humidity must be from 0 to 100/);
+    ch.ack(m);
+    assert.deepEqual(JSON.parse(m.content.toString()), tweets[1]);
+    assert.match(String(m.properties.headers?.['x-poison-reason']), /tweet 1 of a batch: humidity must be from 0 to 100/);
   }
   await ch.close();
-  await pub.close();
   await rabbit.close();
 });

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'iovalkey';
-import { connectValkey, pathKey, readStats, TweetStore } from '@tweets/store';
-import type { Tweet } from '@tweets/tweet';
+import { weather, type Tweet } from '@tweets/domain';
+import { connectValkey, ItemStore, pathKey, readRecent, readStats } from '@tweets/store';
 import { creds, stack } from './helpers.js';
 
 const prefix = `t${Date.now().toString(36)}`;
@@ -14,11 +14,11 @@ await once(writer, 'ready');
 const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({ id, municipality: 'mixco', temperature: 20, humidity: 50, weather: 'sunny', ...over });
 
 test('an id is applied once per path, and the two paths count apart', async () => {
-  const store = new TweetStore(writer, { prefix });
+  const store = new ItemStore(weather, writer, { prefix });
   assert.deepEqual(await store.applyBatch('kafka', [tweet('a'), tweet('a'), tweet('b', { weather: 'rainy' })]), [1, 0, 1]);
   assert.deepEqual(await store.applyBatch('kafka', [tweet('a')]), [0]);
   assert.deepEqual(await store.applyBatch('rabbitmq', [tweet('a')]), [1]);
-  const s = await readStats(writer, prefix);
+  const s = await readStats(writer, weather, prefix);
   assert.equal(s.paths.kafka.total, 2);
   assert.equal(s.paths.rabbitmq.total, 1);
   assert.deepEqual(s.paths.kafka.counts.mixco, { sunny: 1, cloudy: 0, rainy: 1, foggy: 0 });
@@ -27,38 +27,36 @@ test('an id is applied once per path, and the two paths count apart', async () =
 });
 
 test('averages are kept as sums and counts, updated atomically with the counts', async () => {
-  const store = new TweetStore(writer, { prefix: `${prefix}a` });
+  const store = new ItemStore(weather, writer, { prefix: `${prefix}a` });
   await store.applyBatch('kafka', [
     tweet('1', { municipality: 'guatemala', temperature: 10, humidity: 40 }),
     tweet('2', { municipality: 'guatemala', temperature: 21, humidity: 61 }),
     tweet('2', { municipality: 'guatemala', temperature: 99, humidity: 99 }),
   ]);
-  const s = await readStats(writer, `${prefix}a`);
+  const s = await readStats(writer, weather, `${prefix}a`);
   assert.deepEqual(s.paths.kafka.averages.guatemala, { reports: 2, temperature: 15.5, humidity: 50.5 });
   assert.deepEqual(s.paths.kafka.averages.mixco, { reports: 0, temperature: null, humidity: null });
 });
 
-test('recent tweets are capped and the throughput series keeps only its window', async () => {
+test('recent tweets are capped, newest first, and read back with readRecent', async () => {
   const p = `${prefix}r`;
-  const store = new TweetStore(writer, { prefix: p, recentCap: 3, throughputWindowSec: 60 });
+  const store = new ItemStore(weather, writer, { prefix: p, recentCap: 3 });
   const now = Date.now();
   await store.applyBatch('rabbitmq', [tweet('old')], now - 3_600_000);
   await store.applyBatch('rabbitmq', ['1', '2', '3', '4', '5'].map((i) => tweet(i)), now);
   const recent = await writer.lrange(pathKey(p, 'rabbitmq', 'recent'), 0, -1);
   assert.equal(recent.length, 3);
   assert.equal(JSON.parse(recent[0]!).id, '5');
-  const tput = await writer.hgetall(pathKey(p, 'rabbitmq', 'tput'));
-  assert.deepEqual(tput, { [String(Math.floor(now / 1000))]: '5' });
-  assert.equal(await writer.zcard(pathKey(p, 'rabbitmq', 'tput', 'idx')), 1);
+  assert.deepEqual(await readRecent(writer, weather, 'rabbitmq', 2, p), [{ at: now, ...tweet('5') }, { at: now, ...tweet('4') }]);
 });
 
 test('recent holds the newest applied tweets of a batch, as JSON with the time applied, and only those count for it', async () => {
   const p = `${prefix}n`;
-  const store = new TweetStore(writer, { prefix: p, recentCap: 2 });
+  const store = new ItemStore(weather, writer, { prefix: p, recentCap: 2 });
   await store.applyBatch('kafka', [tweet('x'), tweet('y')], 1000);
   // The batch's newest two are already applied: the older two are counted, recent keeps x and y.
   assert.deepEqual(await store.applyBatch('kafka', [tweet('z1'), tweet('z2'), tweet('x'), tweet('y')], 2000), [1, 1, 0, 0]);
-  const s = await readStats(writer, p);
+  const s = await readStats(writer, weather, p);
   assert.equal(s.paths.kafka.total, 4);
   const recent = (await writer.lrange(pathKey(p, 'kafka', 'recent'), 0, -1)).map((j) => JSON.parse(j) as Tweet & { at: number });
   assert.deepEqual(recent, [
@@ -71,7 +69,7 @@ test('recent holds the newest applied tweets of a batch, as JSON with the time a
 });
 
 test('applied ids expire after the dedup window', async () => {
-  const store = new TweetStore(writer, { prefix: `${prefix}t`, dedupTtlSec: 100 });
+  const store = new ItemStore(weather, writer, { prefix: `${prefix}t`, dedupTtlSec: 100 });
   await store.apply('kafka', tweet('ttl'));
   const ttl = await writer.ttl(pathKey(`${prefix}t`, 'kafka', 'seen', 'ttl'));
   assert.ok(ttl > 90 && ttl <= 100, String(ttl));
@@ -81,7 +79,7 @@ test('the reader user can read but not write; no user may act without a password
   const reader = new Redis({ port: stack.ports.valkey, host: '127.0.0.1', username: 'reader', password: creds.valkeyReaderPassword, lazyConnect: true });
   await reader.connect();
   try {
-    await readStats(reader, prefix);
+    await readStats(reader, weather, prefix);
     await assert.rejects(reader.set(`${prefix}:x`, '1'), /NOPERM/);
     await assert.rejects(reader.eval('return 1', 0), /NOPERM/);
   } finally {

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import * as protoLoader from '@grpc/proto-loader';
+import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { BatchStream, createWriterClient, encodeBatch, grpc } from '@tweets/wire';
+import { BatchStream, contract, createWriterClient, grpc } from '@tweets/wire';
 import { api, stack, COUNT_GUARD_MS } from './helpers.js';
 
 /** The seed's proto exactly (section 4.3.1): no id field, no extensions. */
@@ -51,7 +52,7 @@ async function topicEnd(): Promise<bigint> {
 }
 
 test('a client generated from the seed proto can call both writers', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   for (const port of [stack.ports.kafkaWriter, stack.ports.rabbitmqWriter]) {
     const client = seedClient(port);
     const res = await call(client, { municipality: 'guatemala', temperature: 18, humidity: 77, weather: 'foggy' });
@@ -69,7 +70,7 @@ test('a client generated from the seed proto can call both writers', async () =>
 });
 
 test('every tweet the Kafka writer acknowledges is in the topic, under concurrency', async () => {
-  const before = await fetchStats(api);
+  const before = await fetchStats<WeatherDomain>(api);
   const start = await topicEnd();
   const client = seedClient(stack.ports.kafkaWriter);
   const n = 500;
@@ -87,12 +88,13 @@ test('every tweet the Kafka writer acknowledges is in the topic, under concurren
 });
 
 test('batches on one SendTweetStream are answered by number; a bad batch fails alone', async () => {
-  const before = await fetchStats(api);
-  const client = createWriterClient(`127.0.0.1:${stack.ports.rabbitmqWriter}`);
-  const stream = new BatchStream(client);
+  const before = await fetchStats<WeatherDomain>(api);
+  const c = contract(weather);
+  const client = createWriterClient(c, `127.0.0.1:${stack.ports.rabbitmqWriter}`);
+  const stream = new BatchStream(c, client);
   const tag = `stream-${Date.now()}`;
   const batch = (b: number, humidity = 50) =>
-    encodeBatch(Array.from({ length: 5 }, (_, i) => ({ id: `${tag}-${b}-${i}`, municipality: 'amatitlan' as const, temperature: 20, humidity, weather: 'rainy' as const })));
+    c.codec.encodeBatch(Array.from({ length: 5 }, (_, i) => ({ id: `${tag}-${b}-${i}`, municipality: 'amatitlan' as const, temperature: 20, humidity, weather: 'rainy' as const })));
   const results = await Promise.allSettled([stream.send(batch(1), 30_000), stream.send(batch(2, 150), 30_000), stream.send(batch(3), 30_000), stream.send(batch(4), 30_000)]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   for (const r of results) if (r.status === 'fulfilled') assert.equal(r.value.count, 5);

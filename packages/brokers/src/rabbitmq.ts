@@ -24,11 +24,17 @@ export interface RabbitLinkOptions {
  * 500 system calls and as many small TCP segments for the broker to read.
  * Corking the socket while the muxer runs turns each round into one write.
  * Measured at 5,000 persistent messages/s with confirms: about 20% less CPU
- * in the client and in RabbitMQ (docs/benchmarks.md). The muxer is internal
- * to amqplib, so the version is pinned; if its shape ever differs the patch
- * is skipped and everything works as before, one write per frame.
+ * in the client and in RabbitMQ (docs/benchmarks.md). amqplib has no option
+ * for it (its Mux class, lib/mux.js, writes frame by frame), so this patches
+ * Mux.prototype._readIncoming; the version is pinned for that reason. If its
+ * shape ever differs the patch is skipped and everything works as before, one
+ * write per frame. Called by connectRabbit, not on import; the first call
+ * patches, later ones return what it found.
  */
-export const corkedWrites: boolean = (() => {
+let corked: boolean | undefined;
+export function enableCorkedWrites(): boolean {
+  if (corked !== undefined) return corked;
+  corked = false;
   try {
     const require = createRequire(import.meta.url);
     const main = require.resolve('amqplib');
@@ -36,8 +42,8 @@ export const corkedWrites: boolean = (() => {
       Mux?: { prototype: { _readIncoming?: (this: { out: NodeJS.WritableStream & { cork(): void; uncork(): void } }) => void } };
     };
     const original = Mux?.prototype._readIncoming;
-    if (typeof original !== 'function') return false;
-    Mux!.prototype._readIncoming = function corked() {
+    if (typeof original !== 'function') return corked;
+    Mux!.prototype._readIncoming = function corkedRead() {
       const out = this.out;
       out.cork();
       try {
@@ -46,11 +52,12 @@ export const corkedWrites: boolean = (() => {
         out.uncork();
       }
     };
-    return true;
+    corked = true;
   } catch {
-    return false;
+    // amqplib's layout changed: one write per frame, as without the patch.
   }
-})();
+  return corked;
+}
 
 /**
  * One long-lived AMQP connection that reconnects by itself (backoff from
@@ -62,6 +69,7 @@ export const corkedWrites: boolean = (() => {
  * per message of the client used before (bench/results, docs/benchmarks.md).
  */
 export async function connectRabbit(o: RabbitLinkOptions): Promise<RecoveringChannelModel> {
+  enableCorkedWrites();
   const u = new URL(o.url);
   if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', '10');
   const socketOptions = {
@@ -122,11 +130,5 @@ export function queueOptions(queue: string): Options.AssertQueue {
   };
 }
 
-/** The content type of a message holding one tweet. Not application/json, which client libraries decode on their own. */
-export const TWEET_CONTENT_TYPE = 'application/vnd.weather-tweet.v1+json';
-
-/** The content type of a message holding a batch of tweets: a JSON array of what a one-tweet message holds. */
-export const TWEET_BATCH_CONTENT_TYPE = 'application/vnd.weather-tweet-batch.v1+json';
-
-/** Most tweets the writer puts in one batch message: about 3.5 KB, under the size RabbitMQ keeps in its queue index (4 KB). */
+/** Most items the writer puts in one batch message: about 3.5 KB of tweets, under the size RabbitMQ keeps in its queue index (4 KB). */
 export const DEFAULT_RABBITMQ_BATCH_MAX = 32;

@@ -1,13 +1,10 @@
 /**
- * Where tweets travel through the brokers. Writers and consumers take these
- * names from their config, defaulting to these values, so one deployment can
- * run a second domain (Black Friday) beside the first with other names.
+ * Where items travel through the brokers: the topic, queue and consumer group
+ * are the domain's (its definition's `broker`), and writers and consumers may
+ * override them from their config. These are the settings shared by any domain.
  */
-export const DEFAULT_TOPIC = 'weather-tweets';
 /** At least the number of Kafka consumer replicas we plan for (HPA up to 6). */
 export const DEFAULT_PARTITIONS = 6;
-export const DEFAULT_QUEUE = 'weather-tweets';
-export const DEFAULT_CONSUMER_GROUP = 'weather-tweets-valkey';
 
 /** Where a consumer puts a message it cannot decode or apply, with the reason in a header. */
 export function deadLetterTopic(topic: string): string {

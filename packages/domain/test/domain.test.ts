@@ -1,18 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeTweet,
-  decodeTweetBatch,
-  encodeTweet,
-  encodeTweetBatch,
-  encodeTweetBatches,
-  MUNICIPALITIES,
+  fieldList,
+  jsonCodec,
+  protoCodec,
+  validateFields,
   validateId,
-  validateIdentifiedTweet,
-  validateTweet,
-  WEATHERS,
+  validateItem,
+  weather,
+  type Domain,
   type Tweet,
 } from '../src/index.js';
+
+const MUNICIPALITIES = weather.fields.municipality.values;
+const WEATHERS = weather.fields.weather.values;
+const validateTweet = (body: unknown) => validateFields(weather, body);
+const validateIdentifiedTweet = (body: unknown) => validateItem(weather, body);
+const { encode: encodeTweet, decode: decodeTweet, encodeBatch: encodeTweetBatch, decodeBatch: decodeTweetBatch, encodeBatches: encodeTweetBatches } = jsonCodec(weather);
 
 const good = { municipality: 'mixco', temperature: 25, humidity: 60, weather: 'sunny' };
 
@@ -104,13 +108,13 @@ test('a batch message round-trips; each invalid element is poison alone; a non-a
   const b: Tweet = { id: 'b-2', ...good, temperature: -3, weather: 'foggy' } as Tweet;
   const d = decodeTweetBatch(encodeTweetBatch([a, b]));
   assert.ok(d.ok);
-  assert.deepEqual(d.value.tweets, [a, b]);
+  assert.deepEqual(d.value.items, [a, b]);
   assert.deepEqual(d.value.invalid, []);
-  assert.deepEqual(decodeTweetBatch(encodeTweetBatch([])), { ok: true, value: { tweets: [], invalid: [] } });
+  assert.deepEqual(decodeTweetBatch(encodeTweetBatch([])), { ok: true, value: { items: [], invalid: [] } });
 
   const mixed = decodeTweetBatch(JSON.stringify([a, { ...b, humidity: 101 }, 'x']));
   assert.ok(mixed.ok);
-  assert.deepEqual(mixed.value.tweets.map((t) => t.id), ['b-1']);
+  assert.deepEqual(mixed.value.items.map((t) => t.id), ['b-1']);
   assert.deepEqual(mixed.value.invalid.map((i) => [i.index, i.errors[0]!.field]), [[1, 'humidity'], [2, '']]);
   assert.deepEqual(JSON.parse(mixed.value.invalid[0]!.json), { ...b, humidity: 101 });
 
@@ -126,4 +130,48 @@ test('tweets split into batch messages of up to max, in order, each named by its
   assert.deepEqual(ms.map((m) => [m.messageId, m.count]), [['s-0+1', 2], ['s-2+1', 2], ['s-4+0', 1]]);
   assert.deepEqual(ms.flatMap((m) => JSON.parse(m.body.toString()) as Tweet[]), ts);
   assert.deepEqual(encodeTweetBatches([], 2), []);
+});
+
+test("the weather definition keeps the seed's enum names and numbers, and the field numbers of the seed's proto", () => {
+  assert.deepEqual(fieldList(weather).map((f) => [f.name, f.number]), [['municipality', 1], ['temperature', 2], ['humidity', 3], ['weather', 4]]);
+  assert.deepEqual([weather.fields.municipality.zero, ...MUNICIPALITIES], ['municipalities_unknown', 'mixco', 'guatemala', 'amatitlan', 'chinautla']);
+  assert.deepEqual([weather.fields.weather.zero, ...WEATHERS], ['weathers_unknown', 'sunny', 'cloudy', 'rainy', 'foggy']);
+  assert.equal(weather.idNumber, 5);
+});
+
+/** A domain that is not the seed's: validation and both codecs follow its definition alone. */
+const parcel = {
+  name: 'parcel',
+  item: 'parcel',
+  fields: {
+    size: { kind: 'enum', number: 1, type: 'Sizes', zero: 'size_unknown', values: ['small', 'large'] },
+    grams: { kind: 'int', number: 3, min: 1, max: 30_000, sample: [100, 5000] },
+  },
+  idNumber: 2,
+  groupBy: 'size',
+  countBy: 'size',
+  sums: ['grams'],
+  paths: ['kafka'],
+  keyPrefix: 'pc',
+  proto: { package: 'parcels', service: 'ParcelService', file: 'parcels.proto', rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' }, batchField: 'parcels' },
+  broker: { topic: 'parcels', queue: 'parcels', consumerGroup: 'parcels', contentType: 'application/x-parcel', batchContentType: 'application/x-parcels' },
+} as const satisfies Domain;
+
+test('another domain is a definition: its fields are validated, and both codecs round-trip it', () => {
+  assert.deepEqual(validateFields(parcel, { size: 'large', grams: 250 }), { ok: true, value: { size: 'large', grams: 250 } });
+  const bad = validateFields(parcel, { size: 'huge', grams: 0, municipality: 'mixco' });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.errors.map((e) => e.field).sort(), ['grams', 'municipality', 'size']);
+  assert.match(JSON.stringify(bad.errors), /is not a field of a parcel/);
+  const p = { id: 'p-1', size: 'small', grams: 1200 } as const;
+  const json = jsonCodec(parcel);
+  assert.equal(json.json(p), '{"id":"p-1","size":"small","grams":1200}');
+  assert.deepEqual(json.decode(json.encode(p)), { ok: true, value: p });
+  const proto = protoCodec(parcel);
+  // field 1 varint 1 (small), field 3 varint 1200, field 2 "p-1"
+  assert.deepEqual([...proto.encodeRequest(p)], [0x08, 1, 0x18, 0xb0, 0x09, 0x12, 3, 0x70, 0x2d, 0x31]);
+  assert.deepEqual(proto.decodeRequest(proto.encodeRequest(p), () => 'x'), { ok: true, value: p });
+  const batch = proto.decodeBatch(proto.encodeBatch([p, { ...p, id: 'p-2', grams: 40_000 }]));
+  assert.ok(!batch.ok);
+  assert.deepEqual(batch.errors.map((e) => e.field), ['parcels[1].grams']);
 });

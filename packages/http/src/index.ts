@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '@tweets/kit';
-import type { FieldError } from '@tweets/tweet';
+import type { FieldError } from '@tweets/domain';
 
 /** An RFC 9457 problem body. `errors` names each offending field and why. */
 export interface Problem {
@@ -33,8 +33,6 @@ export interface HttpOptions {
   log: Logger;
   /** Largest request body accepted, in bytes; larger gets 413. */
   bodyLimit: number;
-  /** Readiness beyond "listening and not closing". */
-  ready?: () => boolean;
 }
 
 const TITLES: Record<number, string> = {
@@ -120,7 +118,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   });
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
-    const ok = !closing && (opts.ready?.() ?? true);
+    const ok = !closing;
     return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
   });
   return app;

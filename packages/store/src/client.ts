@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
-import type { BrokerPath } from './keys.js';
-import type { Applied, TweetStore } from './store.js';
+import type { BrokerPath, Domain } from '@tweets/domain';
+import type { Applied } from './store.js';
+
+/** What applies a batch of items to a path: an ItemStore, or a fake in unit tests. */
+export interface Applier<D extends Domain> {
+  applyBatch(path: BrokerPath, items: readonly Applied<D>[]): Promise<number[]>;
+}
 
 export interface ValkeyTarget {
   host: string;
@@ -43,10 +48,10 @@ export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): R
  * succeeds or `stopping()` holds (then it throws and the caller must not ack:
  * the broker redelivers, and the per-id dedup makes that safe).
  */
-export async function applyUntilDone(
-  store: TweetStore,
+export async function applyUntilDone<D extends Domain>(
+  store: Applier<D>,
   path: BrokerPath,
-  tweets: readonly Applied[],
+  tweets: readonly Applied<D>[],
   stopping: () => boolean,
   onRetry: (err: Error, attempt: number) => void,
 ): Promise<number[]> {

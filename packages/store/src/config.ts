@@ -3,13 +3,13 @@ import type { Redis } from 'iovalkey';
 import { connectValkey } from './client.js';
 
 /** The Valkey settings every service that talks to Valkey reads from its env. */
-export function valkeySpec(defaultUser: string) {
+export function valkeySpec(defaultUser: string, defaultPrefix: string) {
   return {
     VALKEY_ADDR: hostPort({ default: '127.0.0.1:16379' }),
     VALKEY_USERNAME: str({ default: defaultUser }),
     VALKEY_PASSWORD: str({ default: '', secret: true }),
-    /** The domain's key prefix: `wt` for weather tweets. */
-    VALKEY_PREFIX: str({ default: 'wt', pattern: /^[a-z0-9_-]{1,16}$/ }),
+    /** The domain's key prefix (its definition's, `wt` for weather tweets, unless set). */
+    VALKEY_PREFIX: str({ default: defaultPrefix, pattern: /^[a-z0-9_-]{1,16}$/ }),
   };
 }
 

@@ -1,52 +1,44 @@
-import { MUNICIPALITIES, WEATHERS, type Municipality, type Tweet } from '@tweets/tweet';
+import { enumValues, type BrokerPath, type Domain } from '@tweets/domain';
 
 /**
- * The Valkey key schema (docs/valkey.md). Every key of one broker path shares
- * the hash tag `{path}`, so one path's keys live in one cluster slot and the
- * apply script can touch them atomically, and the two paths never share a key.
+ * The Valkey key schema (docs/valkey.md), from the domain's definition. Every
+ * key of one broker path shares the hash tag `{path}`, so one path's keys live
+ * in one cluster slot and the apply script can touch them atomically, and two
+ * paths never share a key. For the weather domain (prefix `wt`, groups by
+ * municipality, counts by weather, sums temperature and humidity):
  *
- *   <prefix>:{<path>}:counts:<municipality>   hash  weather -> reports
- *   <prefix>:{<path>}:weather                 hash  weather -> reports, all municipalities
- *   <prefix>:{<path>}:total                   string  reports on this path
- *   <prefix>:{<path>}:agg:<municipality>      hash  n, temperature_sum, humidity_sum
- *   <prefix>:{<path>}:recent                  list  newest tweets as JSON, capped
- *   <prefix>:{<path>}:tput                    hash  unix second -> tweets applied
- *   <prefix>:{<path>}:tput:idx                zset  unix second (score) of each tput field
- *   <prefix>:{<path>}:seen:<id>               string, with TTL: this id was applied
+ *   <prefix>:{<path>}:counts:<group>   hash  counted value -> reports
+ *   <prefix>:{<path>}:<countBy>        hash  counted value -> reports, all groups
+ *   <prefix>:{<path>}:total            string  reports on this path
+ *   <prefix>:{<path>}:agg:<group>      hash  n, <sum>_sum for each summed field
+ *   <prefix>:{<path>}:recent           list  newest items as JSON, capped
+ *   <prefix>:{<path>}:seen:<id>        string, with TTL: this id was applied
  */
-
-export const PATHS = ['kafka', 'rabbitmq'] as const;
-export type BrokerPath = (typeof PATHS)[number];
-
-export function isBrokerPath(v: unknown): v is BrokerPath {
-  return v === 'kafka' || v === 'rabbitmq';
-}
 
 export function pathKey(prefix: string, path: BrokerPath, ...rest: string[]): string {
   return [prefix, `{${path}}`, ...rest].join(':');
 }
 
-/** The keys the apply script touches for a batch, in the script's KEYS order: 13 fixed, then one seen key per tweet. */
-export function applyKeys(prefix: string, path: BrokerPath, tweets: readonly Pick<Tweet, 'id'>[]): string[] {
-  const keys = [
-    pathKey(prefix, path, 'weather'),
+export function seenKey(prefix: string, path: BrokerPath, id: string): string {
+  return `${pathKey(prefix, path, 'seen')}:${id}`;
+}
+
+/** The keys of a path that hold counts (everything but the per-id dedup keys), in the apply script's KEYS order. */
+export function aggregateKeys(d: Domain, prefix: string, path: BrokerPath): string[] {
+  const groups = enumValues(d, d.groupBy);
+  return [
+    pathKey(prefix, path, d.countBy),
     pathKey(prefix, path, 'total'),
     pathKey(prefix, path, 'recent'),
-    pathKey(prefix, path, 'tput'),
-    pathKey(prefix, path, 'tput', 'idx'),
-    ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'counts', m)),
-    ...MUNICIPALITIES.map((m) => pathKey(prefix, path, 'agg', m)),
+    ...groups.map((g) => pathKey(prefix, path, 'counts', g)),
+    ...groups.map((g) => pathKey(prefix, path, 'agg', g)),
   ];
+}
+
+/** The keys the apply script touches for a batch: the aggregate keys, then one seen key per item. */
+export function applyKeys(d: Domain, prefix: string, path: BrokerPath, items: readonly { id: string }[]): string[] {
+  const keys = aggregateKeys(d, prefix, path);
   const seen = `${pathKey(prefix, path, 'seen')}:`;
-  for (const t of tweets) keys.push(seen + t.id);
+  for (const t of items) keys.push(seen + t.id);
   return keys;
 }
-
-export function countsKeys(prefix: string, path: BrokerPath): Record<Municipality, string> {
-  return Object.fromEntries(MUNICIPALITIES.map((m) => [m, pathKey(prefix, path, 'counts', m)])) as Record<
-    Municipality,
-    string
-  >;
-}
-
-export { MUNICIPALITIES, WEATHERS };

@@ -1,49 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Tweet } from '@tweets/tweet';
-import { decodeBatch, decodeRequest, encodeBatch, encodeRequest, encodeSeq } from './codec.js';
-
-export * from './codec.js';
+import { encodeSeq, protoCodec, type Decoded, type Domain, type ItemOf, type ProtoCodec } from '@tweets/domain';
 
 export { grpc };
-
-export const PROTO_PATH = fileURLToPath(new URL('../../proto/wethertweet.proto', import.meta.url));
-/** The fully qualified service name, as health checks and reflection name it. */
-export const SERVICE_NAME = 'wethertweet.WeatherTweetService';
-
-/** WeatherTweetRequest as the loader presents it: enums by name, ints as numbers, id '' when unset. */
-export interface WeatherTweetRequest {
-  municipality: string;
-  temperature: number;
-  humidity: number;
-  weather: string;
-  id: string;
-}
-
-export interface WeatherTweetResponse {
-  status: string;
-  id: string;
-}
-
-const packageDefinition = protoLoader.loadSync(PROTO_PATH, {
-  keepCase: true,
-  enums: String,
-  longs: Number,
-  defaults: true,
-  oneofs: true,
-});
-
-interface WeatherTweetServiceClientCtor {
-  new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): grpc.Client;
-  service: grpc.ServiceDefinition;
-}
-
-const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
-  wethertweet: { WeatherTweetService: WeatherTweetServiceClientCtor };
-};
-
-export const WeatherTweetService = loaded.wethertweet.WeatherTweetService;
+export { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 
 /** Keep-alive settings shared by clients and servers so idle channels survive and dead ones are noticed. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -57,11 +18,14 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_retries': 0,
 };
 
-export interface WeatherTweetBatch {
-  tweets: WeatherTweetRequest[];
+/** The answer to one item (the seed's response; `id` is an extension). */
+export interface OneResponse {
+  status: string;
+  id: string;
 }
 
-export interface WeatherTweetBatchResponse {
+/** The answer to a batch. On a stream, `seq` names the batch and `code` says how it ended (0: every item is durably in the broker). */
+export interface BatchResponse {
   status: string;
   count: number;
   seq: number;
@@ -69,36 +33,66 @@ export interface WeatherTweetBatchResponse {
   details: string;
 }
 
-export interface WeatherTweetClient extends grpc.Client {
-  SendTweets(
-    req: WeatherTweetBatch,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: WeatherTweetBatchResponse) => void,
-  ): grpc.ClientUnaryCall;
-  SendTweet(
-    req: WeatherTweetRequest,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: WeatherTweetResponse) => void,
-  ): grpc.ClientUnaryCall;
+/** A domain's gRPC contract, loaded from its proto file the first time it is asked for (never on import). */
+export interface Contract<D extends Domain = Domain> {
+  domain: D;
+  /** The fully qualified service name, as health checks and reflection name it. */
+  serviceName: string;
+  /** The service as the proto loader defines it: the seed's paths, and the extensions beside them. */
+  service: grpc.ServiceDefinition;
+  Client: new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client;
+  codec: ProtoCodec<D>;
+  /** The rpcs: one item (the seed's), a batch, a stream of batches. */
+  one: grpc.MethodDefinition<unknown, unknown>;
+  batch: grpc.MethodDefinition<unknown, unknown>;
+  stream: grpc.MethodDefinition<unknown, unknown>;
+}
+
+export function protoPath(d: Domain): string {
+  return fileURLToPath(new URL(`../../proto/${d.proto.file}`, import.meta.url));
+}
+
+const contracts = new WeakMap<Domain, Contract>();
+
+export function contract<D extends Domain>(d: D): Contract<D> {
+  const known = contracts.get(d);
+  if (known) return known as unknown as Contract<D>;
+  const def = protoLoader.loadSync(protoPath(d), { keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true });
+  const pkg = grpc.loadPackageDefinition(def)[d.proto.package] as unknown as Record<string, grpc.ServiceClientConstructor>;
+  const Client = pkg[d.proto.service];
+  if (!Client) throw new Error(`${protoPath(d)} has no service ${d.proto.package}.${d.proto.service}`);
+  const rpc = (name: string) => {
+    const m = Client.service[name];
+    if (!m) throw new Error(`${d.proto.service} has no rpc ${name}`);
+    return m;
+  };
+  const c: Contract<D> = {
+    domain: d,
+    serviceName: `${d.proto.package}.${d.proto.service}`,
+    service: Client.service,
+    Client,
+    codec: protoCodec(d),
+    one: rpc(d.proto.rpc.one),
+    batch: rpc(d.proto.rpc.batch),
+    stream: rpc(d.proto.rpc.stream),
+  };
+  contracts.set(d, c as unknown as Contract);
+  return c;
 }
 
 /** One long-lived channel to a writer; calls are multiplexed over it. */
-export function createWriterClient(address: string): WeatherTweetClient {
-  return new WeatherTweetService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as WeatherTweetClient;
+export function createWriterClient(c: Contract, address: string): grpc.Client {
+  return new c.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }
 
-const rpc = (name: 'SendTweet' | 'SendTweets' | 'SendTweetStream') => WeatherTweetService.service[name]!;
 const passThrough = (b: Buffer) => b;
 
-function call<Res>(client: grpc.Client, name: 'SendTweet' | 'SendTweets', bytes: Buffer, deadlineMs: number): Promise<Res> {
-  const def = rpc(name);
+function call<Res>(client: grpc.Client, method: grpc.MethodDefinition<unknown, unknown>, bytes: Buffer, deadlineMs: number): Promise<Res> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest<Buffer, Res>(
-      def.path,
+      method.path,
       passThrough,
-      def.responseDeserialize as (b: Buffer) => Res,
+      method.responseDeserialize as (b: Buffer) => Res,
       bytes,
       new grpc.Metadata(),
       { deadline: Date.now() + deadlineMs },
@@ -107,65 +101,63 @@ function call<Res>(client: grpc.Client, name: 'SendTweet' | 'SendTweets', bytes:
   });
 }
 
-/** One unary SendTweet with a deadline; rejects with the gRPC status on failure. */
-export function sendTweet(client: grpc.Client, t: Tweet, deadlineMs: number): Promise<WeatherTweetResponse> {
-  return call(client, 'SendTweet', encodeRequest(t), deadlineMs);
+/** The seed's rpc for one item, with a deadline; rejects with the gRPC status on failure. */
+export function sendOne<D extends Domain>(c: Contract<D>, client: grpc.Client, item: ItemOf<D>, deadlineMs: number): Promise<OneResponse> {
+  return call(client, c.one, c.codec.encodeRequest(item), deadlineMs);
 }
 
-/** One SendTweets for a batch, with a deadline; rejects with the gRPC status on failure. */
-export function sendTweets(client: grpc.Client, tweets: readonly Tweet[], deadlineMs: number): Promise<WeatherTweetBatchResponse> {
-  return call(client, 'SendTweets', encodeBatch(tweets), deadlineMs);
-}
-
-/** SendTweets with a WeatherTweetBatch already encoded (and checked): the bytes go on the wire as they are. */
-export function sendEncodedBatch(client: grpc.Client, batch: Buffer, deadlineMs: number): Promise<WeatherTweetBatchResponse> {
-  return call(client, 'SendTweets', batch, deadlineMs);
+/** The batch rpc, with a deadline; rejects with the gRPC status on failure. */
+export function sendBatch<D extends Domain>(c: Contract<D>, client: grpc.Client, items: readonly ItemOf<D>[], deadlineMs: number): Promise<BatchResponse> {
+  return call(client, c.batch, c.codec.encodeBatch(items), deadlineMs);
 }
 
 /**
  * The writer's view of the service: the seed's names and paths, with requests
  * decoded and checked by the direct codec (the API's rules: the proto's zero
- * values and out-of-range numbers are invalid). SendTweet's id is optional on
+ * values and out-of-range numbers are invalid). The seed rpc's id is optional on
  * the wire, for clients generated from the seed's proto: `makeId` supplies one.
  */
-export function writerServiceDefinition(makeId: () => string): grpc.ServiceDefinition {
+export function writerServiceDefinition<D extends Domain>(c: Contract<D>, makeId: () => string): grpc.ServiceDefinition {
   return {
-    SendTweet: { ...rpc('SendTweet'), requestDeserialize: (b: Buffer) => decodeRequest(b, makeId) },
-    SendTweets: { ...rpc('SendTweets'), requestDeserialize: (b: Buffer) => decodeBatch(b) },
-    SendTweetStream: { ...rpc('SendTweetStream'), requestDeserialize: (b: Buffer) => decodeBatch(b) },
+    [c.domain.proto.rpc.one]: { ...c.one, requestDeserialize: (b: Buffer) => c.codec.decodeRequest(b, makeId) },
+    [c.domain.proto.rpc.batch]: { ...c.batch, requestDeserialize: (b: Buffer) => c.codec.decodeBatch(b) },
+    [c.domain.proto.rpc.stream]: { ...c.stream, requestDeserialize: (b: Buffer) => c.codec.decodeBatch(b) },
   };
 }
 
 /** A gRPC error as the dispatcher reads it: a status code and details. */
-function statusError(code: grpc.status, details: string): grpc.ServiceError {
+export function statusError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
 }
 
 interface StreamSession {
-  call: grpc.ClientDuplexStream<Buffer, WeatherTweetBatchResponse>;
-  pending: Map<number, { resolve: (r: WeatherTweetBatchResponse) => void; reject: (e: grpc.ServiceError) => void; timer: NodeJS.Timeout }>;
+  call: grpc.ClientDuplexStream<Buffer, BatchResponse>;
+  pending: Map<number, { resolve: (r: BatchResponse) => void; reject: (e: grpc.ServiceError) => void; timer: NodeJS.Timeout }>;
 }
 
 /**
- * Encoded batches to one writer over one long-lived SendTweetStream: the cost
- * of a gRPC call (stream set-up, headers, trailers; most of a unary call's CPU)
- * is paid once, not per batch. Each batch is numbered, has its own deadline,
- * and settles with the writer's answer for its number. When the stream fails
- * or the writer ends it (it stops), the batches waiting on it fail as
- * UNAVAILABLE and the next batch opens a new stream.
+ * Encoded batches to one writer over one long-lived stream rpc: the cost of a
+ * gRPC call (stream set-up, headers, trailers; most of a unary call's CPU) is
+ * paid once, not per batch. Each batch is numbered, has its own deadline, and
+ * settles with the writer's answer for its number. When the stream fails or
+ * the writer ends it (it stops), the batches waiting on it fail as UNAVAILABLE
+ * and the next batch opens a new stream.
  */
 export class BatchStream {
   #session: StreamSession | undefined;
   #seq = 0;
 
-  constructor(private readonly client: grpc.Client) {}
+  constructor(
+    private readonly c: Contract,
+    private readonly client: grpc.Client,
+  ) {}
 
   /** Batches sent and not answered yet. */
   get pending(): number {
     return this.#session?.pending.size ?? 0;
   }
 
-  send(batch: Buffer, deadlineMs: number): Promise<WeatherTweetBatchResponse> {
+  send(batch: Buffer, deadlineMs: number): Promise<BatchResponse> {
     const s = this.#session ?? this.#open();
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
@@ -187,14 +179,13 @@ export class BatchStream {
   }
 
   #open(): StreamSession {
-    const def = rpc('SendTweetStream');
-    const call = this.client.makeBidiStreamRequest<Buffer, WeatherTweetBatchResponse>(
-      def.path,
+    const call = this.client.makeBidiStreamRequest<Buffer, BatchResponse>(
+      this.c.stream.path,
       passThrough,
-      def.responseDeserialize as (b: Buffer) => WeatherTweetBatchResponse,
+      this.c.stream.responseDeserialize as (b: Buffer) => BatchResponse,
     );
     const s: StreamSession = { call, pending: new Map() };
-    call.on('data', (r: WeatherTweetBatchResponse) => {
+    call.on('data', (r: BatchResponse) => {
       const p = s.pending.get(r.seq);
       if (!p) return; // answered after its deadline
       s.pending.delete(r.seq);
@@ -218,4 +209,4 @@ export class BatchStream {
   }
 }
 
-export { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+export type { Decoded };

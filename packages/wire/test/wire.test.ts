@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Tweet } from '@tweets/tweet';
-import { decodeBatch, decodeRequest, encodeBatch, encodeRequest, encodeSeq, SERVICE_NAME, WeatherTweetService, writerServiceDefinition } from '../src/index.js';
+import { encodeSeq, weather, type Tweet } from '@tweets/domain';
+import { contract, writerServiceDefinition } from '../src/index.js';
 
-const loader = WeatherTweetService.service;
+const c = contract(weather);
+const loader = c.service;
+const SERVICE_NAME = c.serviceName;
+const { encodeRequest, encodeBatch, decodeRequest, decodeBatch } = c.codec;
 
 test('the service keeps the seed name, package and rpc', () => {
   assert.equal(SERVICE_NAME, 'wethertweet.WeatherTweetService');
@@ -93,7 +96,7 @@ test('malformed bytes are refused, never thrown', () => {
 });
 
 test('the writer\'s service definition keeps the seed paths and the batch rpc beside them', () => {
-  const def = writerServiceDefinition(() => 'id');
+  const def = writerServiceDefinition(c, () => 'id');
   assert.equal(def.SendTweet!.path, '/wethertweet.WeatherTweetService/SendTweet');
   assert.equal(def.SendTweets!.path, '/wethertweet.WeatherTweetService/SendTweets');
   assert.equal(def.SendTweetStream!.path, '/wethertweet.WeatherTweetService/SendTweetStream');

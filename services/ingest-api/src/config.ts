@@ -1,7 +1,8 @@
-import { int, loadConfig, oneOf, str } from '@tweets/kit';
+import type { Domain } from '@tweets/domain';
+import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { valkeySpec } from '@tweets/store';
 
-export const spec = {
+export const spec = (d: Domain) => ({
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 8080, min: 1, max: 65535 }),
   DISPATCHER_URL: str({ default: 'http://127.0.0.1:8081', pattern: /^https?:\/\/[^/]+$/ }),
@@ -25,7 +26,9 @@ export const spec = {
   /** A tweet is under 100 bytes; anything over this is refused with 413. */
   BODY_LIMIT_BYTES: int({ default: 1024, min: 64, max: 1 << 20 }),
   /** The read-only Valkey user: /stats never writes. */
-  ...valkeySpec('default'),
-};
+  ...valkeySpec('default', d.keyPrefix),
+});
 
-export const readConfig = (env = process.env) => loadConfig(spec, env);
+export type ApiConfig = ConfigOf<ReturnType<typeof spec>>;
+
+export const readConfig = (d: Domain, env: Env = process.env): ApiConfig => loadConfig(spec(d), env);

@@ -1,13 +1,14 @@
 import { Pool } from 'undici';
 import { Batcher, LatencyWindow, type Logger } from '@tweets/kit';
-import type { Tweet } from '@tweets/tweet';
-import { encodeBatch } from '@tweets/wire';
+import type { Item } from '@tweets/domain';
 
 /** What became of one forwarded tweet. */
 export type Outcome = { status: 'accepted' } | { status: 'invalid'; detail: string } | { status: 'unavailable'; detail: string };
 
 export interface ForwarderOptions {
   url: string;
+  /** Encodes a batch for POST /v1/tweets/batch (the domain's protobuf batch message). */
+  codec: { encodeBatch(items: readonly Item[]): Buffer };
   mode: 'batch' | 'single';
   timeoutMs: number;
   connections: number;
@@ -18,7 +19,7 @@ export interface ForwarderOptions {
 }
 
 export interface Forwarder {
-  forward(t: Tweet): Promise<Outcome>;
+  forward(t: Item): Promise<Outcome>;
   /** Requests sent to the dispatcher and tweets in them, since the start. */
   readonly sent: { requests: number; tweets: number };
   /** Round trips of requests to the dispatcher (sent until answered), for the periodic log. */
@@ -63,12 +64,12 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   const sent = { requests: 0, tweets: 0 };
   const latency = new LatencyWindow();
 
-  async function sendBatch(tweets: Tweet[]): Promise<Outcome[]> {
+  async function sendBatch(tweets: Item[]): Promise<Outcome[]> {
     sent.requests++;
     sent.tweets += tweets.length;
     let r;
     try {
-      r = await post('/v1/tweets/batch', 'application/x-protobuf', encodeBatch(tweets));
+      r = await post('/v1/tweets/batch', 'application/x-protobuf', o.codec.encodeBatch(tweets));
     } catch (err) {
       return tweets.map(() => unavailable(err));
     }
@@ -88,7 +89,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     return tweets.map(() => ({ status: 'unavailable', detail }));
   }
 
-  async function sendOne(t: Tweet): Promise<Outcome> {
+  async function sendOne(t: Item): Promise<Outcome> {
     sent.requests++;
     sent.tweets++;
     let r;
@@ -102,7 +103,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     return r.status === 422 ? { status: 'invalid', detail } : { status: 'unavailable', detail };
   }
 
-  const batcher = new Batcher<Tweet, Outcome>(sendBatch, { maxSize: o.batchMax, maxWaitMs: o.lingerMs, maxInFlight: o.maxBatches });
+  const batcher = new Batcher<Item, Outcome>(sendBatch, { maxSize: o.batchMax, maxWaitMs: o.lingerMs, maxInFlight: o.maxBatches });
   return {
     forward: (t) => (o.mode === 'batch' ? batcher.add(t) : sendOne(t)),
     sent,
@@ -112,4 +113,27 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       await pool.close();
     },
   };
+}
+
+/** Logs every 10 s what was forwarded: tweets, requests, tweets per request, the round trip to the dispatcher. */
+export function logForwarding(forwarder: Forwarder, log: Logger): NodeJS.Timeout {
+  let last = { ...forwarder.sent };
+  const timer = setInterval(() => {
+    const { requests, tweets } = forwarder.sent;
+    const roundTrip = forwarder.latency.take();
+    if (requests > last.requests) {
+      log.info(
+        {
+          tweets: tweets - last.tweets,
+          requests: requests - last.requests,
+          perRequest: Math.round(((tweets - last.tweets) / (requests - last.requests)) * 10) / 10,
+          roundTrip,
+        },
+        'forwarded in the last 10 s',
+      );
+    }
+    last = { requests, tweets };
+  }, 10_000);
+  timer.unref();
+  return timer;
 }

@@ -1,9 +1,10 @@
-import { int, list, loadConfig, oneOf, str } from '@tweets/kit';
-import { DEFAULT_PARTITIONS, DEFAULT_QUEUE, DEFAULT_RABBITMQ_BATCH_MAX, DEFAULT_TOPIC } from '@tweets/brokers';
+import { DEFAULT_PARTITIONS, DEFAULT_RABBITMQ_BATCH_MAX } from '@tweets/brokers';
+import { BROKERS, type Domain } from '@tweets/domain';
+import { int, list, loadConfig, oneOf, str, type Env } from '@tweets/kit';
 
 const common = {
   /** Which broker this writer publishes to: the same code serves both deployments. */
-  BROKER: oneOf(['kafka', 'rabbitmq'] as const),
+  BROKER: oneOf(BROKERS),
   GRPC_HOST: str({ default: '127.0.0.1' }),
   GRPC_PORT: int({ default: 50051, min: 1, max: 65535 }),
   /** How long one publish may wait for the broker's durable ack before the call fails. */
@@ -12,20 +13,20 @@ const common = {
   MAX_PENDING: int({ default: 20_000, min: 1, max: 1_000_000 }),
 };
 
-const kafka = {
+const kafka = (d: Domain) => ({
   KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
-  KAFKA_TOPIC: str({ default: DEFAULT_TOPIC }),
+  KAFKA_TOPIC: str({ default: d.broker.topic }),
   KAFKA_PARTITIONS: int({ default: DEFAULT_PARTITIONS, min: 1, max: 1000 }),
   /** How long the first tweet of a batch waits for others (Kafka's linger.ms); 0: the next event-loop turn. */
   KAFKA_LINGER_MS: int({ default: 5, min: 0, max: 1000 }),
   /** Most tweets in one Kafka send; 1 is the naive one-send-per-tweet baseline. */
   KAFKA_BATCH_MAX: int({ default: 1000, min: 1, max: 100_000 }),
-};
+});
 
-const rabbitmq = {
+const rabbitmq = (d: Domain) => ({
   /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
   RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
-  RABBITMQ_QUEUE: str({ default: DEFAULT_QUEUE }),
+  RABBITMQ_QUEUE: str({ default: d.broker.queue }),
   /**
    * batch: the tweets of one call go in one message (a JSON array), up to
    * RABBITMQ_BATCH_MAX each; RabbitMQ's cost is per message (route, store,
@@ -34,18 +35,21 @@ const rabbitmq = {
    */
   RABBITMQ_MESSAGE: oneOf(['batch', 'tweet'] as const, { default: 'batch' }),
   RABBITMQ_BATCH_MAX: int({ default: DEFAULT_RABBITMQ_BATCH_MAX, min: 1, max: 10_000 }),
-};
+});
 
 export const secrets = ['RABBITMQ_URL'];
 
-export type KafkaConfig = ReturnType<typeof loadConfig<typeof common>> & ReturnType<typeof loadConfig<typeof kafka>> & { BROKER: 'kafka' };
-export type RabbitConfig = ReturnType<typeof loadConfig<typeof common>> &
-  ReturnType<typeof loadConfig<typeof rabbitmq>> & { BROKER: 'rabbitmq' };
+/** Every setting a writer may read, whatever its broker: what a profile may set. */
+export const spec = (d: Domain) => ({ ...common, ...kafka(d), ...rabbitmq(d) });
+
+type Common = ReturnType<typeof loadConfig<typeof common>>;
+export type KafkaConfig = Common & ReturnType<typeof loadConfig<ReturnType<typeof kafka>>> & { BROKER: 'kafka' };
+export type RabbitConfig = Common & ReturnType<typeof loadConfig<ReturnType<typeof rabbitmq>>> & { BROKER: 'rabbitmq' };
 
 /** Reads the common settings and those of the chosen broker only. */
-export function readConfig(env = process.env): KafkaConfig | RabbitConfig {
+export function readConfig(d: Domain, env: Env = process.env): KafkaConfig | RabbitConfig {
   const broker = env.BROKER;
-  if (broker === 'kafka') return loadConfig({ ...common, ...kafka }, env) as KafkaConfig;
-  if (broker === 'rabbitmq') return loadConfig({ ...common, ...rabbitmq }, env) as RabbitConfig;
+  if (broker === 'kafka') return loadConfig({ ...common, ...kafka(d) }, env) as KafkaConfig;
+  if (broker === 'rabbitmq') return loadConfig({ ...common, ...rabbitmq(d) }, env) as RabbitConfig;
   return loadConfig(common, env) as never; // throws: BROKER is missing or wrong
 }

@@ -1,33 +1,22 @@
-import {
-  connectRabbit,
-  createDurableProducer,
-  deadLetterQueue,
-  ensureTopic,
-  queueOptions,
-  TWEET_BATCH_CONTENT_TYPE,
-  TWEET_CONTENT_TYPE,
-  type ConfirmChannel,
-} from '@tweets/brokers';
+import { connectRabbit, createDurableProducer, deadLetterQueue, ensureTopic, queueOptions, type ConfirmChannel } from '@tweets/brokers';
+import { jsonCodec, type BrokerPath, type Domain, type Item } from '@tweets/domain';
 import { Batcher, type Logger } from '@tweets/kit';
-import { encodeTweet, encodeTweetBatches, type Tweet } from '@tweets/tweet';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
-/** Publishes tweets and resolves only once the broker holds every one of them durably. */
+/** Publishes items and resolves only once the broker holds every one of them durably. */
 export interface Publisher {
-  readonly broker: 'kafka' | 'rabbitmq';
-  publish(tweets: readonly Tweet[]): Promise<void>;
+  readonly broker: BrokerPath;
+  publish(items: readonly Item[]): Promise<void>;
   ready(): boolean;
   close(): Promise<void>;
 }
-
-export class TimeoutError extends Error {}
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`${what}: no durable ack within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`${what}: no durable ack within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -39,15 +28,16 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
  * tweet is in the topic, and the chaos test that none is lost across a
  * broker restart.
  */
-export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promise<Publisher> {
+export async function createKafkaPublisher(cfg: KafkaConfig, domain: Domain, log: Logger): Promise<Publisher> {
+  const codec = jsonCodec(domain);
   const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'writer-kafka' };
   await ensureTopic(target, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
   const producer = createDurableProducer(target, cfg.PUBLISH_TIMEOUT_MS);
   producer.on('client:broker:disconnect', () => log.warn('kafka broker disconnected'));
-  const batcher = new Batcher<Tweet, void>(
+  const batcher = new Batcher<Item, void>(
     async (tweets) => {
       await producer.send({
-        messages: tweets.map((t) => ({ topic: cfg.KAFKA_TOPIC, key: Buffer.from(t.id), value: encodeTweet(t) })),
+        messages: tweets.map((t) => ({ topic: cfg.KAFKA_TOPIC, key: Buffer.from(t.id), value: codec.encode(t) })),
       });
       return new Array<void>(tweets.length);
     },
@@ -74,7 +64,9 @@ export async function createKafkaPublisher(cfg: KafkaConfig, log: Logger): Promi
  * persistent messages once they are on disk, many at a time). While the
  * connection is down, calls fail at once.
  */
-export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Promise<Publisher> {
+export async function createRabbitPublisher(cfg: RabbitConfig, domain: Domain, log: Logger): Promise<Publisher> {
+  const codec = jsonCodec(domain);
+  const { contentType, batchContentType } = domain.broker;
   let channel: ConfirmChannel | undefined;
   let closing = false;
   let pending = 0;
@@ -98,12 +90,12 @@ export async function createRabbitPublisher(cfg: RabbitConfig, log: Logger): Pro
   });
 
   /** The messages for a call's tweets: body, content type, message id and how many tweets each holds. */
-  function messages(tweets: readonly Tweet[]): { body: Buffer; contentType: string; messageId: string; count: number }[] {
-    if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: encodeTweet(t), contentType: TWEET_CONTENT_TYPE, messageId: t.id, count: 1 }));
-    return encodeTweetBatches(tweets, cfg.RABBITMQ_BATCH_MAX).map((m) => ({ ...m, contentType: TWEET_BATCH_CONTENT_TYPE }));
+  function messages(tweets: readonly Item[]): { body: Buffer; contentType: string; messageId: string; count: number }[] {
+    if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: codec.encode(t), contentType, messageId: t.id, count: 1 }));
+    return codec.encodeBatches(tweets, cfg.RABBITMQ_BATCH_MAX).map((m) => ({ ...m, contentType: batchContentType }));
   }
 
-  function publishNow(tweets: readonly Tweet[]): Promise<void> {
+  function publishNow(tweets: readonly Item[]): Promise<void> {
     const ch = channel;
     if (!ch) return Promise.reject(new Error('rabbitmq is not connected'));
     if (pending + tweets.length > cfg.MAX_PENDING) return Promise.reject(new Error(`${pending} tweets already wait for confirms`));

@@ -1,0 +1,97 @@
+/**
+ * What a domain is: the item the pipeline carries (a weather tweet, a sale),
+ * its fields with their protobuf numbers, enums and ranges, the brokers it is
+ * routed through, and the dimensions the dashboard aggregates by. Validation,
+ * the JSON broker encoding, the protobuf codec, the Valkey key layout and
+ * apply script, the `/stats` shape, the load generator, the chaos run and the
+ * benchmark are all derived from one such definition.
+ */
+
+/** The brokers the pipeline can route items through; a domain uses some or all. */
+export const BROKERS = ['kafka', 'rabbitmq'] as const;
+export type BrokerPath = (typeof BROKERS)[number];
+
+/** A protobuf enum field. Value i of `values` has the enum number i + 1; `zero` is the enum's 0, never valid input. */
+export interface EnumField<V extends string = string> {
+  readonly kind: 'enum';
+  /** The field's number in the request message. */
+  readonly number: number;
+  /** The protobuf enum type's name. */
+  readonly type: string;
+  readonly zero: string;
+  readonly values: readonly V[];
+}
+
+/** A protobuf int32 field, valid from `min` to `max`; `sample` is the range the load generator draws from. */
+export interface IntField {
+  readonly kind: 'int';
+  readonly number: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sample: readonly [number, number];
+}
+
+export type Field = EnumField | IntField;
+
+export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Record<string, Field>>> {
+  /** Names the domain in config and logs: `weather`. */
+  readonly name: string;
+  /** What one item is called in messages: `tweet`. */
+  readonly item: string;
+  /** The item's fields, in the order of their protobuf numbers. */
+  readonly fields: F;
+  /** The protobuf number of the item's id, an extension beside the seed's fields. */
+  readonly idNumber: number;
+  /** The dashboard's aggregation: items are counted per `groupBy` value and `countBy` value, and `sums` are summed per `groupBy` value (for averages). */
+  readonly groupBy: keyof F & string;
+  readonly countBy: keyof F & string;
+  readonly sums: readonly (keyof F & string)[];
+  /** The brokers the dispatcher routes every item to by default, each counted on its own. */
+  readonly paths: readonly BrokerPath[];
+  /** The Valkey key prefix. */
+  readonly keyPrefix: string;
+  /**
+   * The gRPC contract: package, service and proto file (in packages/wire/proto), the rpcs for one item
+   * (the seed's), a batch and a stream of batches (extensions), and the batch message's repeated field.
+   */
+  readonly proto: {
+    readonly package: string;
+    readonly service: string;
+    readonly file: string;
+    readonly rpc: { readonly one: string; readonly batch: string; readonly stream: string };
+    readonly batchField: string;
+  };
+  /** Where items travel through the brokers, and the content types of a message holding one item or a batch. */
+  readonly broker: {
+    readonly topic: string;
+    readonly queue: string;
+    readonly consumerGroup: string;
+    readonly contentType: string;
+    readonly batchContentType: string;
+  };
+}
+
+/** An item whose fields are not known statically: what the pipeline's generic parts handle. */
+export type Item = { id: string } & Record<string, string | number>;
+
+/** The fields of a domain's item, typed from its definition. */
+export type FieldsOf<D extends Domain> = {
+  -readonly [K in keyof D['fields']]: D['fields'][K] extends EnumField<infer V> ? V : number;
+};
+
+/** A domain's item with its id. */
+export type ItemOf<D extends Domain> = FieldsOf<D> & { id: string };
+
+/** The fields in protobuf order, with their names. */
+export function fieldList(d: Domain): (Field & { name: string })[] {
+  return Object.entries(d.fields)
+    .map(([name, f]) => ({ ...f, name }))
+    .sort((a, b) => a.number - b.number);
+}
+
+/** The values of an enum field of the domain (the groups or the counted values). */
+export function enumValues(d: Domain, field: string): readonly string[] {
+  const f = d.fields[field];
+  if (!f || f.kind !== 'enum') throw new Error(`${d.name}: ${field} is not an enum field`);
+  return f.values;
+}

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { Domain } from '@tweets/domain';
+import type { Logger } from '@tweets/kit';
+import { contract, grpc, HealthImplementation, writerServiceDefinition } from '@tweets/wire';
+import type { Publisher } from './publisher.js';
+import { createWriter } from './writer.js';
+
+/**
+ * The writer's gRPC server: the domain's service (the seed's rpc plus the batch
+ * and stream extensions) and grpc.health.v1, which follows the broker
+ * connection (NOT_SERVING while it is down). Resolves once it listens.
+ */
+export async function startWriterServer(o: { domain: Domain; publisher: Publisher; host: string; port: number; log: Logger }) {
+  const c = contract(o.domain);
+  const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, log: o.log });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [c.serviceName]: 'NOT_SERVING' });
+  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
+  health.addToServer(server);
+  server.addService(writerServiceDefinition(c, randomUUID), writer.implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', status);
+    health.setStatus(c.serviceName, status);
+  };
+  let serving: boolean | undefined;
+  const follow = () => {
+    const now = o.publisher.ready();
+    if (now !== serving) setHealth((serving = now) ? 'SERVING' : 'NOT_SERVING');
+  };
+  follow();
+  const healthTimer = setInterval(follow, 500);
+  healthTimer.unref();
+  const statsTimer = setInterval(() => {
+    const ack = writer.published.latency.take();
+    if (ack) o.log.info({ calls: ack.count, tweets: writer.published.items, ack }, 'published in the last 10 s');
+    writer.published.items = 0;
+  }, 10_000);
+  statsTimer.unref();
+  o.log.info({ port, broker: o.publisher.broker }, 'gRPC server listening');
+  return {
+    port,
+    async stop() {
+      clearInterval(healthTimer);
+      clearInterval(statsTimer);
+      setHealth('NOT_SERVING');
+      await writer.drain();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
