@@ -82,11 +82,18 @@ export type FieldsOf<D extends Domain> = {
 /** A domain's item with its id. */
 export type ItemOf<D extends Domain> = FieldsOf<D> & { id: string };
 
-/** The fields in protobuf order, with their names. */
-export function fieldList(d: Domain): (Field & { name: string })[] {
-  return Object.entries(d.fields)
-    .map(([name, f]) => ({ ...f, name }))
-    .sort((a, b) => a.number - b.number);
+const lists = new WeakMap<Domain, readonly (Field & { name: string })[]>();
+
+/** The fields in protobuf order, with their names (worked out once per domain: validation runs it per request). */
+export function fieldList(d: Domain): readonly (Field & { name: string })[] {
+  let list = lists.get(d);
+  if (!list) {
+    list = Object.entries(d.fields)
+      .map(([name, f]) => ({ ...f, name }))
+      .sort((a, b) => a.number - b.number);
+    lists.set(d, list);
+  }
+  return list;
 }
 
 /** The values of an enum field of the domain (the groups or the counted values). */
