@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { weather, type WeatherDomain } from '@tweets/domain';
@@ -7,7 +8,9 @@ import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@t
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
-import { provision, ProvisionError } from './provision.js';
+import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
+import { provision, provisionImages, ProvisionError } from './provision.js';
+import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
@@ -15,7 +18,8 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm run load [-- --count N --concurrency N]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
-       npm run test:unit                     (the tests that need no broker)`;
+       npm run test:unit                     (the tests that need no broker)
+       npm run images [-- --push] [--base IMAGE]`;
 
 interface Flags {
   stack: string;
@@ -31,10 +35,16 @@ interface Flags {
   repeat: number;
   /** Tests only: the unit tier alone, with no stack. */
   unit: boolean;
+  /** Images: push every image to the local registry and check its digest. */
+  push: boolean;
+  /** Images: the Node.js base to build on (default: the public one if here, else a local one). */
+  base: string;
+  /** Provision: also what images need (Podman, Buildah, runc, debootstrap, htpasswd). */
+  images: boolean;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -46,6 +56,9 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--quick') f.quick = true;
     else if (a === '--hog') f.hog = true;
     else if (a === '--unit') f.unit = true;
+    else if (a === '--push') f.push = true;
+    else if (a === '--images') f.images = true;
+    else if (a === '--base') f.base = val();
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
     else if (a === '--stack') f.stack = val();
@@ -219,7 +232,9 @@ export function testFiles(tier: 'unit' | 'integration'): string[] {
 
 function runTests(files: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+    // --test-force-exit: a file whose tests are done ends, even if a failure left a connection open
+    // (a failed test must fail the run, never hang it).
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
     child.once('exit', (c) => resolve(c ?? 1));
   });
 }
@@ -275,6 +290,26 @@ async function testRuns(f: Flags): Promise<number> {
   return code;
 }
 
+/** `npm run images`: every service image, built and listed; with --push, pushed to the local registry and checked by digest. */
+async function images(f: Flags): Promise<number> {
+  const built = buildImages({ base: f.base || undefined, log: say });
+  console.log(`\n${renderImages(built)}\n`);
+  if (!f.push) return 0;
+  const r = await ensureRegistry(say);
+  const tag = imageTag();
+  let ok = true;
+  for (const i of built) {
+    const repository = `tweets/${i.service}`;
+    const digestFile = join(mkdtempSync(join(tmpdir(), 'push-')), 'digest');
+    podman(['push', '--tls-verify=false', '--creds', `${r.user}:${r.password}`, '--digestfile', digestFile, i.ref, `docker://${r.address}/${repository}:${tag}`]);
+    const pushed = readFileSync(digestFile, 'utf8').trim();
+    const served = await servedDigest(r, repository, tag);
+    ok &&= pushed === served;
+    say(`pushed ${r.address}/${repository}:${tag} ${pushed}${pushed === served ? '' : ` but the registry serves ${served}`}`);
+  }
+  return ok ? 0 : 1;
+}
+
 /** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
 async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const opts = {
@@ -309,7 +344,10 @@ export async function main(argv: string[]): Promise<number> {
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);
+        if (stopRegistry()) say('registry: stopped');
         return 0;
+      case 'images':
+        return await images(f);
       case 'status':
         return status(l);
       case 'load':
@@ -322,13 +360,17 @@ export async function main(argv: string[]): Promise<number> {
       case 'provision':
         provision(l);
         say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
+        if (f.images) {
+          provisionImages();
+          say('provisioned for images: Podman, Buildah, runc, debootstrap and htpasswd are in place');
+        }
         return 0;
       default:
         console.error(USAGE);
         return 2;
     }
   } catch (err) {
-    if (err instanceof ProvisionError) console.error(`[stack] ${err.message}`);
+    if (err instanceof ProvisionError || err instanceof ImagesError) console.error(`[stack] ${err.message}`);
     else console.error(`[stack] ${(err as Error).stack ?? err}`);
     return 1;
   }

@@ -45,6 +45,22 @@ export function provision(l: StackLayout): void {
   ensureKafkaJars(l);
 }
 
+/**
+ * What `npm run images` and the image tests need, if missing: Podman, Buildah
+ * and runc (crun fails on this machine's cgroups), debootstrap from
+ * bookworm-backports (it knows trixie, the local base), and htpasswd (the
+ * local registry's bcrypt logins).
+ */
+export function provisionImages(): void {
+  const missing: string[] = [];
+  if (!existsSync('/usr/bin/podman')) missing.push('podman');
+  if (!existsSync('/usr/bin/buildah')) missing.push('buildah');
+  if (!existsSync('/usr/sbin/runc')) missing.push('runc');
+  if (!existsSync('/usr/sbin/debootstrap')) missing.push('debootstrap');
+  if (!has('htpasswd')) missing.push('apache2-utils');
+  if (missing.length > 0) aptInstall(missing);
+}
+
 function aptInstall(pkgs: string[]): void {
   const cmd = [
     `printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > ${BACKPORTS_SOURCES}`,

@@ -10,10 +10,11 @@ await runService({
   async start(log) {
     const cfg = readConfig(weather);
     const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, weather, log) : await createRabbitPublisher(cfg, weather, log);
-    const server = await startWriterServer({ domain: weather, publisher, host: cfg.GRPC_HOST, port: cfg.GRPC_PORT, log });
+    const server = await startWriterServer({ domain: weather, publisher, host: cfg.GRPC_HOST, port: cfg.GRPC_PORT, log, idleCloseMs: cfg.PUBLISH_TIMEOUT_MS + 1000 });
     return {
       async stop() {
         await server.stop();
+        log.info('gRPC server stopped; closing the broker connection');
         await publisher.close();
       },
     };

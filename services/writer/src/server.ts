@@ -10,7 +10,15 @@ import { createWriter } from './writer.js';
  * and stream extensions) and grpc.health.v1, which follows the broker
  * connection (NOT_SERVING while it is down). Resolves once it listens.
  */
-export async function startWriterServer(o: { domain: Domain; publisher: Publisher; host: string; port: number; log: Logger }) {
+export async function startWriterServer(o: {
+  domain: Domain;
+  publisher: Publisher;
+  host: string;
+  port: number;
+  log: Logger;
+  /** At stop, how long calls may take to end before the connections still open are closed. */
+  idleCloseMs: number;
+}) {
   const c = contract(o.domain);
   const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, log: o.log });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [c.serviceName]: 'NOT_SERVING' });
@@ -46,7 +54,20 @@ export async function startWriterServer(o: { domain: Domain; publisher: Publishe
       clearInterval(statsTimer);
       setHealth('NOT_SERVING');
       await writer.drain();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      o.log.info('streams drained; shutting the gRPC server down');
+      // Unary calls in flight end within the publish timeout. After that, what is left open is an idle
+      // connection (a health probe's, a client that keeps its channel) that would hold the shutdown up.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          o.log.info('idle connections still open; closing them');
+          server.forceShutdown();
+          resolve();
+        }, o.idleCloseMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
     },
   };
 }
