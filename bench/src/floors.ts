@@ -22,8 +22,9 @@ import { readConfig as kafkaConsumerConfig } from '@tweets/kafka-consumer/config
 import { randomItem, rng } from '@tweets/loadgen';
 import type { StackLayout } from '@tweets/stack';
 import { secrets, secretFile } from '@tweets/stack';
-import { aggregateKeys, connectValkey, ItemStore } from '@tweets/store';
+import { aggregateKeys, connectValkey, ItemStore, seenPattern } from '@tweets/store';
 import { readFileSync } from 'node:fs';
+import type { Redis } from 'iovalkey';
 import { sampleTree } from './sampler.js';
 
 export interface FloorOptions {
@@ -81,16 +82,27 @@ async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
   const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'writer', password: s.valkeyWriterPassword, name: 'bench-floor' }, () => {});
   await new Promise((r) => redis.once('ready', r));
   const prefix = `floor${Date.now().toString(36)}`;
-  const store = new ItemStore(weather, redis, { prefix, dedupTtlSec: 120 });
+  const store = new ItemStore(weather, redis, { prefix, dedupWindowSec: 120 });
   try {
     return await charged(pid, (warm) => {
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'fw' : 'f', 7);
       return paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch))));
     });
   } finally {
-    await redis.del(...aggregateKeys(weather, prefix, 'kafka'));
-    redis.disconnect();
+    await cleanFloorKeys(redis, prefix).finally(() => redis.disconnect());
   }
+}
+
+/** Removes the keys the Valkey floor wrote. */
+async function cleanFloorKeys(redis: Redis, prefix: string): Promise<void> {
+  const buckets: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', seenPattern(prefix, 'kafka'), 'COUNT', 1000);
+    cursor = next;
+    buckets.push(...keys);
+  } while (cursor !== '0');
+  await redis.del(...aggregateKeys(weather, prefix, 'kafka'), ...buckets);
 }
 
 async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {

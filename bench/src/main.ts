@@ -4,9 +4,40 @@
  * within 5 s), measures each broker's floor at the fan-out's top rate, and
  * writes bench/results/. It runs on a private `bench` stack, started fresh.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '@tweets/stack';
+import { measureDedupMemory } from './dedup.js';
 import { markdown, runBench, SCENARIOS } from './index.js';
+import { runSoak, soakMarkdown } from './soak.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+const outDir = join(ROOT, 'bench', 'results');
+const log = (m: string) => console.log(`[bench] ${m}`);
+
+if (process.argv.includes('--soak')) {
+  // Valkey's memory under sustained load, with the dedup window scaled down (docs/valkey.md).
+  const { result, files } = await runSoak({ rate: arg('--rate', 1000), windowSec: arg('--window', 60), slices: arg('--slices', 4), minutes: arg('--minutes', 5), outDir, log });
+  console.log(`\n${soakMarkdown(result)}`);
+  for (const f of files) log(`wrote ${f}`);
+  process.exit(0);
+}
+if (process.argv.includes('--dedup-memory')) {
+  // What one remembered id costs, per representation, at a million ids.
+  const r = await measureDedupMemory(arg('--ids', 1_000_000), log);
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-dedup-memory.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, ...r }, null, 2));
+  console.log(JSON.stringify(r, null, 2));
+  log(`wrote ${file}`);
+  process.exit(0);
+}
 
 const quick = process.argv.includes('--quick');
 const started = Date.now();
@@ -30,8 +61,8 @@ const { results, files } = await runBench({
   scenarios: SCENARIOS,
   stack: 'bench',
   manageStack: true,
-  outDir: join(ROOT, 'bench', 'results'),
-  log: (m) => console.log(`[bench] ${m}`),
+  outDir,
+  log,
 });
 console.log(`\n${markdown(results)}`);
 for (const f of files) console.log(`[bench] wrote ${f}`);

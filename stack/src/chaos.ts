@@ -1,7 +1,7 @@
 import { Redis } from 'iovalkey';
 import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
-import { seenKey } from '@tweets/store';
+import { appliedIds } from '@tweets/store';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
 
@@ -169,22 +169,12 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   const after = await fetchStats<WeatherDomain>(l.apiUrl);
   opts.log(`drained in ${drainSec.toFixed(1)} s (reached: ${reached})`);
 
-  // Which ids each path applied, from the per-id dedup keys.
+  // Which ids each path applied, from its dedup window's buckets.
   const s = secrets(l);
   const valkey = new Redis({ host: '127.0.0.1', port: l.ports.valkey, username: 'reader', password: s.valkeyReaderPassword });
   const applied = Object.fromEntries(PATHS.map((p) => [p, new Uint8Array(result.sent)])) as Record<BrokerPath, Uint8Array>;
-  for (const p of PATHS) {
-    for (let start = 0; start < result.sent; start += 5000) {
-      const pipe = valkey.pipeline();
-      const end = Math.min(result.sent, start + 5000);
-      for (let n = start; n < end; n++) pipe.exists(seenKey(weather.keyPrefix, p, `${idPrefix}-${n}`));
-      const res = (await pipe.exec()) ?? [];
-      res.forEach(([err, v], k) => {
-        if (err) throw err;
-        applied[p][start + k] = Number(v);
-      });
-    }
-  }
+  const ids = Array.from({ length: result.sent }, (_, n) => `${idPrefix}-${n}`);
+  for (const p of PATHS) applied[p] = await appliedIds(valkey, weather.keyPrefix, p, ids);
   valkey.disconnect();
 
   // Clients take tweets in index order, so the tweets started before a fault are 0 .. sentBefore-1.

@@ -34,6 +34,8 @@ export interface Component {
    * shared machine it runs at the lowest CPU priority (see backgroundPolicy).
    */
   background?: boolean;
+  /** For our services: the folder under services/ it runs from (and whose image runs it in a container). */
+  service?: string;
 }
 
 function write(file: string, text: string): void {
@@ -86,6 +88,9 @@ function valkey(l: StackLayout): Component {
           'auto-aof-rewrite-percentage 400',
           'auto-aof-rewrite-min-size 256mb',
           'save ""',
+          // A bound, and counts are never evicted: when full, Valkey refuses writes and the consumers
+          // retry without acking (docs/valkey.md sizes it: dedup window x rate x bytes per id).
+          `maxmemory ${process.env.STACK_VALKEY_MAXMEMORY ?? '4gb'}`,
           'maxmemory-policy noeviction',
           `aclfile ${join(dir, 'users.acl')}`,
           'daemonize no',
@@ -262,6 +267,7 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
   return {
     name,
     kind: 'service',
+    service: dir,
     background,
     command: process.execPath,
     // CPU_PROF_DIR=<dir>: every service writes a V8 CPU profile there when it stops (docs/benchmarks.md).

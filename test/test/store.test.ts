@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'iovalkey';
 import { weather, type Tweet } from '@tweets/domain';
-import { connectValkey, ItemStore, pathKey, readRecent, readStats } from '@tweets/store';
+import { appliedIds, connectValkey, ItemStore, pathKey, readRecent, readStats } from '@tweets/store';
 import { creds, stack } from './helpers.js';
 
 const prefix = `t${Date.now().toString(36)}`;
@@ -68,11 +68,26 @@ test('recent holds the newest applied tweets of a batch, as JSON with the time a
   assert.equal((await writer.lrange(pathKey(p, 'kafka', 'recent'), 0, 0))[0], '{"at":3000,"id":"j","humidity":7}');
 });
 
-test('applied ids expire after the dedup window', async () => {
-  const store = new ItemStore(weather, writer, { prefix: `${prefix}t`, dedupTtlSec: 100 });
-  await store.apply('kafka', tweet('ttl'));
-  const ttl = await writer.ttl(pathKey(`${prefix}t`, 'kafka', 'seen', 'ttl'));
-  assert.ok(ttl > 90 && ttl <= 100, String(ttl));
+test('an applied id is remembered for the dedup window, then counts again; its bucket expires whole', async () => {
+  const p = `${prefix}t`;
+  const store = new ItemStore(weather, writer, { prefix: p, dedupWindowSec: 100, dedupSlices: 4 });
+  const t0 = Date.now();
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0), [1]);
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0 + 99_000), [0], 'a retry within the window');
+  assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0 + 126_000), [1], 'a retry after the window and its last bucket');
+  const buckets: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await writer.scan(cursor, 'MATCH', `${p}:{kafka}:seen:*`, 'COUNT', 1000);
+    cursor = next;
+    buckets.push(...keys);
+  } while (cursor !== '0');
+  assert.ok(buckets.length >= 1);
+  for (const b of buckets) {
+    const ttl = await writer.ttl(b);
+    assert.ok(ttl > 0 && ttl <= 100 + 25 + 1, `${b}: ttl ${ttl}: the window and one bucket at most`);
+  }
+  assert.deepEqual([...(await appliedIds(writer, p, 'kafka', ['w1', 'nope']))], [1, 0]);
 });
 
 test('the reader user can read but not write; no user may act without a password', async () => {

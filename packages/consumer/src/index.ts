@@ -36,6 +36,14 @@ export interface ConsumerCounts {
   deadLettered: number;
 }
 
+/** Whether Valkey takes the consumer's writes: while it refuses them (down, or full: maxmemory with noeviction), nothing is acked and the lag grows. */
+export interface StoreHealth {
+  /** The last write failed and is being retried. */
+  failing: boolean;
+  /** Why, as Valkey said it (`OOM command not allowed ...` when it is full). */
+  lastError: string;
+}
+
 export interface ConsumerCore<R> {
   /**
    * Decodes a batch of deliveries, dead-letters the poison in it and applies
@@ -48,6 +56,7 @@ export interface ConsumerCore<R> {
    */
   handle(batch: readonly Delivery<R>[]): Promise<void>;
   readonly counts: ConsumerCounts;
+  readonly store: StoreHealth;
 }
 
 /**
@@ -61,6 +70,7 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
   const codec = jsonCodec(o.domain);
   const { contentType, batchContentType } = o.domain.broker;
   const counts: ConsumerCounts = { applied: 0, duplicates: 0, deadLettered: 0 };
+  const store: StoreHealth = { failing: false, lastError: '' };
 
   async function handle(batch: readonly Delivery<R>[]): Promise<void> {
     const items: Applied<D>[] = [];
@@ -90,14 +100,18 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
       for (const p of poison) o.log.error({ messageId: p.messageId, reason: p.reason }, 'poison message dead-lettered');
     }
     for (let i = 0; i < items.length; i += o.batchMax) {
-      const results = await applyUntilDone(o.store, o.path, items.slice(i, i + o.batchMax), o.stopping, (err, attempt) =>
-        o.log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying'),
-      );
+      const results = await applyUntilDone(o.store, o.path, items.slice(i, i + o.batchMax), o.stopping, (err, attempt) => {
+        store.failing = true;
+        store.lastError = err.message;
+        o.log.warn({ err: { message: err.message }, attempt }, 'valkey write failed; retrying, nothing acked meanwhile');
+      });
+      if (store.failing) o.log.info('valkey takes writes again');
+      store.failing = false;
       for (const r of results) r === 1 ? counts.applied++ : counts.duplicates++;
     }
   }
 
-  return { handle, counts };
+  return { handle, counts, store };
 }
 
 /** What a broker adapter gets from its service: the domain, the store it applies to, and the logger. */
@@ -110,6 +124,8 @@ export interface AdapterContext<D extends Domain> {
 /** A broker adapter, running: its core's counts, whether it is connected, and its graceful stop. */
 export interface RunningConsumer {
   readonly counts: ConsumerCounts;
+  readonly store: StoreHealth;
+  /** Connected to its broker. */
   ready(): boolean;
   /** Takes nothing new, applies and acks or commits what was delivered, and closes. */
   stop(): Promise<void>;
@@ -120,7 +136,7 @@ export interface RunningConsumer {
  * the domain's store, the broker adapter, /livez and /readyz on the health
  * port, progress in the log every 10 s, and a graceful stop on SIGTERM.
  */
-export async function runConsumerService<D extends Domain, C extends ValkeyConfig & { HEALTH_HOST: string; HEALTH_PORT: number }>(o: {
+export async function runConsumerService<D extends Domain, C extends ValkeyConfig & { HEALTH_HOST: string; HEALTH_PORT: number; DEDUP_WINDOW_SEC: number; DEDUP_SLICES: number }>(o: {
   name: string;
   domain: D;
   secrets: string[];
@@ -133,9 +149,11 @@ export async function runConsumerService<D extends Domain, C extends ValkeyConfi
     async start(log) {
       const cfg = o.readConfig();
       const valkey = connectFromConfig(cfg, o.name, log);
-      const store = new ItemStore(o.domain, valkey, { prefix: cfg.VALKEY_PREFIX });
+      const store = new ItemStore(o.domain, valkey, { prefix: cfg.VALKEY_PREFIX, dedupWindowSec: cfg.DEDUP_WINDOW_SEC, dedupSlices: cfg.DEDUP_SLICES });
       const consumer = await o.start(cfg, { domain: o.domain, store, log });
-      const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => consumer.ready() && valkey.status === 'ready');
+      // Not ready while its broker is away, Valkey is down, or Valkey refuses its writes (full): the
+      // pipeline's health shows a consumer that acks nothing and lets its lag grow.
+      const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => consumer.ready() && valkey.status === 'ready' && !consumer.store.failing);
       const statsTimer = setInterval(() => log.info(consumer.counts, 'progress'), 10_000);
       statsTimer.unref();
       return {

@@ -1,6 +1,7 @@
-import { hostPort, str, type ConfigOf, type Logger } from '@tweets/kit';
+import { hostPort, int, str, type ConfigOf, type Logger } from '@tweets/kit';
 import type { Redis } from 'iovalkey';
 import { connectValkey } from './client.js';
+import { DEFAULT_DEDUP_SLICES, DEFAULT_DEDUP_WINDOW_SEC } from './store.js';
 
 /** The Valkey settings every service that talks to Valkey reads from its env. */
 export function valkeySpec(defaultUser: string, defaultPrefix: string) {
@@ -32,4 +33,14 @@ export function connectFromConfig(cfg: ValkeyConfig, name: string, log: Logger):
     log.info('valkey connection ready');
   });
   return redis;
+}
+
+/** The dedup window's settings, for the services that apply items (the consumers); docs/valkey.md sizes them. */
+export function dedupSpec() {
+  return {
+    /** Seconds an applied id is remembered at least: a retry or redelivery later than this counts again. */
+    DEDUP_WINDOW_SEC: int({ default: DEFAULT_DEDUP_WINDOW_SEC, min: 10, max: 7 * 86_400 }),
+    /** Buckets the window is cut into: Valkey keeps at most one bucket beyond the window, and looks an id up in each. */
+    DEDUP_SLICES: int({ default: DEFAULT_DEDUP_SLICES, min: 1, max: 60 }),
+  };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'iovalkey';
 import { byKey, enumValues, jsonCodec, type BrokerPath, type Domain, type Item, type ItemOf, type StatsOf } from '@tweets/domain';
-import { aggregateKeys, applyKeys, pathKey } from './keys.js';
+import { aggregateKeys, applyKeys, pathKey, seenPattern, type DedupWindow } from './keys.js';
 
 let applyLua: string | undefined;
 /** The apply script's source, read the first time a store is made (nothing is read on import). */
@@ -10,13 +10,21 @@ const applyScript = () => (applyLua ??= readFileSync(new URL('../../src/apply.lu
 export interface StoreOptions {
   /** The domain's key prefix (default: the domain's own, `wt` for weather tweets). */
   prefix: string;
-  /** How long an applied id is remembered, so a redelivery or a client retry is not counted again. */
-  dedupTtlSec: number;
+  /** How long an applied id is remembered at least, so a redelivery or a client retry is not counted again (docs/valkey.md). */
+  dedupWindowSec: number;
+  /** The buckets the window is cut into (docs/valkey.md). */
+  dedupSlices: number;
   /** How many recent items are kept per path. */
   recentCap: number;
 }
 
-export const DEFAULT_DEDUP_TTL_SEC = 86_400;
+/**
+ * 30 minutes: far beyond every way a duplicate reaches a consumer here (a
+ * client's retries of a 503, a redelivery after a consumer or broker restart,
+ * a writer's retried publish: seconds to a few minutes; docs/valkey.md).
+ */
+export const DEFAULT_DEDUP_WINDOW_SEC = 1800;
+export const DEFAULT_DEDUP_SLICES = 4;
 export const DEFAULT_RECENT_CAP = 100;
 
 /** An item to apply; `json`, when given, is the item as the broker carried it (checked), kept in `recent` without re-encoding. */
@@ -28,13 +36,15 @@ export class ItemStore<D extends Domain> {
   readonly #groupNumber: Record<string, number>;
   readonly #sums: readonly string[];
   readonly #json: (item: Item) => string;
+  readonly #window: DedupWindow;
 
   constructor(
     readonly domain: D,
     readonly redis: Redis,
     opts: Partial<StoreOptions> = {},
   ) {
-    this.opts = { prefix: domain.keyPrefix, dedupTtlSec: DEFAULT_DEDUP_TTL_SEC, recentCap: DEFAULT_RECENT_CAP, ...opts };
+    this.opts = { prefix: domain.keyPrefix, dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC, dedupSlices: DEFAULT_DEDUP_SLICES, recentCap: DEFAULT_RECENT_CAP, ...opts };
+    this.#window = { windowSec: this.opts.dedupWindowSec, slices: this.opts.dedupSlices };
     this.#groupNumber = Object.fromEntries(enumValues(domain, domain.groupBy).map((g, i) => [g, i + 1]));
     this.#sums = domain.sums;
     this.#json = jsonCodec(domain).json;
@@ -57,15 +67,17 @@ export class ItemStore<D extends Domain> {
   async applyBatch(path: BrokerPath, items: readonly Applied<D>[], nowMs = Date.now()): Promise<number[]> {
     if (items.length === 0) return [];
     const d = this.domain;
-    const { prefix, recentCap, dedupTtlSec } = this.opts;
-    const keys = applyKeys(d, prefix, path, items);
-    const args: (string | number)[] = [recentCap, dedupTtlSec, Object.keys(this.#groupNumber).length, this.#sums.length, ...this.#sums.map((s) => `${s}_sum`)];
+    const { prefix, recentCap } = this.opts;
+    const nowSec = Math.floor(nowMs / 1000);
+    const { keys, expireAt } = applyKeys(d, prefix, path, this.#window, nowSec);
+    // Relative to the time of the batch: a bucket lives until no lookup can reach it.
+    const args: (string | number)[] = [recentCap, expireAt - nowSec, Object.keys(this.#groupNumber).length, this.#sums.length, this.#window.slices + 1, ...this.#sums.map((s) => `${s}_sum`)];
     // Only the batch's newest `recentCap` items can stay in `recent`: the others carry no JSON (an empty
     // argument), which spares encoding, sending and parsing about 100 bytes for most items of a large batch.
     const firstRecent = items.length - recentCap;
     for (let i = 0; i < items.length; i++) {
       const t = items[i]! as Applied<D> & Item;
-      args.push(this.#groupNumber[t[d.groupBy] as string]!, t[d.countBy]!);
+      args.push(t.id, this.#groupNumber[t[d.groupBy] as string]!, t[d.countBy]!);
       for (const s of this.#sums) args.push(t[s]!);
       args.push(i < firstRecent ? '' : this.#recentJson(t, nowMs));
     }
@@ -126,4 +138,30 @@ export async function readStats<D extends Domain>(redis: Redis, d: D, prefix: st
 export async function readRecent(redis: Redis, d: Domain, path: BrokerPath, limit = 20, prefix = d.keyPrefix): Promise<unknown[]> {
   const items = await redis.lrange(pathKey(prefix, path, 'recent'), 0, limit - 1);
   return items.map((s) => JSON.parse(s) as unknown);
+}
+
+/**
+ * Which of `ids` a path has applied within its dedup window: 1 or 0 per id,
+ * in order. Reads every seen bucket the path has (SCAN), so it holds whatever
+ * the window's settings were when each id was applied.
+ */
+export async function appliedIds(redis: Redis, prefix: string, path: BrokerPath, ids: readonly string[]): Promise<Uint8Array> {
+  const buckets: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', seenPattern(prefix, path), 'COUNT', 1000);
+    cursor = next;
+    buckets.push(...keys.filter((k) => /:seen:\d+$/.test(k)));
+  } while (cursor !== '0');
+  const out = new Uint8Array(ids.length);
+  for (let start = 0; start < ids.length; start += 5000) {
+    const chunk = ids.slice(start, start + 5000);
+    for (const b of buckets) {
+      const hits = (await redis.call('SMISMEMBER', b, ...chunk)) as number[];
+      hits.forEach((h, i) => {
+        if (h === 1) out[start + i] = 1;
+      });
+    }
+  }
+  return out;
 }

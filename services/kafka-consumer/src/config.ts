@@ -1,7 +1,7 @@
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
 import type { Domain } from '@tweets/domain';
 import { ConfigError, int, list, loadConfig, str, type ConfigOf, type Env } from '@tweets/kit';
-import { valkeySpec } from '@tweets/store';
+import { dedupSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
@@ -40,6 +40,7 @@ export function spec(d: Domain) {
      */
     FETCH_MAX_BYTES: int({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
     ...valkeySpec('default', d.keyPrefix),
+    ...dedupSpec(),
   };
 }
 

@@ -110,6 +110,7 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
 
   return {
     counts: core.counts,
+    store: core.store,
     ready: () => !stopping && stream.isConnected(),
     async stop() {
       stopping = true;

@@ -1,6 +1,6 @@
 import type { Domain } from '@tweets/domain';
 import { int, loadConfig, str, type ConfigOf, type Env } from '@tweets/kit';
-import { valkeySpec } from '@tweets/store';
+import { dedupSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
@@ -20,6 +20,7 @@ export function spec(d: Domain) {
      */
     BATCH_LINGER_MS: int({ default: 10, min: 0, max: 1000 }),
     ...valkeySpec('default', d.keyPrefix),
+    ...dedupSpec(),
   };
 }
 

@@ -142,6 +142,7 @@ export async function startRabbitConsumer<D extends Domain>(cfg: RabbitConsumerC
 
   return {
     counts: core.counts,
+    store: core.store,
     ready: () => !stopping && link?.open === true,
     async stop() {
       // No new deliveries; apply and ack what was delivered, then close.
