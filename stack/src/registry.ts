@@ -39,9 +39,11 @@ function which(cmd: string): string | undefined {
 function distributionBinary(log: (m: string) => void): string {
   const bin = join(ROOT, '.tools', 'go', 'bin', 'registry');
   if (existsSync(bin)) return bin;
-  if (!which('go')) throw new Error('neither zot nor Go is installed: the local registry needs one of them');
+  // Go's own install folder, where it is not on the PATH.
+  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error('neither zot nor Go is installed: the local registry needs one of them');
   log(`installing ${DISTRIBUTION_MODULE} with go install into .tools/go/bin`);
-  execFileSync('go', ['install', DISTRIBUTION_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: join(ROOT, '.tools', 'go', 'bin') } });
+  execFileSync(go, ['install', DISTRIBUTION_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: join(ROOT, '.tools', 'go', 'bin') } });
   return bin;
 }
 
