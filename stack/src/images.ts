@@ -96,7 +96,9 @@ export function localBase(log: (m: string) => void): string {
     log(`building a minimal Debian trixie with debootstrap into ${rootfs} (a few minutes, once)`);
     rmSync(rootfs, { recursive: true, force: true });
     mkdirSync(dirname(rootfs), { recursive: true });
-    execFileSync('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'trixie', rootfs], { stdio: 'inherit' });
+    // debootstrap runs chroot and friends from the sbin folders, which a non-login PATH may lack.
+    const path = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
+    execFileSync('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'trixie', rootfs], { stdio: 'inherit', env: { ...process.env, PATH: path } });
     writeFileSync(marker, BASE_PACKAGES.join(','));
   }
   // Node.js and npm, laid out as the official image does.
