@@ -252,6 +252,8 @@ async function test(): Promise<number> {
   await stopStack(l);
   rmSync(l.dir, { recursive: true, force: true });
   try {
+    // The image tests need Podman and friends: installed here as root, or the command to run is printed.
+    provisionImages();
     await startStack(l);
   } catch (err) {
     console.error(`[stack] ${(err as Error).message}`);
