@@ -17,13 +17,19 @@ import { api, restarts, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 const MUNIS = ['mixco', 'guatemala', 'amatitlan', 'chinautla'];
 const WEATHERS = ['sunny', 'cloudy', 'rainy', 'foggy'];
 
+/** An enum's name, given by name or by its proto number (1 is the first), as the API takes it; else undefined. */
+function enumName(names: string[], v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? names[v - 1] : undefined;
+  return typeof v === 'string' && names.includes(v) ? v : undefined;
+}
+
 function oracleValid(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const o = body as Record<string, unknown>;
   const keys = Object.keys(o).sort().join(',');
   if (keys !== 'humidity,municipality,temperature,weather') return false;
   const int = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
-  return MUNIS.includes(o.municipality as string) && WEATHERS.includes(o.weather as string) && int(o.temperature, -50, 60) && int(o.humidity, 0, 100);
+  return !!enumName(MUNIS, o.municipality) && !!enumName(WEATHERS, o.weather) && int(o.temperature, -50, 60) && int(o.humidity, 0, 100);
 }
 
 const validTweet = fc.record({
@@ -31,6 +37,14 @@ const validTweet = fc.record({
   temperature: fc.integer({ min: -50, max: 60 }),
   humidity: fc.integer({ min: 0, max: 100 }),
   weather: fc.constantFrom(...WEATHERS),
+});
+
+/** Valid tweets with their enums given by number (the proto3 JSON mapping), 1 to 4. */
+const numberedTweet = fc.record({
+  municipality: fc.integer({ min: 1, max: 4 }),
+  temperature: fc.integer({ min: -50, max: 60 }),
+  humidity: fc.integer({ min: 0, max: 100 }),
+  weather: fc.integer({ min: 1, max: 4 }),
 });
 
 const badValue = fc.oneof(
@@ -50,6 +64,7 @@ const mutated = fc.tuple(validTweet, fc.constantFrom('drop', 'extra', 'replace')
 
 const body = fc.oneof(
   { weight: 4, arbitrary: validTweet.map((t) => JSON.stringify(t)) },
+  { weight: 1, arbitrary: numberedTweet.map((t) => JSON.stringify(t)) },
   { weight: 4, arbitrary: mutated.map((t) => JSON.stringify(t)) },
   { weight: 2, arbitrary: fc.json({ maxDepth: 2 }) },
   { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
@@ -111,8 +126,8 @@ test('10,000 fuzzed requests: valid ones 2xx, the rest 4xx problem+json, no 5xx,
       }
       if (got2xx) {
         accepted++;
-        const t = JSON.parse(c.body) as { municipality: keyof typeof expected; weather: 'sunny' };
-        expected[t.municipality][t.weather]++;
+        const t = JSON.parse(c.body) as { municipality: unknown; weather: unknown };
+        expected[enumName(MUNIS, t.municipality) as keyof typeof expected][enumName(WEATHERS, t.weather) as 'sunny']++;
       }
     }
   };

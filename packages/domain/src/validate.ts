@@ -18,16 +18,27 @@ export function typeName(v: unknown): string {
   return typeof v;
 }
 
-/** Why a value is not valid for a field (its JSON form), or undefined if it is. */
-function checkJson(f: Field, v: unknown): string | undefined {
+/**
+ * A value for a field in its JSON form: the value (an enum's name), or why it is not valid. With
+ * `enumNumbers`, an enum may also be given by its number, as the proto3 JSON mapping allows (1 is the
+ * first value; 0, the enum's zero value, and other numbers are refused like unknown names).
+ */
+function checkJson(f: Field, v: unknown, enumNumbers: boolean): { value: unknown } | { why: string } {
   if (f.kind === 'enum') {
-    if (typeof v !== 'string') return `must be a string, one of ${f.values.join(', ')}; got ${typeName(v)}`;
-    if (!f.values.includes(v)) return `must be one of ${f.values.join(', ')}; got ${JSON.stringify(v.slice(0, 40))}`;
-    return undefined;
+    const names = f.values.join(', ');
+    const numbers = enumNumbers ? ` (or their numbers, 1 to ${f.values.length})` : '';
+    if (enumNumbers && typeof v === 'number') {
+      const name = Number.isInteger(v) ? f.values[v - 1] : undefined;
+      return name ? { value: name } : { why: `must be one of ${names}${numbers}; got ${v}${v === 0 ? ` (${f.zero})` : ''}` };
+    }
+    if (typeof v !== 'string') return { why: `must be a string, one of ${names}${numbers}; got ${typeName(v)}` };
+    if (!f.values.includes(v)) return { why: `must be one of ${names}${numbers}; got ${JSON.stringify(v.slice(0, 40))}` };
+    return { value: v };
   }
-  if (typeof v !== 'number') return `must be an integer from ${f.min} to ${f.max}; got ${typeName(v)}`;
-  if (!Number.isInteger(v)) return `must be an integer; got ${v}`;
-  return checkRange(f, v);
+  if (typeof v !== 'number') return { why: `must be an integer from ${f.min} to ${f.max}; got ${typeName(v)}` };
+  if (!Number.isInteger(v)) return { why: `must be an integer; got ${v}` };
+  const why = checkRange(f, v);
+  return why ? { why } : { value: v };
 }
 
 /** Why an integer is out of a field's range, or undefined: the one range rule, for JSON and protobuf alike. */
@@ -37,9 +48,10 @@ export function checkRange(f: Field & { kind: 'int' }, v: number): string | unde
 
 /**
  * Checks a parsed JSON body against the item's shape: exactly the domain's
- * fields, the seed's enum names, integers in range. Reports every problem.
+ * fields, the seed's enum names (and, with `enumNumbers`, their numbers, which
+ * become names), integers in range. Reports every problem.
  */
-export function validateFields<D extends Domain>(d: D, body: unknown): Validation<FieldsOf<D>> {
+export function validateFields<D extends Domain>(d: D, body: unknown, opts: { enumNumbers?: boolean } = {}): Validation<FieldsOf<D>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, errors: [{ field: '', reason: `body must be a JSON object; got ${typeName(body)}` }] };
   }
@@ -54,9 +66,9 @@ export function validateFields<D extends Domain>(d: D, body: unknown): Validatio
   const value: Record<string, unknown> = {};
   for (const f of fieldList(d)) {
     if (!Object.hasOwn(o, f.name)) continue;
-    const why = checkJson(f, o[f.name]);
-    if (why) errors.push({ field: f.name, reason: why });
-    else value[f.name] = o[f.name];
+    const r = checkJson(f, o[f.name], opts.enumNumbers ?? false);
+    if ('why' in r) errors.push({ field: f.name, reason: r.why });
+    else value[f.name] = r.value;
   }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: value as FieldsOf<D> };

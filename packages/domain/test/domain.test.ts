@@ -58,6 +58,20 @@ test('rejects extra fields by name', () => {
   assert.deepEqual(fieldsOf({ ...good, __proto__x: 1 }), ['__proto__x']);
 });
 
+test("the API's form takes an enum by its proto number as well (the proto3 JSON mapping); 0 and others are refused", () => {
+  const api = (body: unknown) => validateFields(weather, body, { enumNumbers: true });
+  assert.deepEqual(api({ ...good, municipality: 4, weather: 1 }), { ok: true, value: { ...good, municipality: 'chinautla', weather: 'sunny' } });
+  assert.deepEqual(api({ ...good, municipality: 'guatemala', weather: 3 }), { ok: true, value: { ...good, municipality: 'guatemala', weather: 'rainy' } });
+  for (const municipality of [0, 5, -1, 1.5, '1', 'municipalities_unknown']) {
+    const r = api({ ...good, municipality });
+    assert.ok(!r.ok, String(municipality));
+    assert.deepEqual(r.errors.map((e) => e.field), ['municipality']);
+  }
+  const zero = api({ ...good, weather: 0 });
+  assert.ok(!zero.ok);
+  assert.match(zero.errors[0]!.reason, /must be one of sunny, cloudy, rainy, foggy \(or their numbers, 1 to 4\); got 0 \(weathers_unknown\)/);
+});
+
 test('rejects unknown enum names, the *_unknown zero values, numbers and other casing', () => {
   for (const municipality of ['municipalities_unknown', 'antigua', 'Mixco', 1, 0, null, '']) {
     assert.deepEqual(fieldsOf({ ...good, municipality }), ['municipality']);

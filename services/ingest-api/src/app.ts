@@ -45,7 +45,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       const k = validateId(key, 'Idempotency-Key');
       if (!k.ok) return sendProblem(reply, 400, 'Bad Request', formatErrors(k.errors), { errors: k.errors });
     }
-    const v = validateFields(domain, req.body);
+    // Enum numbers too, as the proto3 JSON mapping writes them (Locust files made from the seed's proto send them).
+    const v = validateFields(domain, req.body, { enumNumbers: true });
     if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
     const id = (key as string | undefined) ?? makeId();
     if (inFlight >= cfg.MAX_IN_FLIGHT) {

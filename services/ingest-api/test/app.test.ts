@@ -33,6 +33,15 @@ test('202 with the Idempotency-Key as the id once forwarded; without a key the A
   assert.deepEqual(forwarded, [{ id: 'k-1', ...good }, { id: 'made-id', ...good }]);
 });
 
+test('enums by their proto number (the proto3 JSON mapping) are taken and forwarded by name; 0 is refused', async () => {
+  const { post, forwarded } = build();
+  assert.equal((await post({ ...good, municipality: 2, weather: 4 }, { 'idempotency-key': 'n-1' })).statusCode, 202);
+  assert.deepEqual(forwarded, [{ id: 'n-1', ...good, municipality: 'guatemala', weather: 'foggy' }]);
+  const zero = await post({ ...good, municipality: 0 });
+  assert.equal(zero.statusCode, 422);
+  assert.match(zero.json().detail, /municipality must be one of .*; got 0 \(municipalities_unknown\)/);
+});
+
 test('bad input gets a problem naming the field, and is never forwarded', async () => {
   const { post, forwarded } = build();
   const cases: [unknown, Record<string, string>, number, string][] = [
