@@ -264,6 +264,8 @@ async function test(): Promise<number> {
   say(`running ${files.length} test files, the unit tier and the integration tier, against stack ${l.name}`);
   const code = await runTests(files, { STACK: 'test' });
   await stopStack(l);
+  // The image tests start the local registry: it stops with the run.
+  if (stopRegistry()) say('registry: stopped');
   return code;
 }
 

@@ -131,14 +131,17 @@ export async function ensureRegistry(log: (m: string) => void): Promise<Registry
   const r: Registry = { kind: zot ? 'zot' : 'distribution', address, user, password, pid: child.pid! };
   writeFileSync(PID_FILE, JSON.stringify(r), { mode: 0o600 });
   for (const t0 = Date.now(); Date.now() - t0 < 60_000; await sleep(200)) {
+    // Ours must be the one serving: another process on the port would answer too, with other logins.
+    if (!alive(r.pid)) break;
     if (await serving(address)) {
+      await sleep(300);
+      if (!alive(r.pid)) break;
       log(`registry (${r.kind}) on ${address}, pid ${r.pid}; logs in ${join(DIR, 'registry.log')}`);
       return r;
     }
-    if (!alive(r.pid)) break;
   }
   stopRegistry();
-  throw new Error(`the registry did not serve on ${address}; see ${join(DIR, 'registry.log')}`);
+  throw new Error(`the registry did not serve on ${address} (is the port taken by another process?); see ${join(DIR, 'registry.log')}`);
 }
 
 /** Stops the registry this project started, by its PID. */
