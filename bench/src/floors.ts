@@ -22,7 +22,7 @@ import { readConfig as kafkaConsumerConfig } from '@tweets/kafka-consumer/config
 import { randomItem, rng } from '@tweets/loadgen';
 import type { StackLayout } from '@tweets/stack';
 import { secrets, secretFile } from '@tweets/stack';
-import { aggregateKeys, connectValkey, ItemStore, seenPattern } from '@tweets/store';
+import { aggregateKeys, connectValkey, ItemStore, scanKeys, seenPattern } from '@tweets/store';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'iovalkey';
 import { sampleTree } from './sampler.js';
@@ -95,14 +95,7 @@ async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
 
 /** Removes the keys the Valkey floor wrote. */
 async function cleanFloorKeys(redis: Redis, prefix: string): Promise<void> {
-  const buckets: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', seenPattern(prefix, 'kafka'), 'COUNT', 1000);
-    cursor = next;
-    buckets.push(...keys);
-  } while (cursor !== '0');
-  await redis.del(...aggregateKeys(weather, prefix, 'kafka'), ...buckets);
+  await redis.del(...aggregateKeys(weather, prefix, 'kafka'), ...(await scanKeys(redis, seenPattern(prefix, 'kafka'))));
 }
 
 async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
 import { weather } from '@tweets/domain';
 import { layout, ROOT, secrets, startStack, stopStack } from '@tweets/stack';
+import { scanKeys } from '@tweets/store';
 import { openLoop } from './openloop.js';
 
 export interface SoakOptions {
@@ -63,7 +64,7 @@ async function usedMemory(r: Redis): Promise<number> {
 }
 
 async function seenIds(r: Redis): Promise<number> {
-  const keys = await r.keys(`${weather.keyPrefix}:*:seen:*`);
+  const keys = await scanKeys(r, `${weather.keyPrefix}:*:seen:*`);
   let n = 0;
   for (const k of keys) n += await r.scard(k);
   return n;
@@ -100,7 +101,7 @@ export async function runSoak(o: SoakOptions): Promise<{ result: SoakResult; fil
     if (plateau.length < 3) throw new Error(`the soak ended before a plateau could show: run longer than ${fromSec + 15} s`);
     const meanBytes = plateau.reduce((a, b) => a + b, 0) / plateau.length;
     const byKind: Record<string, number> = {};
-    for (const key of await admin.keys(`${weather.keyPrefix}:*`)) {
+    for (const key of await scanKeys(admin, `${weather.keyPrefix}:*`)) {
       const kind = kindOf(key);
       byKind[kind] = (byKind[kind] ?? 0) + Number(await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     }

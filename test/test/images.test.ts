@@ -43,8 +43,7 @@ function runArgs(c: (typeof services)[number]): string[] {
   args.push('--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024');
   const env: Record<string, string> = { ...c.env, ...ISOLATED, HOST: '127.0.0.1', GRPC_HOST: '127.0.0.1', HEALTH_HOST: '127.0.0.1' };
   for (const v of PORT_VARS) if (env[v]) env[v] = String(Number(env[v]) + OFFSET);
-  for (const v of ADDR_VARS) if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + OFFSET}`);
-  if (env.DISPATCHER_URL) env.DISPATCHER_URL = env.DISPATCHER_URL.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + OFFSET}`);
+  for (const v of [...ADDR_VARS, 'DISPATCHER_URL']) if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + OFFSET}`);
   for (const [k, v] of Object.entries(env)) {
     if (k.endsWith('_FILE')) {
       const name = `ct-${basename(v)}`;

@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'iovalkey';
 import { weather, type Tweet } from '@tweets/domain';
-import { appliedIds, connectValkey, ItemStore, pathKey, readRecent, readStats } from '@tweets/store';
+import { appliedIds, connectValkey, ItemStore, pathKey, readRecent, readStats, scanKeys, seenPattern } from '@tweets/store';
 import { creds, stack } from './helpers.js';
 
 const prefix = `t${Date.now().toString(36)}`;
@@ -75,13 +75,7 @@ test('an applied id is remembered for the dedup window, then counts again; its b
   assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0), [1]);
   assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0 + 99_000), [0], 'a retry within the window');
   assert.deepEqual(await store.applyBatch('kafka', [tweet('w1')], t0 + 126_000), [1], 'a retry after the window and its last bucket');
-  const buckets: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await writer.scan(cursor, 'MATCH', `${p}:{kafka}:seen:*`, 'COUNT', 1000);
-    cursor = next;
-    buckets.push(...keys);
-  } while (cursor !== '0');
+  const buckets = await scanKeys(writer, seenPattern(p, 'kafka'));
   assert.ok(buckets.length >= 1);
   for (const b of buckets) {
     const ttl = await writer.ttl(b);

@@ -140,19 +140,25 @@ export async function readRecent(redis: Redis, d: Domain, path: BrokerPath, limi
   return items.map((s) => JSON.parse(s) as unknown);
 }
 
+/** Every key that matches a pattern, by SCAN (KEYS is @dangerous, which the services' users may not run). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== '0');
+  return out;
+}
+
 /**
  * Which of `ids` a path has applied within its dedup window: 1 or 0 per id,
  * in order. Reads every seen bucket the path has (SCAN), so it holds whatever
  * the window's settings were when each id was applied.
  */
 export async function appliedIds(redis: Redis, prefix: string, path: BrokerPath, ids: readonly string[]): Promise<Uint8Array> {
-  const buckets: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', seenPattern(prefix, path), 'COUNT', 1000);
-    cursor = next;
-    buckets.push(...keys.filter((k) => /:seen:\d+$/.test(k)));
-  } while (cursor !== '0');
+  const buckets = (await scanKeys(redis, seenPattern(prefix, path))).filter((k) => /:seen:\d+$/.test(k));
   const out = new Uint8Array(ids.length);
   for (let start = 0; start < ids.length; start += 5000) {
     const chunk = ids.slice(start, start + 5000);
