@@ -97,6 +97,30 @@ export function hostPort(opts: { default?: string } = {}): Reader<{ host: string
   };
 }
 
+/**
+ * A gRPC target: `host:port`, a resolver's URI (`dns:///name:port`,
+ * `dns:name:port`), or an address list (`ipv4:a:port,b:port`, `ipv6:[::1]:port`).
+ */
+export function grpcTarget(opts: { default?: string } = {}): Reader<string> {
+  return {
+    read(name, env) {
+      const v = raw(name, env, false) ?? opts.default;
+      if (v === undefined) throw new Problem(`${name}: is required, as host:port or a gRPC target (dns:///name:port, ipv4:a:port,b:port)`);
+      const addr = /^(\[[^\]]+\]|[^:/,\s]+):(\d{1,5})$/;
+      const okPort = (p: string) => Number(p) >= 1 && Number(p) <= 65535;
+      const one = (a: string) => {
+        const m = addr.exec(a);
+        return m !== null && okPort(m[2]!);
+      };
+      const dns = /^dns:(?:\/\/[^/]*\/)?(.+)$/.exec(v);
+      const list = /^(ipv4|ipv6):(.+)$/.exec(v);
+      const ok = dns ? one(dns[1]!) : list ? list[2]!.split(',').every(one) : one(v);
+      if (!ok) throw new Problem(`${name}: must be host:port, dns:///name:port or ipv4:a:port,b:port; got ${JSON.stringify(v)}`);
+      return v;
+    },
+  };
+}
+
 export function list(opts: { default?: string[] } = {}): Reader<string[]> {
   return {
     read(name, env) {

@@ -80,9 +80,18 @@ export function contract<D extends Domain>(d: D): Contract<D> {
   return c;
 }
 
-/** One long-lived channel to a writer; calls are multiplexed over it. */
-export function createWriterClient(c: Contract, address: string): grpc.Client {
-  return new c.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+/**
+ * Calls spread round-robin over every address the target resolves to: a
+ * Kubernetes headless Service (`dns:///writer-kafka.tweets.svc:50051`) gives
+ * one per writer pod, `ipv4:127.0.0.1:50051,127.0.0.1:50061` lists them. With
+ * one address it is the same as the default. The channel re-resolves the name
+ * when a connection ends (a writer's maximum connection age, a pod gone).
+ */
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+
+/** One long-lived channel to a path's writers (one or several replicas); calls are multiplexed over it. */
+export function createWriterClient(c: Contract, target: string): grpc.Client {
+  return new c.Client(target, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, 'grpc.service_config': ROUND_ROBIN });
 }
 
 const passThrough = (b: Buffer) => b;
@@ -133,49 +142,68 @@ export function statusError(code: grpc.status, details: string): grpc.ServiceErr
 interface StreamSession {
   call: grpc.ClientDuplexStream<Buffer, BatchResponse>;
   pending: Map<number, { resolve: (r: BatchResponse) => void; reject: (e: grpc.ServiceError) => void; timer: NodeJS.Timeout }>;
+  openedAt: number;
+  /** Replaced by a newer stream: half-closed once its last batch is answered. */
+  retired: boolean;
 }
 
 /**
- * Encoded batches to one writer over one long-lived stream rpc: the cost of a
- * gRPC call (stream set-up, headers, trailers; most of a unary call's CPU) is
- * paid once, not per batch. Each batch is numbered, has its own deadline, and
- * settles with the writer's answer for its number. When the stream fails or
- * the writer ends it (it stops), the batches waiting on it fail as UNAVAILABLE
- * and the next batch opens a new stream.
+ * Encoded batches to a path's writers over one long-lived stream rpc: the cost
+ * of a gRPC call (stream set-up, headers, trailers; most of a unary call's CPU)
+ * is paid once, not per batch. Each batch is numbered, has its own deadline,
+ * and settles with the writer's answer for its number. When the stream fails
+ * or the writer ends it (it stops), the batches waiting on it fail as
+ * UNAVAILABLE and the next batch opens a new stream.
+ *
+ * A stream lives on one connection, so on one writer replica. With `maxAgeMs`,
+ * the first batch after that age opens a new stream (which the channel's
+ * round-robin places on the next replica, new ones included) and the old one
+ * is half-closed once its batches are answered: nothing in flight fails.
  */
 export class BatchStream {
   #session: StreamSession | undefined;
+  readonly #retired = new Set<StreamSession>();
   #seq = 0;
 
   constructor(
     private readonly c: Contract,
     private readonly client: grpc.Client,
+    private readonly maxAgeMs = 0,
   ) {}
 
   /** Batches sent and not answered yet. */
   get pending(): number {
-    return this.#session?.pending.size ?? 0;
+    let n = this.#session?.pending.size ?? 0;
+    for (const s of this.#retired) n += s.pending.size;
+    return n;
   }
 
   send(batch: Buffer, deadlineMs: number): Promise<BatchResponse> {
-    const s = this.#session ?? this.#open();
+    let s = this.#session;
+    if (s && this.maxAgeMs > 0 && Date.now() - s.openedAt >= this.maxAgeMs) {
+      this.#retire(s);
+      s = undefined;
+    }
+    s ??= this.#open();
+    const session = s;
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        s.pending.delete(seq);
+        session.pending.delete(seq);
+        this.#settle(session);
         reject(statusError(grpc.status.DEADLINE_EXCEEDED, `no answer from the writer within ${deadlineMs} ms`));
       }, deadlineMs);
-      s.pending.set(seq, { resolve, reject, timer });
-      s.call.write(Buffer.concat([batch, encodeSeq(seq)]));
+      session.pending.set(seq, { resolve, reject, timer });
+      session.call.write(Buffer.concat([batch, encodeSeq(seq)]));
     });
   }
 
-  /** Ends the stream; batches still waiting fail. */
+  /** Ends the streams; batches still waiting fail. */
   close(): void {
-    const s = this.#session;
-    if (!s) return;
-    this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the stream was closed'));
-    s.call.end();
+    for (const s of [...this.#retired, ...(this.#session ? [this.#session] : [])]) {
+      this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the stream was closed'));
+      s.call.end();
+    }
   }
 
   #open(): StreamSession {
@@ -184,7 +212,7 @@ export class BatchStream {
       passThrough,
       this.c.stream.responseDeserialize as (b: Buffer) => BatchResponse,
     );
-    const s: StreamSession = { call, pending: new Map() };
+    const s: StreamSession = { call, pending: new Map(), openedAt: Date.now(), retired: false };
     call.on('data', (r: BatchResponse) => {
       const p = s.pending.get(r.seq);
       if (!p) return; // answered after its deadline
@@ -192,6 +220,7 @@ export class BatchStream {
       clearTimeout(p.timer);
       if (r.code === grpc.status.OK) p.resolve(r);
       else p.reject(statusError(r.code, r.details));
+      this.#settle(s);
     });
     call.on('error', (err: grpc.ServiceError) => this.#fail(s, statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message)));
     call.on('end', () => this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the writer ended the stream')));
@@ -199,8 +228,21 @@ export class BatchStream {
     return s;
   }
 
+  #retire(s: StreamSession): void {
+    if (this.#session === s) this.#session = undefined;
+    s.retired = true;
+    this.#retired.add(s);
+    this.#settle(s);
+  }
+
+  /** A retired stream with nothing left to answer is half-closed; the writer then ends it. */
+  #settle(s: StreamSession): void {
+    if (s.retired && s.pending.size === 0 && this.#retired.delete(s)) s.call.end();
+  }
+
   #fail(s: StreamSession, err: grpc.ServiceError): void {
     if (this.#session === s) this.#session = undefined;
+    this.#retired.delete(s);
     for (const p of s.pending.values()) {
       clearTimeout(p.timer);
       p.reject(err);

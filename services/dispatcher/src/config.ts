@@ -1,12 +1,17 @@
 import { BROKERS, type BrokerPath, type Domain } from '@tweets/domain';
-import { hostPort, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/kit';
+import { grpcTarget, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/kit';
 
 /** The env name of the writer address of a broker path: KAFKA_WRITER_ADDR, RABBITMQ_WRITER_ADDR. */
 export const writerAddrName = (path: BrokerPath) => `${path.toUpperCase()}_WRITER_ADDR` as const;
 
-const writerAddrs = Object.fromEntries(BROKERS.map((p, i) => [writerAddrName(p), hostPort({ default: `127.0.0.1:${50051 + i}` })])) as Record<
+/**
+ * A path's writers, as a gRPC target: `host:port` for one, a name that
+ * resolves to every replica for several (`dns:///writer-kafka.tweets.svc.cluster.local:50051`,
+ * a Kubernetes headless Service), or a list (`ipv4:127.0.0.1:50051,127.0.0.1:50061`).
+ */
+const writerAddrs = Object.fromEntries(BROKERS.map((p, i) => [writerAddrName(p), grpcTarget({ default: `127.0.0.1:${50051 + i}` })])) as Record<
   ReturnType<typeof writerAddrName>,
-  Reader<{ host: string; port: number }>
+  Reader<string>
 >;
 
 export const spec = {
@@ -17,6 +22,17 @@ export const spec = {
   ...writerAddrs,
   /** Deadline of one call or streamed batch to a writer; the API's own timeout is longer. */
   RPC_DEADLINE_MS: int({ default: 1200, min: 50, max: 60_000 }),
+  /**
+   * Streams open to each path's writers. A stream stays on one writer replica,
+   * and each new one goes to the next: with at least as many streams as
+   * replicas, batches spread over all of them.
+   */
+  WRITER_STREAMS: int({ default: 4, min: 1, max: 64 }),
+  /**
+   * A stream is replaced after this long (its batches in flight are answered
+   * first), so that replicas added since get streams too; 0 keeps them.
+   */
+  WRITER_STREAM_MAX_AGE_MS: int({ default: 10_000, min: 0, max: 86_400_000 }),
   /**
    * For single items (POST /v1/tweets):
    * batch: items that arrive together go in one batch call per writer.
@@ -36,11 +52,17 @@ export type DispatcherConfig = ConfigOf<typeof spec>;
 
 export const readConfig = (env: Env = process.env): DispatcherConfig => loadConfig(spec, env);
 
-/** The address of a path's writer. */
+/** The gRPC target of a path's writers. */
 export function writerAddr(cfg: DispatcherConfig, path: BrokerPath): string {
-  const a = (cfg as unknown as Record<string, { host: string; port: number }>)[writerAddrName(path)]!;
-  return `${a.host}:${a.port}`;
+  return (cfg as unknown as Record<string, string>)[writerAddrName(path)]!;
 }
+
+/** How the dispatcher holds its links to the writers. */
+export const linkOptions = (cfg: DispatcherConfig) => ({
+  deadlineMs: cfg.RPC_DEADLINE_MS,
+  streams: cfg.WRITER_STREAMS,
+  streamMaxAgeMs: cfg.WRITER_STREAM_MAX_AGE_MS,
+});
 
 /** The paths a route sends to, for a domain. */
 export function routeOf(d: Domain, route: DispatcherConfig['ROUTE']): readonly BrokerPath[] {

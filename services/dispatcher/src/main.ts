@@ -2,7 +2,7 @@ import { weather } from '@tweets/domain';
 import { runService } from '@tweets/kit';
 import { contract } from '@tweets/wire';
 import { buildDispatcher } from './app.js';
-import { readConfig, routeOf, writerAddr } from './config.js';
+import { linkOptions, readConfig, routeOf, writerAddr } from './config.js';
 import { grpcWriterLink } from './writers.js';
 
 await runService({
@@ -11,7 +11,7 @@ await runService({
     const cfg = readConfig();
     const c = contract(weather);
     const routes = routeOf(weather, cfg.ROUTE);
-    const writers = Object.fromEntries(routes.map((p) => [p, grpcWriterLink(c, writerAddr(cfg, p), cfg.RPC_DEADLINE_MS)]));
+    const writers = Object.fromEntries(routes.map((p) => [p, grpcWriterLink(c, writerAddr(cfg, p), linkOptions(cfg))]));
     const { app, answered, drain } = buildDispatcher({ cfg, domain: weather, codec: c.codec, routes, writers, log });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');

@@ -12,16 +12,42 @@ export interface WriterLink<D extends Domain = Domain> {
   close(): void;
 }
 
-/** A writer over one long-lived gRPC channel, every call with the same deadline. */
-export function grpcWriterLink<D extends Domain>(c: Contract<D>, address: string, deadlineMs: number): WriterLink<D> {
-  const client = createWriterClient(c, address);
-  const stream = new BatchStream(c, client);
+export interface LinkOptions {
+  /** Deadline of every call and streamed batch. */
+  deadlineMs: number;
+  /** Streams kept open; each batch goes on the one with the fewest batches waiting. */
+  streams: number;
+  /** A stream older than this is replaced at its next batch; 0: never. */
+  streamMaxAgeMs: number;
+}
+
+/**
+ * A path's writers over one long-lived gRPC channel. The target may resolve
+ * to several writer replicas (a headless Service, an `ipv4:` list): unary
+ * calls go round-robin over them, and so does each new stream, so with as
+ * many streams as replicas (or more) batches spread over all of them. Streams
+ * are replaced as they age, so replicas that came up later get their share.
+ */
+export function grpcWriterLink<D extends Domain>(c: Contract<D>, target: string, o: LinkOptions): WriterLink<D> {
+  const client = createWriterClient(c, target);
+  const streams = Array.from({ length: o.streams }, () => new BatchStream(c, client, o.streamMaxAgeMs));
+  let next = 0;
+  const pick = () => {
+    // the least busy, starting from the next in turn so that ties rotate
+    let best = streams[next]!;
+    for (let i = 1; i < streams.length; i++) {
+      const s = streams[(next + i) % streams.length]!;
+      if (s.pending < best.pending) best = s;
+    }
+    next = (next + 1) % streams.length;
+    return best;
+  };
   return {
-    one: (item) => sendOne(c, client, item, deadlineMs),
-    batch: (items) => sendBatch(c, client, items, deadlineMs),
-    stream: (batch) => stream.send(batch, deadlineMs),
+    one: (item) => sendOne(c, client, item, o.deadlineMs),
+    batch: (items) => sendBatch(c, client, items, o.deadlineMs),
+    stream: (batch) => pick().send(batch, o.deadlineMs),
     close() {
-      stream.close();
+      for (const s of streams) s.close();
       client.close();
     },
   };

@@ -11,6 +11,14 @@ const common = {
   PUBLISH_TIMEOUT_MS: int({ default: 1000, min: 50, max: 60_000 }),
   /** Tweets waiting for the broker beyond this are refused at once (UNAVAILABLE): memory stays bounded. */
   MAX_PENDING: int({ default: 20_000, min: 1, max: 1_000_000 }),
+  /**
+   * Connections older than this are asked to go (an HTTP/2 GOAWAY): clients
+   * reconnect, re-resolving the writers' name, so replicas added by a scale-up
+   * get their share. 0: never (one writer, as locally).
+   */
+  GRPC_MAX_CONNECTION_AGE_MS: int({ default: 0, min: 0, max: 86_400_000 }),
+  /** After that, how long calls and streams already open may go on before the connection is closed. */
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: int({ default: 120_000, min: 0, max: 86_400_000 }),
 };
 
 const kafka = (d: Domain) => ({

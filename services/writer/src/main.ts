@@ -10,7 +10,16 @@ await runService({
   async start(log) {
     const cfg = readConfig(weather);
     const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, weather, log) : await createRabbitPublisher(cfg, weather, log);
-    const server = await startWriterServer({ domain: weather, publisher, host: cfg.GRPC_HOST, port: cfg.GRPC_PORT, log, idleCloseMs: cfg.PUBLISH_TIMEOUT_MS + 1000 });
+    const server = await startWriterServer({
+      domain: weather,
+      publisher,
+      host: cfg.GRPC_HOST,
+      port: cfg.GRPC_PORT,
+      log,
+      idleCloseMs: cfg.PUBLISH_TIMEOUT_MS + 1000,
+      maxConnectionAgeMs: cfg.GRPC_MAX_CONNECTION_AGE_MS,
+      maxConnectionAgeGraceMs: cfg.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+    });
     return {
       async stop() {
         await server.stop();

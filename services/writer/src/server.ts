@@ -18,11 +18,19 @@ export async function startWriterServer(o: {
   log: Logger;
   /** At stop, how long calls may take to end before the connections still open are closed. */
   idleCloseMs: number;
+  /** Connections older than this get a GOAWAY, so clients re-resolve and rebalance; 0 or absent: never. */
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
 }) {
   const c = contract(o.domain);
   const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, log: o.log });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [c.serviceName]: 'NOT_SERVING' });
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
+  const server = new grpc.Server({
+    'grpc.keepalive_permit_without_calls': 1,
+    ...(o.maxConnectionAgeMs
+      ? { 'grpc.max_connection_age_ms': o.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': o.maxConnectionAgeGraceMs ?? 120_000 }
+      : {}),
+  });
   health.addToServer(server);
   server.addService(writerServiceDefinition(c, randomUUID), writer.implementation);
   const port = await new Promise<number>((resolve, reject) =>
