@@ -9,6 +9,7 @@ import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
+import { ensureK8sTools, K8sError, validateAll } from './k8s.js';
 import { provision, provisionImages, ProvisionError } from './provision.js';
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
@@ -19,7 +20,8 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
-       npm run images [-- --push] [--base IMAGE]`;
+       npm run images [-- --push] [--base IMAGE]
+       npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
 interface Flags {
   stack: string;
@@ -41,10 +43,12 @@ interface Flags {
   base: string;
   /** Provision: also what images need (Podman, Buildah, runc, debootstrap, htpasswd). */
   images: boolean;
+  /** k8s: only build the tools (API server, etcd, kubeconform) and the schemas. */
+  tools: boolean;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -58,6 +62,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--unit') f.unit = true;
     else if (a === '--push') f.push = true;
     else if (a === '--images') f.images = true;
+    else if (a === '--tools') f.tools = true;
     else if (a === '--base') f.base = val();
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
@@ -254,6 +259,8 @@ async function test(): Promise<number> {
   try {
     // The image tests need Podman and friends: installed here as root, or the command to run is printed.
     provisionImages();
+    // The Kubernetes test's API server, etcd, kubeconform and schemas: built once (minutes), then cached in .tools/k8s.
+    ensureK8sTools(say);
     await startStack(l);
   } catch (err) {
     console.error(`[stack] ${(err as Error).message}`);
@@ -314,6 +321,25 @@ async function images(f: Flags): Promise<number> {
   return ok ? 0 : 1;
 }
 
+/** `npm run k8s`: every variant of deploy/k8s built, kubeconform'd and dry-run on a real API server. */
+async function k8s(f: Flags): Promise<number> {
+  if (f.tools) {
+    ensureK8sTools(say);
+    return 0;
+  }
+  const { results, crds, seconds } = await validateAll(say);
+  const failed = results.filter((r) => !r.kubeconform.ok || !r.dryRun.ok);
+  for (const r of failed) {
+    if (!r.kubeconform.ok) console.error(`\n[kubeconform] ${r.name}\n${r.kubeconform.output}`);
+    if (!r.dryRun.ok) console.error(`\n[dry run] ${r.name}\n${r.dryRun.output}`);
+  }
+  say(
+    `${results.length - failed.length} of ${results.length} variants pass kubeconform and the API server's dry run${crds ? '' : ' (without the CRD kinds)'}; ` +
+      `tools ${Math.round(seconds.tools)} s, checks ${Math.round(seconds.checks)} s`,
+  );
+  return failed.length === 0 ? 0 : 1;
+}
+
 /** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
 async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const opts = {
@@ -352,6 +378,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'images':
         return await images(f);
+      case 'k8s':
+        return await k8s(f);
       case 'status':
         return status(l);
       case 'load':
@@ -374,7 +402,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ProvisionError || err instanceof ImagesError) console.error(`[stack] ${err.message}`);
+    if (err instanceof ProvisionError || err instanceof ImagesError || err instanceof K8sError) console.error(`[stack] ${err.message}`);
     else console.error(`[stack] ${(err as Error).stack ?? err}`);
     return 1;
   }

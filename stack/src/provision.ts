@@ -49,7 +49,7 @@ export function provision(l: StackLayout): void {
  * What `npm run images` and the image tests need, if missing: Podman, Buildah
  * and runc (crun fails on this machine's cgroups), debootstrap from
  * bookworm-backports (it knows trixie, the local base), and htpasswd (the
- * local registry's bcrypt logins).
+ * local registry's bcrypt logins), and shellcheck (the deploy scripts' check).
  */
 export function provisionImages(): void {
   const missing: string[] = [];
@@ -58,6 +58,8 @@ export function provisionImages(): void {
   if (!existsSync('/usr/sbin/runc')) missing.push('runc');
   if (!existsSync('/usr/sbin/debootstrap')) missing.push('debootstrap');
   if (!has('htpasswd')) missing.push('apache2-utils');
+  // deploy/: the Kubernetes test runs shellcheck on every script
+  if (!has('shellcheck')) missing.push('shellcheck');
   if (missing.length > 0) aptInstall(missing);
 }
 

@@ -1,0 +1,499 @@
+/**
+ * Validation of deploy/k8s without a cluster or a cloud account:
+ *
+ *  1. every variant (the base, and the GKE overlay with every combination of
+ *     the components) builds with `kubectl kustomize`;
+ *  2. kubeconform, strict and offline, against JSON schemas generated here from
+ *     the Kubernetes OpenAPI document that the k8s.io/kubernetes Go module
+ *     carries and from the operators' CRDs in ../shared/crds;
+ *  3. a real kube-apiserver and etcd on loopback, built from the Go module
+ *     proxy (deploy/k8s/tools), with the CRDs and namespaces created, takes a
+ *     server-side dry run of every variant: what schemas miss (enums, CEL
+ *     rules, defaulting, admission) fails there.
+ *
+ * Tools and schemas are cached in .tools/k8s, keyed by what they are built from.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from './layout.js';
+
+export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
+const TOOLS_MODULE = join(K8S_DIR, 'tools');
+const ETCD_MODULE = join(TOOLS_MODULE, 'etcd');
+const CACHE = join(ROOT, '.tools', 'k8s');
+const WORK = join(ROOT, '.data', 'k8s-validate');
+export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0';
+/** The operators' CRDs, beside the project (a clone elsewhere may not have them). */
+export const CRDS_DIR = join(ROOT, '..', 'shared', 'crds');
+/** Loopback ports of the validation's etcd and API server. */
+const ETCD_PORT = 12379;
+const ETCD_PEER_PORT = 12380;
+const APISERVER_PORT = 16443;
+
+type Log = (m: string) => void;
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+export class K8sError extends Error {}
+
+function goBinary(): string {
+  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new K8sError('Go is not installed: the API server, etcd and kubeconform are built with it');
+  return go;
+}
+
+const hashOf = (...files: string[]) => {
+  const h = createHash('sha256');
+  for (const f of files) h.update(readFileSync(f));
+  return h.digest('hex').slice(0, 12);
+};
+
+/** The Kubernetes release the tools module pins (its k8s.io/kubernetes requirement). */
+export function kubernetesVersion(): string {
+  const m = /^require k8s\.io\/kubernetes (v[\d.]+)$/m.exec(readFileSync(join(TOOLS_MODULE, 'go.mod'), 'utf8'));
+  if (!m) throw new K8sError('deploy/k8s/tools/go.mod requires no k8s.io/kubernetes version');
+  return m[1]!;
+}
+
+function goBuild(module: string, pkg: string, out: string, ldflags: string, log: Log): void {
+  if (existsSync(out)) return;
+  const t0 = Date.now();
+  log(`building ${pkg} (module ${relative(ROOT, module)}) into ${relative(ROOT, out)}; the first time takes minutes`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  execFileSync(goBinary(), ['build', '-trimpath', '-ldflags', ldflags, '-o', `${out}.tmp`, pkg], {
+    cwd: module,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, GOFLAGS: '-mod=readonly' },
+  });
+  execFileSync('mv', [`${out}.tmp`, out]);
+  log(`built ${relative(ROOT, out)} in ${Math.round((Date.now() - t0) / 1000)} s`);
+}
+
+export interface K8sTools {
+  apiserver: string;
+  etcd: string;
+  kubeconform: string;
+  kubectl: string;
+  /** Folder of the generated JSON schemas, laid out as kubeconform's template below expects. */
+  schemas: string;
+  /** Whether the operators' CRDs were found (their kinds are validated only then). */
+  crds: boolean;
+}
+
+/** Builds (or finds cached) every tool and the schemas. */
+export function ensureK8sTools(log: Log): K8sTools {
+  const kubectl = which('kubectl');
+  if (!kubectl) throw new K8sError('kubectl is not installed: kustomize builds and the dry runs use it');
+  const v = kubernetesVersion();
+  const [major, minor] = v.slice(1).split('.');
+  const versionFlags = ['gitVersion', 'gitMajor', 'gitMinor']
+    .map((k, i) => `-X k8s.io/component-base/version.${k}=${[v, major, minor][i]}`)
+    .join(' ');
+  const apiserver = join(CACHE, `apiserver-${hashOf(join(TOOLS_MODULE, 'go.mod'), join(TOOLS_MODULE, 'go.sum'))}`, 'kube-apiserver');
+  goBuild(TOOLS_MODULE, 'k8s.io/kubernetes/cmd/kube-apiserver', apiserver, `-s -w ${versionFlags}`, log);
+  const etcd = join(CACHE, `etcd-${hashOf(join(ETCD_MODULE, 'go.mod'), join(ETCD_MODULE, 'go.sum'))}`, 'etcd');
+  goBuild(ETCD_MODULE, 'go.etcd.io/etcd/server/v3', etcd, '-s -w', log);
+  const gobin = join(ROOT, '.tools', 'go', 'bin');
+  const kubeconform = join(gobin, 'kubeconform');
+  if (!existsSync(kubeconform)) {
+    log(`installing ${KUBECONFORM_MODULE} with go install into .tools/go/bin`);
+    execFileSync(goBinary(), ['install', KUBECONFORM_MODULE], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin } });
+  }
+  const crds = existsSync(CRDS_DIR);
+  const schemas = ensureSchemas(v, crds, log);
+  return { apiserver, etcd, kubeconform, kubectl, schemas, crds };
+}
+
+// ---------------------------------------------------------------------------
+// JSON schemas for kubeconform
+
+type Schema = Record<string, unknown>;
+
+/** The Kubernetes OpenAPI (v2) document in the module cache, downloaded through the Go module proxy. */
+function swaggerPath(): string {
+  const out = execFileSync(goBinary(), ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion()}`], { cwd: TOOLS_MODULE, encoding: 'utf8' });
+  const dir = (JSON.parse(out) as { Dir: string }).Dir;
+  return join(dir, 'api', 'openapi-spec', 'swagger.json');
+}
+
+/** Every CRD file under ../shared/crds. */
+function crdFiles(): string[] {
+  if (!existsSync(CRDS_DIR)) return [];
+  const out: string[] = [];
+  for (const d of readdirSync(CRDS_DIR).sort()) {
+    const dir = join(CRDS_DIR, d);
+    if (!statSync(dir).isDirectory()) continue;
+    for (const f of readdirSync(dir).sort()) if (/\.ya?ml$/.test(f)) out.push(join(dir, f));
+  }
+  return out;
+}
+
+const INT_OR_STRING = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
+const QUANTITY = { oneOf: [{ type: 'string' }, { type: 'number' }] };
+
+/**
+ * Strict: an object schema that lists its properties allows no others (unless
+ * it says it keeps unknown fields); int-or-string becomes either. Applied to
+ * a schema whose references are already inlined.
+ */
+function strictify(s: Schema): Schema {
+  if (s['format'] === 'int-or-string' || s['x-kubernetes-int-or-string'] === true) return { ...INT_OR_STRING, description: s['description'] };
+  const out: Schema = { ...s };
+  if (out['properties']) {
+    out['properties'] = Object.fromEntries(Object.entries(out['properties'] as Record<string, Schema>).map(([k, v]) => [k, strictify(v)]));
+    if (out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out['additionalProperties'] = false;
+  }
+  if (out['items'] && typeof out['items'] === 'object') out['items'] = strictify(out['items'] as Schema);
+  if (out['additionalProperties'] && typeof out['additionalProperties'] === 'object') out['additionalProperties'] = strictify(out['additionalProperties'] as Schema);
+  for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(out[k])) out[k] = (out[k] as Schema[]).map(strictify);
+  return out;
+}
+
+/** Inlines the `$ref`s of a definition of the OpenAPI document; a reference back to itself is left open. */
+function inline(defs: Record<string, Schema>, s: Schema, path: string[]): Schema {
+  const ref = s['$ref'];
+  if (typeof ref === 'string') {
+    const name = ref.replace('#/definitions/', '');
+    if (name === 'io.k8s.apimachinery.pkg.api.resource.Quantity') return { ...QUANTITY };
+    if (path.includes(name)) return {};
+    const def = defs[name];
+    if (!def) throw new K8sError(`the OpenAPI document has no definition ${name}`);
+    return inline(defs, def, [...path, name]);
+  }
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, inline(defs, ps, path)]));
+    else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object') out[k] = inline(defs, v as Schema, path);
+    else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((x) => inline(defs, x, path));
+    else out[k] = v;
+  }
+  return out;
+}
+
+function writeSchema(dir: string, group: string, version: string, kind: string, schema: Schema): void {
+  // kubeconform's template {{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json: the core group is named by its version
+  const folder = join(dir, group === '' ? version : group);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, `${kind.toLowerCase()}_${version}.json`), JSON.stringify(schema));
+}
+
+/** The schema folder for kubeconform, generated once per Kubernetes version and set of CRDs. */
+function ensureSchemas(version: string, withCrds: boolean, log: Log): string {
+  const crds = withCrds ? crdFiles() : [];
+  const key = createHash('sha256').update(version).update(readFileSync(new URL(import.meta.url))).update(crds.map((f) => readFileSync(f, 'utf8')).join('\n')).digest('hex').slice(0, 12);
+  const dir = join(CACHE, `schemas-${key}`);
+  if (existsSync(join(dir, '.done'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  const t0 = Date.now();
+  const swagger = JSON.parse(readFileSync(swaggerPath(), 'utf8')) as { definitions: Record<string, Schema> };
+  let n = 0;
+  for (const [name, def] of Object.entries(swagger.definitions)) {
+    const gvks = def['x-kubernetes-group-version-kind'] as { group: string; version: string; kind: string }[] | undefined;
+    if (!gvks) continue;
+    const schema = strictify(inline(swagger.definitions, def, [name]));
+    for (const g of gvks) {
+      writeSchema(dir, g.group, g.version, g.kind, schema);
+      n++;
+    }
+  }
+  let c = 0;
+  for (const f of crds) {
+    for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
+      const crd = doc.toJS() as { kind?: string; spec?: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[] } } | null;
+      if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
+      for (const v of crd.spec.versions) {
+        if (!v.served || !v.schema) continue;
+        writeSchema(dir, crd.spec.group, v.name, crd.spec.names.kind, strictify(v.schema.openAPIV3Schema));
+        c++;
+      }
+    }
+  }
+  writeFileSync(join(dir, '.done'), '');
+  log(`generated ${n} schemas from Kubernetes ${version}'s OpenAPI and ${c} from the CRDs in ${Math.round((Date.now() - t0) / 1000)} s`);
+  return dir;
+}
+
+// ---------------------------------------------------------------------------
+// Variants
+
+export interface Variant {
+  name: string;
+  /** The folder kubectl kustomize builds. */
+  dir: string;
+}
+
+/** The components, in the order they apply (kafka-only last: it removes what others may patch). */
+export function componentNames(): string[] {
+  const all = readdirSync(join(K8S_DIR, 'components')).filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')));
+  return all.sort((a, b) => Number(a === 'kafka-only') - Number(b === 'kafka-only') || a.localeCompare(b));
+}
+
+export function overlayNames(): string[] {
+  return readdirSync(join(K8S_DIR, 'overlays'))
+    .filter((d) => existsSync(join(K8S_DIR, 'overlays', d, 'kustomization.yaml')))
+    .sort();
+}
+
+/**
+ * The base, each overlay, and each overlay with every combination of the
+ * components: each combination is a kustomization written under
+ * .data/k8s-validate, the same shape deploy/gke/up.sh writes.
+ */
+export function variants(): Variant[] {
+  const out: Variant[] = [{ name: 'base', dir: join(K8S_DIR, 'base') }];
+  const comps = componentNames();
+  const root = join(WORK, 'variants');
+  rmSync(root, { recursive: true, force: true });
+  for (const overlay of overlayNames()) {
+    for (let mask = 0; mask < 1 << comps.length; mask++) {
+      const chosen = comps.filter((_, i) => mask & (1 << i));
+      const name = [`overlays/${overlay}`, ...chosen].join('+');
+      const dir = join(root, `${overlay}${chosen.map((c) => `+${c}`).join('')}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        [
+          'apiVersion: kustomize.config.k8s.io/v1beta1',
+          'kind: Kustomization',
+          'resources:',
+          `  - ${relative(dir, join(K8S_DIR, 'overlays', overlay))}`,
+          ...(chosen.length ? ['components:', ...chosen.map((c) => `  - ${relative(dir, join(K8S_DIR, 'components', c))}`)] : []),
+          '',
+        ].join('\n'),
+      );
+      out.push({ name, dir });
+    }
+  }
+  return out;
+}
+
+export function build(kubectl: string, dir: string): string {
+  const r = spawnSync(kubectl, ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new K8sError(`kubectl kustomize ${relative(ROOT, dir)}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** apiVersion and kind of each document of a built variant. */
+export function kindsOf(yaml: string): { apiVersion: string; kind: string; name: string; namespace?: string }[] {
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } | null)
+    .filter((d): d is NonNullable<typeof d> => d !== null)
+    .map((d) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace }));
+}
+
+/** The API groups the CRDs define (their kinds are left out when the CRDs are absent). */
+export const CRD_GROUPS = ['kafka.strimzi.io', 'rabbitmq.com', 'kubevirt.io'];
+
+/** A built variant without the kinds of the operators' CRDs. */
+export function withoutCrdKinds(yaml: string): { yaml: string; skipped: number } {
+  const docs = parseAllDocuments(yaml);
+  const kept = docs.filter((d) => !CRD_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!));
+  return { yaml: kept.map((d) => d.toString()).join('---\n'), skipped: docs.length - kept.length };
+}
+
+/** kubeconform on a built variant: strict, offline, every kind must have a schema. */
+export function kubeconform(t: K8sTools, yaml: string): { ok: boolean; output: string } {
+  const r = spawnSync(
+    t.kubeconform,
+    ['-strict', '-summary', '-output', 'text', '-schema-location', `${t.schemas}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`, '-'],
+    { input: yaml, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+// ---------------------------------------------------------------------------
+// A real API server on loopback
+
+export interface ApiServer {
+  kubeconfig: string;
+  kubectl(args: string[], input?: string): { ok: boolean; output: string };
+  stop(): Promise<void>;
+}
+
+async function waitFor(what: string, ok: () => Promise<boolean> | boolean, ms: number, procs: ChildProcess[]): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    for (const p of procs) if (p.exitCode !== null) throw new K8sError(`${what}: a process exited with ${p.exitCode}`);
+    if (await ok()) return;
+    await sleep(250);
+  }
+  throw new K8sError(`${what}: not ready within ${ms / 1000} s`);
+}
+
+function stopProc(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    p.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    p.kill('SIGTERM');
+  });
+}
+
+/**
+ * etcd and kube-apiserver on loopback, with a static token for system:masters,
+ * then the CRDs created and established. Logs go to .data/k8s-validate.
+ */
+export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> {
+  const dir = join(WORK, 'apiserver');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'certs'), { recursive: true });
+  for (const port of [ETCD_PORT, ETCD_PEER_PORT, APISERVER_PORT]) {
+    const r = spawnSync('sh', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { shell: false });
+    if (r.status === 0) throw new K8sError(`127.0.0.1:${port} is taken: another validation is running, or another program holds it`);
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(join(dir, 'tokens.csv'), `${token},validator,validator,"system:masters"\n`, { mode: 0o600 });
+  const out = (_name: string): { stdio: ('ignore' | 'pipe')[] } => ({ stdio: ['ignore', 'ignore', 'pipe'] });
+  const procs: ChildProcess[] = [];
+  const logTo = (p: ChildProcess, file: string) => {
+    const chunks: Buffer[] = [];
+    p.stderr?.on('data', (b: Buffer) => chunks.push(b));
+    p.on('exit', () => writeFileSync(join(dir, file), Buffer.concat(chunks)));
+  };
+  const etcd = spawn(
+    t.etcd,
+    [
+      '--data-dir', join(dir, 'etcd'),
+      '--listen-client-urls', `http://127.0.0.1:${ETCD_PORT}`,
+      '--advertise-client-urls', `http://127.0.0.1:${ETCD_PORT}`,
+      '--listen-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--initial-cluster', `default=http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--unsafe-no-fsync',
+      '--log-level', 'warn',
+    ],
+    out('etcd'),
+  );
+  procs.push(etcd);
+  logTo(etcd, 'etcd.log');
+  const stop = async () => {
+    for (const p of [...procs].reverse()) await stopProc(p);
+  };
+  try {
+    await waitFor('etcd', async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+      } catch {
+        return false;
+      }
+    }, 60_000, procs);
+    const apiserver = spawn(
+      t.apiserver,
+      [
+        `--etcd-servers=http://127.0.0.1:${ETCD_PORT}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${APISERVER_PORT}`,
+        `--cert-dir=${join(dir, 'certs')}`,
+        `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        '--authorization-mode=RBAC',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        `--service-account-issuer=https://kubernetes.default.svc`,
+        `--service-account-key-file=${join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+        '--enable-priority-and-fairness=false',
+        '--v=1',
+      ],
+      out('kube-apiserver'),
+    );
+    procs.push(apiserver);
+    logTo(apiserver, 'kube-apiserver.log');
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: validate, cluster: { server: "https://127.0.0.1:' + APISERVER_PORT + '", insecure-skip-tls-verify: true } }]',
+        `users: [{ name: validator, user: { token: "${token}" } }]`,
+        'contexts: [{ name: validate, context: { cluster: validate, user: validator } }]',
+        'current-context: validate',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const kubectl = (args: string[], input?: string) => {
+      const r = spawnSync(t.kubectl, ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+      return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+    };
+    // Ready: /readyz answers ok (the built-in controllers' post-start hooks done, default namespaces made).
+    await waitFor('kube-apiserver', () => kubectl(['get', '--raw', '/readyz']).ok, 180_000, procs);
+    log(`kube-apiserver ${kubernetesVersion()} and etcd serve on 127.0.0.1:${APISERVER_PORT}`);
+    return { kubeconfig, kubectl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Creates the operators' CRDs (for real) and waits until each is established. */
+export function createCrds(api: ApiServer): number {
+  const files = crdFiles();
+  for (const f of files) {
+    const r = api.kubectl(['apply', '--server-side', '-f', f]);
+    if (!r.ok) throw new K8sError(`creating the CRDs of ${relative(ROOT, f)}: ${r.output}`);
+  }
+  const r = api.kubectl(['wait', '--for', 'condition=established', '--timeout', '120s', 'crd', '--all']);
+  if (!r.ok) throw new K8sError(`CRDs not established: ${r.output}`);
+  return files.length;
+}
+
+/** Creates the namespaces of a built variant (for real), so its namespaced objects can be dry-run. */
+export function createNamespaces(api: ApiServer, yaml: string): void {
+  const names = kindsOf(yaml).filter((d) => d.kind === 'Namespace').map((d) => d.name);
+  for (const n of names) {
+    const r = api.kubectl(['create', 'namespace', n]);
+    if (!r.ok && !/AlreadyExists/.test(r.output)) throw new K8sError(`creating namespace ${n}: ${r.output}`);
+  }
+}
+
+/** A server-side apply, dry run: every object is admitted, defaulted and validated by the API server, nothing stored. */
+export function dryRun(api: ApiServer, yaml: string): { ok: boolean; output: string } {
+  return api.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=validate', '--dry-run=server', '-f', '-'], yaml);
+}
+
+export interface VariantResult {
+  name: string;
+  objects: number;
+  skipped: number;
+  kubeconform: { ok: boolean; output: string };
+  dryRun: { ok: boolean; output: string };
+}
+
+/** The whole validation: every variant built, kubeconform'd and dry-run on a real API server. */
+export async function validateAll(log: Log): Promise<{ results: VariantResult[]; crds: boolean; seconds: { tools: number; checks: number } }> {
+  const t0 = Date.now();
+  const t = ensureK8sTools(log);
+  const tools = (Date.now() - t0) / 1000;
+  if (!t.crds) log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${CRD_GROUPS.join(', ')}) are left out of every check`);
+  const t1 = Date.now();
+  const built = variants().map((v) => ({ v, yaml: build(t.kubectl, v.dir) }));
+  const api = await startApiServer(t, log);
+  const results: VariantResult[] = [];
+  try {
+    if (t.crds) log(`created the CRDs of ${createCrds(api)} files`);
+    for (const { yaml } of built) createNamespaces(api, yaml);
+    for (const { v, yaml: full } of built) {
+      const { yaml, skipped } = t.crds ? { yaml: full, skipped: 0 } : withoutCrdKinds(full);
+      const r: VariantResult = { name: v.name, objects: kindsOf(yaml).length, skipped, kubeconform: kubeconform(t, yaml), dryRun: dryRun(api, yaml) };
+      log(`${r.kubeconform.ok && r.dryRun.ok ? 'ok  ' : 'FAIL'} ${v.name}: ${r.objects} objects${skipped ? ` (${skipped} of CRD kinds left out)` : ''}`);
+      results.push(r);
+    }
+  } finally {
+    await api.stop();
+  }
+  return { results, crds: t.crds, seconds: { tools, checks: (Date.now() - t1) / 1000 } };
+}

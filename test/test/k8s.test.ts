@@ -1,0 +1,272 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULT_PARTITIONS } from '@tweets/brokers';
+import { weather } from '@tweets/domain';
+import { ROOT } from '@tweets/stack';
+import { imageServices } from '@tweets/stack/images';
+import {
+  build,
+  componentNames,
+  createCrds,
+  createNamespaces,
+  dryRun,
+  ensureK8sTools,
+  K8S_DIR,
+  kubeconform,
+  overlayNames,
+  startApiServer,
+  variants,
+  withoutCrdKinds,
+  type ApiServer,
+  type K8sTools,
+} from '@tweets/stack/k8s';
+import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
+
+/**
+ * deploy/k8s and deploy/gke, checked without a cluster: every variant (the
+ * base, the GKE overlay with every combination of components) against strict
+ * schemas and a real kube-apiserver's server-side dry run; the checks shown to
+ * catch what they must; the manifests agreeing with the code (settings,
+ * ports, images, secrets, topics); up.sh's plan; shellcheck on every script.
+ */
+
+const log = (m: string) => console.log(`# ${m}`);
+let tools: K8sTools;
+let api: ApiServer;
+/** Each variant's manifests, without the operators' kinds where their CRDs are absent. */
+let built: { name: string; yaml: string }[];
+
+before(async () => {
+  tools = ensureK8sTools(log);
+  if (!tools.crds) log('../shared/crds is absent: the kinds of Strimzi, the RabbitMQ operator and KubeVirt are left out of every check');
+  built = variants().map((v) => {
+    const full = build(tools.kubectl, v.dir);
+    return { name: v.name, yaml: tools.crds ? full : withoutCrdKinds(full).yaml };
+  });
+  api = await startApiServer(tools, log);
+  if (tools.crds) createCrds(api);
+  for (const b of built) createNamespaces(api, b.yaml);
+});
+
+after(async () => {
+  await api?.stop();
+});
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> };
+const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+const base = () => built.find((b) => b.name === 'base')!.yaml;
+
+test('every overlay and combination of components builds, passes strict kubeconform and the API server dry run', () => {
+  assert.equal(built.length, 1 + overlayNames().length * 2 ** componentNames().length, 'the base, and each overlay with every subset of the components');
+  for (const b of built) {
+    const kc = kubeconform(tools, b.yaml);
+    assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);
+    assert.match(kc.output, /Invalid: 0, Errors: 0, Skipped: 0/, `${b.name}: every object has a schema`);
+    const dr = dryRun(api, b.yaml);
+    assert.ok(dr.ok, `dry run ${b.name}:\n${dr.output}`);
+  }
+});
+
+test('the checks catch what they are there for: schemas a misspelled field and a bad enum, the API server also its own rules', () => {
+  const y = base();
+  const cases: { name: string; from: string | RegExp; to: string; schema: boolean }[] = [
+    { name: 'a misspelled field', from: 'revisionHistoryLimit: 3', to: 'revisionHistoryLimt: 3', schema: true },
+    { name: 'an HPA below one replica', from: 'minReplicas: 1', to: 'minReplicas: 0', schema: false },
+    { name: 'a PDB with both bounds', from: /maxUnavailable: 1\n(  selector:\n    matchLabels:\n      app.kubernetes.io\/name: valkey)/, to: 'maxUnavailable: 1\n  minAvailable: 1\n$1', schema: false },
+    { name: 'a Service port out of range', from: 'port: 8081', to: 'port: 80810', schema: false },
+  ];
+  if (tools.crds) cases.push({ name: "a listener type Strimzi doesn't know", from: 'type: internal', to: 'type: internall', schema: true });
+  for (const c of cases) {
+    const bad = y.replace(c.from, c.to);
+    assert.notEqual(bad, y, `${c.name}: the mutation applies`);
+    assert.equal(dryRun(api, bad).ok, false, `${c.name}: the API server refuses it`);
+    if (c.schema) assert.equal(kubeconform(tools, bad).ok, false, `${c.name}: kubeconform refuses it`);
+  }
+});
+
+test('the manifests agree with the code: settings, ports, images, probes', () => {
+  const objs = objects(base());
+  const ports = new Map(imageServices().map((s) => [s.name, s.port]));
+  const deployments = objs.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === 'tweets');
+  assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), Object.keys(SETTINGS).sort(), 'one Deployment per service the stack runs');
+  for (const d of deployments) {
+    const name = d.metadata.name as ServiceName;
+    const [c] = d.spec.template.spec.containers;
+    const image = /^tweets\/(.+)$/.exec(c.image)?.[1];
+    assert.ok(image && ports.has(image), `${name}: image ${c.image} is one of services/*/Containerfile`);
+    assert.equal(c.ports[0].containerPort, ports.get(image!), `${name}: the port its Containerfile exposes`);
+    for (const e of c.env as { name: string }[]) assert.ok(SETTINGS[name].includes(e.name), `${name}: ${e.name} is a setting the service reads`);
+    const pod = d.spec.template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true, `${name}: non-root`);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', `${name}: seccomp`);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true, `${name}: read-only root`);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], `${name}: no capabilities`);
+    assert.ok(c.resources.requests.cpu && c.resources.limits.memory, `${name}: requests and limits`);
+    assert.ok(c.readinessProbe && c.livenessProbe, `${name}: probes`);
+  }
+  const dispatcher = deployments.find((d) => d.metadata.name === 'dispatcher')!.spec.template.spec.containers[0].env as { name: string; value: string }[];
+  for (const w of ['writer-kafka', 'writer-rabbitmq']) {
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === w)!;
+    assert.equal(svc.spec.clusterIP, 'None', `${w}: a headless Service, so the dispatcher sees every writer pod`);
+    const addr = dispatcher.find((e) => e.name === `${w.split('-')[1]!.toUpperCase()}_WRITER_ADDR`)!.value;
+    assert.equal(addr, `dns:///${w}.tweets.svc.cluster.local:50051`, `the dispatcher resolves ${w} by DNS`);
+  }
+  const hpa = objs.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'ingest-api')!;
+  assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization], [1, 3, 30], "the seed's HPA");
+});
+
+test('the manifests agree with the brokers: topics, partitions, queue permissions', { skip: !existsSync(join(ROOT, '..', 'shared', 'crds')) && 'no CRDs' }, () => {
+  const objs = objects(base());
+  const topics = objs.filter((o) => o.kind === 'KafkaTopic').map((t) => ({ name: t.spec.topicName ?? t.metadata.name, partitions: t.spec.partitions }));
+  assert.deepEqual(topics.map((t) => t.name).sort(), [weather.broker.topic, `${weather.broker.topic}.dlq`].sort());
+  assert.equal(topics.find((t) => t.name === weather.broker.topic)!.partitions, DEFAULT_PARTITIONS, 'the partitions the writers and consumer expect');
+  const job = objs.find((o) => o.kind === 'Job' && o.metadata.name === 'rabbitmq-app-user')!;
+  const script = job.spec.template.spec.containers[0].args[0] as string;
+  const perms = /set_permissions -p \/ tweets '([^']+)' '([^']+)' '([^']+)'/.exec(script)!;
+  for (const q of [weather.broker.queue, `${weather.broker.queue}.dlq`]) {
+    assert.match(q, new RegExp(perms[1]!), `the app user may declare ${q}`);
+    assert.match(q, new RegExp(perms[3]!), `the app user may read ${q}`);
+  }
+  assert.match('amq.default', new RegExp(perms[2]!), 'the app user may publish through the default exchange');
+  assert.doesNotMatch('other-queue', new RegExp(perms[3]!), 'and read nothing else');
+});
+
+/** Each Secret up.sh creates: namespace, name and keys, read off its apply_secret lines. */
+function secretsUpCreates(): Map<string, Set<string>> {
+  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8').replace(/\\\n\s*/g, ' ');
+  const out = new Map<string, Set<string>>();
+  for (const m of up.matchAll(/^apply_secret (\S+) (\S+) (generic|docker-registry)(.*)$/gm)) {
+    const keys = m[3] === 'docker-registry' ? ['.dockerconfigjson'] : [...m[4]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
+    out.set(`${m[1]}/${m[2]}`, new Set(keys));
+  }
+  return out;
+}
+
+test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod names is created by up.sh or the manifests', () => {
+  const created = secretsUpCreates();
+  assert.ok(created.size >= 5, `up.sh creates the Secrets (${[...created.keys()].join(', ')})`);
+  for (const b of built) {
+    const objs = objects(b.yaml);
+    const configMaps = new Map(objs.filter((o) => o.kind === 'ConfigMap').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o.data ?? {}]));
+    for (const o of objs) {
+      const pod = o.spec?.template?.spec;
+      if (!pod) continue;
+      const ns = o.metadata.namespace!;
+      for (const ps of pod.imagePullSecrets ?? []) assert.ok(created.has(`${ns}/${ps.name}`), `${b.name} ${o.kind}/${o.metadata.name}: pull secret ${ns}/${ps.name}`);
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        for (const e of c.env ?? []) {
+          const s = e.valueFrom?.secretKeyRef;
+          if (s) assert.ok(created.get(`${ns}/${s.name}`)?.has(s.key), `${b.name} ${o.kind}/${o.metadata.name}: secret ${ns}/${s.name} key ${s.key} is made by up.sh`);
+          const cm = e.valueFrom?.configMapKeyRef;
+          if (cm) assert.ok(configMaps.get(`${ns}/${cm.name}`)?.[cm.key], `${b.name} ${o.kind}/${o.metadata.name}: ConfigMap ${ns}/${cm.name} key ${cm.key}`);
+        }
+      }
+      for (const v of pod.volumes ?? []) {
+        // the operator's own Secret (the Erlang cookie) is the one not made by up.sh
+        if (v.secret && v.secret.secretName !== 'rabbitmq-erlang-cookie') assert.ok(created.has(`${ns}/${v.secret.secretName}`), `${b.name}: volume secret ${v.secret.secretName}`);
+      }
+    }
+  }
+  for (const f of ['deploy/gke/zot-startup.sh', 'deploy/gke/grafana-values.yaml', 'deploy/zot/config.json']) assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
+});
+
+const versions = () =>
+  Object.fromEntries(
+    readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=') as [string, string]),
+  );
+
+test('up.sh --dry-run prints the whole plan in order, with the pinned versions, and creates nothing', () => {
+  rmSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets'), { recursive: true, force: true });
+  const r = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'up.sh'), '--dry-run', '--project', 'demo-project', '--components', 'writers-2,valkey-hpa', '--tag', 'abc1234'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const plan = r.stdout;
+  const v = versions();
+  const steps = [
+    'gcloud services enable container.googleapis.com compute.googleapis.com',
+    'gcloud compute addresses create zot-registry-ip',
+    'gcloud compute firewall-rules create zot-registry-allow',
+    `gcloud compute instances create zot-registry`,
+    `zot-version=${v.ZOT_VERSION}`,
+    'gcloud container clusters create weather-tweets',
+    '--enable-dataplane-v2',
+    'gcloud container clusters get-credentials weather-tweets',
+    'podman push localhost/tweets/ingest-api:abc1234 docker://203-0-113-10.sslip.io:5000/tweets/ingest-api:abc1234',
+    'kubectl apply --server-side -f',
+    `cert-manager --version v${v.CERT_MANAGER_VERSION}`,
+    `cluster-operator/releases/download/v${v.RABBITMQ_OPERATOR_VERSION}/cluster-operator.yml`,
+    `strimzi-kafka-operator --version ${v.STRIMZI_VERSION}`,
+    `nginx-ingress --version ${v.NGINX_INGRESS_CHART_VERSION}`,
+    'create secret generic valkey-users',
+    'create secret docker-registry registry-pull',
+    `grafana-community/grafana --version ${v.GRAFANA_CHART_VERSION}`,
+    'components writers-2,valkey-hpa, images tweets/* -> 203-0-113-10.sslip.io:5000/tweets/*:abc1234',
+    'kubectl apply --server-side --force-conflicts -k',
+    'kubectl -n kafka wait kafka/tweets --for=condition=Ready',
+    'kubectl -n tweets rollout status deployment/rabbitmq-consumer',
+    'get service nginx-ingress-controller',
+  ];
+  let at = 0;
+  for (const s of steps) {
+    const i = plan.indexOf(s, at);
+    assert.ok(i >= 0, `the plan has, after the previous step: ${s}\n${plan}`);
+    at = i;
+  }
+  for (const s of imageServices()) assert.match(plan, new RegExp(`podman push localhost/tweets/${s.name}:abc1234 `), `${s.name} is pushed`);
+  assert.doesNotMatch(plan, /[0-9a-f]{48}/, 'no generated password is printed');
+  assert.equal(existsSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets')), false, 'a dry run writes nothing');
+
+  const only = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'up.sh'), '--dry-run', '--project', 'p', '--components', 'kafka-only'], { encoding: 'utf8' });
+  assert.equal(only.status, 0, only.stderr);
+  assert.doesNotMatch(only.stdout, /rollout status deployment\/(writer-rabbitmq|rabbitmq-consumer)/, 'kafka-only waits for no RabbitMQ service');
+  const wrong = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'up.sh'), '--dry-run', '--project', 'p', '--components', 'writers-3'], { encoding: 'utf8' });
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /no component writers-3/);
+  const noProject = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'up.sh'), '--dry-run'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.equal(noProject.status, 2);
+  assert.match(noProject.stderr, /set the project/);
+  const down = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'down.sh'), '--dry-run', '--project', 'p'], { encoding: 'utf8' });
+  assert.equal(down.status, 0, down.stderr);
+  assert.match(down.stdout, /kubectl delete namespace tweets kafka rabbitmq valkey/);
+  assert.match(down.stdout, /gcloud container clusters delete weather-tweets/);
+  assert.match(down.stdout, /gcloud compute instances delete zot-registry/);
+});
+
+test('every pinned version is used, and the manifests take theirs from versions.env', () => {
+  const v = versions();
+  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8');
+  const kustomization = readFileSync(join(K8S_DIR, 'base', 'kustomization.yaml'), 'utf8');
+  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by up.sh or the manifests`);
+  const y = base();
+  assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');
+  if (tools.crds) {
+    assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');
+    assert.ok(y.includes(`image: ${v.RABBITMQ_IMAGE}`), 'RabbitMQ runs the pinned image');
+  }
+});
+
+test('shellcheck passes on every shell script', () => {
+  const scripts: string[] = [join(ROOT, '.ci', 'run')];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (['node_modules', '.git', '.data', '.tools', 'dist'].includes(e.name)) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.sh')) scripts.push(p);
+    }
+  };
+  walk(ROOT);
+  assert.ok(scripts.length >= 5, scripts.join(', '));
+  const r = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(r.error, undefined, 'shellcheck is installed (npm run provision -- --images)');
+  assert.equal(r.status, 0, `${scripts.map((s) => relative(ROOT, s)).join(', ')}:\n${r.stdout}${r.stderr}`);
+});
