@@ -16,7 +16,7 @@ import { alive, readState } from './state.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm stop | npm run status | npm run provision
-       npm run load [-- --count N --concurrency N]
+       npm run load [-- --count N --concurrency N] [--target URL]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
@@ -45,10 +45,12 @@ interface Flags {
   images: boolean;
   /** k8s: only build the tools (API server, etcd, kubeconform) and the schemas. */
   tools: boolean;
+  /** load: the API's base URL, instead of the local stack's. */
+  target: string;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -63,6 +65,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--push') f.push = true;
     else if (a === '--images') f.images = true;
     else if (a === '--tools') f.tools = true;
+    else if (a === '--target') f.target = val().replace(/\/+$/, '');
     else if (a === '--base') f.base = val();
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
@@ -196,14 +199,16 @@ function status(l: StackLayout): number {
 
 /** The seed's load (10,000 tweets, 10 clients), then the summary read back from /stats. */
 async function load(l: StackLayout, f: Flags): Promise<number> {
-  const before = await fetchStats<WeatherDomain>(l.apiUrl);
+  // --target: any deployment's API (the GKE ingress), checked the same way as the local stack
+  const url = f.target || l.apiUrl;
+  const before = await fetchStats<WeatherDomain>(url);
   const count = f.count || 10_000;
   const concurrency = f.concurrency || 10;
-  say(`sending ${count} tweets from ${concurrency} concurrent clients to ${l.apiUrl}/tweets`);
-  const result = await runLoad({ domain: weather, url: l.apiUrl, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
+  say(`sending ${count} tweets from ${concurrency} concurrent clients to ${url}/tweets`);
+  const result = await runLoad({ domain: weather, url, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
   const paths = f.route === 'both' ? weather.paths : [f.route];
   const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
-  const { stats, reached, waitedMs } = await waitForCounts(l.apiUrl, before, expected, 180_000);
+  const { stats, reached, waitedMs } = await waitForCounts(url, before, expected, 180_000);
   const summary = summarize(weather, result, before, stats, waitedMs);
   console.log(`\n${renderSummary(weather, summary, stats)}\n`);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
