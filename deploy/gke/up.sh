@@ -161,6 +161,14 @@ if [ "$SKIP_IMAGES" = 0 ]; then
   done
 fi
 
+say "4b. The load test's input file, pushed to Zot as an OCI artifact (docs/loadtest.md)"
+LOADTEST_ARTIFACT="$REGISTRY/tweets/loadtest:10000-seed1"
+if [ "$DRY_RUN" = 1 ]; then
+  echo "+ LOADTEST_REGISTRY_USER=$ZOT_USER LOADTEST_REGISTRY_PASSWORD=<generated> npm --prefix $ROOT run artifact -- push --count 10000 --seed 1 --to $REGISTRY"
+else
+  LOADTEST_REGISTRY_USER=$ZOT_USER LOADTEST_REGISTRY_PASSWORD=$ZOT_PASSWORD npm --prefix "$ROOT" run artifact -- push --count 10000 --seed 1 --to "$REGISTRY"
+fi
+
 say "5. Namespaces, then the operators and charts (versions: deploy/k8s/base/versions.env)"
 run kubectl apply --server-side -f "$ROOT/deploy/k8s/base/namespaces.yaml"
 run helm upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager --version "v$CERT_MANAGER_VERSION" \
@@ -193,6 +201,15 @@ apply_secret() {
     kubectl -n "$ns" create secret "$1" "$name" "${@:2}" --dry-run=client -o yaml | kubectl apply -f -
   fi
 }
+# apply_configmap NS NAME ARGS...: the same for a ConfigMap (not secret: printed as it is).
+apply_configmap() {
+  local ns=$1 name=$2; shift 2
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '+ kubectl -n %q create configmap %q' "$ns" "$name"; printf ' %q' "$@"; printf ' --dry-run=client -o yaml | kubectl apply -f -\n'
+  else
+    kubectl -n "$ns" create configmap "$name" "$@" --dry-run=client -o yaml | kubectl apply -f -
+  fi
+}
 ADMIN_PW=$(secret valkey valkey-users admin-password)
 WRITER_PW=$(secret valkey valkey-users writer-password)
 READER_PW=$(secret valkey valkey-users reader-password)
@@ -204,6 +221,16 @@ apply_secret tweets valkey-users generic --from-literal=writer-password="$WRITER
 apply_secret rabbitmq rabbitmq-app-user generic --from-literal=password="$RABBIT_PW"
 apply_secret tweets rabbitmq-app generic --from-literal=url="amqp://tweets:$RABBIT_PW@rabbitmq.rabbitmq.svc.cluster.local:5672/"
 apply_secret tweets registry-pull docker-registry --docker-server="$REGISTRY" --docker-username="$ZOT_USER" --docker-password="$ZOT_PASSWORD"
+case ",$COMPONENTS," in
+  *,locust,*)
+    # the Locust Job's inputs: its namespace, the pull login for oras, the artifact's reference, the locustfile
+    if [ "$DRY_RUN" = 1 ]; then echo "+ kubectl create namespace loadtest --dry-run=client -o yaml | kubectl apply -f -"
+    else kubectl create namespace loadtest --dry-run=client -o yaml | kubectl apply -f -; fi
+    apply_secret loadtest registry-pull docker-registry --docker-server="$REGISTRY" --docker-username="$ZOT_USER" --docker-password="$ZOT_PASSWORD"
+    apply_configmap loadtest loadtest --from-literal=artifact="$LOADTEST_ARTIFACT"
+    apply_configmap loadtest locustfile --from-file="$ROOT/loadtest/locustfile.py" --from-file="$ROOT/loadtest/artifact.py"
+    ;;
+esac
 apply_secret monitoring grafana-admin generic --from-literal=admin-user=admin --from-literal=admin-password="$GRAFANA_PW"
 
 say "7. Grafana (Helm), its admin login from the Secret grafana-admin"
@@ -243,6 +270,10 @@ for d in ingest-api dispatcher writer-kafka writer-rabbitmq kafka-consumer rabbi
   case ",$COMPONENTS," in *,kafka-only,*) case $d in *rabbitmq*) continue ;; esac ;; esac
   run kubectl -n tweets rollout status "deployment/$d" --timeout=10m
 done
+
+case ",$COMPONENTS," in
+  *,locust,*) echo "the load test runs as the Job loadtest/locust: kubectl -n loadtest logs -f job/locust" ;;
+esac
 
 say "10. The ingress address"
 if [ "$DRY_RUN" = 1 ]; then

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
@@ -10,7 +10,9 @@ import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
 import { ensureK8sTools, K8sError, validateAll } from './k8s.js';
-import { provision, provisionImages, ProvisionError } from './provision.js';
+import { artifactExists, artifactTag, buildDataset, datasetDir, DEFAULT_COUNT, orasBinary, pushArtifact, REPOSITORY } from './loadtest.js';
+import { checkCounts, ensureLocust, renderCheck, runLocust } from './locust.js';
+import { provision, provisionImages, provisionRegistry, ProvisionError } from './provision.js';
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
@@ -21,6 +23,8 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
        npm run images [-- --push] [--base IMAGE]
+       npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
+       npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
 interface Flags {
@@ -45,12 +49,20 @@ interface Flags {
   images: boolean;
   /** k8s: only build the tools (API server, etcd, kubeconform) and the schemas. */
   tools: boolean;
-  /** load: the API's base URL, instead of the local stack's. */
+  /** load, locust: the API's base URL, instead of the local stack's (--target or --host). */
   target: string;
+  /** artifact, locust: the input file's seed. */
+  seed: number;
+  /** locust: its web UI on 127.0.0.1 instead of headless. */
+  ui: boolean;
+  /** artifact push: the registry (host:port) instead of the local one. */
+  to: string;
+  /** positional arguments (artifact: build|push) */
+  positional: string[];
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '' };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -65,7 +77,12 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--push') f.push = true;
     else if (a === '--images') f.images = true;
     else if (a === '--tools') f.tools = true;
-    else if (a === '--target') f.target = val().replace(/\/+$/, '');
+    else if (a === '--target' || a === '--host') f.target = val().replace(/\/+$/, '');
+    else if (a === '--seed') f.seed = Number(val());
+    else if (a === '--to') f.to = val();
+    else if (a === '--users') f.concurrency = Number(val());
+    else if (a === '--ui') f.ui = true;
+    else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
@@ -326,6 +343,63 @@ async function images(f: Flags): Promise<number> {
   return ok ? 0 : 1;
 }
 
+/** `npm run artifact -- build|push`: the load test's input file, and its OCI artifact in the local registry. */
+async function artifact(f: Flags): Promise<number> {
+  const [sub = 'push'] = f.positional;
+  if (sub !== 'build' && sub !== 'push') throw new Error(`npm run artifact -- build|push; got ${sub}\n${USAGE}`);
+  const count = f.count || DEFAULT_COUNT;
+  const dir = datasetDir(count, f.seed);
+  const d = buildDataset(dir, count, f.seed);
+  say(`${join(relative(ROOT, dir), 'tweets.jsonl')}: ${d.count} tweets from seed ${d.seed}, sha256 ${d.sha256}`);
+  if (sub === 'build') return 0;
+  // --to HOST:PORT: another registry (Zot on its VM; deploy/gke/up.sh), its login from the environment
+  const user = process.env.LOADTEST_REGISTRY_USER;
+  const password = process.env.LOADTEST_REGISTRY_PASSWORD;
+  if (f.to && (!user || !password)) throw new Error('--to needs the registry login in LOADTEST_REGISTRY_USER and LOADTEST_REGISTRY_PASSWORD');
+  if (!f.to) provisionRegistry();
+  const r = f.to ? { address: f.to, user: user!, password: password! } : await ensureRegistry(say);
+  const p = pushArtifact(orasBinary(say), r, dir, d, imageTag());
+  say(`pushed ${p.reference}\n  manifest ${p.digest}\n  layer    ${p.layerDigest} (tweets.jsonl)`);
+  return p.layerDigest === `sha256:${d.sha256}` ? 0 : 1;
+}
+
+/**
+ * `npm run locust`: the input file pushed to the local registry if it is not
+ * there, Locust pulling and checking it, sending it with 10 users, then the
+ * counts in GET /stats compared with the file.
+ */
+async function locust(l: StackLayout, f: Flags): Promise<number> {
+  const url = f.target || l.apiUrl;
+  const count = f.count || DEFAULT_COUNT;
+  const bin = ensureLocust(say);
+  provisionRegistry();
+  const r = await ensureRegistry(say);
+  const orasBin = orasBinary(say);
+  const dir = datasetDir(count, f.seed);
+  const reference = `${r.address}/${REPOSITORY}:${artifactTag(count, f.seed)}`;
+  if (!artifactExists(orasBin, r, reference)) {
+    const d = buildDataset(dir, count, f.seed);
+    const p = pushArtifact(orasBin, r, dir, d, imageTag());
+    say(`pushed the input file as ${p.reference} (${p.digest})`);
+  }
+  const before = await fetchStats<WeatherDomain>(url);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = join(l.dir, 'runs', `locust-${stamp}`);
+  const users = f.concurrency || 10;
+  say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ' (web UI on http://127.0.0.1:8089)' : ''}`);
+  const run = await runLocust({ locust: bin, host: url, users, artifact: reference, registry: r, oras: orasBin, idPrefix: `${stamp}:`, dir: runDir, ui: f.ui });
+  if (!run.results || run.code === 2) {
+    say(`Locust did not run the file (exit ${run.code}); its log: ${join(runDir, 'locust.log')}`);
+    return 1;
+  }
+  const paths = f.route === 'both' ? weather.paths : [f.route];
+  const check = await checkCounts(url, before, run.results, paths, 180_000);
+  console.log(`\n${renderCheck(run.results, check, paths)}\n`);
+  writeFileSync(join(runDir, 'check.json'), JSON.stringify({ results: run.results, check }, null, 2));
+  say(`Locust's CSV and HTML reports, and this check: ${relative(ROOT, runDir)}`);
+  return check.exact ? 0 : 1;
+}
+
 /** `npm run k8s`: every variant of deploy/k8s built, kubeconform'd and dry-run on a real API server. */
 async function k8s(f: Flags): Promise<number> {
   if (f.tools) {
@@ -385,6 +459,10 @@ export async function main(argv: string[]): Promise<number> {
         return await images(f);
       case 'k8s':
         return await k8s(f);
+      case 'artifact':
+        return await artifact(f);
+      case 'locust':
+        return await locust(l, f);
       case 'status':
         return status(l);
       case 'load':

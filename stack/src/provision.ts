@@ -63,6 +63,11 @@ export function provisionImages(): void {
   if (missing.length > 0) aptInstall(missing);
 }
 
+/** What the local registry needs (npm run locust, npm run artifact): htpasswd for its bcrypt login. */
+export function provisionRegistry(): void {
+  if (!has('htpasswd')) aptInstall(['apache2-utils']);
+}
+
 function aptInstall(pkgs: string[]): void {
   const cmd = [
     `printf 'Types: deb\\nURIs: http://deb.debian.org/debian\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > ${BACKPORTS_SOURCES}`,

@@ -135,43 +135,54 @@ test('the manifests agree with the brokers: topics, partitions, queue permission
   assert.doesNotMatch('other-queue', new RegExp(perms[3]!), 'and read nothing else');
 });
 
-/** Each Secret up.sh creates: namespace, name and keys, read off its apply_secret lines. */
-function secretsUpCreates(): Map<string, Set<string>> {
+/** Each Secret and ConfigMap up.sh creates (`secret:` or `configmap:` NS/NAME), with its keys, read off its apply_* lines. */
+function madeByUpSh(): Map<string, Set<string>> {
   const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8').replace(/\\\n\s*/g, ' ');
   const out = new Map<string, Set<string>>();
-  for (const m of up.matchAll(/^apply_secret (\S+) (\S+) (generic|docker-registry)(.*)$/gm)) {
+  for (const m of up.matchAll(/^\s*apply_secret (\S+) (\S+) (generic|docker-registry)(.*)$/gm)) {
     const keys = m[3] === 'docker-registry' ? ['.dockerconfigjson'] : [...m[4]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
-    out.set(`${m[1]}/${m[2]}`, new Set(keys));
+    out.set(`secret:${m[1]}/${m[2]}`, new Set(keys));
+  }
+  for (const m of up.matchAll(/^\s*apply_configmap (\S+) (\S+)(.*)$/gm)) {
+    const keys = [...m[3]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
+    for (const f of m[3]!.matchAll(/--from-file="?[^" ]*\/([\w.-]+)"?/g)) keys.push(f[1]!);
+    out.set(`configmap:${m[1]}/${m[2]}`, new Set(keys));
   }
   return out;
 }
 
 test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod names is created by up.sh or the manifests', () => {
-  const created = secretsUpCreates();
-  assert.ok(created.size >= 5, `up.sh creates the Secrets (${[...created.keys()].join(', ')})`);
+  const made = madeByUpSh();
+  assert.ok([...made.keys()].filter((k) => k.startsWith('secret:')).length >= 5, `up.sh creates the Secrets (${[...made.keys()].join(', ')})`);
   for (const b of built) {
     const objs = objects(b.yaml);
-    const configMaps = new Map(objs.filter((o) => o.kind === 'ConfigMap').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o.data ?? {}]));
+    const configMaps = new Map(objs.filter((o) => o.kind === 'ConfigMap').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, new Set(Object.keys(o.data ?? {}))]));
+    const configMap = (ref: string) => configMaps.get(ref) ?? made.get(`configmap:${ref}`);
     for (const o of objs) {
       const pod = o.spec?.template?.spec;
       if (!pod) continue;
       const ns = o.metadata.namespace!;
-      for (const ps of pod.imagePullSecrets ?? []) assert.ok(created.has(`${ns}/${ps.name}`), `${b.name} ${o.kind}/${o.metadata.name}: pull secret ${ns}/${ps.name}`);
+      const where = `${b.name} ${o.kind}/${o.metadata.name}`;
+      for (const ps of pod.imagePullSecrets ?? []) assert.ok(made.has(`secret:${ns}/${ps.name}`), `${where}: pull secret ${ns}/${ps.name}`);
       for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
         for (const e of c.env ?? []) {
           const s = e.valueFrom?.secretKeyRef;
-          if (s) assert.ok(created.get(`${ns}/${s.name}`)?.has(s.key), `${b.name} ${o.kind}/${o.metadata.name}: secret ${ns}/${s.name} key ${s.key} is made by up.sh`);
+          if (s) assert.ok(made.get(`secret:${ns}/${s.name}`)?.has(s.key), `${where}: secret ${ns}/${s.name} key ${s.key} is made by up.sh`);
           const cm = e.valueFrom?.configMapKeyRef;
-          if (cm) assert.ok(configMaps.get(`${ns}/${cm.name}`)?.[cm.key], `${b.name} ${o.kind}/${o.metadata.name}: ConfigMap ${ns}/${cm.name} key ${cm.key}`);
+          if (cm) assert.ok(configMap(`${ns}/${cm.name}`)?.has(cm.key), `${where}: ConfigMap ${ns}/${cm.name} key ${cm.key}`);
         }
       }
       for (const v of pod.volumes ?? []) {
-        // the operator's own Secret (the Erlang cookie) is the one not made by up.sh
-        if (v.secret && v.secret.secretName !== 'rabbitmq-erlang-cookie') assert.ok(created.has(`${ns}/${v.secret.secretName}`), `${b.name}: volume secret ${v.secret.secretName}`);
+        // the RabbitMQ operator's own Secret (the Erlang cookie) is the one up.sh does not make
+        if (v.secret && v.secret.secretName !== 'rabbitmq-erlang-cookie') assert.ok(made.has(`secret:${ns}/${v.secret.secretName}`), `${where}: volume secret ${v.secret.secretName}`);
+        if (v.configMap) assert.ok(configMap(`${ns}/${v.configMap.name}`), `${where}: volume ConfigMap ${v.configMap.name}`);
       }
     }
   }
-  for (const f of ['deploy/gke/zot-startup.sh', 'deploy/gke/grafana-values.yaml', 'deploy/zot/config.json']) assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
+  const locustfile = made.get('configmap:loadtest/locustfile');
+  assert.deepEqual([...(locustfile ?? [])].sort(), ['artifact.py', 'locustfile.py'], 'the Locust Job gets the locustfile and the module it imports');
+  for (const f of ['deploy/gke/zot-startup.sh', 'deploy/gke/grafana-values.yaml', 'deploy/zot/config.json', 'loadtest/locustfile.py', 'loadtest/artifact.py'])
+    assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
 });
 
 const versions = () =>
@@ -244,7 +255,9 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
 test('every pinned version is used, and the manifests take theirs from versions.env', () => {
   const v = versions();
   const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8');
-  const kustomization = readFileSync(join(K8S_DIR, 'base', 'kustomization.yaml'), 'utf8');
+  const kustomization = [join(K8S_DIR, 'base'), ...componentNames().map((c) => join(K8S_DIR, 'components', c))]
+    .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
+    .join('\n');
   for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by up.sh or the manifests`);
   const y = base();
   assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');

@@ -1,0 +1,153 @@
+/**
+ * The load test's input file and its OCI artifact (docs/loadtest.md).
+ *
+ * The file, tweets.jsonl, is generated from a seed: the same count and seed
+ * give the same bytes on any machine. Its manifest, dataset.json, says what
+ * it holds: count, seed, sha256, and the tweets per (municipality, weather).
+ * `npm run artifact -- push` pushes both with oras to the OCI registry as one
+ * artifact: dataset.json is its config blob, tweets.jsonl its one layer.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { emptyBreakdown, weather, type BreakdownOf, type WeatherDomain } from '@tweets/domain';
+import { randomItem, rng } from '@tweets/loadgen';
+import { ROOT } from './layout.js';
+import type { Registry } from './registry.js';
+
+export const ARTIFACT_TYPE = 'application/vnd.weather-tweets.loadtest.v1';
+export const CONFIG_MEDIA_TYPE = 'application/vnd.weather-tweets.loadtest.config.v1+json';
+export const LAYER_MEDIA_TYPE = 'application/vnd.weather-tweets.tweets.v1+jsonl';
+export const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
+/** The artifact's repository in the registry. */
+export const REPOSITORY = 'tweets/loadtest';
+export const DEFAULT_COUNT = 10_000;
+export const DEFAULT_SEED = 1;
+
+/** dataset.json: what the file holds. */
+export interface Dataset {
+  format: 'weather-tweets.loadtest.v1';
+  file: 'tweets.jsonl';
+  count: number;
+  seed: number;
+  /** hex sha256 of tweets.jsonl */
+  sha256: string;
+  /** tweets per municipality and weather */
+  counts: BreakdownOf<WeatherDomain>;
+}
+
+/** The tag of the artifact of a count and seed: 10000-seed1. */
+export const artifactTag = (count: number, seed: number) => `${count}-seed${seed}`;
+
+/** The folder a count and seed's file is generated into (gitignored). */
+export const datasetDir = (count: number, seed: number) => join(ROOT, '.data', 'loadtest', artifactTag(count, seed));
+
+/**
+ * Generates the file and its manifest into dir: line i is the tweet
+ * `lt-<seed>-<i>` (ids padded, so lines sort in order), its fields drawn from
+ * the seeded generator the load client uses. Deterministic: no clock, no host.
+ */
+export function buildDataset(dir: string, count: number, seed: number): Dataset {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`count must be a positive integer; got ${count}`);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer; got ${seed}`);
+  const next = rng(seed);
+  const counts = emptyBreakdown(weather);
+  const width = String(count - 1).length;
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = randomItem(weather, next);
+    counts[t.municipality][t.weather]++;
+    lines.push(JSON.stringify({ id: `lt-${seed}-${String(i).padStart(width, '0')}`, ...t }));
+  }
+  const body = `${lines.join('\n')}\n`;
+  const dataset: Dataset = { format: 'weather-tweets.loadtest.v1', file: 'tweets.jsonl', count, seed, sha256: createHash('sha256').update(body).digest('hex'), counts };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tweets.jsonl'), body);
+  writeFileSync(join(dir, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
+  return dataset;
+}
+
+export function readDataset(dir: string): Dataset {
+  return JSON.parse(readFileSync(join(dir, 'dataset.json'), 'utf8')) as Dataset;
+}
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** The oras binary: on the PATH, or installed with go install into .tools/go/bin the first time. */
+export function orasBinary(log: (m: string) => void): string {
+  const local = join(ROOT, '.tools', 'go', 'bin', 'oras');
+  if (existsSync(local)) return local;
+  const onPath = which('oras');
+  if (onPath) return onPath;
+  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error('oras is not installed, and Go (which installs it) is not either');
+  log(`installing ${ORAS_MODULE} with go install into .tools/go/bin`);
+  execFileSync(go, ['install', ORAS_MODULE], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: join(ROOT, '.tools', 'go', 'bin') } });
+  return local;
+}
+
+/** A registry and its login: the local one, or any other (Zot on its VM). */
+export type RegistryLogin = Pick<Registry, 'address' | 'user' | 'password'>;
+
+/** Plain HTTP for a registry on loopback (the local one); TLS for any other. */
+const plainHttp = (address: string) => /^(127\.|localhost[:/]|\[::1\])/.test(address);
+
+/** Runs oras with the registry's login on stdin. */
+export function oras(bin: string, r: RegistryLogin, args: string[], opts: { cwd?: string } = {}): string {
+  const flags = [...(plainHttp(r.address) ? ['--plain-http'] : []), '--username', r.user, '--password-stdin'];
+  const res = spawnSync(bin, [...args, ...flags], { input: r.password, encoding: 'utf8', cwd: opts.cwd, maxBuffer: 64 << 20 });
+  if (res.status !== 0) throw new Error(`oras ${args.slice(0, 2).join(' ')}: ${(res.stderr || res.stdout).trim()}`);
+  return res.stdout;
+}
+
+export interface Pushed {
+  reference: string;
+  /** the artifact manifest's digest */
+  digest: string;
+  /** the layer's digest: sha256 of tweets.jsonl */
+  layerDigest: string;
+}
+
+/** Pushes dir's file as the artifact <registry>/tweets/loadtest:<count>-seed<seed>, with its annotations. */
+export function pushArtifact(bin: string, r: RegistryLogin, dir: string, d: Dataset, revision: string): Pushed {
+  const reference = `${r.address}/${REPOSITORY}:${artifactTag(d.count, d.seed)}`;
+  const annotations = {
+    'org.opencontainers.image.title': 'weather tweets load-test input',
+    'org.opencontainers.image.description': `${d.count} tweets, one JSON object with its id per line, generated from seed ${d.seed}`,
+    'org.opencontainers.image.created': new Date().toISOString(),
+    'org.opencontainers.image.revision': revision,
+    'io.weather-tweets.loadtest.count': String(d.count),
+    'io.weather-tweets.loadtest.seed': String(d.seed),
+  };
+  const out = oras(
+    bin,
+    r,
+    [
+      'push',
+      reference,
+      '--artifact-type', ARTIFACT_TYPE,
+      '--config', `dataset.json:${CONFIG_MEDIA_TYPE}`,
+      ...Object.entries(annotations).flatMap(([k, v]) => ['--annotation', `${k}=${v}`]),
+      '--format', 'json',
+      `tweets.jsonl:${LAYER_MEDIA_TYPE}`,
+    ],
+    { cwd: dir },
+  );
+  const res = JSON.parse(out) as { digest: string; reference: string };
+  const manifest = JSON.parse(oras(bin, r, ['manifest', 'fetch', reference])) as { layers: { digest: string }[] };
+  return { reference, digest: res.digest, layerDigest: manifest.layers[0]!.digest };
+}
+
+/** Whether the registry has the artifact's tag. */
+export function artifactExists(bin: string, r: RegistryLogin, reference: string): boolean {
+  try {
+    oras(bin, r, ['manifest', 'fetch', '--descriptor', reference]);
+    return true;
+  } catch {
+    return false;
+  }
+}
