@@ -181,6 +181,7 @@ run helm upgrade --install nginx-ingress oci://ghcr.io/nginx/charts/nginx-ingres
   --namespace nginx-ingress --set controller.ingressClass.name=nginx --set controller.ingressClass.create=true \
   --set controller.service.type=LoadBalancer --wait --timeout 10m
 run helm repo add grafana-community https://grafana-community.github.io/helm-charts --force-update
+run helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update
 
 say "6. Secrets, generated here once and kept in the cluster (never in the repository)"
 # secret NS NAME KEY: the value the cluster holds, or a new random one.
@@ -233,9 +234,12 @@ case ",$COMPONENTS," in
 esac
 apply_secret monitoring grafana-admin generic --from-literal=admin-user=admin --from-literal=admin-password="$GRAFANA_PW"
 
-say "7. Grafana (Helm), its admin login from the Secret grafana-admin"
+say "7. Prometheus and Grafana (Helm); Grafana's admin login from the Secret grafana-admin"
+run helm upgrade --install prometheus prometheus-community/prometheus --version "$PROMETHEUS_CHART_VERSION" \
+  --namespace monitoring --values "$ROOT/deploy/gke/prometheus-values.yaml" --wait --timeout 10m
 run helm upgrade --install grafana grafana-community/grafana --version "$GRAFANA_CHART_VERSION" \
-  --namespace monitoring --values "$ROOT/deploy/gke/grafana-values.yaml" --wait --timeout 10m
+  --namespace monitoring --values "$ROOT/deploy/gke/grafana-values.yaml" \
+  --set "plugins[0]=yesoreyeram-infinity-datasource $INFINITY_PLUGIN_VERSION" --wait --timeout 10m
 
 say "8. The system: deploy/k8s/overlays/gke${COMPONENTS:+ with $COMPONENTS}, images from $REGISTRY"
 DEPLOY="$STATE/kustomize"

@@ -9,6 +9,7 @@ import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
+import { dashboards, render as renderDashboard } from '@tweets/dashboards';
 import { ensureK8sTools, K8sError, validateAll } from './k8s.js';
 import { artifactExists, artifactTag, buildDataset, datasetDir, DEFAULT_COUNT, orasBinary, pushArtifact, REPOSITORY } from './loadtest.js';
 import { checkCounts, ensureLocust, renderCheck, runLocust } from './locust.js';
@@ -25,6 +26,7 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
        npm run images [-- --push] [--base IMAGE]
        npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
        npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui]
+       npm run dashboards [-- check]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
 interface Flags {
@@ -400,6 +402,26 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   return check.exact ? 0 : 1;
 }
 
+/** `npm run dashboards`: the Grafana dashboards generated from code into deploy/grafana/dashboards (--check: only compare). */
+function writeDashboards(f: Flags): number {
+  const dir = join(ROOT, 'deploy', 'grafana', 'dashboards');
+  mkdirSync(dir, { recursive: true });
+  let stale = 0;
+  for (const [file, d] of Object.entries(dashboards())) {
+    const text = renderDashboard(d);
+    const path = join(dir, file);
+    const same = existsSync(path) && readFileSync(path, 'utf8') === text;
+    if (f.positional[0] === 'check') {
+      if (!same) stale++;
+      say(`${relative(ROOT, path)}: ${same ? 'as the code generates it' : 'DIFFERS from what the code generates: npm run dashboards'}`);
+    } else if (!same) {
+      writeFileSync(path, text);
+      say(`wrote ${relative(ROOT, path)}`);
+    } else say(`${relative(ROOT, path)}: unchanged`);
+  }
+  return stale === 0 ? 0 : 1;
+}
+
 /** `npm run k8s`: every variant of deploy/k8s built, kubeconform'd and dry-run on a real API server. */
 async function k8s(f: Flags): Promise<number> {
   if (f.tools) {
@@ -459,6 +481,8 @@ export async function main(argv: string[]): Promise<number> {
         return await images(f);
       case 'k8s':
         return await k8s(f);
+      case 'dashboards':
+        return writeDashboards(f);
       case 'artifact':
         return await artifact(f);
       case 'locust':

@@ -1,19 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
 import { BROKERS, type BrokerPath } from '@tweets/domain';
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
-import { CHRT, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+import { CHRT, PROMETHEUS, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
 
 export type { Profile };
 
 /** One process of the stack: how to prepare, start and probe it. */
 export interface Component {
   name: string;
-  kind: 'broker' | 'service';
+  /** broker: a broker or the store; service: ours (services/*); tool: beside them (Prometheus, the live view). */
+  kind: 'broker' | 'service' | 'tool';
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -341,8 +342,10 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
     epmd(l),
     rabbitmq(l),
     kafka(l),
-    service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), ...kafkaEnv }, () => grpcServing(p.kafkaWriter)),
-    service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), ...rabbitEnv }, () =>
+    service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), METRICS_PORT: String(p.kafkaWriterMetrics), ...kafkaEnv }, () =>
+      grpcServing(p.kafkaWriter),
+    ),
+    service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), METRICS_PORT: String(p.rabbitmqWriterMetrics), ...rabbitEnv }, () =>
       grpcServing(p.rabbitmqWriter),
     ),
     service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
@@ -374,5 +377,67 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
       },
       () => httpReady(`http://127.0.0.1:${p.api}/readyz`),
     ),
+    prometheus(l),
+    {
+      name: 'view',
+      kind: 'tool',
+      command: process.execPath,
+      args: [join(ROOT, 'stack', 'dist', 'src', 'view.js')],
+      env: { VIEW_PORT: String(p.view), API_URL: `http://127.0.0.1:${p.api}` },
+      ready: () => httpReady(`http://127.0.0.1:${p.view}/livez`),
+      readyTimeoutMs: 30_000,
+      stopTimeoutMs: 5_000,
+      background: true,
+    },
   ];
+}
+
+/** Where each service serves /metrics, by the job name Prometheus gives it (the dashboards' `service` label is the same). */
+export function metricsTargets(l: StackLayout): Record<string, string> {
+  const p = l.ports;
+  return {
+    'ingest-api': `127.0.0.1:${p.api}`,
+    dispatcher: `127.0.0.1:${p.dispatcher}`,
+    'writer-kafka': `127.0.0.1:${p.kafkaWriterMetrics}`,
+    'writer-rabbitmq': `127.0.0.1:${p.rabbitmqWriterMetrics}`,
+    'kafka-consumer': `127.0.0.1:${p.kafkaConsumer}`,
+    'rabbitmq-consumer': `127.0.0.1:${p.rabbitmqConsumer}`,
+  };
+}
+
+/**
+ * Prometheus (Debian's package) on loopback, scraping every service's
+ * /metrics every 5 s, its data in the stack's folder (from the stack's start;
+ * two days at most). The
+ * dashboards' queries (deploy/grafana) run against it in the tests.
+ */
+function prometheus(l: StackLayout): Component {
+  const dir = join(l.dir, 'prometheus');
+  return {
+    name: 'prometheus',
+    kind: 'tool',
+    command: PROMETHEUS,
+    args: [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      '--storage.tsdb.retention.time=2d',
+      `--web.listen-address=127.0.0.1:${l.ports.prometheus}`,
+      '--log.level=warn',
+    ],
+    env: {},
+    prepare() {
+      // A stack's series begin with it: left from an earlier run, a counter's last value would mix with the new process's.
+      rmSync(join(dir, 'data'), { recursive: true, force: true });
+      mkdirSync(join(dir, 'data'), { recursive: true });
+      const jobs = Object.entries(metricsTargets(l)).map(([job, target]) =>
+        // every metric carries its `service` label already (the registry's default label)
+        [`  - job_name: ${job}`, `    static_configs:`, `      - targets: ['${target}']`].join('\n'),
+      );
+      write(join(dir, 'prometheus.yml'), ['global:', '  scrape_interval: 5s', '  scrape_timeout: 4s', 'scrape_configs:', ...jobs, ''].join('\n'));
+    },
+    ready: () => httpReady(`http://127.0.0.1:${l.ports.prometheus}/-/ready`),
+    readyTimeoutMs: 60_000,
+    stopTimeoutMs: 10_000,
+    background: true,
+  };
 }

@@ -19,6 +19,12 @@ export interface Ports {
   amqp: number;
   rabbitmqDist: number;
   epmd: number;
+  /** The writers' /metrics (their gRPC ports serve gRPC only). */
+  kafkaWriterMetrics: number;
+  rabbitmqWriterMetrics: number;
+  prometheus: number;
+  /** The live bar chart page (stack/src/view.ts). */
+  view: number;
 }
 
 /**
@@ -33,14 +39,17 @@ const PORTS: Record<string, Ports> = {
   local: {
     api: 8080, dispatcher: 8081, kafkaWriter: 8083, rabbitmqWriter: 8084, kafkaConsumer: 8091, rabbitmqConsumer: 8092,
     valkey: 16379, kafka: 19092, kafkaController: 19093, amqp: 15673, rabbitmqDist: 15674, epmd: 15675,
+    kafkaWriterMetrics: 8093, rabbitmqWriterMetrics: 8094, prometheus: 19090, view: 8088,
   },
   bench: {
     api: 28080, dispatcher: 28081, kafkaWriter: 28083, rabbitmqWriter: 28084, kafkaConsumer: 28091, rabbitmqConsumer: 28092,
     valkey: 16579, kafka: 19292, kafkaController: 19293, amqp: 15873, rabbitmqDist: 15874, epmd: 15875,
+    kafkaWriterMetrics: 28093, rabbitmqWriterMetrics: 28094, prometheus: 19290, view: 28088,
   },
   test: {
     api: 18080, dispatcher: 18081, kafkaWriter: 18083, rabbitmqWriter: 18084, kafkaConsumer: 18091, rabbitmqConsumer: 18092,
     valkey: 16479, kafka: 19192, kafkaController: 19193, amqp: 15773, rabbitmqDist: 15774, epmd: 15775,
+    kafkaWriterMetrics: 18093, rabbitmqWriterMetrics: 18094, prometheus: 19190, view: 18088,
   },
 };
 

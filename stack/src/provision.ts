@@ -6,6 +6,7 @@ import { ROOT, type StackLayout } from './layout.js';
 export const VALKEY_SERVER = '/usr/bin/valkey-server';
 export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 export const EPMD = '/usr/bin/epmd';
+export const PROMETHEUS = '/usr/bin/prometheus';
 export const JAVA = 'java';
 /** util-linux's chrt: background components run under SCHED_IDLE. */
 export const CHRT = '/usr/bin/chrt';
@@ -30,7 +31,7 @@ export class ProvisionError extends Error {}
 
 /**
  * Installs what the stack runs on, if missing: Valkey 8 (bookworm-backports),
- * RabbitMQ and Erlang (Debian), a Java runtime and Maven, then Kafka's jars
+ * RabbitMQ and Erlang (Debian), a Java runtime and Maven, Prometheus (Debian), then Kafka's jars
  * from Maven Central. Without root it says exactly what to run instead.
  * Installing never starts the system's own broker services.
  */
@@ -41,6 +42,7 @@ export function provision(l: StackLayout): void {
   if (!has('java')) missing.push('openjdk-17-jre-headless');
   if (!has('mvn')) missing.push('maven');
   if (!existsSync(CHRT)) missing.push('util-linux');
+  if (!existsSync(PROMETHEUS)) missing.push('prometheus');
   if (missing.length > 0) aptInstall(missing);
   ensureKafkaJars(l);
 }
@@ -49,7 +51,8 @@ export function provision(l: StackLayout): void {
  * What `npm run images` and the image tests need, if missing: Podman, Buildah
  * and runc (crun fails on this machine's cgroups), debootstrap from
  * bookworm-backports (it knows trixie, the local base), and htpasswd (the
- * local registry's bcrypt logins), and shellcheck (the deploy scripts' check).
+ * local registry's bcrypt logins), shellcheck (the deploy scripts' check) and
+ * Chromium (the live view's test).
  */
 export function provisionImages(): void {
   const missing: string[] = [];
@@ -60,6 +63,8 @@ export function provisionImages(): void {
   if (!has('htpasswd')) missing.push('apache2-utils');
   // deploy/: the Kubernetes test runs shellcheck on every script
   if (!has('shellcheck')) missing.push('shellcheck');
+  // the live view's test loads it in headless Chromium
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (missing.length > 0) aptInstall(missing);
 }
 

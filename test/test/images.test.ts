@@ -19,7 +19,7 @@ import { COUNT_GUARD_MS, sleep, stack, uniq } from './helpers.js';
 
 const OFFSET = 1000;
 const ISOLATED = { KAFKA_TOPIC: 'weather-tweets-ct', RABBITMQ_QUEUE: 'weather-tweets-ct', KAFKA_GROUP: 'weather-tweets-ct', VALKEY_PREFIX: 'wtct' };
-const PORT_VARS = ['PORT', 'GRPC_PORT', 'HEALTH_PORT'];
+const PORT_VARS = ['PORT', 'GRPC_PORT', 'HEALTH_PORT', 'METRICS_PORT'];
 const ADDR_VARS = ['KAFKA_WRITER_ADDR', 'RABBITMQ_WRITER_ADDR'];
 /** How long a container may take to stop on SIGTERM before podman kills it; far above the seconds a drain takes. */
 const GRACE_SEC = 30;

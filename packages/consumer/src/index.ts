@@ -1,5 +1,5 @@
 import { formatErrors, jsonCodec, type BrokerPath, type Domain } from '@tweets/domain';
-import { closeServer, runService, startHealthServer, type Logger } from '@tweets/kit';
+import { closeServer, Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, runService, startHealthServer, type Logger, type Registry } from '@tweets/kit';
 import { applyUntilDone, connectFromConfig, ItemStore, type Applied, type Applier, type ValkeyConfig } from '@tweets/store';
 
 /** One message a broker delivered: its bytes and properties, and the adapter's own handle on it (`ref`). */
@@ -71,6 +71,7 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
   const { contentType, batchContentType } = o.domain.broker;
   const counts: ConsumerCounts = { applied: 0, duplicates: 0, deadLettered: 0 };
   const store: StoreHealth = { failing: false, lastError: '' };
+  const applyDuration = o.metrics ? consumerMetrics(o.metrics, o.path, counts, store) : undefined;
 
   async function handle(batch: readonly Delivery<R>[]): Promise<void> {
     const items: Applied<D>[] = [];
@@ -100,6 +101,7 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
       for (const p of poison) o.log.error({ messageId: p.messageId, reason: p.reason }, 'poison message dead-lettered');
     }
     for (let i = 0; i < items.length; i += o.batchMax) {
+      const t0 = performance.now();
       const results = await applyUntilDone(o.store, o.path, items.slice(i, i + o.batchMax), o.stopping, (err, attempt) => {
         store.failing = true;
         store.lastError = err.message;
@@ -107,6 +109,7 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
       });
       if (store.failing) o.log.info('valkey takes writes again');
       store.failing = false;
+      applyDuration?.observe((performance.now() - t0) / 1000);
       for (const r of results) r === 1 ? counts.applied++ : counts.duplicates++;
     }
   }
@@ -114,11 +117,50 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
   return { handle, counts, store };
 }
 
-/** What a broker adapter gets from its service: the domain, the store it applies to, and the logger. */
+/**
+ * The consumer's metrics: its counts, read at each scrape (nothing on the hot
+ * path), whether Valkey refuses its writes, and the time each apply took.
+ */
+function consumerMetrics(registry: Registry, path: BrokerPath, counts: ConsumerCounts, store: StoreHealth) {
+  new Counter({
+    name: 'consumer_tweets_total',
+    help: 'Tweets taken from the broker, by outcome: applied (counted), duplicate (already counted: a redelivery or retry), dead_lettered (malformed)',
+    labelNames: ['path', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ path, outcome: 'applied' }, counts.applied);
+      this.inc({ path, outcome: 'duplicate' }, counts.duplicates);
+      this.inc({ path, outcome: 'dead_lettered' }, counts.deadLettered);
+    },
+  });
+  new Gauge({
+    name: 'consumer_store_failing',
+    help: '1 while Valkey refuses the consumer\'s writes (down, or full) and nothing is acked',
+    labelNames: ['path'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ path }, store.failing ? 1 : 0);
+    },
+  });
+  const h = new Histogram({
+    name: 'consumer_apply_duration_seconds',
+    help: 'Time to apply one batch to Valkey (dedup and counts in one script), retries included',
+    labelNames: ['path'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  h.zero({ path });
+  return h.labels({ path });
+}
+
+/** What a broker adapter gets from its service: the domain, the store it applies to, the logger and the metrics. */
 export interface AdapterContext<D extends Domain> {
   domain: D;
   store: Applier<D>;
   log: Logger;
+  /** Where the core records what it applied (docs/metrics.md); none in tests that do not look. */
+  metrics?: Registry;
 }
 
 /** A broker adapter, running: its core's counts, whether it is connected, and its graceful stop. */
@@ -150,10 +192,11 @@ export async function runConsumerService<D extends Domain, C extends ValkeyConfi
       const cfg = o.readConfig();
       const valkey = connectFromConfig(cfg, o.name, log);
       const store = new ItemStore(o.domain, valkey, { prefix: cfg.VALKEY_PREFIX, dedupWindowSec: cfg.DEDUP_WINDOW_SEC, dedupSlices: cfg.DEDUP_SLICES });
-      const consumer = await o.start(cfg, { domain: o.domain, store, log });
+      const metrics = createRegistry(o.name);
+      const consumer = await o.start(cfg, { domain: o.domain, store, log, metrics });
       // Not ready while its broker is away, Valkey is down, or Valkey refuses its writes (full): the
       // pipeline's health shows a consumer that acks nothing and lets its lag grow.
-      const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => consumer.ready() && valkey.status === 'ready' && !consumer.store.failing);
+      const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => consumer.ready() && valkey.status === 'ready' && !consumer.store.failing, metrics);
       const statsTimer = setInterval(() => log.info(consumer.counts, 'progress'), 10_000);
       statsTimer.unref();
       return {

@@ -46,6 +46,8 @@ export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Rec
   readonly groupBy: keyof F & string;
   readonly countBy: keyof F & string;
   readonly sums: readonly (keyof F & string)[];
+  /** The seed's rule for which group a student charts: by the last digit of the student id, 0 to 9. */
+  readonly groupByIdDigit?: readonly string[];
   /** The brokers the dispatcher routes every item to by default, each counted on its own. */
   readonly paths: readonly BrokerPath[];
   /** The Valkey key prefix. */

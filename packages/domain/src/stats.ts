@@ -46,3 +46,26 @@ export function breakdownDelta<D extends Domain>(d: D, before: { counts: Breakdo
   const a = after.counts as Record<string, Record<string, number>>;
   return Object.fromEntries(groups.map((g) => [g, Object.fromEntries(counted.map((c) => [c, a[g]![c]! - b[g]![c]!]))])) as BreakdownOf<D>;
 }
+
+/**
+ * The bar chart's table for one group: a row per counted value, a column per
+ * path (`[{weather: 'sunny', kafka: 12, rabbitmq: 12}, ...]`), as the
+ * dashboards read it (GET /stats/breakdown).
+ */
+export function breakdownRows<D extends Domain>(d: D, stats: StatsOf<D>, group: GroupOf<D>): Record<string, string | number>[] {
+  const { counted } = groupsAndValues(d);
+  return counted.map((c) => ({
+    [d.countBy]: c,
+    ...Object.fromEntries(d.paths.map((p) => [p, ((stats.paths as Record<string, PathStatsOf<D>>)[p]!.counts as Record<string, Record<string, number>>)[group]![c]!])),
+  }));
+}
+
+/** One row per path for one group: its reports and the averages of the summed fields (GET /stats/summary). */
+export function summaryRows<D extends Domain>(d: D, stats: StatsOf<D>, group: GroupOf<D>): Record<string, string | number | null>[] {
+  return d.paths.map((p) => ({ path: p, ...((stats.paths as Record<string, PathStatsOf<D>>)[p]!.averages as Record<string, Record<string, number | null>>)[group]! }));
+}
+
+/** Whether a string names a group of the domain (a municipality, for weather tweets). */
+export function isGroup<D extends Domain>(d: D, g: string): g is GroupOf<D> {
+  return groupsAndValues(d).groups.includes(g);
+}

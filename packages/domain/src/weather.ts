@@ -23,6 +23,8 @@ export const weather = {
   groupBy: 'municipality',
   countBy: 'weather',
   sums: ['temperature', 'humidity'],
+  // 0-2 mixco, 3-5 guatemala, 6-7 amatitlan, 8-9 chinautla
+  groupByIdDigit: ['mixco', 'mixco', 'mixco', 'guatemala', 'guatemala', 'guatemala', 'amatitlan', 'amatitlan', 'chinautla', 'chinautla'],
   paths: BROKERS,
   keyPrefix: 'wt',
   proto: {

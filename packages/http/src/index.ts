@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from '@tweets/kit';
+import { Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@tweets/kit';
 import type { FieldError } from '@tweets/domain';
 
 /** An RFC 9457 problem body. `errors` names each offending field and why. */
@@ -33,6 +33,8 @@ export interface HttpOptions {
   log: Logger;
   /** Largest request body accepted, in bytes; larger gets 413. */
   bodyLimit: number;
+  /** The service's metrics: served at /metrics, and every request's duration recorded in it. */
+  metrics?: Registry;
 }
 
 const TITLES: Record<number, string> = {
@@ -116,6 +118,21 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  if (opts.metrics) {
+    const registry = opts.metrics;
+    const duration = new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Time from a request received to its answer sent, by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    app.addHook('onResponse', (req, reply, done) => {
+      duration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode }, reply.elapsedTime / 1000);
+      done();
+    });
+    app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
     const ok = !closing;

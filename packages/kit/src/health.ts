@@ -1,15 +1,24 @@
 import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
 
 export type Check = () => boolean | Promise<boolean>;
 
 /**
  * A tiny HTTP server for services that serve nothing else over HTTP (the
- * consumers): /livez answers 200 while the process runs; /readyz answers 200
- * only while `ready()` holds, else 503.
+ * consumers, and the writers beside their gRPC port): /livez answers 200 while
+ * the process runs; /readyz answers 200 only while `ready()` holds, else 503;
+ * /metrics, with a registry, the Prometheus exposition.
  */
-export async function startHealthServer(host: string, port: number, ready: Check): Promise<Server> {
+export async function startHealthServer(host: string, port: number, ready: Check, metrics?: Registry): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
+    if (path === '/metrics' && metrics) {
+      metrics.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
+        () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n'),
+      );
+      return;
+    }
     if (path === '/livez') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;

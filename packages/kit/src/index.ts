@@ -4,3 +4,4 @@ export * from './lifecycle.js';
 export * from './health.js';
 export * from './batcher.js';
 export * from './window.js';
+export * from './metrics.js';

@@ -8,9 +8,14 @@ export class LatencyWindow {
   #count = 0;
   #max = 0;
 
-  constructor(private readonly maxSamples = 4096) {}
+  /** `histogram`: each duration is also observed there, in seconds (a Prometheus histogram, docs/metrics.md). */
+  constructor(
+    private readonly maxSamples = 4096,
+    private readonly histogram?: { observe(seconds: number): void },
+  ) {}
 
   record(ms: number): void {
+    this.histogram?.observe(ms / 1000);
     this.#count++;
     if (ms > this.#max) this.#max = ms;
     if (this.#samples.length < this.maxSamples) this.#samples.push(ms);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatErrors, validateItem, type BrokerPath, type Domain, type ItemOf, type ProtoCodec } from '@tweets/domain';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
-import { Batcher, LatencyWindow, type Logger } from '@tweets/kit';
+import { Batcher, Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
 import { grpc } from '@tweets/wire';
 import type { DispatcherConfig } from './config.js';
 import type { WriterLink } from './writers.js';
@@ -14,6 +14,8 @@ export interface DispatcherOptions<D extends Domain> {
   routes: readonly BrokerPath[];
   writers: Partial<Record<BrokerPath, WriterLink<D>>>;
   log: Logger;
+  /** Served at /metrics; the writers' answer times and outcomes are recorded in it (docs/metrics.md). */
+  metrics?: Registry;
 }
 
 export interface Dispatcher {
@@ -51,7 +53,29 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
       ),
     ]),
   ) as Partial<Record<BrokerPath, Batcher<ItemOf<D>, void>>>;
-  const answered = Object.fromEntries(routes.map((p) => [p, new LatencyWindow()])) as Partial<Record<BrokerPath, LatencyWindow>>;
+  const writerDuration = o.metrics
+    ? new Histogram({
+        name: 'dispatcher_writer_duration_seconds',
+        help: 'Time from a batch sent to a path\'s writers to their answer that every tweet of it is durably in the broker',
+        labelNames: ['path'] as const,
+        buckets: LATENCY_BUCKETS,
+        registers: [o.metrics],
+      })
+    : undefined;
+  const outcomes = o.metrics
+    ? new Counter({
+        name: 'dispatcher_tweets_total',
+        help: 'Tweets sent to each path\'s writers, by outcome: accepted (durably in the broker) or failed',
+        labelNames: ['path', 'outcome'] as const,
+        registers: [o.metrics],
+      })
+    : undefined;
+  for (const path of routes) {
+    // every series from the start, at zero
+    writerDuration?.zero({ path });
+    for (const outcome of ['accepted', 'failed']) outcomes?.inc({ path, outcome }, 0);
+  }
+  const answered = Object.fromEntries(routes.map((p) => [p, new LatencyWindow(4096, writerDuration?.labels({ path: p }))])) as Partial<Record<BrokerPath, LatencyWindow>>;
   const timed = (path: BrokerPath, p: Promise<unknown>) => {
     const t0 = performance.now();
     return p.then((v) => {
@@ -61,7 +85,7 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
   };
   let inFlight = 0;
 
-  const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES });
+  const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES, metrics: o.metrics });
   app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: cfg.BATCH_BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
 
   async function dispatch(req: FastifyRequest, reply: FastifyReply, count: number, send: (path: BrokerPath) => Promise<unknown>, ok: object) {
@@ -75,6 +99,7 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
     } finally {
       inFlight -= count;
     }
+    if (outcomes) results.forEach((r, i) => outcomes.inc({ path: routes[i]!, outcome: r.status === 'fulfilled' ? 'accepted' : 'failed' }, count));
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || (r.reason as Error).message || String(r.reason) }] : [],
     );

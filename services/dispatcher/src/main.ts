@@ -1,5 +1,5 @@
 import { weather } from '@tweets/domain';
-import { runService } from '@tweets/kit';
+import { createRegistry, runService } from '@tweets/kit';
 import { contract } from '@tweets/wire';
 import { buildDispatcher } from './app.js';
 import { linkOptions, readConfig, routeOf, writerAddr } from './config.js';
@@ -12,7 +12,7 @@ await runService({
     const c = contract(weather);
     const routes = routeOf(weather, cfg.ROUTE);
     const writers = Object.fromEntries(routes.map((p) => [p, grpcWriterLink(c, writerAddr(cfg, p), linkOptions(cfg))]));
-    const { app, answered, drain } = buildDispatcher({ cfg, domain: weather, codec: c.codec, routes, writers, log });
+    const { app, answered, drain } = buildDispatcher({ cfg, domain: weather, codec: c.codec, routes, writers, log, metrics: createRegistry('dispatcher') });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');
     const statsTimer = setInterval(() => {

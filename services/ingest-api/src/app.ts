@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import { formatErrors, validateFields, validateId, type BrokerPath, type Domain, type Item } from '@tweets/domain';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { breakdownRows, formatErrors, isGroup, summaryRows, validateFields, validateId, type BrokerPath, type Domain, type Item, type StatsOf } from '@tweets/domain';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
-import type { Logger } from '@tweets/kit';
+import { Counter, type Logger, type Registry } from '@tweets/kit';
 import type { ApiConfig } from './config.js';
 import type { Forwarder } from './forward.js';
 
@@ -17,6 +17,8 @@ export interface ApiOptions {
   log: Logger;
   /** A new item's id when the client sends no Idempotency-Key. */
   makeId?: () => string;
+  /** Served at /metrics, with every request's duration and each tweet's outcome (docs/metrics.md). */
+  metrics?: Registry;
 }
 
 export const RECENT_MAX = 100;
@@ -31,8 +33,28 @@ export const RECENT_MAX = 100;
 export function buildApi(o: ApiOptions): FastifyInstance {
   const { cfg, domain } = o;
   const makeId = o.makeId ?? randomUUID;
-  const app = createHttpServer({ log: o.log, bodyLimit: cfg.BODY_LIMIT_BYTES });
+  const app = createHttpServer({ log: o.log, bodyLimit: cfg.BODY_LIMIT_BYTES, metrics: o.metrics });
   let inFlight = 0;
+  const received = o.metrics
+    ? new Counter({
+        name: 'tweets_received_total',
+        help: 'Tweets POSTed to /tweets, by outcome: accepted (202: durably in every routed broker), rejected (4xx: bad input, never sent on), unavailable (503: retry with the same Idempotency-Key)',
+        labelNames: ['outcome'] as const,
+        registers: [o.metrics],
+      })
+    : undefined;
+  const [accepted, rejected, unavailable] = (['accepted', 'rejected', 'unavailable'] as const).map((outcome) => received?.labels({ outcome }));
+  for (const c of [accepted, rejected, unavailable]) c?.inc(0); // every series from the start, at zero
+  // Every answer to POST /tweets is counted once by its status: 2xx accepted, 503 unavailable, other 4xx rejected.
+  if (received) {
+    app.addHook('onResponse', (req, reply, done) => {
+      if (req.routeOptions.url === '/tweets' && req.method === 'POST') {
+        const c = reply.statusCode;
+        (c < 300 ? accepted : c === 503 ? unavailable : rejected)!.inc();
+      }
+      done();
+    });
+  }
 
   app.post('/tweets', async (req, reply) => {
     const ct = req.headers['content-type'] ?? '';
@@ -67,6 +89,39 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.get('/stats', async (_req, reply) => {
     try {
       return await o.stats();
+    } catch (err) {
+      return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
+    }
+  });
+
+  /**
+   * For dashboards (Grafana's Infinity data source, the live page): one group's
+   * bar chart as a table, a row per counted value and a column per path
+   * (GET /stats/breakdown?group=mixco), and its reports and averages per path
+   * (GET /stats/summary?group=mixco). The numbers are /stats', read from Valkey.
+   */
+  const groupOf = (req: FastifyRequest, reply: FastifyReply) => {
+    const g = (req.query as Record<string, string | undefined>).group ?? '';
+    if (isGroup(domain, g)) return g;
+    const values = (domain.fields[domain.groupBy] as { values: readonly string[] }).values;
+    const reason = `must be one of ${values.join(', ')}; got ${JSON.stringify(g.slice(0, 40))}`;
+    void sendProblem(reply, 400, 'Bad Request', `group ${reason}`, { errors: [{ field: 'group', reason }] });
+    return undefined;
+  };
+  app.get('/stats/breakdown', async (req, reply) => {
+    const g = groupOf(req, reply);
+    if (g === undefined) return reply;
+    try {
+      return breakdownRows(domain, (await o.stats()) as StatsOf<Domain>, g);
+    } catch (err) {
+      return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
+    }
+  });
+  app.get('/stats/summary', async (req, reply) => {
+    const g = groupOf(req, reply);
+    if (g === undefined) return reply;
+    try {
+      return summaryRows(domain, (await o.stats()) as StatsOf<Domain>, g);
     } catch (err) {
       return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
     }

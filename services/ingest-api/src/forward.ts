@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { Batcher, LatencyWindow, type Logger } from '@tweets/kit';
+import { Batcher, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
 import type { Item } from '@tweets/domain';
 
 /** What became of one forwarded tweet. */
@@ -16,6 +16,8 @@ export interface ForwarderOptions {
   maxBatches: number;
   batchMax: number;
   log: Logger;
+  /** Where each round trip to the dispatcher is recorded (api_forward_duration_seconds). */
+  metrics?: Registry;
 }
 
 export interface Forwarder {
@@ -62,7 +64,16 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
 
   /** The dispatcher's answer for a batch, per tweet: a 422 names the invalid ones by index. */
   const sent = { requests: 0, tweets: 0 };
-  const latency = new LatencyWindow();
+  const latency = new LatencyWindow(
+    4096,
+    o.metrics &&
+      new Histogram({
+        name: 'api_forward_duration_seconds',
+        help: 'Time from a batch of tweets sent to the dispatcher to its answer (every routed broker acked, or not)',
+        buckets: LATENCY_BUCKETS,
+        registers: [o.metrics],
+      }),
+  );
 
   async function sendBatch(tweets: Item[]): Promise<Outcome[]> {
     sent.requests++;

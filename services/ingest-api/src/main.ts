@@ -1,5 +1,5 @@
 import { protoCodec, weather } from '@tweets/domain';
-import { runService, secretNames } from '@tweets/kit';
+import { createRegistry, runService, secretNames } from '@tweets/kit';
 import { connectFromConfig, readRecent, readStats } from '@tweets/store';
 import { buildApi } from './app.js';
 import { readConfig, spec } from './config.js';
@@ -10,7 +10,9 @@ await runService({
   secrets: secretNames(spec(weather)),
   async start(log) {
     const cfg = readConfig(weather);
+    const metrics = createRegistry('ingest-api');
     const forwarder = createForwarder({
+      metrics,
       url: cfg.DISPATCHER_URL,
       codec: protoCodec(weather),
       mode: cfg.FORWARD_MODE,
@@ -24,7 +26,7 @@ await runService({
     const valkey = connectFromConfig(cfg, 'ingest-api', log);
     const stats = () => readStats(valkey, weather, cfg.VALKEY_PREFIX);
     const recent = (path: Parameters<typeof readRecent>[2], limit: number) => readRecent(valkey, weather, path, limit, cfg.VALKEY_PREFIX);
-    const app = buildApi({ cfg, domain: weather, forwarder, stats, recent, log });
+    const app = buildApi({ cfg, domain: weather, forwarder, stats, recent, log, metrics });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     const statsTimer = logForwarding(forwarder, log);
     return {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { weather, type Item } from '@tweets/domain';
+import { createRegistry } from '@tweets/kit';
 import { buildApi } from '../src/app.js';
 import type { Outcome } from '../src/forward.js';
 
@@ -101,4 +102,44 @@ test('GET /recent checks its path and limit; GET /stats answers 503 while Valkey
   const r = await down.inject('/stats');
   assert.equal(r.statusCode, 503);
   assert.match(r.json().detail, /valkey is unavailable/);
+});
+
+test('the dashboards read one municipality as a table: a row per condition with a column per path, and reports and averages per path; /metrics counts the outcomes', async () => {
+  const counts = (n: number) => ({ mixco: { sunny: n, cloudy: 2, rainy: 0, foggy: 1 }, guatemala: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 }, amatitlan: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 }, chinautla: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 } });
+  const averages = { mixco: { reports: 6, temperature: 21.5, humidity: 50 }, guatemala: { reports: 0, temperature: null, humidity: null }, amatitlan: { reports: 0, temperature: null, humidity: null }, chinautla: { reports: 0, temperature: null, humidity: null } };
+  const metrics = createRegistry('ingest-api', { defaults: false });
+  const app = buildApi({
+    cfg: { BODY_LIMIT_BYTES: 1024, MAX_IN_FLIGHT: 100 },
+    domain: weather,
+    forwarder: { forward: async () => ({ status: 'accepted' as const }) },
+    stats: async () => ({ paths: { kafka: { total: 6, counts: counts(3), averages }, rabbitmq: { total: 5, counts: counts(2), averages } } }),
+    recent: async () => [],
+    log: pino({ level: 'silent' }),
+    metrics,
+  });
+  const rows = await app.inject({ method: 'GET', url: '/stats/breakdown?group=mixco' });
+  assert.equal(rows.statusCode, 200);
+  assert.deepEqual(rows.json(), [
+    { weather: 'sunny', kafka: 3, rabbitmq: 2 },
+    { weather: 'cloudy', kafka: 2, rabbitmq: 2 },
+    { weather: 'rainy', kafka: 0, rabbitmq: 0 },
+    { weather: 'foggy', kafka: 1, rabbitmq: 1 },
+  ]);
+  assert.deepEqual((await app.inject({ method: 'GET', url: '/stats/summary?group=mixco' })).json(), [
+    { path: 'kafka', reports: 6, temperature: 21.5, humidity: 50 },
+    { path: 'rabbitmq', reports: 6, temperature: 21.5, humidity: 50 },
+  ]);
+  const bad = await app.inject({ method: 'GET', url: '/stats/breakdown?group=antigua' });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().detail, /group must be one of mixco, guatemala, amatitlan, chinautla; got "antigua"/);
+  const send = (body: unknown) => app.inject({ method: 'POST', url: '/tweets', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  await send(good);
+  await send(good);
+  await send({ ...good, humidity: 101 });
+  const text = await (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const sample = (name: string, labels: string) => new RegExp(`^${name}\\{(?=[^}]*service="ingest-api")${labels.split(',').map((l) => `(?=[^}]*${l})`).join('')}[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1];
+  assert.equal(sample('tweets_received_total', 'outcome="accepted"'), '2');
+  assert.equal(sample('tweets_received_total', 'outcome="rejected"'), '1');
+  assert.equal(sample('tweets_received_total', 'outcome="unavailable"'), '0');
+  assert.equal(sample('http_server_request_duration_seconds_count', 'method="POST",route="/tweets",status_code="202"'), '2');
 });

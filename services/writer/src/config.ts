@@ -7,6 +7,8 @@ const common = {
   BROKER: oneOf(BROKERS),
   GRPC_HOST: str({ default: '127.0.0.1' }),
   GRPC_PORT: int({ default: 50051, min: 1, max: 65535 }),
+  /** /metrics (Prometheus), /livez and /readyz over HTTP, on GRPC_HOST. */
+  METRICS_PORT: int({ default: 9464, min: 1, max: 65535 }),
   /** How long one publish may wait for the broker's durable ack before the call fails. */
   PUBLISH_TIMEOUT_MS: int({ default: 1000, min: 50, max: 60_000 }),
   /** Tweets waiting for the broker beyond this are refused at once (UNAVAILABLE): memory stays bounded. */

@@ -1,5 +1,5 @@
 import { weather } from '@tweets/domain';
-import { runService } from '@tweets/kit';
+import { closeServer, createRegistry, runService, startHealthServer } from '@tweets/kit';
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
 import { startWriterServer } from './server.js';
@@ -10,7 +10,9 @@ await runService({
   async start(log) {
     const cfg = readConfig(weather);
     const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, weather, log) : await createRabbitPublisher(cfg, weather, log);
+    const metrics = createRegistry(`writer-${cfg.BROKER}`);
     const server = await startWriterServer({
+      metrics,
       domain: weather,
       publisher,
       host: cfg.GRPC_HOST,
@@ -20,9 +22,11 @@ await runService({
       maxConnectionAgeMs: cfg.GRPC_MAX_CONNECTION_AGE_MS,
       maxConnectionAgeGraceMs: cfg.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
     });
+    const http = await startHealthServer(cfg.GRPC_HOST, cfg.METRICS_PORT, () => publisher.ready(), metrics);
     return {
       async stop() {
         await server.stop();
+        await closeServer(http);
         log.info('gRPC server stopped; closing the broker connection');
         await publisher.close();
       },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Domain } from '@tweets/domain';
-import type { Logger } from '@tweets/kit';
+import type { Logger, Registry } from '@tweets/kit';
 import { contract, grpc, HealthImplementation, writerServiceDefinition } from '@tweets/wire';
 import type { Publisher } from './publisher.js';
 import { createWriter } from './writer.js';
@@ -21,9 +21,11 @@ export async function startWriterServer(o: {
   /** Connections older than this get a GOAWAY, so clients re-resolve and rebalance; 0 or absent: never. */
   maxConnectionAgeMs?: number;
   maxConnectionAgeGraceMs?: number;
+  /** Where the writer records its publishes; served by the caller (startHealthServer). */
+  metrics?: Registry;
 }) {
   const c = contract(o.domain);
-  const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, log: o.log });
+  const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, log: o.log, metrics: o.metrics });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [c.serviceName]: 'NOT_SERVING' });
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,

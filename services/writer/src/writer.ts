@@ -1,5 +1,5 @@
 import type { Decoded, Item } from '@tweets/domain';
-import { LatencyWindow, type Logger } from '@tweets/kit';
+import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
 import { grpc, type BatchResponse, type OneResponse } from '@tweets/wire';
 import type { Publisher } from './publisher.js';
 
@@ -16,6 +16,8 @@ export interface WriterOptions {
   /** The domain's rpc names: one item (the seed's), a batch, a stream of batches. */
   rpc: { one: string; batch: string; stream: string };
   log: Logger;
+  /** Where each publish is recorded: tweets published, the broker's ack time, failures (docs/metrics.md). */
+  metrics?: Registry;
 }
 
 export interface Writer {
@@ -37,7 +39,23 @@ export function createWriter(o: WriterOptions): Writer {
   let stopping = false;
   let inFlight = 0;
   const streams = new Set<StreamState>();
-  const published = { items: 0, latency: new LatencyWindow() };
+  const broker = o.publisher.broker;
+  const m = o.metrics && {
+    tweets: new Counter({ name: 'writer_published_tweets_total', help: 'Tweets the broker acknowledged durably', labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
+    failures: new Counter({ name: 'writer_publish_failures_total', help: 'Publishes the broker did not acknowledge (the caller gets UNAVAILABLE and retries the same ids)', labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
+    duration: new Histogram({
+      name: 'writer_publish_duration_seconds',
+      help: 'Time from a call\'s tweets handed to the broker client to the broker\'s durable ack of all of them',
+      labelNames: ['broker'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [o.metrics],
+    }),
+  };
+  m?.duration.zero({ broker });
+  // every series from the start, at zero: a panel shows 0 rather than "No data" before the first publish
+  m?.tweets.inc(0);
+  m?.failures.inc(0);
+  const published = { items: 0, latency: new LatencyWindow(4096, m?.duration.labels({ broker })) };
 
   /** Publishes; a broker failure is UNAVAILABLE (the caller may retry the same ids). Never rejects. */
   function publish(items: Item[]): Promise<{ code: grpc.status; details: string }> {
@@ -45,10 +63,12 @@ export function createWriter(o: WriterOptions): Writer {
     return o.publisher.publish(items).then(
       () => {
         published.items += items.length;
+        m?.tweets.inc(items.length);
         published.latency.record(performance.now() - t0);
         return { code: grpc.status.OK, details: '' };
       },
       (err: Error) => {
+        m?.failures.inc();
         o.log.warn({ err: { message: err.message }, count: items.length, first: items[0]?.id }, 'publish failed');
         return { code: grpc.status.UNAVAILABLE, details: `${o.publisher.broker} publish failed: ${err.message}` };
       },
