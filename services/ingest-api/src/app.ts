@@ -108,24 +108,18 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     void sendProblem(reply, 400, 'Bad Request', `group ${reason}`, { errors: [{ field: 'group', reason }] });
     return undefined;
   };
-  app.get('/stats/breakdown', async (req, reply) => {
-    const g = groupOf(req, reply);
-    if (g === undefined) return reply;
-    try {
-      return breakdownRows(domain, (await o.stats()) as StatsOf<Domain>, g);
-    } catch (err) {
-      return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
-    }
-  });
-  app.get('/stats/summary', async (req, reply) => {
-    const g = groupOf(req, reply);
-    if (g === undefined) return reply;
-    try {
-      return summaryRows(domain, (await o.stats()) as StatsOf<Domain>, g);
-    } catch (err) {
-      return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
-    }
-  });
+  const tables = { '/stats/breakdown': breakdownRows, '/stats/summary': summaryRows };
+  for (const [route, rows] of Object.entries(tables)) {
+    app.get(route, async (req, reply) => {
+      const g = groupOf(req, reply);
+      if (g === undefined) return reply;
+      try {
+        return rows(domain, (await o.stats()) as StatsOf<Domain>, g);
+      } catch (err) {
+        return sendUnavailable(reply, `valkey is unavailable: ${(err as Error).message}`);
+      }
+    });
+  }
 
   /** GET /recent?path=<path>&limit=<1..100>: the newest items a path applied, newest first, each with `at` (ms). */
   app.get('/recent', async (req, reply) => {
