@@ -408,8 +408,8 @@ export function metricsTargets(l: StackLayout): Record<string, string> {
 /**
  * Prometheus (Debian's package) on loopback, scraping every service's
  * /metrics every 5 s, its data in the stack's folder (from the stack's start;
- * two days at most). The
- * dashboards' queries (deploy/grafana) run against it in the tests.
+ * two days at most). The dashboards' queries (deploy/grafana) run against it
+ * in the tests.
  */
 function prometheus(l: StackLayout): Component {
   const dir = join(l.dir, 'prometheus');

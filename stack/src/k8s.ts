@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { goBinary, goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
 
 export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
@@ -36,18 +37,7 @@ const APISERVER_PORT = 16443;
 
 type Log = (m: string) => void;
 
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
 export class K8sError extends Error {}
-
-function goBinary(): string {
-  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new K8sError('Go is not installed: the API server, etcd and kubeconform are built with it');
-  return go;
-}
 
 const hashOf = (...files: string[]) => {
   const h = createHash('sha256');
@@ -100,12 +90,7 @@ export function ensureK8sTools(log: Log): K8sTools {
   goBuild(TOOLS_MODULE, 'k8s.io/kubernetes/cmd/kube-apiserver', apiserver, `-s -w ${versionFlags}`, log);
   const etcd = join(CACHE, `etcd-${hashOf(join(ETCD_MODULE, 'go.mod'), join(ETCD_MODULE, 'go.sum'))}`, 'etcd');
   goBuild(ETCD_MODULE, 'go.etcd.io/etcd/server/v3', etcd, '-s -w', log);
-  const gobin = join(ROOT, '.tools', 'go', 'bin');
-  const kubeconform = join(gobin, 'kubeconform');
-  if (!existsSync(kubeconform)) {
-    log(`installing ${KUBECONFORM_MODULE} with go install into .tools/go/bin`);
-    execFileSync(goBinary(), ['install', KUBECONFORM_MODULE], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin } });
-  }
+  const kubeconform = goInstalled('kubeconform', KUBECONFORM_MODULE, log);
   const crds = existsSync(CRDS_DIR);
   const schemas = ensureSchemas(v, crds, log);
   return { apiserver, etcd, kubeconform, kubectl, schemas, crds };
@@ -348,7 +333,8 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
   for (const port of [ETCD_PORT, ETCD_PEER_PORT, APISERVER_PORT]) {
-    const r = spawnSync('sh', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { shell: false });
+    // bash, not sh: /dev/tcp is bash's (dash would report every port free)
+    const r = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
     if (r.status === 0) throw new K8sError(`127.0.0.1:${port} is taken: another validation is running, or another program holds it`);
   }
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -356,7 +342,7 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const token = randomBytes(24).toString('hex');
   writeFileSync(join(dir, 'tokens.csv'), `${token},validator,validator,"system:masters"\n`, { mode: 0o600 });
-  const out = (_name: string): { stdio: ('ignore' | 'pipe')[] } => ({ stdio: ['ignore', 'ignore', 'pipe'] });
+  const quiet: { stdio: ('ignore' | 'pipe')[] } = { stdio: ['ignore', 'ignore', 'pipe'] };
   const procs: ChildProcess[] = [];
   const logTo = (p: ChildProcess, file: string) => {
     const chunks: Buffer[] = [];
@@ -375,7 +361,7 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
       '--unsafe-no-fsync',
       '--log-level', 'warn',
     ],
-    out('etcd'),
+    quiet,
   );
   procs.push(etcd);
   logTo(etcd, 'etcd.log');
@@ -407,7 +393,7 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
         '--enable-priority-and-fairness=false',
         '--v=1',
       ],
-      out('kube-apiserver'),
+      quiet,
     );
     procs.push(apiserver);
     logTo(apiserver, 'kube-apiserver.log');

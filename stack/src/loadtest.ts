@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyBreakdown, weather, type BreakdownOf, type WeatherDomain } from '@tweets/domain';
 import { randomItem, rng } from '@tweets/loadgen';
+import { GOBIN, goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
 import type { Registry } from './registry.js';
 
@@ -72,22 +73,11 @@ export function readDataset(dir: string): Dataset {
   return JSON.parse(readFileSync(join(dir, 'dataset.json'), 'utf8')) as Dataset;
 }
 
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
 /** The oras binary: on the PATH, or installed with go install into .tools/go/bin the first time. */
 export function orasBinary(log: (m: string) => void): string {
-  const local = join(ROOT, '.tools', 'go', 'bin', 'oras');
+  const local = join(GOBIN, 'oras');
   if (existsSync(local)) return local;
-  const onPath = which('oras');
-  if (onPath) return onPath;
-  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new Error('oras is not installed, and Go (which installs it) is not either');
-  log(`installing ${ORAS_MODULE} with go install into .tools/go/bin`);
-  execFileSync(go, ['install', ORAS_MODULE], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: join(ROOT, '.tools', 'go', 'bin') } });
-  return local;
+  return which('oras') ?? goInstalled('oras', ORAS_MODULE, log);
 }
 
 /** A registry and its login: the local one, or any other (Zot on its VM). */

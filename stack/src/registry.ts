@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
 import { alive } from './state.js';
 
@@ -30,22 +31,8 @@ export interface Registry {
   pid: number;
 }
 
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
 /** The Distribution binary, installed with go install the first time (about a minute of compiling). */
-function distributionBinary(log: (m: string) => void): string {
-  const bin = join(ROOT, '.tools', 'go', 'bin', 'registry');
-  if (existsSync(bin)) return bin;
-  // Go's own install folder, where it is not on the PATH.
-  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new Error('neither zot nor Go is installed: the local registry needs one of them');
-  log(`installing ${DISTRIBUTION_MODULE} with go install into .tools/go/bin`);
-  execFileSync(go, ['install', DISTRIBUTION_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: join(ROOT, '.tools', 'go', 'bin') } });
-  return bin;
-}
+const distributionBinary = (log: (m: string) => void) => goInstalled('registry', DISTRIBUTION_MODULE, log);
 
 /** The registry's login, made at random the first time, and its bcrypt htpasswd file. */
 function credentials(): { user: string; password: string; htpasswd: string } {
