@@ -10,6 +10,7 @@ import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
 import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
 import { TreeSampler } from './sampler.js';
+import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
 
 export const SCENARIOS = ['bare', 'fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -40,6 +41,8 @@ export interface BenchOptions {
   /** Times each floor is measured; the lowest counts (other processes' noise only ever adds CPU). */
   floorRepeats: number;
   scenarios: readonly ScenarioName[];
+  /** The seed's closed-loop load, run on the fan-out stack before the open-loop scenarios (null: not run). */
+  seedLoad: { clients: number; tweets: number } | null;
   stack: string;
   /** Start a fresh stack and reconfigure it per scenario (false: use the running one as it is, for the smoke test). */
   manageStack: boolean;
@@ -160,7 +163,7 @@ function stackPids(l: StackLayout): Record<string, number> {
   return Object.fromEntries(Object.entries(s?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
 }
 
-async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
+export async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
   const port = l.ports.api + BARE_PORT_OFFSET;
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(port)], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
@@ -211,6 +214,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const date = new Date().toISOString();
   const out: Partial<Record<ScenarioName, ScenarioResult>> = {};
   let floors: (Floors & { http: { bare: number; loadgen: number } }) | undefined;
+  let seed: SeedLoads | undefined;
   if (o.manageStack) {
     // A fresh stack: empty brokers and Valkey, so no run inherits another's backlog or data.
     await stopStack(l);
@@ -226,6 +230,14 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       }
     }
     if (o.manageStack) await startStack(l, 'both', 'default');
+    if (o.seedLoad) {
+      const { child, url } = await startBare(l);
+      try {
+        seed = await runSeedLoads(l, { ...o.seedLoad, paths: routedPaths((readState(l)?.route ?? 'both') as Route), log: o.log, bare: { url, pid: child.pid! } });
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
     for (const name of SCENARIOS) {
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
@@ -286,6 +298,8 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     floors: floors ?? null,
     ceiling: ceiling ?? null,
     nodeServicePeakRssMb: nodePeak,
+    seedLoad: seed ? { clients: seed.seed.clients, tweets: seed.seed.tweets, throughput: seed.seed.throughput, p50Ms: seed.seed.p50Ms, p99Ms: seed.seed.p99Ms } : null,
+    seedLoads: seed ?? null,
   };
   const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
   mkdirSync(o.outDir, { recursive: true });

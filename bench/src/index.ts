@@ -2,3 +2,4 @@ export * from './openloop.js';
 export * from './report.js';
 export * from './bench.js';
 export * from './sampler.js';
+export * from './seedload.js';

@@ -7,9 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '@tweets/stack';
+import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { measureDedupMemory } from './dedup.js';
-import { markdown, runBench, SCENARIOS } from './index.js';
+import { markdown, runBench, SCENARIOS, startBare } from './index.js';
+import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
 
 const arg = (name: string, fallback: number) => {
@@ -39,6 +40,36 @@ if (process.argv.includes('--dedup-memory')) {
   process.exit(0);
 }
 
+const opt = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+if (process.argv.includes('--seed-load')) {
+  // The seed's load alone, hop by hop: on a running stack (--stack local), else on a fresh bench stack.
+  const running = opt('--stack');
+  const l = layout(running ?? 'bench');
+  if (running && !readState(l)) throw new Error(`stack ${running} is not running`);
+  if (!running) await startStack(l, 'both', 'default');
+  try {
+    const { child, url } = await startBare(l);
+    const runs = await runSeedLoads(l, {
+      clients: arg('--clients', 10),
+      tweets: arg('--tweets', 10_000),
+      paths: routedPaths((readState(l)?.route ?? 'both') as Route),
+      log,
+      bare: { url, pid: child.pid! },
+    }).finally(() => child.kill('SIGTERM'));
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-seedload.json`);
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, stack: l.name, tuning: process.env.STACK_ENV ?? null, ...runs }, null, 2));
+    console.log(`\n${seedLoadMarkdown(runs)}`);
+    log(`wrote ${file}`);
+  } finally {
+    if (!running) await stopStack(l);
+  }
+  process.exit(0);
+}
+
 const quick = process.argv.includes('--quick');
 const started = Date.now();
 const { results, files } = await runBench({
@@ -59,6 +90,8 @@ const { results, files } = await runBench({
   floorSec: quick ? 2 : 10,
   floorRepeats: quick ? 1 : 3,
   scenarios: SCENARIOS,
+  // The seed's load in full; --quick sends fewer tweets (its figures are then noisier) to stay under 3 minutes.
+  seedLoad: { clients: 10, tweets: quick ? 3000 : 10_000 },
   stack: 'bench',
   manageStack: true,
   outDir,

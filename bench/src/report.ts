@@ -1,5 +1,6 @@
 import type { Floors } from './floors.js';
 import type { StepResult } from './openloop.js';
+import { seedLoadMarkdown, type SeedLoads } from './seedload.js';
 
 export interface ProcessCost {
   cpuSecPer1000: number;
@@ -45,6 +46,10 @@ export interface BenchResults {
   ceiling: Ceiling | null;
   /** The largest RSS any Node.js service reached in any pipeline scenario. */
   nodeServicePeakRssMb: number;
+  /** The seed's load (closed loop, fan-out): its headline figures. */
+  seedLoad: { clients: number; tweets: number; throughput: number; p50Ms: number; p99Ms: number } | null;
+  /** The seed's load in full: one tweet at a time, the seed's load hop by hop, and the bare endpoint under it. */
+  seedLoads: SeedLoads | null;
   /** The issue's targets, each with the value this run measured and whether it meets it. */
   targets: Target[];
 }
@@ -58,7 +63,7 @@ export interface Target {
 }
 
 /** The targets on two cores with everything local: throughput, share of the bare endpoint, latency at 5,000/s, gain over naive, memory. */
-export function judgeTargets(r: Pick<BenchResults, 'fanout' | 'nodeServicePeakRssMb'>): Target[] {
+export function judgeTargets(r: Pick<BenchResults, 'fanout' | 'nodeServicePeakRssMb' | 'seedLoad' | 'seedLoads'>): Target[] {
   const t = (name: string, value: number | null, op: '>=' | '<=' | '<', bound: number): Target => ({
     name,
     want: `${op} ${bound}`,
@@ -71,6 +76,9 @@ export function judgeTargets(r: Pick<BenchResults, 'fanout' | 'nodeServicePeakRs
     t('fanout.p99At5000Ms', r.fanout.p99At5000Ms, '<=', 50),
     t('fanout.ratioToNaive', r.fanout.ratioToNaive, '>=', 5),
     t('nodeServicePeakRssMb', r.nodeServicePeakRssMb, '<', 250),
+    t('idle.p50Ms', r.seedLoads?.idle.p50Ms ?? null, '<=', 4),
+    t('seedLoad.throughput', r.seedLoad?.throughput ?? null, '>=', 2500),
+    t('seedLoad.p99Ms', r.seedLoad?.p99Ms ?? null, '<=', 20),
   ];
 }
 
@@ -141,6 +149,14 @@ export function markdown(r: BenchResults): string {
           `Floors, CPU µs per tweet at ${f.rate}/s (batches of ${f.batch}), each component alone${(f.repeats ?? 1) > 1 ? ` (lowest of ${f.repeats} measurements)` : ''}: HTTP edge ${f.http.bare} (bare endpoint)`,
           `+ ${f.http.loadgen} (load generator), RabbitMQ ${f.us.rabbitmq}, Kafka ${f.us.kafka}, Valkey ${f.us.valkey} per path.`,
           `A fan-out tweet needs at least ${c.usPerTweet.fanout} µs: ${r.machine.cores} cores sustain at most ${c.fanout}/s, were our services free.`,
+          '',
+        ]
+      : []),
+    ...(r.seedLoads
+      ? [
+          `The seed's load, closed loop on the fan-out stack (one tweet at a time, then ${r.seedLoads.seed.clients} clients): mean time per call at each hop.`,
+          '',
+          seedLoadMarkdown(r.seedLoads),
           '',
         ]
       : []),

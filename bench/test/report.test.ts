@@ -13,16 +13,27 @@ test('the ceiling is the cores over the sum of the floors a scenario uses', () =
 
 test('each target is judged on its bound, and an unmeasured value does not meet it', () => {
   const base = { ratioToBare: 0.5, ratioToNaive: 12, p99At5000Ms: 50 as number | null };
-  const judge = (fanout: Partial<typeof base> & { maxRate: number }, rss = 249) =>
-    Object.fromEntries(judgeTargets({ fanout: { ...base, ...fanout } as never, nodeServicePeakRssMb: rss }).map((t) => [t.name, t.met]));
+  const seed = (throughput: number, p99Ms: number, idleP50Ms: number) => ({
+    seedLoad: { clients: 10, tweets: 10_000, throughput, p50Ms: 1, p99Ms },
+    seedLoads: { idle: { p50Ms: idleP50Ms } } as never,
+  });
+  const judge = (fanout: Partial<typeof base> & { maxRate: number }, rss = 249, s: ReturnType<typeof seed> | null = seed(2500, 20, 4)) =>
+    Object.fromEntries(
+      judgeTargets({ fanout: { ...base, ...fanout } as never, nodeServicePeakRssMb: rss, seedLoad: s?.seedLoad ?? null, seedLoads: s?.seedLoads ?? null }).map((t) => [t.name, t.met]),
+    );
   assert.deepEqual(judge({ maxRate: 10_000 }), {
     'fanout.maxRate': true,
     'fanout.ratioToBare': true,
     'fanout.p99At5000Ms': true,
     'fanout.ratioToNaive': true,
     nodeServicePeakRssMb: true,
+    'idle.p50Ms': true,
+    'seedLoad.throughput': true,
+    'seedLoad.p99Ms': true,
   });
-  const failing = judge({ maxRate: 9_990, ratioToBare: 0.34, p99At5000Ms: null, ratioToNaive: 4.9 }, 250);
+  assert.equal(Object.values(judge({ maxRate: 10_000 }, 249, seed(2490, 20.1, 4.1))).filter((met) => !met).length, 3);
+  assert.equal(Object.values(judge({ maxRate: 10_000 }, 249, null)).filter((met) => !met).length, 3, 'a seed load not run meets nothing');
+  const failing = judge({ maxRate: 9_990, ratioToBare: 0.34, p99At5000Ms: null, ratioToNaive: 4.9 }, 250, seed(100, 99, 9));
   assert.ok(Object.values(failing).every((met) => !met), JSON.stringify(failing));
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ceilingOf, judgeTargets, runBench } from '@tweets/bench';
+import { ceilingOf, IDLE_TWEETS, judgeTargets, runBench } from '@tweets/bench';
 
 // A few seconds of the benchmark harness: the bare ceiling, fan-out and the
 // floors against the running test stack, two short steps each. It checks that
@@ -23,6 +23,7 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
     floorSec: 1,
     floorRepeats: 1,
     scenarios: ['bare', 'fanout'],
+    seedLoad: { clients: 3, tweets: 60 },
     stack: process.env.STACK ?? 'test',
     manageStack: false,
     outDir,
@@ -69,12 +70,31 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   assert.ok(latest.floors.http.bare > 0 && latest.floors.http.loadgen > 0);
   assert.deepEqual(latest.ceiling, ceilingOf(latest.floors, latest.machine.cores));
   assert.equal(latest.fanout.ratioToCeiling, ratio(latest.fanout.maxRate, latest.ceiling.fanout));
+  // The seed's closed-loop load: every tweet accepted and counted, each hop measured by the services themselves.
+  const { idle, seed, bare } = latest.seedLoads;
+  assert.deepEqual(latest.seedLoad, { clients: 3, tweets: 60, throughput: seed.throughput, p50Ms: seed.p50Ms, p99Ms: seed.p99Ms });
+  assert.equal(idle.clients, 1);
+  for (const [name, r, n] of [['idle', idle, IDLE_TWEETS], ['seed', seed, 60]] as const) {
+    assert.equal(r.accepted, n, `${name}: every tweet accepted`);
+    assert.notEqual(r.countedWithinMs, null, `${name}: counted on both paths`);
+    assert.ok(r.p50Ms > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.maxMs, `${name}: percentiles in order`);
+    assert.equal(r.hops.client.calls, n);
+    // Other tests may post to the same stack meanwhile: a hop saw at least this run's calls.
+    assert.ok(r.hops.api.calls >= n, `${name}: the API's histogram counted every request`);
+    for (const hop of ['api→dispatcher', 'dispatcher', 'dispatcher→writer-kafka', 'kafka ack', 'dispatcher→writer-rabbitmq', 'rabbitmq ack']) {
+      assert.ok(r.hops[hop].calls > 0 && r.hops[hop].meanMs > 0, `${name}: ${hop} measured (${JSON.stringify(r.hops[hop])})`);
+    }
+    assert.ok(r.cpuSecPer1000['ingest-api'] >= 0 && r.cpuSecPer1000['load client'] > 0);
+  }
+  assert.equal(bare.accepted, 60);
+  assert.ok(bare.cpuSecPer1000['load client'] > 0);
   assert.deepEqual(latest.targets, judgeTargets(latest));
   assert.equal(latest.targets.find((t: { name: string }) => t.name === 'fanout.maxRate').met, false, 'at most 100/s is not 10,000/s');
   const md = readFileSync(files[1]!, 'utf8');
   assert.match(md, new RegExp(`Targets: fanout\\.maxRate >= 10000: ${latest.fanout.maxRate} \\(not met\\)`));
   assert.match(md, new RegExp(`\\| fanout \\| .* \\| ${latest.fanout.maxRate} \\|`));
   assert.match(md, new RegExp(`Floors, CPU µs per tweet at ${latest.floors.rate}/s`));
+  assert.match(md, /\| kafka ack \| [\d.]+ ms \(\d+ calls\) \| [\d.]+ ms \(\d+ calls\) \|/);
   const svg = readFileSync(files[2]!, 'utf8');
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>$/);
