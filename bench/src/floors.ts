@@ -8,7 +8,8 @@
  *   http edge   the bare endpoint (parse JSON, answer 202) and the load generator
  *   rabbitmq    persistent batch messages (as the writer makes them, up to 32 tweets) on a
  *               durable queue, publisher confirms, delivery and ack
- *   kafka       a record produced with acks=all and fetched by a consumer group
+ *   kafka       a record produced with acks=all (each send to one partition, as the writer does)
+ *               and fetched by a consumer group
  *   valkey      one tweet applied by the apply script (once per path)
  *
  * Each is driven open-loop at the same rate and batch size, with the clients
@@ -202,7 +203,8 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
         { ...o, seconds: warm ? WARM_SEC : o.seconds },
         async (i) =>
           void (await producer.send({
-            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, key: Buffer.from(t.id), value: codec.encode(t) })),
+            // one partition per send, the next send the next one, as the writer does
+            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, partition: i, key: Buffer.from(t.id), value: codec.encode(t) })),
           })),
         1,
       );

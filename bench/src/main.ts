@@ -58,6 +58,7 @@ if (process.argv.includes('--seed-load')) {
       paths: routedPaths((readState(l)?.route ?? 'both') as Route),
       log,
       bare: { url, pid: child.pid! },
+      floorSec: 5,
     }).finally(() => child.kill('SIGTERM'));
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-seedload.json`);

@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { weather, type BrokerPath } from '@tweets/domain';
 import { fetchStats, percentile, runLoad, waitForCounts } from '@tweets/loadgen';
 import { readState, type Route, type StackLayout } from '@tweets/stack';
+import { measureFloors, type Floors } from './floors.js';
 import { TreeSampler } from './sampler.js';
 
 export interface Hop {
@@ -181,6 +182,12 @@ export interface SeedLoads {
    * client alone, what every tweet costs before the pipeline does anything.
    */
   bare: ClosedLoopResult | null;
+  /**
+   * Each broker and Valkey alone, at the seed load's rate and batch size (tweets per batch to the
+   * writers), and the ceiling they and the bare endpoint set: the most any implementation of this
+   * pipeline could sustain here at that batch size, were its own services free.
+   */
+  floors: (Floors & { ceiling: number; usPerTweet: number; share: number }) | null;
   machine: { cores: number; cpuModel: string };
 }
 
@@ -189,7 +196,7 @@ export const IDLE_TWEETS = 200;
 /** Warms the stack up (JIT, pools, the brokers' first writes), then runs the idle and the seed's load. */
 export async function runSeedLoads(
   l: StackLayout,
-  o: { clients: number; tweets: number; paths: readonly BrokerPath[]; log: (m: string) => void; bare?: { url: string; pid: number } },
+  o: { clients: number; tweets: number; paths: readonly BrokerPath[]; log: (m: string) => void; bare?: { url: string; pid: number }; floorSec?: number },
 ): Promise<SeedLoads> {
   const id = `seed-${Date.now()}`;
   const warm = Math.min(2000, o.tweets);
@@ -206,7 +213,20 @@ export async function runSeedLoads(
     bare = await closedLoop(o.bare.url, { clients: o.clients, tweets: o.tweets, idPrefix: `${id}-bare`, pids: { bare: o.bare.pid } });
     o.log(`seed load on the bare endpoint: ${bare.throughput}/s, p50 ${bare.p50Ms} ms, p99 ${bare.p99Ms} ms`);
   }
-  return { idle, seed, bare, machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' } };
+  let floors: SeedLoads['floors'] = null;
+  const batches = seed.hops['api→dispatcher']?.calls ?? 0;
+  if (o.floorSec && bare && batches > 0) {
+    const batch = Math.max(1, Math.round(seed.accepted / batches));
+    const pids = Object.fromEntries(Object.entries(readState(l)?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
+    const f = await measureFloors(l, pids, { rate: seed.throughput, seconds: o.floorSec, batch });
+    // A tweet costs at least the HTTP edge under the same clients, and per routed path its broker and one Valkey apply.
+    const edgeUs = (bare.cpuSecPer1000.bare! + bare.cpuSecPer1000['load client']!) * 1000;
+    const usPerTweet = Math.round(edgeUs + o.paths.reduce((a, p) => a + f.us[p] + f.us.valkey, 0));
+    const ceiling = Math.floor((cpus().length * 1e6) / usPerTweet / 10) * 10;
+    floors = { ...f, usPerTweet, ceiling, share: Math.round((seed.throughput / ceiling) * 100) / 100 };
+    o.log(`seed load floors (CPU µs per tweet, batches of ${batch}): ${JSON.stringify(f.us)}; ceiling ${ceiling}/s, reached ${floors.share}`);
+  }
+  return { idle, seed, bare, floors, machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' } };
 }
 
 export function seedLoadMarkdown(s: SeedLoads): string {
@@ -223,6 +243,12 @@ export function seedLoadMarkdown(s: SeedLoads): string {
       ? [
           `The same ${b.clients} clients against the bare endpoint (one HTTP hop, no pipeline): ${b.throughput}/s, p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms,` +
             ` ${total(b.cpuSecPer1000)} CPU s per 1,000 tweets (${Object.entries(b.cpuSecPer1000).map(([n, v]) => `${n} ${v}`).join(', ')}).`,
+        ]
+      : []),
+    ...(s.floors
+      ? [
+          `Each component alone at ${s.floors.rate}/s in batches of ${s.floors.batch} (CPU µs per tweet): RabbitMQ ${s.floors.us.rabbitmq}, Kafka ${s.floors.us.kafka}, Valkey ${s.floors.us.valkey} per path;` +
+            ` with the bare endpoint's, at least ${s.floors.usPerTweet} µs a tweet: ${s.machine.cores} cores sustain at most ${s.floors.ceiling}/s at these batch sizes, were our services free; the seed load reached ${s.floors.share} of that.`,
         ]
       : []),
   ].join('\n');

@@ -16,7 +16,7 @@ export const spec = (d: Domain) => ({
   /** How long the first tweet of a batch waits for others; 0: only those of the same event-loop turn. */
   FORWARD_LINGER_MS: int({ default: 0, min: 0, max: 1000 }),
   /** Batches to the dispatcher in flight at once; while they are, the next batch grows. */
-  FORWARD_MAX_BATCHES: int({ default: 2, min: 1, max: 1024 }),
+  FORWARD_MAX_BATCHES: int({ default: 4, min: 1, max: 1024 }),
   /** Most tweets in one batch. */
   FORWARD_BATCH_MAX: int({ default: 500, min: 1, max: 10_000 }),
   /** Keep-alive connections to the dispatcher, reused by all requests. */
