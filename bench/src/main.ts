@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { measureDedupMemory } from './dedup.js';
 import { markdown, runBench, SCENARIOS, startBare } from './index.js';
+import { pingPong } from './pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
 
@@ -44,6 +45,13 @@ const opt = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+if (process.argv.includes('--ping-pong')) {
+  // What a message between two processes costs here, when each sleeps between messages and when not.
+  for (const r of await pingPong()) {
+    console.log(`${r.inFlight} in flight: ${r.perSec} round trips/s; CPU µs per round trip: client ${r.clientUs}, echo ${r.serverUs}`);
+  }
+  process.exit(0);
+}
 if (process.argv.includes('--seed-load')) {
   // The seed's load alone, hop by hop: on a running stack (--stack local), else on a fresh bench stack.
   const running = opt('--stack');
@@ -83,7 +91,7 @@ const { results, files } = await runBench({
         // Well past what two cores do (fan-out passed 15,000/s in tuning runs on a 2-core Xeon), so a
         // scenario's maxRate is not the top of its list; the refinement steps then narrow the last gap.
         bare: [2000, 5000, 10000, 15000, 20000, 25000, 30000, 35000, 40000, 50000],
-        pipeline: [1000, 2500, 5000, 7500, 10000, 12000, 14000, 16000, 18000, 20000, 24000, 28000],
+        pipeline: [1000, 2500, 5000, 7500, 10000, 12000, 14000, 16000, 18000, 20000, 24000, 28000, 32000, 36000],
         naive: [50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000],
       },
   refine: quick ? 0 : 2,
