@@ -233,7 +233,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     if (o.seedLoad) {
       const { child, url } = await startBare(l);
       try {
-        seed = await runSeedLoads(l, { ...o.seedLoad, paths: routedPaths((readState(l)?.route ?? 'both') as Route), log: o.log, bare: { url, pid: child.pid! }, floorSec: o.floorSec });
+        seed = await runSeedLoads(l, { ...o.seedLoad, paths: routedPaths((readState(l)?.route ?? 'both') as Route), log: o.log, bare: { url, pid: child.pid! }, floorSec: o.floorSec, warmupSec: o.warmupSec });
       } finally {
         child.kill('SIGTERM');
       }

@@ -67,6 +67,7 @@ if (process.argv.includes('--seed-load')) {
       log,
       bare: { url, pid: child.pid! },
       floorSec: 5,
+      warmupSec: arg('--warmup', 20),
     }).finally(() => child.kill('SIGTERM'));
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-seedload.json`);

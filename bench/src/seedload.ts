@@ -81,6 +81,8 @@ export interface SeedLoadOptions {
   /** The paths the stack routes to, whose writers are probed and whose counts must grow. */
   paths: readonly BrokerPath[];
   idPrefix: string;
+  /** The run stops after this, whatever is left (default 5 minutes). */
+  maxDurationMs?: number;
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -100,11 +102,14 @@ export interface ClosedLoopResult {
 }
 
 /** `tweets` tweets from `clients` closed-loop clients to `url`, with the CPU the named processes spent on them. */
-export async function closedLoop(url: string, o: { clients: number; tweets: number; idPrefix: string; pids: Record<string, number> }): Promise<ClosedLoopResult> {
+export async function closedLoop(
+  url: string,
+  o: { clients: number; tweets: number; idPrefix: string; pids: Record<string, number>; maxDurationMs?: number },
+): Promise<ClosedLoopResult> {
   const sampler = new TreeSampler(o.pids);
   const cpu0 = sampler.sample();
   const self0 = process.cpuUsage();
-  const load = await runLoad({ domain: weather, url, count: o.tweets, concurrency: o.clients, idPrefix: o.idPrefix, maxDurationMs: 300_000 });
+  const load = await runLoad({ domain: weather, url, count: o.tweets, concurrency: o.clients, idPrefix: o.idPrefix, maxDurationMs: o.maxDurationMs ?? 300_000 });
   const self = process.cpuUsage(self0);
   const cpu1 = sampler.sample();
   const per1000 = (sec: number) => Math.round((sec / Math.max(1, load.accepted)) * 1e6) / 1000;
@@ -196,12 +201,20 @@ export const IDLE_TWEETS = 200;
 /** Warms the stack up (JIT, pools, the brokers' first writes), then runs the idle and the seed's load. */
 export async function runSeedLoads(
   l: StackLayout,
-  o: { clients: number; tweets: number; paths: readonly BrokerPath[]; log: (m: string) => void; bare?: { url: string; pid: number }; floorSec?: number },
+  o: {
+    clients: number;
+    tweets: number;
+    paths: readonly BrokerPath[];
+    log: (m: string) => void;
+    bare?: { url: string; pid: number };
+    floorSec?: number;
+    /** Seconds of the same load first, not measured: a fresh stack's JIT (Node.js and the Kafka JVM) is still compiling. */
+    warmupSec: number;
+  },
 ): Promise<SeedLoads> {
   const id = `seed-${Date.now()}`;
-  const warm = Math.min(2000, o.tweets);
-  o.log(`seed load: warm-up, ${warm} tweets from ${o.clients} clients`);
-  await seedLoad(l, { clients: o.clients, tweets: warm, paths: o.paths, idPrefix: `${id}-warm` });
+  o.log(`seed load: warm-up, ${o.warmupSec} s from ${o.clients} clients`);
+  await seedLoad(l, { clients: o.clients, tweets: 1_000_000, maxDurationMs: o.warmupSec * 1000, paths: o.paths, idPrefix: `${id}-warm` });
   o.log(`seed load: ${IDLE_TWEETS} tweets one at a time`);
   const idle = await seedLoad(l, { clients: 1, tweets: IDLE_TWEETS, paths: o.paths, idPrefix: `${id}-idle` });
   o.log(`seed load: idle p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms; now ${o.tweets} tweets from ${o.clients} clients`);
@@ -209,7 +222,7 @@ export async function runSeedLoads(
   o.log(`seed load: ${seed.throughput}/s, p50 ${seed.p50Ms} ms, p99 ${seed.p99Ms} ms`);
   let bare: ClosedLoopResult | null = null;
   if (o.bare) {
-    await closedLoop(o.bare.url, { clients: o.clients, tweets: warm, idPrefix: `${id}-bare-warm`, pids: {} });
+    await closedLoop(o.bare.url, { clients: o.clients, tweets: 1_000_000, maxDurationMs: Math.min(5, o.warmupSec) * 1000, idPrefix: `${id}-bare-warm`, pids: {} });
     bare = await closedLoop(o.bare.url, { clients: o.clients, tweets: o.tweets, idPrefix: `${id}-bare`, pids: { bare: o.bare.pid } });
     o.log(`seed load on the bare endpoint: ${bare.throughput}/s, p50 ${bare.p50Ms} ms, p99 ${bare.p99Ms} ms`);
   }
