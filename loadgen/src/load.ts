@@ -77,7 +77,7 @@ export async function runLoad<D extends Domain>(opts: LoadOptions<D>): Promise<L
     const start = performance.now();
     try {
       const res = await pool.request({
-        path: '/tweets',
+        path: d.resource,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body: JSON.stringify(tweet),

@@ -44,17 +44,21 @@ export function renderBars<D extends Domain>(d: D, stats: StatsOf<D>, width = 36
   const s = stats as unknown as AnyStats;
   const groups = enumValues(d, d.groupBy);
   const counted = enumValues(d, d.countBy);
+  const bar = (n: number, max: number) => `${BAR.repeat(Math.round((n / max) * width)).padEnd(width)} ${String(n).padStart(7)}`;
+  if (d.countBy === d.groupBy) {
+    // One dimension (sales per category): a bar per value.
+    const pad1 = Math.max(...groups.map((g) => g.length));
+    const max1 = Math.max(1, ...d.paths.flatMap((p) => groups.map((g) => s.paths[p]!.counts[g]![g]!)));
+    const rows = groups.map((g) => `  ${g.padEnd(pad1)} ${d.paths.map((p) => bar(s.paths[p]!.counts[g]![g]!, max1)).join('   ')}`);
+    return [`  ${''.padEnd(pad1)} ${d.paths.map((p) => `${p} path`.padEnd(width + 8)).join('   ')}`, ...rows].join('\n');
+  }
   const pad = Math.max(...counted.map((c) => c.length));
   const max = Math.max(1, ...d.paths.flatMap((p) => groups.flatMap((g) => counted.map((c) => s.paths[p]!.counts[g]![c]!))));
   const lines: string[] = [];
   for (const g of groups) {
     lines.push(`  ${g}`);
     for (const c of counted) {
-      const cells = d.paths.map((p) => {
-        const n = s.paths[p]!.counts[g]![c]!;
-        const bar = BAR.repeat(Math.round((n / max) * width));
-        return `${bar.padEnd(width)} ${String(n).padStart(7)}`;
-      });
+      const cells = d.paths.map((p) => bar(s.paths[p]!.counts[g]![c]!, max));
       lines.push(`    ${c.padEnd(pad)} ${cells.join('   ')}`);
     }
   }

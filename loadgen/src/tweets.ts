@@ -12,11 +12,20 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** A random valid item of the domain: each enum value equally likely, integers uniform over the field's sample range. */
+/**
+ * A random valid item of the domain: each enum value equally likely, integers uniform over the field's
+ * sample range, doubles too at their decimals, strings one of the field's sample names.
+ */
 export function randomItem<D extends Domain>(d: D, next: () => number): FieldsOf<D> {
   const out: Record<string, string | number> = {};
+  const uniform = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   for (const f of fieldList(d)) {
-    out[f.name] = f.kind === 'enum' ? f.values[Math.floor(next() * f.values.length)]! : f.sample[0] + Math.floor(next() * (f.sample[1] - f.sample[0] + 1));
+    if (f.kind === 'enum') out[f.name] = f.values[Math.floor(next() * f.values.length)]!;
+    else if (f.kind === 'string') out[f.name] = `${f.samplePrefix}${Math.floor(next() * f.sampleCount)}`;
+    else if (f.kind === 'double') {
+      const unit = 10 ** f.decimals;
+      out[f.name] = uniform(f.sample[0] * unit, f.sample[1] * unit) / unit;
+    } else out[f.name] = uniform(f.sample[0], f.sample[1]);
   }
   return out as FieldsOf<D>;
 }

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { weather, type WeatherDomain } from '@tweets/domain';
+import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
@@ -17,7 +17,7 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
-const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}]
+const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N] [--target URL]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
@@ -35,6 +35,8 @@ interface Flags {
   count: number;
   concurrency: number;
   route: Route;
+  /** The domain the stack's services run; unset: the running stack's, or weather. */
+  domain: DomainName | undefined;
   quick: boolean;
   rate: number;
   /** Tests only: keep one core busy (a busy loop at normal priority) for the whole run, as on a slower machine. */
@@ -64,7 +66,7 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -91,7 +93,11 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--stack') f.stack = val();
     else if (a === '--count') f.count = Number(val());
     else if (a === '--concurrency') f.concurrency = Number(val());
-    else if (a === '--route') {
+    else if (a === '--domain') {
+      const d = val() as DomainName;
+      if (!DOMAIN_NAMES.includes(d)) throw new Error(`--domain must be one of ${DOMAIN_NAMES.join(', ')}\n${USAGE}`);
+      f.domain = d;
+    } else if (a === '--route') {
       const r = val() as Route;
       if (!ROUTES.includes(r)) throw new Error(`--route must be one of ${ROUTES.join(', ')}\n${USAGE}`);
       f.route = r;
@@ -110,22 +116,22 @@ const say = (msg: string) => console.log(`[stack] ${msg}`);
 const START_GUARD_MS = 900_000;
 
 /** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default'): Promise<void> {
+export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather'): Promise<void> {
   const prev = readState(l);
   if (prev && alive(prev.supervisorPid)) {
-    if (prev.route !== route || (prev.profile ?? 'default') !== profile) {
-      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}; npm stop first`);
+    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain) {
+      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}; npm stop first`);
     }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
     // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
     backgroundPolicy();
-    components(l, { route, profile });
+    components(l, { route, profile, domain });
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
     const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile], {
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: ROOT,
@@ -160,19 +166,22 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
  * brokers keep running (and their JIT-warm code and data). Returns once every
  * service is ready again.
  */
-export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default'): Promise<void> {
+export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather'): Promise<void> {
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
-  if (s.route === route && (s.profile ?? 'default') === profile) return;
-  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile }));
+  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain) return;
+  // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
+  const missing = components(l, { route, profile, domain }).filter((c) => c.kind !== 'service' && !s.components[c.name]);
+  if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
+  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain }));
   process.kill(s.supervisorPid, 'SIGHUP');
   const t0 = Date.now();
   while (Date.now() - t0 < START_GUARD_MS) {
     await sleep(200);
     const now = readState(l);
     if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
-    if (now.status === 'ready' && now.route === route && now.profile === profile) {
-      say(`stack ${l.name}: services ready with route ${route}, profile ${profile} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain) {
+      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
   }
@@ -209,27 +218,33 @@ function status(l: StackLayout): number {
     say(`stack ${l.name}: not running`);
     return 1;
   }
-  console.log(`stack ${l.name}: ${s.status}, route ${s.route}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
+  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
   for (const [name, c] of Object.entries(s.components)) {
     console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
   }
   return 0;
 }
 
-/** The seed's load (10,000 tweets, 10 clients), then the summary read back from /stats. */
+/** The domain a command works on: --domain, else the running stack's, else weather. */
+function domainOf(l: StackLayout, f: Flags): Domain {
+  return domains[f.domain ?? ((readState(l)?.domain as DomainName | undefined) || 'weather')];
+}
+
+/** The seed's load (10,000 items, 10 clients), then the summary read back from /stats. */
 async function load(l: StackLayout, f: Flags): Promise<number> {
   // --target: any deployment's API (the GKE ingress), checked the same way as the local stack
   const url = f.target || l.apiUrl;
-  const before = await fetchStats<WeatherDomain>(url);
+  const d = domainOf(l, f);
+  const before = await fetchStats(url);
   const count = f.count || 10_000;
   const concurrency = f.concurrency || 10;
-  say(`sending ${count} tweets from ${concurrency} concurrent clients to ${url}/tweets`);
-  const result = await runLoad({ domain: weather, url, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
-  const paths = f.route === 'both' ? weather.paths : [f.route];
+  say(`sending ${count} ${d.item}s from ${concurrency} concurrent clients to ${url}${d.resource}`);
+  const result = await runLoad({ domain: d, url, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
+  const paths = f.route === 'both' ? d.paths : [f.route];
   const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
   const { stats, reached, waitedMs } = await waitForCounts(url, before, expected, 180_000);
-  const summary = summarize(weather, result, before, stats, waitedMs);
-  console.log(`\n${renderSummary(weather, summary, stats)}\n`);
+  const summary = summarize(d, result, before, stats, waitedMs);
+  console.log(`\n${renderSummary(d, summary, stats)}\n`);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const file = join(l.dir, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ summary, stats }, null, 2));
@@ -471,7 +486,7 @@ export async function main(argv: string[]): Promise<number> {
     const l = layout(f.stack);
     switch (cmd) {
       case 'start':
-        await startStack(l, f.route);
+        await startStack(l, f.route, 'default', f.domain ?? 'weather');
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);

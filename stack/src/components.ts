@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
-import { BROKERS, type BrokerPath } from '@tweets/domain';
+import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/domain';
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
 import { CHRT, PROMETHEUS, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
 
@@ -37,6 +37,8 @@ export interface Component {
   background?: boolean;
   /** For our services: the folder under services/ it runs from (and whose image runs it in a container). */
   service?: string;
+  /** The broker path it exists for (a broker, its writer, its consumer): left out for a domain without that path. */
+  path?: BrokerPath;
 }
 
 function write(file: string, text: string): void {
@@ -309,6 +311,8 @@ export const ROUTES: readonly Route[] = ['both', ...BROKERS];
 export interface StackOptions {
   route?: Route;
   profile?: Profile;
+  /** The domain every service runs (DOMAIN): weather by default; blackfriday is Kafka only, so RabbitMQ is not started for it. */
+  domain?: DomainName;
 }
 
 /**
@@ -329,6 +333,13 @@ export function components(l: StackLayout, opts: StackOptions = {}): Component[]
 }
 
 function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
+  const domain = domains[opts.domain ?? 'weather'];
+  const all = everyComponent(l, opts);
+  for (const c of all) if (c.kind === 'service') c.env.DOMAIN = domain.name;
+  return all.filter((c) => !c.path || (domain.paths as readonly BrokerPath[]).includes(c.path));
+}
+
+function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const p = l.ports;
   const valkeyWriter = {
     VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
@@ -337,23 +348,24 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
   };
   const kafkaEnv = { KAFKA_BROKERS: `127.0.0.1:${p.kafka}` };
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
+  const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
     valkey(l),
-    epmd(l),
-    rabbitmq(l),
-    kafka(l),
-    service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), METRICS_PORT: String(p.kafkaWriterMetrics), ...kafkaEnv }, () =>
+    on('rabbitmq', epmd(l)),
+    on('rabbitmq', rabbitmq(l)),
+    on('kafka', kafka(l)),
+    on('kafka', service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), METRICS_PORT: String(p.kafkaWriterMetrics), ...kafkaEnv }, () =>
       grpcServing(p.kafkaWriter),
-    ),
-    service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), METRICS_PORT: String(p.rabbitmqWriterMetrics), ...rabbitEnv }, () =>
+    )),
+    on('rabbitmq', service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), METRICS_PORT: String(p.rabbitmqWriterMetrics), ...rabbitEnv }, () =>
       grpcServing(p.rabbitmqWriter),
-    ),
-    service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
+    )),
+    on('kafka', service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`), true,
-    ),
-    service('rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
+    )),
+    on('rabbitmq', service('rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`), true,
-    ),
+    )),
     service(
       'dispatcher',
       'dispatcher',

@@ -14,6 +14,8 @@ export interface StackState {
   error?: string;
   route: string;
   profile: string;
+  /** The domain the services run (absent in a state written before domains: weather). */
+  domain?: string;
   components: Record<string, ComponentState>;
 }
 

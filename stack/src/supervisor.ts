@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DomainName } from '@tweets/domain';
 import { backgroundPolicy, components, launchLine, type Component, type Profile, type Route } from './components.js';
 import { layout } from './layout.js';
 import { CHRT } from './provision.js';
@@ -16,9 +17,10 @@ import { writeState, type StackState } from './state.js';
 const name = process.argv[2] ?? 'local';
 let route = (process.argv[3] ?? 'both') as Route;
 let profile = (process.argv[4] ?? 'default') as Profile;
+let domain = (process.argv[5] ?? 'weather') as DomainName;
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, { route, profile });
+const list = components(l, { route, profile, domain });
 const policy = () => backgroundPolicy(profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
@@ -31,6 +33,7 @@ const state: StackState = {
   status: 'starting',
   route,
   profile,
+  domain,
   components: Object.fromEntries(
     list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
   ),
@@ -159,27 +162,34 @@ async function startInOrder(cs: readonly Component[]): Promise<void> {
 }
 
 /**
- * SIGHUP: run the services with another route or profile (from
+ * SIGHUP: run the services with another route, profile or domain (from
  * <stack>/reconfigure.json), keeping the brokers and their data. The services
- * stop in reverse order, drain, and start again in order with their new env.
+ * stop in reverse order, drain, and start again in order with their new env;
+ * a service the new domain has no path for stays stopped.
  */
 let reconfiguring = false;
 process.on('SIGHUP', () => {
   if (reconfiguring || stopping || state.status !== 'ready') return;
   reconfiguring = true;
   void (async () => {
-    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile };
-    say(`reconfiguring services: route ${want.route}, profile ${want.profile}`);
+    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName };
+    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}`);
     state.status = 'starting';
     save();
     const services = list.filter((c) => c.kind === 'service');
     for (const c of [...services].reverse()) await stopOne(c);
     route = want.route;
     profile = want.profile;
-    const next = components(l, { route, profile });
-    for (let i = 0; i < list.length; i++) if (list[i]!.kind === 'service') list[i] = next.find((c) => c.name === list[i]!.name)!;
+    domain = want.domain ?? 'weather';
+    const next = components(l, { route, profile, domain });
+    // The services of the new domain, in its order, in the place of the old ones (the stack's brokers stay).
+    const firstService = list.findIndex((c) => c.kind === 'service');
+    const kept = list.filter((c) => c.kind !== 'service');
+    list.splice(0, list.length, ...kept.slice(0, firstService), ...next.filter((c) => c.kind === 'service'), ...kept.slice(firstService));
+    for (const c of list) state.components[c.name] ??= { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) };
     state.route = route;
     state.profile = profile;
+    state.domain = domain;
     // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.
     for (const c of list) {
       const pid = children.get(c.name)?.pid;

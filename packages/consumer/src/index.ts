@@ -71,7 +71,7 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
   const { contentType, batchContentType } = o.domain.broker;
   const counts: ConsumerCounts = { applied: 0, duplicates: 0, deadLettered: 0 };
   const store: StoreHealth = { failing: false, lastError: '' };
-  const applyDuration = o.metrics ? consumerMetrics(o.metrics, o.path, counts, store) : undefined;
+  const applyDuration = o.metrics ? consumerMetrics(o.metrics, o.domain.item, o.path, counts, store) : undefined;
 
   async function handle(batch: readonly Delivery<R>[]): Promise<void> {
     const items: Applied<D>[] = [];
@@ -121,10 +121,10 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
  * The consumer's metrics: its counts, read at each scrape (nothing on the hot
  * path), whether Valkey refuses its writes, and the time each apply took.
  */
-function consumerMetrics(registry: Registry, path: BrokerPath, counts: ConsumerCounts, store: StoreHealth) {
+function consumerMetrics(registry: Registry, item: string, path: BrokerPath, counts: ConsumerCounts, store: StoreHealth) {
   new Counter({
-    name: 'consumer_tweets_total',
-    help: 'Tweets taken from the broker, by outcome: applied (counted), duplicate (already counted: a redelivery or retry), dead_lettered (malformed)',
+    name: `consumer_${item}s_total`,
+    help: `${item}s taken from the broker, by outcome: applied (counted), duplicate (already counted: a redelivery or retry), dead_lettered (malformed)`,
     labelNames: ['path', 'outcome'] as const,
     registers: [registry],
     collect() {

@@ -7,11 +7,12 @@
  * batch once, the dispatcher checks it and passes the same bytes to every
  * writer, and the writer decodes it straight into items.
  *
- *   request: each field of the domain at its number (enum or int32, varint), the id (string) at idNumber
+ *   request: each field of the domain at its number (enum or int32: varint; string: length-delimited;
+ *            double: 64 bits), the id (string) at idNumber
  *   batch:   1 the items (repeated request, named by proto.batchField), 2 seq (uint64)
  */
-import { fieldList, type Domain, type EnumField, type IntField, type ItemOf } from './define.js';
-import { checkRange, formatErrors, ID_PATTERN, ID_RULE, type FieldError } from './validate.js';
+import { fieldList, type Domain, type Field, type ItemOf } from './define.js';
+import { checkDouble, checkRange, checkString, formatErrors, ID_PATTERN, ID_RULE, type FieldError } from './validate.js';
 
 function varintSize(v: number): number {
   if (v < 0) return 10; // int32 negatives are sign-extended to 64 bits
@@ -133,12 +134,16 @@ export interface ProtoCodec<D extends Domain> {
   decodeBatch(bytes: Uint8Array, maxItems?: number): Decoded<ItemOf<D>[]>;
 }
 
-type Slot = (EnumField | IntField) & { name: string; tag: number; numberOf?: Record<string, number> };
+/** A field as the codec handles it: its key byte, wire type, and an enum's numbers by name. */
+type Slot = Field & { name: string; tag: number; wireType: number; numberOf?: Record<string, number> };
+
+const WIRE_TYPE: Record<Field['kind'], number> = { enum: 0, int: 0, string: 2, double: 1 };
 
 export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
   const slots: Slot[] = fieldList(d).map((f) => ({
     ...f,
-    tag: f.number << 3,
+    tag: (f.number << 3) | WIRE_TYPE[f.kind],
+    wireType: WIRE_TYPE[f.kind],
     ...(f.kind === 'enum' ? { numberOf: Object.fromEntries(f.values.map((v, i) => [v, i + 1])) } : {}),
   }));
   if ([...slots.map((s) => s.number), d.idNumber].some((n) => n < 1 || n > 15)) throw new Error(`${d.name}: field numbers must be 1 to 15 (one-byte tags)`);
@@ -148,17 +153,25 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
   for (const s of slots) byNumber[s.number] = s;
   const n = slots.length;
 
-  /** The value of each field on the wire: an enum's number, an int itself. */
+  /** The value of each varint field on the wire: an enum's number, an int itself. */
   const wireValue = (s: Slot, t: ItemOf<D>): number => {
     const v = (t as Record<string, string | number>)[s.name]!;
     return s.numberOf ? (s.numberOf[v as string] ?? 0) : (v as number);
   };
+  const value = (s: Slot, t: ItemOf<D>) => (t as Record<string, string | number>)[s.name]!;
 
   function requestSize(t: ItemOf<D>): number {
     let size = 0;
     for (const s of slots) {
-      const v = wireValue(s, t);
-      if (v !== 0) size += 1 + varintSize(v);
+      if (s.kind === 'string') {
+        const len = Buffer.byteLength(value(s, t) as string);
+        if (len > 0) size += 1 + varintSize(len) + len;
+      } else if (s.kind === 'double') {
+        if (value(s, t) !== 0) size += 9;
+      } else {
+        const v = wireValue(s, t);
+        if (v !== 0) size += 1 + varintSize(v);
+      }
     }
     const idLen = Buffer.byteLength(t.id);
     if (idLen > 0) size += 1 + varintSize(idLen) + idLen;
@@ -166,11 +179,26 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
   }
 
   function writeRequest(buf: Buffer, pos: number, t: ItemOf<D>): number {
+    // proto3 leaves zero values out
     for (const s of slots) {
-      const v = wireValue(s, t);
-      if (v === 0) continue; // proto3 leaves zero values out
-      buf[pos++] = s.tag;
-      pos = writeVarint(buf, pos, v);
+      if (s.kind === 'string') {
+        const v = value(s, t) as string;
+        const len = Buffer.byteLength(v);
+        if (len === 0) continue;
+        buf[pos++] = s.tag;
+        pos = writeVarint(buf, pos, len);
+        pos += buf.write(v, pos, 'utf8');
+      } else if (s.kind === 'double') {
+        const v = value(s, t) as number;
+        if (v === 0) continue;
+        buf[pos++] = s.tag;
+        pos = buf.writeDoubleLE(v, pos);
+      } else {
+        const v = wireValue(s, t);
+        if (v === 0) continue;
+        buf[pos++] = s.tag;
+        pos = writeVarint(buf, pos, v);
+      }
     }
     const idLen = Buffer.byteLength(t.id);
     if (idLen > 0) {
@@ -182,7 +210,8 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
   }
 
   function decodeRequestAt(buf: Uint8Array, start: number, end: number, makeId: () => string, at: string, errors: FieldError[]): ItemOf<D> | undefined {
-    const values = new Array<number>(n + 1).fill(0);
+    const values = new Array<number | string>(n + 1);
+    for (const s of slots) values[s.number] = s.kind === 'string' ? '' : 0;
     let id = '';
     let pos = start;
     while (pos < end) {
@@ -190,9 +219,20 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
       pos = p;
       const field = key >>> 3;
       const wt = key & 7;
-      const s = wt === 0 ? byNumber[field] : undefined;
-      if (s) [values[s.number]!, pos] = readVarint(buf, pos, end);
-      else if (field === d.idNumber && wt === 2) {
+      const s = byNumber[field];
+      if (s && s.wireType === wt) {
+        if (wt === 0) [values[s.number]!, pos] = readVarint(buf, pos, end);
+        else if (wt === 1) {
+          if (pos + 8 > end) throw new Malformed(`truncated ${s.name}`);
+          values[s.number] = Buffer.from(buf.buffer, buf.byteOffset + pos, 8).readDoubleLE(0);
+          pos += 8;
+        } else {
+          const [len, q] = readVarint(buf, pos, end);
+          if (len < 0 || q + len > end) throw new Malformed(`truncated ${s.name}`);
+          values[s.number] = Buffer.from(buf.buffer, buf.byteOffset + q, len).toString('utf8');
+          pos = q + len;
+        }
+      } else if (field === d.idNumber && wt === 2) {
         const [len, q] = readVarint(buf, pos, end);
         if (len < 0 || q + len > end) throw new Malformed('truncated id');
         id = Buffer.from(buf.buffer, buf.byteOffset + q, len).toString('utf8');
@@ -204,11 +244,11 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
     for (const s of slots) {
       const v = values[s.number]!;
       if (s.kind === 'enum') {
-        const name = s.values[v - 1];
+        const name = s.values[(v as number) - 1];
         if (name === undefined) errors.push({ field: `${at}${s.name}`, reason: `must be one of ${s.values.join(', ')}; got ${v === 0 ? s.zero : v}` });
         else item[s.name] = name;
       } else {
-        const why = checkRange(s, v);
+        const why = s.kind === 'int' ? checkRange(s, v as number) : s.kind === 'string' ? checkString(s, v as string) : checkDouble(s, v as number);
         if (why) errors.push({ field: `${at}${s.name}`, reason: why });
         else item[s.name] = v;
       }

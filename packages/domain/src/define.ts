@@ -31,7 +31,39 @@ export interface IntField {
   readonly sample: readonly [number, number];
 }
 
-export type Field = EnumField | IntField;
+/**
+ * A protobuf string field: `pattern` says which strings are valid (`rule` says it in words, for errors);
+ * the load generator draws `<samplePrefix><n>` with n below `sampleCount`.
+ */
+export interface StringField {
+  readonly kind: 'string';
+  readonly number: number;
+  readonly pattern: RegExp;
+  readonly rule: string;
+  readonly samplePrefix: string;
+  readonly sampleCount: number;
+}
+
+/** A protobuf double field, valid from `min` to `max` with at most `decimals` decimals; `sample` is the range the load generator draws from. */
+export interface DoubleField {
+  readonly kind: 'double';
+  readonly number: number;
+  readonly min: number;
+  readonly max: number;
+  readonly decimals: number;
+  readonly sample: readonly [number, number];
+}
+
+export type Field = EnumField | IntField | StringField | DoubleField;
+
+/**
+ * A quantity summed per group that is not a field: worked out from the item, as an integer
+ * (Valkey adds integers), and shown multiplied by `scale` (0.01: cents shown as currency units).
+ */
+export interface DerivedSum {
+  readonly of: (item: Item) => number;
+  readonly scale: number;
+}
 
 export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Record<string, Field>>> {
   /** Names the domain in config and logs: `weather`. */
@@ -42,10 +74,17 @@ export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Rec
   readonly fields: F;
   /** The protobuf number of the item's id, an extension beside the seed's fields. */
   readonly idNumber: number;
-  /** The dashboard's aggregation: items are counted per `groupBy` value and `countBy` value, and `sums` are summed per `groupBy` value (for averages). */
+  /** The REST resource items are POSTed to: `/tweets`. */
+  readonly resource: string;
+  /**
+   * The dashboard's aggregation: items are counted per `groupBy` value and `countBy` value, and `sums` are
+   * summed per `groupBy` value (for totals and averages). `countBy` may be `groupBy` itself: a domain with
+   * one dimension (sales per category). A sum is an int field, or a `derived` quantity.
+   */
   readonly groupBy: keyof F & string;
   readonly countBy: keyof F & string;
-  readonly sums: readonly (keyof F & string)[];
+  readonly sums: readonly string[];
+  readonly derived?: Readonly<Record<string, DerivedSum>>;
   /** The seed's rule for which group a student charts: by the last digit of the student id, 0 to 9. */
   readonly groupByIdDigit?: readonly string[];
   /** The brokers the dispatcher routes every item to by default, each counted on its own. */
@@ -61,6 +100,8 @@ export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Rec
     readonly service: string;
     readonly file: string;
     readonly rpc: { readonly one: string; readonly batch: string; readonly stream: string };
+    /** The seed's response message's status field: `status` (weather), `estado` (sales). */
+    readonly statusField: string;
     readonly batchField: string;
   };
   /** Where items travel through the brokers, and the content types of a message holding one item or a batch. */
@@ -78,7 +119,7 @@ export type Item = { id: string } & Record<string, string | number>;
 
 /** The fields of a domain's item, typed from its definition. */
 export type FieldsOf<D extends Domain> = {
-  -readonly [K in keyof D['fields']]: D['fields'][K] extends EnumField<infer V> ? V : number;
+  -readonly [K in keyof D['fields']]: D['fields'][K] extends EnumField<infer V> ? V : D['fields'][K] extends StringField ? string : number;
 };
 
 /** A domain's item with its id. */
@@ -103,4 +144,15 @@ export function enumValues(d: Domain, field: string): readonly string[] {
   const f = d.fields[field];
   if (!f || f.kind !== 'enum') throw new Error(`${d.name}: ${field} is not an enum field`);
   return f.values;
+}
+
+/** Each sum of the domain as a function of an item (an int field's value, or a derived quantity), and the scale it is shown at. */
+export function sumsOf(d: Domain): readonly { name: string; of: (item: Item) => number; scale: number }[] {
+  return d.sums.map((name) => {
+    const derived = d.derived?.[name];
+    if (derived) return { name, ...derived };
+    const f = d.fields[name];
+    if (!f || f.kind !== 'int') throw new Error(`${d.name}: sum ${name} is neither an int field nor a derived quantity`);
+    return { name, of: (item: Item) => item[name] as number, scale: 1 };
+  });
 }

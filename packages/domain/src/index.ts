@@ -4,3 +4,5 @@ export * from './json.js';
 export * from './codec.js';
 export * from './weather.js';
 export * from './stats.js';
+export * from './blackfriday.js';
+export * from './domains.js';

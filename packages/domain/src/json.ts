@@ -45,11 +45,15 @@ function parseMessage(message: Buffer | Uint8Array | string): Validation<unknown
 }
 
 export function jsonCodec<D extends Domain>(d: D): JsonCodec<D> {
-  // Each field's JSON text, built once: enums are quoted, integers are not.
-  const parts = fieldList(d).map((f) => ({ name: f.name, prefix: `,"${f.name}":`, quote: f.kind === 'enum' }));
+  // Each field's JSON text, built once: enum names are quoted as they are (they need no escaping), other
+  // strings are escaped, numbers are written as they are.
+  const parts = fieldList(d).map((f) => ({ name: f.name, prefix: `,"${f.name}":`, kind: f.kind }));
   const json = (t: Item): string => {
     let s = `{"id":${JSON.stringify(t.id)}`;
-    for (const p of parts) s += p.quote ? `${p.prefix}"${t[p.name]}"` : `${p.prefix}${t[p.name]}`;
+    for (const p of parts) {
+      const v = t[p.name];
+      s += p.kind === 'enum' ? `${p.prefix}"${v}"` : p.kind === 'string' ? `${p.prefix}${JSON.stringify(v)}` : `${p.prefix}${v}`;
+    }
     return `${s}}`;
   };
   const encodeBatch = (items: readonly Item[]): Buffer => {

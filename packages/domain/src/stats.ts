@@ -20,6 +20,8 @@ export type PathStatsOf<D extends Domain> = {
   total: number;
   counts: BreakdownOf<D>;
   averages: Record<GroupOf<D>, { reports: number } & Record<D['sums'][number], number | null>>;
+  /** Per group: its reports and the total of each sum (units sold, revenue). */
+  totals: Record<GroupOf<D>, { reports: number } & Record<D['sums'][number], number>>;
 } & Record<ByKey<D>, Record<CountedOf<D>, number>>;
 
 /** What `GET /stats` answers: per broker path of the domain. */

@@ -1,4 +1,4 @@
-import { fieldList, type Domain, type Field, type FieldsOf, type Item, type ItemOf } from './define.js';
+import { fieldList, type DoubleField, type Domain, type Field, type FieldsOf, type Item, type ItemOf, type StringField } from './define.js';
 
 /** Ids are the client's Idempotency-Key or one we make: short, printable, safe in a key name. */
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,6 +35,16 @@ function checkJson(f: Field, v: unknown, enumNumbers: boolean): { value: unknown
     if (!f.values.includes(v)) return { why: `must be one of ${names}${numbers}; got ${JSON.stringify(v.slice(0, 40))}` };
     return { value: v };
   }
+  if (f.kind === 'string') {
+    if (typeof v !== 'string') return { why: `must be a string, ${f.rule}; got ${typeName(v)}` };
+    const why = checkString(f, v);
+    return why ? { why } : { value: v };
+  }
+  if (f.kind === 'double') {
+    if (typeof v !== 'number') return { why: `must be a number from ${f.min} to ${f.max}; got ${typeName(v)}` };
+    const why = checkDouble(f, v);
+    return why ? { why } : { value: v };
+  }
   if (typeof v !== 'number') return { why: `must be an integer from ${f.min} to ${f.max}; got ${typeName(v)}` };
   if (!Number.isInteger(v)) return { why: `must be an integer; got ${v}` };
   const why = checkRange(f, v);
@@ -44,6 +54,23 @@ function checkJson(f: Field, v: unknown, enumNumbers: boolean): { value: unknown
 /** Why an integer is out of a field's range, or undefined: the one range rule, for JSON and protobuf alike. */
 export function checkRange(f: Field & { kind: 'int' }, v: number): string | undefined {
   return v < f.min || v > f.max ? `must be from ${f.min} to ${f.max}; got ${v}` : undefined;
+}
+
+/** Why a string is not valid for a field, or undefined (JSON and protobuf alike). */
+export function checkString(f: StringField, v: string): string | undefined {
+  return f.pattern.test(v) ? undefined : `${f.rule}; got ${JSON.stringify(v.slice(0, 40))}${v.length > 40 ? '...' : ''}`;
+}
+
+/**
+ * Why a number is not valid for a double field, or undefined (JSON and protobuf alike): finite, in range,
+ * and with at most the field's decimals (19.99 is a price; 19.999 is refused, not rounded).
+ */
+export function checkDouble(f: DoubleField, v: number): string | undefined {
+  if (!Number.isFinite(v)) return `must be a finite number; got ${v}`;
+  if (v < f.min || v > f.max) return `must be from ${f.min} to ${f.max}; got ${v}`;
+  const scaled = v * 10 ** f.decimals;
+  if (Math.abs(scaled - Math.round(scaled)) > 1e-6 * Math.max(1, Math.abs(scaled))) return `must have at most ${f.decimals} decimals; got ${v}`;
+  return undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ import { BROKERS, type Domain, type FieldsOf, type ItemOf } from './define.js';
 export const weather = {
   name: 'weather',
   item: 'tweet',
+  resource: '/tweets',
   fields: {
     municipality: { kind: 'enum', number: 1, type: 'Municipalities', zero: 'municipalities_unknown', values: ['mixco', 'guatemala', 'amatitlan', 'chinautla'] },
     /** Degrees Celsius. Guatemala ranges from about -10 to 45; wider is implausible. */
@@ -33,6 +34,7 @@ export const weather = {
     file: 'wethertweet.proto',
     rpc: { one: 'SendTweet', batch: 'SendTweets', stream: 'SendTweetStream' },
     batchField: 'tweets',
+    statusField: 'status',
   },
   broker: {
     topic: 'weather-tweets',

@@ -157,6 +157,7 @@ test("the weather definition keeps the seed's enum names and numbers, and the fi
 const parcel = {
   name: 'parcel',
   item: 'parcel',
+  resource: '/parcels',
   fields: {
     size: { kind: 'enum', number: 1, type: 'Sizes', zero: 'size_unknown', values: ['small', 'large'] },
     grams: { kind: 'int', number: 3, min: 1, max: 30_000, sample: [100, 5000] },
@@ -167,7 +168,7 @@ const parcel = {
   sums: ['grams'],
   paths: ['kafka'],
   keyPrefix: 'pc',
-  proto: { package: 'parcels', service: 'ParcelService', file: 'parcels.proto', rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' }, batchField: 'parcels' },
+  proto: { package: 'parcels', service: 'ParcelService', file: 'parcels.proto', rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' }, batchField: 'parcels', statusField: 'status' },
   broker: { topic: 'parcels', queue: 'parcels', consumerGroup: 'parcels', contentType: 'application/x-parcel', batchContentType: 'application/x-parcels' },
 } as const satisfies Domain;
 

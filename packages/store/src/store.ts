@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'iovalkey';
-import { byKey, enumValues, jsonCodec, type BrokerPath, type Domain, type Item, type ItemOf, type StatsOf } from '@tweets/domain';
+import { byKey, enumValues, jsonCodec, sumsOf, type BrokerPath, type Domain, type Item, type ItemOf, type StatsOf } from '@tweets/domain';
 import { aggregateKeys, applyKeys, pathKey, seenPattern, type DedupWindow } from './keys.js';
 
 let applyLua: string | undefined;
@@ -34,7 +34,7 @@ export type Applied<D extends Domain> = ItemOf<D> & { json?: string };
 export class ItemStore<D extends Domain> {
   readonly opts: StoreOptions;
   readonly #groupNumber: Record<string, number>;
-  readonly #sums: readonly string[];
+  readonly #sums: ReturnType<typeof sumsOf>;
   readonly #json: (item: Item) => string;
   readonly #window: DedupWindow;
 
@@ -46,7 +46,7 @@ export class ItemStore<D extends Domain> {
     this.opts = { prefix: domain.keyPrefix, dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC, dedupSlices: DEFAULT_DEDUP_SLICES, recentCap: DEFAULT_RECENT_CAP, ...opts };
     this.#window = { windowSec: this.opts.dedupWindowSec, slices: this.opts.dedupSlices };
     this.#groupNumber = Object.fromEntries(enumValues(domain, domain.groupBy).map((g, i) => [g, i + 1]));
-    this.#sums = domain.sums;
+    this.#sums = sumsOf(domain);
     this.#json = jsonCodec(domain).json;
     redis.defineCommand('itemsApply', { lua: applyScript() });
   }
@@ -71,14 +71,14 @@ export class ItemStore<D extends Domain> {
     const nowSec = Math.floor(nowMs / 1000);
     const { keys, expireAt } = applyKeys(d, prefix, path, this.#window, nowSec);
     // Relative to the time of the batch: a bucket lives until no lookup can reach it.
-    const args: (string | number)[] = [recentCap, expireAt - nowSec, Object.keys(this.#groupNumber).length, this.#sums.length, this.#window.slices + 1, ...this.#sums.map((s) => `${s}_sum`)];
+    const args: (string | number)[] = [recentCap, expireAt - nowSec, Object.keys(this.#groupNumber).length, this.#sums.length, this.#window.slices + 1, ...this.#sums.map((s) => `${s.name}_sum`)];
     // Only the batch's newest `recentCap` items can stay in `recent`: the others carry no JSON (an empty
     // argument), which spares encoding, sending and parsing about 100 bytes for most items of a large batch.
     const firstRecent = items.length - recentCap;
     for (let i = 0; i < items.length; i++) {
       const t = items[i]! as Applied<D> & Item;
       args.push(t.id, this.#groupNumber[t[d.groupBy] as string]!, t[d.countBy]!);
-      for (const s of this.#sums) args.push(t[s]!);
+      for (const s of this.#sums) args.push(s.of(t));
       args.push(i < firstRecent ? '' : this.#recentJson(t, nowMs));
     }
     const apply = (this.redis as unknown as { itemsApply: (...a: unknown[]) => Promise<number[]> }).itemsApply;
@@ -102,6 +102,7 @@ function num(v: string | undefined): number {
 export async function readStats<D extends Domain>(redis: Redis, d: D, prefix: string = d.keyPrefix): Promise<StatsOf<D>> {
   const groups = enumValues(d, d.groupBy);
   const counted = enumValues(d, d.countBy);
+  const sums = sumsOf(d);
   const pipe = redis.pipeline();
   for (const path of d.paths) {
     const [byCount, total, , ...rest] = aggregateKeys(d, prefix, path);
@@ -122,14 +123,17 @@ export async function readStats<D extends Domain>(redis: Redis, d: D, prefix: st
     const total = num(values[i++] as string | undefined);
     const byCount = countsOf(values[i++] as Record<string, string>);
     const counts = Object.fromEntries(groups.map((g) => [g, countsOf(values[i++] as Record<string, string>)]));
-    const averages = Object.fromEntries(
-      groups.map((g) => {
-        const a = values[i++] as Record<string, string>;
-        const n = num(a.n);
-        return [g, { reports: n, ...Object.fromEntries(d.sums.map((s) => [s, n ? Math.round((num(a[`${s}_sum`]) / n) * 100) / 100 : null])) }];
-      }),
-    );
-    paths[path] = { total, counts, [byKey(d)]: byCount, averages };
+    const averages: Record<string, unknown> = {};
+    const totals: Record<string, unknown> = {};
+    for (const g of groups) {
+      const a = values[i++] as Record<string, string>;
+      const n = num(a.n);
+      // Sums are kept as integers (cents for revenue); shown at their scale, to two decimals.
+      const shown = (s: (typeof sums)[number], x: number) => Math.round(x * s.scale * 100) / 100;
+      averages[g] = { reports: n, ...Object.fromEntries(sums.map((s) => [s.name, n ? shown(s, num(a[`${s.name}_sum`]) / n) : null])) };
+      totals[g] = { reports: n, ...Object.fromEntries(sums.map((s) => [s.name, shown(s, num(a[`${s.name}_sum`]))])) };
+    }
+    paths[path] = { total, counts, [byKey(d)]: byCount, averages, totals };
   }
   return { paths } as StatsOf<D>;
 }

@@ -18,11 +18,8 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_retries': 0,
 };
 
-/** The answer to one item (the seed's response; `id` is an extension). */
-export interface OneResponse {
-  status: string;
-  id: string;
-}
+/** The answer to one item: the seed's response, its status under the domain's name for it (`status`, `estado`); `id` is an extension. */
+export type OneResponse = { id: string } & Record<string, string>;
 
 /** The answer to a batch. On a stream, `seq` names the batch and `code` says how it ended (0: every item is durably in the broker). */
 export interface BatchResponse {

@@ -64,8 +64,8 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
     : undefined;
   const outcomes = o.metrics
     ? new Counter({
-        name: 'dispatcher_tweets_total',
-        help: 'Tweets sent to each path\'s writers, by outcome: accepted (durably in the broker) or failed',
+        name: `dispatcher_${o.domain.item}s_total`,
+        help: `${o.domain.item}s sent to each path's writers, by outcome: accepted (durably in the broker) or failed`,
         labelNames: ['path', 'outcome'] as const,
         registers: [o.metrics],
       })
@@ -111,7 +111,7 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
   }
 
   /** One item, with its id, as JSON. */
-  app.post('/v1/tweets', async (req, reply) => {
+  app.post(`/v1${o.domain.resource}`, async (req, reply) => {
     const v = validateItem(o.domain, req.body);
     if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
     const item = v.value;
@@ -124,7 +124,7 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
    * each writer's long-lived stream). 422 names each invalid item by index;
    * nothing of an invalid batch is sent.
    */
-  app.post('/v1/tweets/batch', async (req, reply) => {
+  app.post(`/v1${o.domain.resource}/batch`, async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) {
       return sendProblem(reply, 415, 'Unsupported Media Type', 'content-type must be application/x-protobuf (a batch message)', {
         errors: [{ field: 'content-type', reason: 'must be application/x-protobuf' }],

@@ -66,5 +66,6 @@ export const linkOptions = (cfg: DispatcherConfig) => ({
 
 /** The paths a route sends to, for a domain. */
 export function routeOf(d: Domain, route: DispatcherConfig['ROUTE']): readonly BrokerPath[] {
+  if (route !== 'both' && !d.paths.includes(route)) throw new Error(`ROUTE ${route} is not a path of the ${d.name} domain (${d.paths.join(', ')})`);
   return route === 'both' ? d.paths : [route];
 }

@@ -1,18 +1,21 @@
-import { weather } from '@tweets/domain';
+import { domainFromEnv } from '@tweets/domain';
 import { createRegistry, runService } from '@tweets/kit';
 import { contract } from '@tweets/wire';
 import { buildDispatcher } from './app.js';
 import { linkOptions, readConfig, routeOf, writerAddr } from './config.js';
 import { grpcWriterLink } from './writers.js';
 
+// The domain this process serves (DOMAIN: weather, the default, or blackfriday); an unknown name stops it here.
+const domain = domainFromEnv();
+
 await runService({
   name: 'dispatcher',
   async start(log) {
     const cfg = readConfig();
-    const c = contract(weather);
-    const routes = routeOf(weather, cfg.ROUTE);
+    const c = contract(domain);
+    const routes = routeOf(domain, cfg.ROUTE);
     const writers = Object.fromEntries(routes.map((p) => [p, grpcWriterLink(c, writerAddr(cfg, p), linkOptions(cfg))]));
-    const { app, answered, drain } = buildDispatcher({ cfg, domain: weather, codec: c.codec, routes, writers, log, metrics: createRegistry('dispatcher') });
+    const { app, answered, drain } = buildDispatcher({ cfg, domain, codec: c.codec, routes, writers, log, metrics: createRegistry('dispatcher') });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');
     const statsTimer = setInterval(() => {

@@ -37,18 +37,18 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   let inFlight = 0;
   const received = o.metrics
     ? new Counter({
-        name: 'tweets_received_total',
-        help: 'Tweets POSTed to /tweets, by outcome: accepted (202: durably in every routed broker), rejected (4xx: bad input, never sent on), unavailable (503: retry with the same Idempotency-Key)',
+        name: `${domain.item}s_received_total`,
+        help: `${domain.item}s POSTed to ${domain.resource}, by outcome: accepted (202: durably in every routed broker), rejected (4xx: bad input, never sent on), unavailable (503: retry with the same Idempotency-Key)`,
         labelNames: ['outcome'] as const,
         registers: [o.metrics],
       })
     : undefined;
   const [accepted, rejected, unavailable] = (['accepted', 'rejected', 'unavailable'] as const).map((outcome) => received?.labels({ outcome }));
   for (const c of [accepted, rejected, unavailable]) c?.inc(0); // every series from the start, at zero
-  // Every answer to POST /tweets is counted once by its status: 2xx accepted, 503 unavailable, other 4xx rejected.
+  // Every answer to POST <resource> is counted once by its status: 2xx accepted, 503 unavailable, other 4xx rejected.
   if (received) {
     app.addHook('onResponse', (req, reply, done) => {
-      if (req.routeOptions.url === '/tweets' && req.method === 'POST') {
+      if (req.routeOptions.url === domain.resource && req.method === 'POST') {
         const c = reply.statusCode;
         (c < 300 ? accepted : c === 503 ? unavailable : rejected)!.inc();
       }
@@ -56,7 +56,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     });
   }
 
-  app.post('/tweets', async (req, reply) => {
+  app.post(domain.resource, async (req, reply) => {
     const ct = req.headers['content-type'] ?? '';
     if (!/^application\/json\s*(;|$)/i.test(ct)) {
       const reason = `must be application/json; got ${JSON.stringify(ct)}`;

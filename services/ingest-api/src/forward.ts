@@ -7,6 +7,8 @@ export type Outcome = { status: 'accepted' } | { status: 'invalid'; detail: stri
 
 export interface ForwarderOptions {
   url: string;
+  /** The domain's resource: items go to the dispatcher's POST /v1<resource> and /v1<resource>/batch. */
+  resource: string;
   /** Encodes a batch for POST /v1/tweets/batch (the domain's protobuf batch message). */
   codec: { encodeBatch(items: readonly Item[]): Buffer };
   mode: 'batch' | 'single';
@@ -80,7 +82,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     sent.tweets += tweets.length;
     let r;
     try {
-      r = await post('/v1/tweets/batch', 'application/x-protobuf', o.codec.encodeBatch(tweets));
+      r = await post(`/v1${o.resource}/batch`, 'application/x-protobuf', o.codec.encodeBatch(tweets));
     } catch (err) {
       return tweets.map(() => unavailable(err));
     }
@@ -105,7 +107,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     sent.tweets++;
     let r;
     try {
-      r = await post('/v1/tweets', 'application/json', JSON.stringify(t));
+      r = await post(`/v1${o.resource}`, 'application/json', JSON.stringify(t));
     } catch (err) {
       return unavailable(err);
     }

@@ -1,20 +1,24 @@
-import { protoCodec, weather } from '@tweets/domain';
+import { domainFromEnv, protoCodec } from '@tweets/domain';
 import { createRegistry, runService, secretNames } from '@tweets/kit';
 import { connectFromConfig, readRecent, readStats } from '@tweets/store';
 import { buildApi } from './app.js';
 import { readConfig, spec } from './config.js';
 import { createForwarder, logForwarding } from './forward.js';
 
+// The domain this process serves (DOMAIN: weather, the default, or blackfriday); an unknown name stops it here.
+const domain = domainFromEnv();
+
 await runService({
   name: 'ingest-api',
-  secrets: secretNames(spec(weather)),
+  secrets: secretNames(spec(domain)),
   async start(log) {
-    const cfg = readConfig(weather);
+    const cfg = readConfig(domain);
     const metrics = createRegistry('ingest-api');
     const forwarder = createForwarder({
       metrics,
       url: cfg.DISPATCHER_URL,
-      codec: protoCodec(weather),
+      resource: domain.resource,
+      codec: protoCodec(domain),
       mode: cfg.FORWARD_MODE,
       timeoutMs: cfg.FORWARD_TIMEOUT_MS,
       connections: cfg.DISPATCHER_CONNECTIONS,
@@ -24,9 +28,9 @@ await runService({
       log,
     });
     const valkey = connectFromConfig(cfg, 'ingest-api', log);
-    const stats = () => readStats(valkey, weather, cfg.VALKEY_PREFIX);
-    const recent = (path: Parameters<typeof readRecent>[2], limit: number) => readRecent(valkey, weather, path, limit, cfg.VALKEY_PREFIX);
-    const app = buildApi({ cfg, domain: weather, forwarder, stats, recent, log, metrics });
+    const stats = () => readStats(valkey, domain, cfg.VALKEY_PREFIX);
+    const recent = (path: Parameters<typeof readRecent>[2], limit: number) => readRecent(valkey, domain, path, limit, cfg.VALKEY_PREFIX);
+    const app = buildApi({ cfg, domain, forwarder, stats, recent, log, metrics });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     const statsTimer = logForwarding(forwarder, log);
     return {

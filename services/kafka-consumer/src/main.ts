@@ -1,13 +1,16 @@
 import { runConsumerService } from '@tweets/consumer';
-import { weather } from '@tweets/domain';
+import { domainFromEnv } from '@tweets/domain';
 import { secretNames } from '@tweets/kit';
 import { readConfig, spec } from './config.js';
 import { startKafkaConsumer } from './consumer.js';
 
+// The domain this process serves (DOMAIN: weather, the default, or blackfriday); an unknown name stops it here.
+const domain = domainFromEnv();
+
 await runConsumerService({
   name: 'kafka-consumer',
-  domain: weather,
-  secrets: secretNames(spec(weather)),
-  readConfig: () => readConfig(weather),
+  domain,
+  secrets: secretNames(spec(domain)),
+  readConfig: () => readConfig(domain),
   start: startKafkaConsumer,
 });

@@ -63,6 +63,9 @@ export type RabbitConfig = Common & ReturnType<typeof loadConfig<ReturnType<type
 /** Reads the common settings and those of the chosen broker only. */
 export function readConfig(d: Domain, env: Env = process.env): KafkaConfig | RabbitConfig {
   const broker = env.BROKER;
+  if ((broker === 'kafka' || broker === 'rabbitmq') && !d.paths.includes(broker)) {
+    throw new Error(`BROKER ${broker} is not a path of the ${d.name} domain (${d.paths.join(', ')})`);
+  }
   if (broker === 'kafka') return loadConfig({ ...common, ...kafka(d) }, env) as KafkaConfig;
   if (broker === 'rabbitmq') return loadConfig({ ...common, ...rabbitmq(d) }, env) as RabbitConfig;
   return loadConfig(common, env) as never; // throws: BROKER is missing or wrong

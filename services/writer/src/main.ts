@@ -1,19 +1,22 @@
-import { weather } from '@tweets/domain';
+import { domainFromEnv } from '@tweets/domain';
 import { closeServer, createRegistry, runService, startHealthServer } from '@tweets/kit';
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
 import { startWriterServer } from './server.js';
 
+// The domain this process serves (DOMAIN: weather, the default, or blackfriday); an unknown name stops it here.
+const domain = domainFromEnv();
+
 await runService({
   name: `writer-${process.env.BROKER ?? 'unknown'}`,
   secrets,
   async start(log) {
-    const cfg = readConfig(weather);
-    const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, weather, log) : await createRabbitPublisher(cfg, weather, log);
+    const cfg = readConfig(domain);
+    const publisher = cfg.BROKER === 'kafka' ? await createKafkaPublisher(cfg, domain, log) : await createRabbitPublisher(cfg, domain, log);
     const metrics = createRegistry(`writer-${cfg.BROKER}`);
     const server = await startWriterServer({
       metrics,
-      domain: weather,
+      domain,
       publisher,
       host: cfg.GRPC_HOST,
       port: cfg.GRPC_PORT,

@@ -15,6 +15,10 @@ export interface WriterOptions {
   publisher: Publisher;
   /** The domain's rpc names: one item (the seed's), a batch, a stream of batches. */
   rpc: { one: string; batch: string; stream: string };
+  /** The seed's response message's status field (`status`, `estado`). */
+  statusField: string;
+  /** What one item is called, in metric names: `tweet`. */
+  item: string;
   log: Logger;
   /** Where each publish is recorded: tweets published, the broker's ack time, failures (docs/metrics.md). */
   metrics?: Registry;
@@ -41,7 +45,7 @@ export function createWriter(o: WriterOptions): Writer {
   const streams = new Set<StreamState>();
   const broker = o.publisher.broker;
   const m = o.metrics && {
-    tweets: new Counter({ name: 'writer_published_tweets_total', help: 'Tweets the broker acknowledged durably', labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
+    tweets: new Counter({ name: `writer_published_${o.item}s_total`, help: `${o.item}s the broker acknowledged durably`, labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
     failures: new Counter({ name: 'writer_publish_failures_total', help: 'Publishes the broker did not acknowledge (the caller gets UNAVAILABLE and retries the same ids)', labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
     duration: new Histogram({
       name: 'writer_publish_duration_seconds',
@@ -93,7 +97,7 @@ export function createWriter(o: WriterOptions): Writer {
     [o.rpc.one](call: grpc.ServerUnaryCall<Decoded<Item>, OneResponse>, cb: grpc.sendUnaryData<OneResponse>) {
       const d = call.request;
       if (!d.ok) return cb({ code: grpc.status.INVALID_ARGUMENT, details: d.message });
-      publishAndAnswer([d.value], cb, () => ({ status: 'ok', id: d.value.id }));
+      publishAndAnswer([d.value], cb, () => ({ [o.statusField]: 'ok', id: d.value.id }) as OneResponse);
     },
     // The batch rpc: all of the batch is published, or the call fails.
     [o.rpc.batch](call: grpc.ServerUnaryCall<Decoded<Item[]>, BatchResponse>, cb: grpc.sendUnaryData<BatchResponse>) {

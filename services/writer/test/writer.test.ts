@@ -30,7 +30,7 @@ const unary = <T>(writer: ReturnType<typeof createWriter>, name: string, request
 
 test('the seed rpc answers only after the broker acked; a broker failure is UNAVAILABLE; bad input never reaches it', async () => {
   const { publisher, calls } = fakePublisher();
-  const writer = createWriter({ publisher, rpc, log: pino({ level: 'silent' }) });
+  const writer = createWriter({ publisher, rpc, statusField: 'status', item: 'tweet', log: pino({ level: 'silent' }) });
   const answer = unary<{ status: string; id: string }>(writer, rpc.one, codec.decodeRequest(codec.encodeRequest(tweet('t1')), () => 'x'));
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(calls.map((c) => c.ids), [['t1']]);
@@ -57,7 +57,7 @@ function fakeStream() {
 
 test('batches on a stream are answered by their seq as each is published; draining answers what is in flight, then ends the stream', async () => {
   const { publisher, calls } = fakePublisher();
-  const writer = createWriter({ publisher, rpc, log: pino({ level: 'silent' }) });
+  const writer = createWriter({ publisher, rpc, statusField: 'status', item: 'tweet', log: pino({ level: 'silent' }) });
   const call = fakeStream();
   (writer.implementation[rpc.stream] as (c: unknown) => void)(call);
   const batch = (seq: number, ids: string[]) => codec.decodeBatch(Buffer.concat([codec.encodeBatch(ids.map(tweet))]), 100);
