@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blackfriday,
+  domainFromEnv,
   fieldList,
   jsonCodec,
   protoCodec,
+  sumsOf,
   validateFields,
   validateId,
   validateItem,
@@ -189,4 +192,41 @@ test('another domain is a definition: its fields are validated, and both codecs 
   const batch = proto.decodeBatch(proto.encodeBatch([p, { ...p, id: 'p-2', grams: 40_000 }]));
   assert.ok(!batch.ok);
   assert.deepEqual(batch.errors.map((e) => e.field), ['parcels[1].grams']);
+});
+
+test('a Black Friday sale: the seed\'s category names or numbers, a bounded product id, a price with at most 2 decimals, whole units', () => {
+  const good = { categoria: 'Electronica', producto_id: 'SKU-1', precio: 19.99, cantidad_vendida: 2 };
+  assert.deepEqual(validateFields(blackfriday, good), { ok: true, value: good });
+  assert.deepEqual(validateFields(blackfriday, { ...good, categoria: 4 }, { enumNumbers: true }), { ok: true, value: { ...good, categoria: 'Belleza' } });
+  const reasons = (body: object, enumNumbers = true) => {
+    const v = validateFields(blackfriday, body, { enumNumbers });
+    return v.ok ? [] : v.errors.map((e) => `${e.field} ${e.reason}`);
+  };
+  assert.match(reasons({ ...good, categoria: 'Juguetes' })[0]!, /^categoria must be one of Electronica, Ropa, Hogar, Belleza/);
+  assert.match(reasons({ ...good, categoria: 0 })[0]!, /CATEGORIA_PRODUCTO_UNSPECIFIED/);
+  assert.match(reasons({ ...good, producto_id: '' })[0]!, /^producto_id must be 1 to 64 characters/);
+  assert.match(reasons({ ...good, producto_id: 'x'.repeat(65) })[0]!, /^producto_id must be 1 to 64/);
+  assert.match(reasons({ ...good, producto_id: 7 })[0]!, /^producto_id must be a string/);
+  assert.match(reasons({ ...good, precio: 19.999 })[0]!, /^precio must have at most 2 decimals; got 19.999/);
+  assert.match(reasons({ ...good, precio: -0.01 })[0]!, /^precio must be from 0 to 1000000/);
+  assert.match(reasons({ ...good, precio: '19.99' })[0]!, /^precio must be a number/);
+  assert.match(reasons({ ...good, cantidad_vendida: 0 })[0]!, /^cantidad_vendida must be from 1 to 10000/);
+  assert.match(reasons({ ...good, cantidad_vendida: 1.5 })[0]!, /^cantidad_vendida must be an integer/);
+  // Prices that are exact in cents but not in binary are taken: 0.1 + 0.2, 1.13, 4.35 × 100 is 434.99999...
+  for (const precio of [0.3, 1.13, 4.35, 999_999.99]) assert.deepEqual(reasons({ ...good, precio }), [], String(precio));
+});
+
+test('sales sum their units and their revenue in cents, per category', () => {
+  const sums = sumsOf(blackfriday);
+  assert.deepEqual(sums.map((s) => [s.name, s.scale]), [['cantidad_vendida', 1], ['ingresos', 0.01]]);
+  const sale = { id: 's', categoria: 'Hogar', producto_id: 'P', precio: 4.35, cantidad_vendida: 3 };
+  assert.deepEqual(sums.map((s) => s.of(sale)), [3, 1305]);
+  assert.equal(jsonCodec(blackfriday).json(sale), '{"id":"s","categoria":"Hogar","producto_id":"P","precio":4.35,"cantidad_vendida":3}');
+  assert.deepEqual(jsonCodec(blackfriday).decode('{"id":"s","categoria":"Hogar","producto_id":"P","precio":4.35,"cantidad_vendida":3}'), { ok: true, value: sale });
+});
+
+test('DOMAIN picks the domain; an unknown name is an error naming the known ones', () => {
+  assert.equal(domainFromEnv({}), weather);
+  assert.equal(domainFromEnv({ DOMAIN: 'blackfriday' }), blackfriday);
+  assert.throws(() => domainFromEnv({ DOMAIN: 'sales' }), /DOMAIN must be one of weather, blackfriday; got "sales"/);
 });

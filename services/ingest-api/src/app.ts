@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { breakdownRows, formatErrors, isGroup, summaryRows, validateFields, validateId, type BrokerPath, type Domain, type Item, type StatsOf } from '@tweets/domain';
+import { breakdownRows, formatErrors, isGroup, summaryRows, totalsRows, validateFields, validateId, type BrokerPath, type Domain, type Item, type StatsOf } from '@tweets/domain';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { Counter, type Logger, type Registry } from '@tweets/kit';
 import type { ApiConfig } from './config.js';
@@ -97,8 +97,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   /**
    * For dashboards (Grafana's Infinity data source, the live page): one group's
    * bar chart as a table, a row per counted value and a column per path
-   * (GET /stats/breakdown?group=mixco), and its reports and averages per path
-   * (GET /stats/summary?group=mixco). The numbers are /stats', read from Valkey.
+   * (GET /stats/breakdown?group=mixco; for a domain of one dimension, a row per
+   * value: sales per category), its reports and averages per path
+   * (GET /stats/summary?group=mixco), and its reports and totals per path
+   * (GET /stats/totals?group=Ropa: units sold, revenue). The numbers are
+   * /stats', read from Valkey.
    */
   const groupOf = (req: FastifyRequest, reply: FastifyReply) => {
     const g = (req.query as Record<string, string | undefined>).group ?? '';
@@ -108,7 +111,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     void sendProblem(reply, 400, 'Bad Request', `group ${reason}`, { errors: [{ field: 'group', reason }] });
     return undefined;
   };
-  const tables = { '/stats/breakdown': breakdownRows, '/stats/summary': summaryRows };
+  const tables = { '/stats/breakdown': breakdownRows, '/stats/summary': summaryRows, '/stats/totals': totalsRows };
   for (const [route, rows] of Object.entries(tables)) {
     app.get(route, async (req, reply) => {
       const g = groupOf(req, reply);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { weather, type Item } from '@tweets/domain';
+import { blackfriday, weather, type Item } from '@tweets/domain';
 import { createRegistry } from '@tweets/kit';
 import { buildApi } from '../src/app.js';
 import type { Outcome } from '../src/forward.js';
@@ -142,4 +142,27 @@ test('the dashboards read one municipality as a table: a row per condition with 
   assert.equal(sample('tweets_received_total', 'outcome="rejected"'), '1');
   assert.equal(sample('tweets_received_total', 'outcome="unavailable"'), '0');
   assert.equal(sample('http_server_request_duration_seconds_count', 'method="POST",route="/tweets",status_code="202"'), '2');
+});
+
+test('the Black Friday domain: POST /sales takes a sale, forwards it by name, and names each bad field', async () => {
+  const forwarded: Item[] = [];
+  const app = buildApi({
+    cfg: { BODY_LIMIT_BYTES: 1024, MAX_IN_FLIGHT: 10 },
+    domain: blackfriday,
+    forwarder: { forward: async (t) => (forwarded.push(t), { status: 'accepted' }) },
+    stats: async () => ({ paths: {} }),
+    recent: async () => [],
+    log: pino({ level: 'silent' }),
+    makeId: () => 'made-id',
+  });
+  const post = (body: unknown, url = '/sales') => app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const sale = { categoria: 'Electronica', producto_id: 'SKU-9', precio: 19.99, cantidad_vendida: 2 };
+  assert.equal((await post(sale)).statusCode, 202);
+  assert.equal((await post({ ...sale, categoria: 3 })).statusCode, 202);
+  assert.deepEqual(forwarded, [{ id: 'made-id', ...sale }, { id: 'made-id', ...sale, categoria: 'Hogar' }]);
+  const bad = await post({ categoria: 'Juguetes', producto_id: '', precio: 1.999, cantidad_vendida: 0, weather: 'sunny' });
+  assert.equal(bad.statusCode, 422);
+  assert.deepEqual(bad.json().errors.map((e: { field: string }) => e.field).sort(), ['cantidad_vendida', 'categoria', 'precio', 'producto_id', 'weather']);
+  assert.equal((await post(sale, '/tweets')).statusCode, 404, 'a sales API serves no tweets');
+  assert.equal(forwarded.length, 2, 'bad input is never forwarded');
 });
