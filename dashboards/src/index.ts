@@ -1,16 +1,22 @@
-import { weather } from '@tweets/domain';
+import { blackfriday, weather } from '@tweets/domain';
 import { healthDashboard } from './health.js';
-import { weatherDashboard } from './weather.js';
+import { reportsDashboard } from './reports.js';
 
-export { API_DATASOURCE, weatherDashboard } from './weather.js';
+export { API_DATASOURCE, reportsDashboard } from './reports.js';
 export { healthDashboard, PROMETHEUS_DATASOURCE } from './health.js';
 export type { InfinityColumn, InfinityTarget } from './infinity.js';
 
-/** Every dashboard, by the file it is written to under deploy/grafana/dashboards. */
+/**
+ * Every dashboard, by the file it is written to under deploy/grafana: the weather
+ * ones in dashboards/ (the base deploys them), the Black Friday ones in
+ * blackfriday/dashboards/ (its overlay deploys them instead).
+ */
 export function dashboards(): Record<string, unknown> {
   return {
-    'weather-reports.json': weatherDashboard(weather),
-    'pipeline-health.json': healthDashboard(),
+    'dashboards/weather-reports.json': reportsDashboard(weather),
+    'dashboards/pipeline-health.json': healthDashboard(weather),
+    'blackfriday/dashboards/blackfriday-sales.json': reportsDashboard(blackfriday),
+    'blackfriday/dashboards/blackfriday-pipeline-health.json': healthDashboard(blackfriday),
   };
 }
 

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Deploys the whole system to Google Cloud: a GKE Standard cluster, a VM running
 # the Zot registry (TLS and htpasswd login), the images built here and pushed
-# there, the operators and charts, and deploy/k8s/overlays/gke with the images
-# rewritten to the registry. Idempotent: what exists is kept, what is missing is
+# there, the operators and charts, and deploy/k8s/overlays/gke (or another
+# overlay: blackfriday) with the images rewritten to the registry. Idempotent: what exists is kept, what is missing is
 # made. docs/deploy-gke.md walks through it.
 #
 # usage: deploy/gke/up.sh [--dry-run] [--project ID] [--region R] [--zone Z]
 #          [--cluster NAME] [--nodes N] [--machine-type T] [--zot-vm NAME]
 #          [--zot-host DNS-NAME] [--zot-source-ranges CIDRS] [--email ADDR]
-#          [--components writers-2,valkey-hpa,...] [--tag TAG] [--skip-images]
+#          [--overlay gke|blackfriday] [--components writers-2,valkey-hpa,...]
+#          [--tag TAG] [--skip-images]
 # Every flag has an environment variable (GCP_PROJECT, GKE_REGION, GKE_ZONE,
 # GKE_CLUSTER, GKE_NODES, GKE_MACHINE_TYPE, ZOT_VM, ZOT_HOST, ZOT_SOURCE_RANGES,
-# ACME_EMAIL, K8S_COMPONENTS, IMAGE_TAG).
+# ACME_EMAIL, K8S_OVERLAY, K8S_COMPONENTS, IMAGE_TAG). Valkey in KubeVirt VMs
+# (the blackfriday overlay, or the valkey-kubevirt component) adds a node pool
+# with nested virtualization (KUBEVIRT_MACHINE_TYPE, an Intel type) and KubeVirt.
 # --dry-run prints every command it would run, in order, and runs none.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,13 +32,15 @@ ZOT_VM=${ZOT_VM:-zot-registry}
 ZOT_HOST=${ZOT_HOST:-}
 ZOT_SOURCE_RANGES=${ZOT_SOURCE_RANGES:-0.0.0.0/0}
 EMAIL=${ACME_EMAIL:-}
+OVERLAY=${K8S_OVERLAY:-gke}
 COMPONENTS=${K8S_COMPONENTS:-}
+KUBEVIRT_MACHINE_TYPE=${KUBEVIRT_MACHINE_TYPE:-n2-standard-4}
 TAG=${IMAGE_TAG:-}
 SKIP_IMAGES=0
 ZOT_PORT=5000
 SERVICES=(ingest-api dispatcher writer kafka-consumer rabbitmq-consumer)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
@@ -49,6 +54,7 @@ while [ $# -gt 0 ]; do
     --zot-host) ZOT_HOST=$2; shift ;;
     --zot-source-ranges) ZOT_SOURCE_RANGES=$2; shift ;;
     --email) EMAIL=$2; shift ;;
+    --overlay) OVERLAY=$2; shift ;;
     --components) COMPONENTS=$2; shift ;;
     --tag) TAG=$2; shift ;;
     --skip-images) SKIP_IMAGES=1 ;;
@@ -77,9 +83,14 @@ if [ -z "$TAG" ]; then
   TAG=$(git -C "$ROOT" rev-parse --short HEAD)
   if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no)" ]; then TAG="$TAG-dirty"; fi
 fi
+[ -f "$ROOT/deploy/k8s/overlays/$OVERLAY/kustomization.yaml" ] || { echo "up.sh: no overlay $OVERLAY in deploy/k8s/overlays" >&2; exit 2; }
 for c in ${COMPONENTS//,/ }; do
   [ -f "$ROOT/deploy/k8s/components/$c/kustomization.yaml" ] || { echo "up.sh: no component $c in deploy/k8s/components" >&2; exit 2; }
 done
+# uses COMPONENT: whether the chosen components, or the overlay itself, include it
+uses() { case ",$COMPONENTS," in *,"$1",*) return 0 ;; esac; grep -q "components/$1\$" "$ROOT/deploy/k8s/overlays/$OVERLAY/kustomization.yaml"; }
+KAFKA_ONLY=0; if uses kafka-only; then KAFKA_ONLY=1; fi
+KUBEVIRT=0; if uses valkey-kubevirt; then KUBEVIRT=1; fi
 if [ "$DRY_RUN" = 0 ]; then
   need gcloud 'the Google Cloud CLI'
   need kubectl 'kubectl 1.34 or newer'
@@ -146,6 +157,11 @@ if ! exists gcloud container clusters describe "$CLUSTER" --zone "$ZONE" "${G[@]
     --num-nodes "$NODES" --machine-type "$MACHINE_TYPE" --disk-size 50 \
     --enable-dataplane-v2 --workload-pool "$PROJECT.svc.id.goog" "${G[@]}"
 fi
+if [ "$KUBEVIRT" = 1 ] && ! exists gcloud container node-pools describe kubevirt --cluster "$CLUSTER" --zone "$ZONE" "${G[@]}"; then
+  # Valkey's VMs need /dev/kvm: nested virtualization, on an Intel machine type (not E2, AMD or Arm)
+  run gcloud container node-pools create kubevirt --cluster "$CLUSTER" --zone "$ZONE" \
+    --machine-type "$KUBEVIRT_MACHINE_TYPE" --num-nodes 2 --enable-nested-virtualization --disk-size 50 "${G[@]}"
+fi
 run gcloud container clusters get-credentials "$CLUSTER" --zone "$ZONE" "${G[@]}"
 
 say "4. The images, built here and pushed to Zot (tag $TAG)"
@@ -180,6 +196,11 @@ run helm upgrade --install strimzi oci://quay.io/strimzi-helm/strimzi-kafka-oper
 run helm upgrade --install nginx-ingress oci://ghcr.io/nginx/charts/nginx-ingress --version "$NGINX_INGRESS_CHART_VERSION" \
   --namespace nginx-ingress --set controller.ingressClass.name=nginx --set controller.ingressClass.create=true \
   --set controller.service.type=LoadBalancer --wait --timeout 10m
+if [ "$KUBEVIRT" = 1 ]; then
+  run kubectl apply -f "https://github.com/kubevirt/kubevirt/releases/download/v$KUBEVIRT_VERSION/kubevirt-operator.yaml"
+  run kubectl apply -f "https://github.com/kubevirt/kubevirt/releases/download/v$KUBEVIRT_VERSION/kubevirt-cr.yaml"
+  run kubectl -n kubevirt wait kv/kubevirt --for=condition=Available --timeout=15m
+fi
 run helm repo add grafana-community https://grafana-community.github.io/helm-charts --force-update
 run helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update
 
@@ -241,7 +262,7 @@ run helm upgrade --install grafana grafana-community/grafana --version "$GRAFANA
   --namespace monitoring --values "$ROOT/deploy/gke/grafana-values.yaml" \
   --set "plugins[0]=yesoreyeram-infinity-datasource $INFINITY_PLUGIN_VERSION" --wait --timeout 10m
 
-say "8. The system: deploy/k8s/overlays/gke${COMPONENTS:+ with $COMPONENTS}, images from $REGISTRY"
+say "8. The system: deploy/k8s/overlays/$OVERLAY${COMPONENTS:+ with $COMPONENTS}, images from $REGISTRY"
 DEPLOY="$STATE/kustomize"
 if [ "$DRY_RUN" = 0 ]; then
   mkdir -p "$DEPLOY"
@@ -250,7 +271,7 @@ if [ "$DRY_RUN" = 0 ]; then
     echo 'kind: Kustomization'
     echo 'resources:'
     # kustomize takes relative paths only: $DEPLOY is four folders below the repository's root
-    echo "  - ../../../../deploy/k8s/overlays/gke"
+    echo "  - ../../../../deploy/k8s/overlays/$OVERLAY"
     if [ -n "$COMPONENTS" ]; then
       echo 'components:'
       for c in ${COMPONENTS//,/ }; do echo "  - ../../../../deploy/k8s/components/$c"; done
@@ -261,17 +282,24 @@ if [ "$DRY_RUN" = 0 ]; then
     done
   } > "$DEPLOY/kustomization.yaml"
 else
-  echo "+ write $DEPLOY/kustomization.yaml: overlays/gke${COMPONENTS:+, components $COMPONENTS}, images tweets/* -> $REGISTRY/tweets/*:$TAG"
+  echo "+ write $DEPLOY/kustomization.yaml: overlays/$OVERLAY${COMPONENTS:+, components $COMPONENTS}, images tweets/* -> $REGISTRY/tweets/*:$TAG"
 fi
 run kubectl apply --server-side --force-conflicts -k "$DEPLOY"
 
 say "9. Waiting until every part is ready"
 run kubectl -n kafka wait kafka/tweets --for=condition=Ready --timeout=20m
-run kubectl -n rabbitmq wait rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=15m
-run kubectl -n rabbitmq wait job/rabbitmq-app-user --for=condition=Complete --timeout=15m
-run kubectl -n valkey rollout status statefulset/valkey --timeout=15m
+if [ "$KAFKA_ONLY" = 0 ]; then
+  run kubectl -n rabbitmq wait rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=15m
+  run kubectl -n rabbitmq wait job/rabbitmq-app-user --for=condition=Complete --timeout=15m
+fi
+if [ "$KUBEVIRT" = 1 ]; then
+  # the first boot installs Valkey in each VM: minutes
+  run kubectl -n valkey wait vm/valkey-0 vm/valkey-1 --for=condition=Ready --timeout=30m
+else
+  run kubectl -n valkey rollout status statefulset/valkey --timeout=15m
+fi
 for d in ingest-api dispatcher writer-kafka writer-rabbitmq kafka-consumer rabbitmq-consumer; do
-  case ",$COMPONENTS," in *,kafka-only,*) case $d in *rabbitmq*) continue ;; esac ;; esac
+  if [ "$KAFKA_ONLY" = 1 ]; then case $d in *rabbitmq*) continue ;; esac; fi
   run kubectl -n tweets rollout status "deployment/$d" --timeout=10m
 done
 
@@ -291,7 +319,11 @@ else
     sleep 5
   done
   echo "ingress: http://$ip"
-  echo "try it:  curl -s -X POST http://$ip/tweets -H 'content-type: application/json' -d '{\"municipality\":\"mixco\",\"temperature\":22,\"humidity\":60,\"weather\":\"sunny\"}'"
+  if [ "$OVERLAY" = blackfriday ]; then
+    echo "try it:  curl -s -X POST http://$ip/sales -H 'content-type: application/json' -d '{\"categoria\":\"Electronica\",\"producto_id\":\"SKU-1\",\"precio\":19.99,\"cantidad_vendida\":2}'"
+  else
+    echo "try it:  curl -s -X POST http://$ip/tweets -H 'content-type: application/json' -d '{\"municipality\":\"mixco\",\"temperature\":22,\"humidity\":60,\"weather\":\"sunny\"}'"
+  fi
   echo "         curl -s http://$ip/stats"
   echo "grafana: kubectl -n monitoring port-forward service/grafana 3000:80 (user admin, password: kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d)"
 fi

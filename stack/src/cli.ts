@@ -417,14 +417,14 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   return check.exact ? 0 : 1;
 }
 
-/** `npm run dashboards`: the Grafana dashboards generated from code into deploy/grafana/dashboards (--check: only compare). */
+/** `npm run dashboards`: the Grafana dashboards generated from code into deploy/grafana (--check: only compare). */
 function writeDashboards(f: Flags): number {
-  const dir = join(ROOT, 'deploy', 'grafana', 'dashboards');
-  mkdirSync(dir, { recursive: true });
+  const dir = join(ROOT, 'deploy', 'grafana');
   let stale = 0;
   for (const [file, d] of Object.entries(dashboards())) {
     const text = renderDashboard(d);
     const path = join(dir, file);
+    mkdirSync(join(path, '..'), { recursive: true });
     const same = existsSync(path) && readFileSync(path, 'utf8') === text;
     if (f.positional[0] === 'check') {
       if (!same) stale++;

@@ -227,18 +227,39 @@ export function overlayNames(): string[] {
 }
 
 /**
+ * What cannot go together: valkey-hpa scales the StatefulSet that
+ * valkey-kubevirt replaces; the locust Job sends weather tweets, which the
+ * Black Friday overlay does not take.
+ */
+export const CONFLICTS: readonly (readonly [string, string])[] = [
+  ['valkey-hpa', 'valkey-kubevirt'],
+  ['locust', 'overlay:blackfriday'],
+];
+
+/** The components an overlay includes itself (its kustomization's `components:`). */
+function includedBy(overlay: string): string[] {
+  const k = parseAllDocuments(readFileSync(join(K8S_DIR, 'overlays', overlay, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { components?: string[] };
+  return (k.components ?? []).map((c) => c.split('/').pop()!);
+}
+
+/**
  * The base, each overlay, and each overlay with every combination of the
- * components: each combination is a kustomization written under
+ * components it does not include itself and that conflict with nothing
+ * chosen: each combination is a kustomization written under
  * .data/k8s-validate, the same shape deploy/gke/up.sh writes.
  */
 export function variants(): Variant[] {
   const out: Variant[] = [{ name: 'base', dir: join(K8S_DIR, 'base') }];
-  const comps = componentNames();
   const root = join(WORK, 'variants');
   rmSync(root, { recursive: true, force: true });
   for (const overlay of overlayNames()) {
+    const own = includedBy(overlay);
+    const comps = componentNames().filter((c) => !own.includes(c));
+    const taken = [`overlay:${overlay}`, ...own];
     for (let mask = 0; mask < 1 << comps.length; mask++) {
       const chosen = comps.filter((_, i) => mask & (1 << i));
+      const all = [...taken, ...chosen];
+      if (CONFLICTS.some(([a, b]) => all.includes(a) && all.includes(b))) continue;
       const name = [`overlays/${overlay}`, ...chosen].join('+');
       const dir = join(root, `${overlay}${chosen.map((c) => `+${c}`).join('')}`);
       mkdirSync(dir, { recursive: true });

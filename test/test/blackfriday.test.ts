@@ -8,7 +8,8 @@ import { blackfriday, sumsOf, type BlackFridayDomain, type SaleFields, type Stat
 import { fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
 import { reconfigureStack, readState } from '@tweets/stack';
 import { grpc } from '@tweets/wire';
-import { api, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
+import { dashboards, type InfinityTarget } from '@tweets/dashboards';
+import { api, infinity, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 // The Black Friday domain on the same stack: its services replace the weather
 // ones (Kafka only: the RabbitMQ writer and consumer stay stopped), the brokers
@@ -143,6 +144,15 @@ test('known sales through POST /sales are counted exactly per category, with the
   assert.deepEqual(rows, CATEGORIAS.map((c) => ({ categoria: c, kafka: after.paths.kafka.byCategoria[c] })));
   const totals = (await (await fetch(`${api}/stats/totals?group=Ropa`)).json()) as unknown;
   assert.deepEqual(totals, [{ path: 'kafka', ...after.paths.kafka.totals.Ropa }]);
+  // Every panel of the Black Friday dashboard, run as Grafana's Infinity would, for the category Ropa.
+  type Panel = { type: string; title: string; targets: InfinityTarget[] };
+  const dash = dashboards()['blackfriday/dashboards/blackfriday-sales.json'] as { panels: Panel[]; templating: { list: { name: string }[] } };
+  assert.deepEqual(dash.templating.list.map((v) => v.name), ['categoria'], 'the category is a variable');
+  for (const p of dash.panels) {
+    const got = await infinity(p.targets[0]!, { categoria: 'Ropa' });
+    if (p.type === 'barchart') assert.deepEqual(got, CATEGORIAS.map((c) => ({ Categoria: c, Kafka: after.paths.kafka.byCategoria[c] })), p.title);
+    if (p.title.startsWith('Total ingresos')) assert.deepEqual(got, [{ Path: 'kafka', Ingresos: after.paths.kafka.totals.Ropa.ingresos }], p.title);
+  }
 });
 
 test('a client generated from the seed\'s Black Friday proto calls ProcesarVenta on the writer unchanged', async () => {

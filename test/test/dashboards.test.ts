@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { dashboards, type InfinityTarget } from '@tweets/dashboards';
 import { weather, type Tweet } from '@tweets/domain';
 import { ROOT } from '@tweets/stack';
-import { api, COUNT_GUARD_MS, post, sleep, stack } from './helpers.js';
+import { api, COUNT_GUARD_MS, infinity, post, sleep, stack } from './helpers.js';
 
 /**
  * Every panel of the Grafana dashboards, run the way Grafana would against
@@ -22,27 +22,6 @@ type Panel = { type: string; title: string; targets?: (Record<string, unknown> &
 type Dash = { uid: string; title: string; panels: Panel[]; templating: { list: { name: string; current: { value: string } }[] } };
 const all = dashboards() as Record<string, Dash>;
 const prom = `http://127.0.0.1:${stack.ports.prometheus}`;
-
-/** Runs an Infinity target as its backend parser would: GET the URL (variables substituted), pick the rows, map the columns. */
-async function infinity(t: InfinityTarget, vars: Record<string, string>): Promise<Record<string, string | number>[]> {
-  const url = t.url.replace(/\$(\w+)/g, (_, v: string) => vars[v] ?? `$${v}`);
-  assert.doesNotMatch(url, /\$/, `every variable of ${t.url} has a value`);
-  const res = await fetch(`${api}${url}`);
-  assert.equal(res.status, 200, `${url}: ${res.status}`);
-  let rows = (await res.json()) as unknown;
-  for (const key of t.root_selector ? t.root_selector.split('.') : []) rows = (rows as Record<string, unknown>)[key];
-  assert.ok(Array.isArray(rows) && rows.length > 0, `${url} (root ${JSON.stringify(t.root_selector)}) gives rows: a panel with none shows "No data"`);
-  return (rows as Record<string, unknown>[]).map((r) =>
-    Object.fromEntries(
-      t.columns.map((c) => {
-        const v = r[c.selector];
-        if (c.type === 'number' || c.type === 'timestamp_epoch') assert.equal(typeof v, 'number', `${url}: ${c.selector} is a number (${JSON.stringify(v)})`);
-        else assert.equal(typeof v, 'string', `${url}: ${c.selector} is a string`);
-        return [c.text, v as string | number];
-      }),
-    ),
-  );
-}
 
 async function promQuery(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -82,7 +61,7 @@ let promBefore: { accepted: number; applied: Record<string, number> };
 before(async () => {
   const res = await fetch(`${prom}/-/ready`);
   assert.equal(res.status, 200, 'the stack runs Prometheus');
-  const bars = all['weather-reports.json']!.panels.find((p) => p.type === 'barchart')!;
+  const bars = all['dashboards/weather-reports.json']!.panels.find((p) => p.type === 'barchart')!;
   barsBefore = Object.fromEntries((await infinity(bars.targets![0] as unknown as InfinityTarget, { municipality: group })).map((r) => [String(r.Weather), r as Record<string, number>]));
   // The counters as the services hold them now, and Prometheus caught up with them: the load's increase is then exact.
   const consumerPort = { kafka: stack.ports.kafkaConsumer, rabbitmq: stack.ports.rabbitmqConsumer } as Record<string, number>;
@@ -108,19 +87,19 @@ before(async () => {
 test('the committed dashboards are what the code generates, and name only provisioned data sources', () => {
   const provisioned = readFileSync(join(ROOT, 'deploy', 'grafana', 'datasources.yaml'), 'utf8');
   for (const [file, d] of Object.entries(all)) {
-    assert.equal(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', file), 'utf8'), `${JSON.stringify(d, null, 2)}\n`, `${file}: run npm run dashboards`);
+    assert.equal(readFileSync(join(ROOT, 'deploy', 'grafana', file), 'utf8'), `${JSON.stringify(d, null, 2)}\n`, `${file}: run npm run dashboards`);
     assert.ok(d.uid && d.title && d.panels.length > 0);
     for (const p of d.panels) {
       assert.ok(p.targets && p.targets.length > 0, `${d.title} / ${p.title}: has queries`);
       for (const t of p.targets) assert.match(provisioned, new RegExp(`uid: ${t.datasource.uid}\\n\\s+type: ${t.datasource.type}`), `${p.title}: data source ${t.datasource.uid} is provisioned`);
     }
   }
-  const w = all['weather-reports.json']!;
+  const w = all['dashboards/weather-reports.json']!;
   assert.deepEqual(w.templating.list.map((v) => [v.name, v.current.value]), [['municipality', 'mixco']], 'a municipality variable, mixco by default');
 });
 
 test('the bar chart counts exactly what was sent, per weather condition, on both paths; every other panel of the weather dashboard has data', async () => {
-  const w = all['weather-reports.json']!;
+  const w = all['dashboards/weather-reports.json']!;
   const bars = w.panels.find((p) => p.type === 'barchart')!;
   const want = Object.fromEntries(weather.fields.weather.values.map((c) => [c, sent.filter((t) => t.weather === c).length]));
   const until = Date.now() + COUNT_GUARD_MS;
@@ -151,7 +130,7 @@ test('every Prometheus panel of the pipeline dashboard has data after the load, 
     const expr = `sum(consumer_tweets_total{path="${p}",outcome="applied"})`;
     assert.equal(await scraped(expr, promBefore.applied[p]! + n), promBefore.applied[p]! + n, `${p}: applied once each`);
   }
-  const h = all['pipeline-health.json']!;
+  const h = all['dashboards/pipeline-health.json']!;
   for (const p of h.panels) {
     for (const t of p.targets!) {
       const expr = String(t.expr).replaceAll('$__rate_interval', '1m');

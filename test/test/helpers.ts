@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { InfinityTarget } from '@tweets/dashboards';
 import { layout, readState, secrets, type Secrets } from '@tweets/stack';
 
 /** The stack the tests run against: `npm test` starts the `test` stack and sets STACK. */
@@ -46,4 +48,25 @@ export function uniq(prefix: string): string {
 export function restarts(): Record<string, number> {
   const s = readState(stack);
   return Object.fromEntries(Object.entries(s?.components ?? {}).map(([n, c]) => [n, c.restarts]));
+}
+
+/** Runs an Infinity target as its backend parser would: GET the URL (variables substituted), pick the rows, map the columns. */
+export async function infinity(t: InfinityTarget, vars: Record<string, string>): Promise<Record<string, string | number>[]> {
+  const url = t.url.replace(/\$(\w+)/g, (_, v: string) => vars[v] ?? `$${v}`);
+  assert.doesNotMatch(url, /\$/, `every variable of ${t.url} has a value`);
+  const res = await fetch(`${api}${url}`);
+  assert.equal(res.status, 200, `${url}: ${res.status}`);
+  let rows = (await res.json()) as unknown;
+  for (const key of t.root_selector ? t.root_selector.split('.') : []) rows = (rows as Record<string, unknown>)[key];
+  assert.ok(Array.isArray(rows) && rows.length > 0, `${url} (root ${JSON.stringify(t.root_selector)}) gives rows: a panel with none shows "No data"`);
+  return (rows as Record<string, unknown>[]).map((r) =>
+    Object.fromEntries(
+      t.columns.map((c) => {
+        const v = r[c.selector];
+        if (c.type === 'number' || c.type === 'timestamp_epoch') assert.equal(typeof v, 'number', `${url}: ${c.selector} is a number (${JSON.stringify(v)})`);
+        else assert.equal(typeof v, 'string', `${url}: ${c.selector} is a string`);
+        return [c.text, v as string | number];
+      }),
+    ),
+  );
 }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
-import { weather } from '@tweets/domain';
+import { blackfriday, weather } from '@tweets/domain';
 import { ROOT } from '@tweets/stack';
 import { imageServices } from '@tweets/stack/images';
 import {
@@ -61,7 +61,17 @@ const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as
 const base = () => built.find((b) => b.name === 'base')!.yaml;
 
 test('every overlay and combination of components builds, passes strict kubeconform and the API server dry run', () => {
-  assert.equal(built.length, 1 + overlayNames().length * 2 ** componentNames().length, 'the base, and each overlay with every subset of the components');
+  // GKE with every subset of the components but those with both valkey-hpa and valkey-kubevirt (the HPA scales
+  // the StatefulSet the VMs replace); Black Friday (kafka-only and valkey-kubevirt its own) with every subset of
+  // the others but locust (weather tweets) and valkey-hpa.
+  const n = componentNames().length;
+  const names = built.map((b) => b.name);
+  assert.deepEqual(overlayNames(), ['blackfriday', 'gke']);
+  assert.equal(names.filter((x) => x.startsWith('overlays/gke')).length, 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
+  assert.equal(names.filter((x) => x.startsWith('overlays/blackfriday')).length, 2 ** (n - 4), 'Black Friday: every allowed subset');
+  assert.ok(names.includes('overlays/blackfriday+consumers-2+dispatcher-3+writers-2'));
+  assert.ok(!names.some((x) => x.includes('valkey-hpa') && x.includes('valkey-kubevirt')));
+  assert.equal(built.length, 1 + 2 ** n - 2 ** (n - 2) + 2 ** (n - 4), 'the base, and each overlay with every allowed subset of the components');
   for (const b of built) {
     const kc = kubeconform(tools, b.yaml);
     assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);
@@ -164,7 +174,8 @@ test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod n
       const ns = o.metadata.namespace!;
       const where = `${b.name} ${o.kind}/${o.metadata.name}`;
       for (const ps of pod.imagePullSecrets ?? []) assert.ok(made.has(`secret:${ns}/${ps.name}`), `${where}: pull secret ${ns}/${ps.name}`);
-      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+      // a VirtualMachine's template has disks and volumes, no containers
+      for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
         for (const e of c.env ?? []) {
           const s = e.valueFrom?.secretKeyRef;
           if (s) assert.ok(made.get(`secret:${ns}/${s.name}`)?.has(s.key), `${where}: secret ${ns}/${s.name} key ${s.key} is made by up.sh`);
@@ -176,6 +187,8 @@ test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod n
         // the RabbitMQ operator's own Secret (the Erlang cookie) is the one up.sh does not make
         if (v.secret && v.secret.secretName !== 'rabbitmq-erlang-cookie') assert.ok(made.has(`secret:${ns}/${v.secret.secretName}`), `${where}: volume secret ${v.secret.secretName}`);
         if (v.configMap) assert.ok(configMap(`${ns}/${v.configMap.name}`), `${where}: volume ConfigMap ${v.configMap.name}`);
+        const userData = v.cloudInitNoCloud?.secretRef?.name;
+        if (userData) assert.ok(objs.some((x) => x.kind === 'Secret' && x.metadata.namespace === ns && x.metadata.name === userData), `${where}: cloud-init Secret ${userData}`);
       }
     }
   }
@@ -282,4 +295,25 @@ test('shellcheck passes on every shell script', () => {
   const r = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8', cwd: ROOT });
   assert.equal(r.error, undefined, 'shellcheck is installed (npm run provision -- --images)');
   assert.equal(r.status, 0, `${scripts.map((s) => relative(ROOT, s)).join(', ')}:\n${r.stdout}${r.stderr}`);
+});
+
+test('the Black Friday overlay agrees with its domain: DOMAIN everywhere, its topics, Kafka only, Valkey in two VMs behind the same Service', () => {
+  const objs = objects(built.find((b) => b.name === 'overlays/blackfriday')!.yaml);
+  const deployments = objs.filter((o) => o.kind === 'Deployment');
+  assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), ['dispatcher', 'ingest-api', 'kafka-consumer', 'writer-kafka']);
+  for (const d of deployments) assert.deepEqual(d.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name === 'DOMAIN'), [{ name: 'DOMAIN', value: blackfriday.name }], d.metadata.name);
+  const topics = objs.filter((o) => o.kind === 'KafkaTopic').map((t) => t.spec.topicName ?? t.metadata.name).sort();
+  assert.deepEqual(topics, [blackfriday.broker.topic, `${blackfriday.broker.topic}.dlq`]);
+  assert.ok(!objs.some((o) => /rabbitmq/i.test(`${o.kind} ${o.metadata.name}`) && o.kind !== 'Namespace' && o.kind !== 'NetworkPolicy'), 'nothing of RabbitMQ but its namespace and policies');
+  assert.ok(!objs.some((o) => o.kind === 'StatefulSet'), 'no Valkey StatefulSet');
+  const vms = objs.filter((o) => o.kind === 'VirtualMachine');
+  assert.deepEqual(vms.map((v) => v.metadata.name), ['valkey-0', 'valkey-1']);
+  const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'valkey')!;
+  const primary = vms[0]!.spec.template.metadata.labels;
+  for (const [k, v] of Object.entries(svc.spec.selector as Record<string, string>)) assert.equal(primary[k], v, `the Service valkey selects the primary VM (${k})`);
+  assert.equal(vms[1]!.spec.template.metadata.labels['kubevirt.io/vm'], 'valkey-1', 'the replica is not selected');
+  const hpa = Object.fromEntries(objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => [h.metadata.name, [h.spec.minReplicas, h.spec.maxReplicas]]));
+  assert.deepEqual(hpa, { 'ingest-api': [1, 3], dispatcher: [1, 3], 'kafka-consumer': [1, 2] });
+  const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'monitoring' && o.metadata.name.startsWith('grafana-dashboards'));
+  assert.deepEqual(dashboards.map((c) => Object.keys(c.data ?? {}).sort()), [['blackfriday-pipeline-health.json', 'blackfriday-sales.json']]);
 });

@@ -46,6 +46,7 @@ export const blackfriday = {
   groupByIdDigit: ['Electronica', 'Electronica', 'Electronica', 'Ropa', 'Ropa', 'Ropa', 'Hogar', 'Hogar', 'Belleza', 'Belleza'],
   paths: ['kafka'],
   keyPrefix: 'bf',
+  dashboard: { title: 'Black Friday sales', uid: 'blackfriday-sales', sums: 'totals' },
   proto: {
     package: 'blackfriday',
     service: 'ProductSaleService',

@@ -104,6 +104,8 @@ export interface Domain<F extends Readonly<Record<string, Field>> = Readonly<Rec
     readonly statusField: string;
     readonly batchField: string;
   };
+  /** The reports dashboard: its title and uid, and whether it shows the sums' averages (weather) or totals (sales) per group. */
+  readonly dashboard: { readonly title: string; readonly uid: string; readonly sums: 'averages' | 'totals' };
   /** Where items travel through the brokers, and the content types of a message holding one item or a batch. */
   readonly broker: {
     readonly topic: string;

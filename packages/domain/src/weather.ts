@@ -28,6 +28,7 @@ export const weather = {
   groupByIdDigit: ['mixco', 'mixco', 'mixco', 'guatemala', 'guatemala', 'guatemala', 'amatitlan', 'amatitlan', 'chinautla', 'chinautla'],
   paths: BROKERS,
   keyPrefix: 'wt',
+  dashboard: { title: 'Weather reports', uid: 'weather-reports', sums: 'averages' },
   proto: {
     package: 'wethertweet',
     service: 'WeatherTweetService',

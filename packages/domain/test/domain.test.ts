@@ -171,6 +171,7 @@ const parcel = {
   sums: ['grams'],
   paths: ['kafka'],
   keyPrefix: 'pc',
+  dashboard: { title: 'Parcels', uid: 'parcels', sums: 'averages' },
   proto: { package: 'parcels', service: 'ParcelService', file: 'parcels.proto', rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' }, batchField: 'parcels', statusField: 'status' },
   broker: { topic: 'parcels', queue: 'parcels', consumerGroup: 'parcels', contentType: 'application/x-parcel', batchContentType: 'application/x-parcels' },
 } as const satisfies Domain;

@@ -1,4 +1,4 @@
-import { BROKERS, type BrokerPath, type Domain } from '@tweets/domain';
+import { BROKERS, DOMAIN_NAMES, type BrokerPath, type Domain } from '@tweets/domain';
 import { grpcTarget, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/kit';
 
 /** The env name of the writer address of a broker path: KAFKA_WRITER_ADDR, RABBITMQ_WRITER_ADDR. */
@@ -15,6 +15,8 @@ const writerAddrs = Object.fromEntries(BROKERS.map((p, i) => [writerAddrName(p),
 >;
 
 export const spec = {
+  /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
+  DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 8081, min: 1, max: 65535 }),
   /** Which brokers every item goes to: `both` (every path of the domain; the seed compares them) or one path. */

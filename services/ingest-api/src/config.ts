@@ -1,8 +1,10 @@
-import type { Domain } from '@tweets/domain';
+import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { valkeySpec } from '@tweets/store';
 
 export const spec = (d: Domain) => ({
+  /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
+  DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 8080, min: 1, max: 65535 }),
   DISPATCHER_URL: str({ default: 'http://127.0.0.1:8081', pattern: /^https?:\/\/[^/]+$/ }),

@@ -1,10 +1,12 @@
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
-import type { Domain } from '@tweets/domain';
-import { ConfigError, int, list, loadConfig, str, type ConfigOf, type Env } from '@tweets/kit';
+import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
+import { ConfigError, int, list, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { dedupSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
+    /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
+    DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
     HEALTH_HOST: str({ default: '127.0.0.1' }),
     HEALTH_PORT: int({ default: 8091, min: 1, max: 65535 }),
     KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),

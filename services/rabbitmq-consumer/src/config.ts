@@ -1,9 +1,11 @@
-import type { Domain } from '@tweets/domain';
-import { int, loadConfig, str, type ConfigOf, type Env } from '@tweets/kit';
+import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
+import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { dedupSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
+    /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
+    DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
     HEALTH_HOST: str({ default: '127.0.0.1' }),
     HEALTH_PORT: int({ default: 8092, min: 1, max: 65535 }),
     /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */

@@ -1,8 +1,10 @@
 import { DEFAULT_PARTITIONS, DEFAULT_RABBITMQ_BATCH_MAX } from '@tweets/brokers';
-import { BROKERS, type Domain } from '@tweets/domain';
+import { BROKERS, DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { int, list, loadConfig, oneOf, str, type Env } from '@tweets/kit';
 
 const common = {
+  /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
+  DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
   /** Which broker this writer publishes to: the same code serves both deployments. */
   BROKER: oneOf(BROKERS),
   GRPC_HOST: str({ default: '127.0.0.1' }),

@@ -13,12 +13,16 @@ const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 const PATH_NAMES: Record<string, string> = { kafka: 'Kafka', rabbitmq: 'RabbitMQ' };
 
 /**
- * "Weather reports": the seed's bar chart (reports per weather condition for
- * the chosen municipality, one bar per path side by side), the totals, the
- * average temperature and humidity, and the newest tweets. Every query reads
- * the API's read-only JSON, whose numbers come from Valkey.
+ * A domain's reports dashboard, the seed's bar chart with its group chosen by a
+ * variable. Weather: reports per weather condition for the chosen
+ * municipality, one bar per path side by side, the totals, the average
+ * temperature and humidity, and the newest tweets. Black Friday (one
+ * dimension): reports per category, with the chosen category's reports, units
+ * sold and revenue, and the newest sales. Every query reads the API's
+ * read-only JSON, whose numbers come from Valkey.
  */
-export function weatherDashboard(d: Domain): dashboard.Dashboard {
+export function reportsDashboard(d: Domain): dashboard.Dashboard {
+  const oneDimension = d.countBy === d.groupBy;
   const group = d.groupBy;
   const groups = (d.fields[group] as EnumField).values;
   const counted = d.countBy;
@@ -35,8 +39,12 @@ export function weatherDashboard(d: Domain): dashboard.Dashboard {
     .current({ text: groups[0]!, value: groups[0]! });
 
   const bars = new barchart.PanelBuilder()
-    .title(`Reports per ${counted} condition in $${group}`)
-    .description(`Total reports per ${counted} condition for the chosen ${group}, counted once per path in Valkey (GET /stats/breakdown).`)
+    .title(oneDimension ? `Reports per ${group}` : `Reports per ${counted} condition in $${group}`)
+    .description(
+      oneDimension
+        ? `Total reports per ${group} (the number of times each was registered), counted once per path in Valkey (GET /stats/breakdown).`
+        : `Total reports per ${counted} condition for the chosen ${group}, counted once per path in Valkey (GET /stats/breakdown).`,
+    )
     .datasource(API_DATASOURCE)
     .withTarget(
       d.paths
@@ -76,20 +84,21 @@ export function weatherDashboard(d: Domain): dashboard.Dashboard {
     .height(6)
     .span(8);
 
+  const shown = d.dashboard.sums;
   const averages = d.sums.map((f) =>
     new stat.PanelBuilder()
-      .title(`Average ${f} in $${group}`)
+      .title(`${shown === 'totals' ? 'Total' : 'Average'} ${f} in $${group}`)
       .datasource(API_DATASOURCE)
       .withTarget(
         new InfinityQueryBuilder(API_DATASOURCE.uid, 'A')
-          .url(`/stats/summary?group=$${group}`)
+          .url(`/stats/${shown === 'totals' ? 'totals' : 'summary'}?group=$${group}`)
           .column('path', 'Path', 'string')
           .column(f, cap(f), 'number'),
       )
       .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields(`/^${cap(f)}$/`).values(true))
       .textMode(common.BigValueTextMode.ValueAndName)
       .graphMode(common.BigValueGraphMode.None)
-      .decimals(1)
+      .decimals(shown === 'totals' ? 2 : 1)
       .unit(f === 'temperature' ? 'celsius' : f === 'humidity' ? 'humidity' : 'short')
       .height(6)
       .span(8),
@@ -102,7 +111,7 @@ export function weatherDashboard(d: Domain): dashboard.Dashboard {
     .withTarget(
       Object.keys(d.fields)
         .reduce(
-          (q, f) => q.column(f, cap(f), (d.fields[f] as { kind: string }).kind === 'enum' ? 'string' : 'number'),
+          (q, f) => q.column(f, cap(f), ['enum', 'string'].includes((d.fields[f] as { kind: string }).kind) ? 'string' : 'number'),
           new InfinityQueryBuilder(API_DATASOURCE.uid, 'A')
             .url(`/recent?path=${d.paths[0]}&limit=20`)
             .rootSelector('items')
@@ -113,10 +122,14 @@ export function weatherDashboard(d: Domain): dashboard.Dashboard {
     .height(10)
     .span(24);
 
-  let b = new dashboard.DashboardBuilder('Weather reports')
-    .uid('weather-reports')
-    .description(`The seed's chart: reports per ${counted} condition, per ${group}, on each broker path. Data: the API's JSON, read from Valkey.`)
-    .tags(['weather-tweets', 'seed'])
+  let b = new dashboard.DashboardBuilder(d.dashboard.title)
+    .uid(d.dashboard.uid)
+    .description(
+      oneDimension
+        ? `The seed's chart: reports per ${group}, on each broker path. Data: the API's JSON, read from Valkey.`
+        : `The seed's chart: reports per ${counted} condition, per ${group}, on each broker path. Data: the API's JSON, read from Valkey.`,
+    )
+    .tags([d.name, 'seed'])
     .time({ from: 'now-1h', to: 'now' })
     .refresh('5s')
     .timezone('browser')
