@@ -158,7 +158,7 @@ if ! exists gcloud container clusters describe "$CLUSTER" --zone "$ZONE" "${G[@]
     --enable-dataplane-v2 --workload-pool "$PROJECT.svc.id.goog" "${G[@]}"
 fi
 if [ "$KUBEVIRT" = 1 ] && ! exists gcloud container node-pools describe kubevirt --cluster "$CLUSTER" --zone "$ZONE" "${G[@]}"; then
-  # Valkey's VMs need /dev/kvm: nested virtualization, on an Intel machine type (not E2, AMD or Arm)
+  # Valkey's VMs need /dev/kvm: nested virtualization, which needs an Intel-based machine type
   run gcloud container node-pools create kubevirt --cluster "$CLUSTER" --zone "$ZONE" \
     --machine-type "$KUBEVIRT_MACHINE_TYPE" --num-nodes 2 --enable-nested-virtualization --disk-size 50 "${G[@]}"
 fi
