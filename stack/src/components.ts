@@ -335,7 +335,7 @@ export function components(l: StackLayout, opts: StackOptions = {}): Component[]
 function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
   const domain = domains[opts.domain ?? 'weather'];
   const all = everyComponent(l, opts);
-  for (const c of all) if (c.kind === 'service') c.env.DOMAIN = domain.name;
+  for (const c of all) if (c.kind === 'service' || c.name === 'view') c.env.DOMAIN = domain.name;
   return all.filter((c) => !c.path || (domain.paths as readonly BrokerPath[]).includes(c.path));
 }
 

@@ -9,12 +9,12 @@
  * VIEW_PORT and API_URL from the environment).
  */
 import { createServer } from 'node:http';
-import { weather, type Domain, type EnumField } from '@tweets/domain';
+import { domainFromEnv, weather, type Domain, type EnumField } from '@tweets/domain';
 
 /** What the page needs to know of the domain: its groups, counted values and paths, from the one definition. */
 export function viewConfig(d: Domain) {
   return {
-    title: `Reports per ${d.countBy} condition`,
+    title: d.countBy === d.groupBy ? `Reports per ${d.groupBy}` : `Reports per ${d.countBy} condition`,
     group: d.groupBy,
     groups: (d.fields[d.groupBy] as EnumField).values,
     counted: d.countBy,
@@ -119,7 +119,7 @@ export function startView(port: number, apiUrl: string, d: Domain = weather) {
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const port = Number(process.env.VIEW_PORT ?? 8088);
   const api = process.env.API_URL ?? 'http://127.0.0.1:8080';
-  const server = await startView(port, api);
+  const server = await startView(port, api, domainFromEnv());
   console.log(JSON.stringify({ level: 30, msg: `live view on http://127.0.0.1:${port}/ (API ${api})` }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
