@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { measureDedupMemory } from './dedup.js';
@@ -13,6 +14,7 @@ import { markdown, runBench, SCENARIOS, startBare } from './index.js';
 import { pingPong } from './pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
+import { runTransports, transportMarkdown } from './transport.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -50,6 +52,18 @@ if (process.argv.includes('--ping-pong')) {
   for (const r of await pingPong()) {
     console.log(`${r.inFlight} in flight: ${r.perSec} round trips/s; CPU µs per round trip: client ${r.clientUs}, echo ${r.serverUs}`);
   }
+  process.exit(0);
+}
+if (process.argv.includes('--transport')) {
+  // REST against gRPC: the same batches between two processes over each transport (docs/benchmarks.md).
+  const quick = process.argv.includes('--quick');
+  const rs = await runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', quick ? 20_000 : 200_000), log });
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-transport.json`);
+  const machine = { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, machine, results: rs }, null, 2));
+  console.log(`\n${transportMarkdown(rs)}`);
+  log(`wrote ${file}`);
   process.exit(0);
 }
 if (process.argv.includes('--seed-load')) {
