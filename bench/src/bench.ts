@@ -12,18 +12,19 @@ import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type Process
 import { TreeSampler } from './sampler.js';
 import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
 
-export const SCENARIOS = ['bare', 'fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; description: string }> = {
+const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; writers?: number; description: string }> = {
   fanout: { route: 'both', profile: 'default', description: 'both paths (Kafka and RabbitMQ)' },
+  fanoutWriters2: { route: 'both', profile: 'default', writers: 2, description: 'both paths, two writer processes per broker' },
   kafkaOnly: { route: 'kafka', profile: 'default', description: 'Kafka path only' },
   rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only' },
   naive: { route: 'both', profile: 'naive', description: 'both paths, one request, one call and one broker round trip per tweet at every hop' },
 };
 
 /** The Node.js services, whose RSS the benchmark holds under a limit. */
-const NODE_SERVICES = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'];
+const NODE_SERVICES = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'writer-kafka-2', 'writer-rabbitmq-2', 'kafka-consumer', 'rabbitmq-consumer'];
 const LOADGEN = 'bench (load generator)';
 
 export interface BenchOptions {
@@ -241,7 +242,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     for (const name of SCENARIOS) {
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
-      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile);
+      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile, 'weather', sc.writers ?? 1);
       const paths = sc.route === 'both' ? weather.paths : [sc.route];
       const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
@@ -276,7 +277,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const naive = get('naive');
   const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
-  const nodePeak = Math.max(0, ...(['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
+  const nodePeak = Math.max(0, ...(['fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
   const at5000 = fanout.steps.find((s) => s.rate === 5000);
   const measured: Omit<BenchResults, 'targets'> = {
     date,
@@ -293,6 +294,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       ratioToCeiling: ceiling ? ratio(fanout.maxRate, ceiling.fanout) : 0,
       p99At5000Ms: at5000 ? at5000.p99Ms : null,
     },
+    fanoutWriters2: get('fanoutWriters2'),
     kafkaOnly: get('kafkaOnly'),
     rabbitmqOnly: get('rabbitmqOnly'),
     floors: floors ?? null,
@@ -303,12 +305,14 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   };
   const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
   mkdirSync(o.outDir, { recursive: true });
-  const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}`);
-  const files = [`${base}.json`, `${base}.md`, `${base}.svg`, join(o.outDir, 'latest.json')];
+  // A run of some scenarios only is named for them, and leaves latest.json (the last full run's) alone.
+  const some = SCENARIOS.every((s) => o.scenarios.includes(s)) ? '' : `-${o.scenarios.join('-')}`;
+  const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}${some}`);
+  const files = [`${base}.json`, `${base}.md`, `${base}.svg`, ...(some && o.manageStack ? [] : [join(o.outDir, 'latest.json')])];
   writeFileSync(files[0]!, JSON.stringify(results, null, 2));
   writeFileSync(files[1]!, markdown(results));
   writeFileSync(files[2]!, svg(results));
-  writeFileSync(files[3]!, JSON.stringify(results, null, 2));
+  if (files[3]) writeFileSync(files[3], JSON.stringify(results, null, 2));
   return { results, files };
 }
 

@@ -113,7 +113,11 @@ const { results, files } = await runBench({
   warmupSec: quick ? 3 : 20,
   floorSec: quick ? 2 : 10,
   floorRepeats: quick ? 1 : 3,
-  scenarios: SCENARIOS,
+  // --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
+  scenarios: opt('--scenarios')?.split(',').map((s) => {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+    return s as (typeof SCENARIOS)[number];
+  }) ?? SCENARIOS,
   // The seed's load in full; --quick sends fewer tweets (its figures are then noisier) to stay under 3 minutes.
   seedLoad: { clients: 10, tweets: quick ? 3000 : 10_000 },
   stack: 'bench',

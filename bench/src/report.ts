@@ -39,6 +39,8 @@ export interface BenchResults {
   bare: ScenarioResult;
   naive: ScenarioResult;
   fanout: ScenarioResult & { ratioToBare: number; ratioToNaive: number; ratioToCeiling: number; p99At5000Ms: number | null };
+  /** The fan-out with two writer processes per broker (the seed's 1 against 2 writers). */
+  fanoutWriters2: ScenarioResult;
   kafkaOnly: ScenarioResult;
   rabbitmqOnly: ScenarioResult;
   /** Each component's own CPU per tweet, measured at the fan-out's top rate. */
@@ -105,12 +107,12 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
   };
 }
 
-const KEYS = ['bare', 'naive', 'fanout', 'kafkaOnly', 'rabbitmqOnly'] as const;
-const PIPELINES = ['fanout', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly'] as const;
+const PIPELINES = ['fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 
 export function markdown(r: BenchResults): string {
   const c = r.ceiling;
-  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : null);
+  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k === 'fanoutWriters2' ? c.fanout : null);
   const rows = KEYS.map((k) => {
     const s = r[k];
     const ceil = ceilingOfKey(k);
@@ -162,8 +164,8 @@ export function markdown(r: BenchResults): string {
       : []),
     "CPU seconds per 1,000 tweets at each scenario's highest passing rate / peak RSS MB over the scenario:",
     '',
-    '| process | fanout | kafkaOnly | rabbitmqOnly | naive |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    `| process | ${PIPELINES.join(' | ')} |`,
+    `| --- | ${PIPELINES.map(() => '---:').join(' | ')} |`,
     ...costRows,
     `| all | ${PIPELINES.map((k) => total(k).toFixed(3)).join(' | ')} |`,
     '',
@@ -182,7 +184,7 @@ export function svg(r: BenchResults): string {
   const hi = Math.max(100, ...lat);
   const x = (v: number) => m.l + (v / maxRate) * (W - m.l - m.r);
   const y = (v: number) => m.t + (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - m.t - m.b);
-  const colors: Record<string, string> = { bare: '#888', naive: '#d62728', fanout: '#1f77b4', kafkaOnly: '#2ca02c', rabbitmqOnly: '#ff7f0e' };
+  const colors: Record<string, string> = { bare: '#888', naive: '#d62728', fanout: '#1f77b4', fanoutWriters2: '#9467bd', kafkaOnly: '#2ca02c', rabbitmqOnly: '#ff7f0e' };
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

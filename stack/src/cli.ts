@@ -17,7 +17,7 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
-const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}]
+const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N] [--target URL]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
@@ -37,6 +37,8 @@ interface Flags {
   route: Route;
   /** The domain the stack's services run; unset: the running stack's, or weather. */
   domain: DomainName | undefined;
+  /** Writer processes per broker (1 to 4). */
+  writers: number;
   quick: boolean;
   rate: number;
   /** Tests only: keep one core busy (a busy loop at normal priority) for the whole run, as on a slower machine. */
@@ -66,7 +68,7 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -93,6 +95,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--stack') f.stack = val();
     else if (a === '--count') f.count = Number(val());
     else if (a === '--concurrency') f.concurrency = Number(val());
+    else if (a === '--writers') f.writers = Number(val());
     else if (a === '--domain') {
       const d = val() as DomainName;
       if (!DOMAIN_NAMES.includes(d)) throw new Error(`--domain must be one of ${DOMAIN_NAMES.join(', ')}\n${USAGE}`);
@@ -107,6 +110,7 @@ function parseFlags(args: string[]): Flags {
   if (!Number.isInteger(f.concurrency) || f.concurrency < 0 || f.concurrency > 1000) throw new Error('--concurrency must be 1 to 1000');
   if (!Number.isFinite(f.rate) || f.rate < 0) throw new Error('--rate must be a positive number');
   if (!Number.isInteger(f.repeat) || f.repeat < 1 || f.repeat > 100) throw new Error('--repeat must be 1 to 100');
+  if (!Number.isInteger(f.writers) || f.writers < 1 || f.writers > 4) throw new Error('--writers must be 1 to 4');
   return f;
 }
 
@@ -116,22 +120,22 @@ const say = (msg: string) => console.log(`[stack] ${msg}`);
 const START_GUARD_MS = 900_000;
 
 /** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather'): Promise<void> {
+export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather', writers = 1): Promise<void> {
   const prev = readState(l);
   if (prev && alive(prev.supervisorPid)) {
-    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain) {
-      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}; npm stop first`);
+    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain || (prev.writers ?? 1) !== writers) {
+      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}, ${prev.writers ?? 1} writer(s) per broker; npm stop first`);
     }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
     // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
     backgroundPolicy();
-    components(l, { route, profile, domain });
+    components(l, { route, profile, domain, writers });
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
     const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain], {
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain, String(writers)], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: ROOT,
@@ -166,22 +170,22 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
  * brokers keep running (and their JIT-warm code and data). Returns once every
  * service is ready again.
  */
-export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather'): Promise<void> {
+export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather', writers = 1): Promise<void> {
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
-  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain) return;
+  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain && (s.writers ?? 1) === writers) return;
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
-  const missing = components(l, { route, profile, domain }).filter((c) => c.kind !== 'service' && !s.components[c.name]);
+  const missing = components(l, { route, profile, domain, writers }).filter((c) => c.kind !== 'service' && !s.components[c.name]);
   if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
-  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain }));
+  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain, writers }));
   process.kill(s.supervisorPid, 'SIGHUP');
   const t0 = Date.now();
   while (Date.now() - t0 < START_GUARD_MS) {
     await sleep(200);
     const now = readState(l);
     if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
-    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain) {
-      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain && (now.writers ?? 1) === writers) {
+      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain}, ${writers} writer(s) per broker in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
   }
@@ -218,7 +222,7 @@ function status(l: StackLayout): number {
     say(`stack ${l.name}: not running`);
     return 1;
   }
-  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
+  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, ${s.writers ?? 1} writer(s) per broker, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
   for (const [name, c] of Object.entries(s.components)) {
     console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
   }
@@ -486,7 +490,7 @@ export async function main(argv: string[]): Promise<number> {
     const l = layout(f.stack);
     switch (cmd) {
       case 'start':
-        await startStack(l, f.route, 'default', f.domain ?? 'weather');
+        await startStack(l, f.route, 'default', f.domain ?? 'weather', f.writers);
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);

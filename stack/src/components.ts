@@ -39,6 +39,8 @@ export interface Component {
   service?: string;
   /** The broker path it exists for (a broker, its writer, its consumer): left out for a domain without that path. */
   path?: BrokerPath;
+  /** For a second or later replica of a service (writer-kafka-2): the service whose settings it takes (writer-kafka). */
+  replicaOf?: string;
 }
 
 function write(file: string, text: string): void {
@@ -313,6 +315,8 @@ export interface StackOptions {
   profile?: Profile;
   /** The domain every service runs (DOMAIN): weather by default; blackfriday is Kafka only, so RabbitMQ is not started for it. */
   domain?: DomainName;
+  /** Writer processes per broker (1 by default); the dispatcher spreads its streams over them, as over a headless Service's pods. */
+  writers?: number;
 }
 
 /**
@@ -328,7 +332,10 @@ export function components(l: StackLayout, opts: StackOptions = {}): Component[]
   const list = baseComponents(l, opts);
   const profile: Overrides = checkOverrides(PROFILES[opts.profile ?? 'default'], `profile ${opts.profile}`);
   const tuned = tuning();
-  for (const c of list) Object.assign(c.env, profile[c.name as keyof Overrides] ?? {}, tuned[c.name as keyof Overrides] ?? {});
+  for (const c of list) {
+    const key = (c.replicaOf ?? c.name) as keyof Overrides;
+    Object.assign(c.env, profile[key] ?? {}, tuned[key] ?? {});
+  }
   return list;
 }
 
@@ -347,6 +354,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
   };
   const kafkaEnv = { KAFKA_BROKERS: `127.0.0.1:${p.kafka}` };
+  const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
@@ -354,12 +362,12 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     on('rabbitmq', epmd(l)),
     on('rabbitmq', rabbitmq(l)),
     on('kafka', kafka(l)),
-    on('kafka', service('writer-kafka', 'writer', { BROKER: 'kafka', GRPC_PORT: String(p.kafkaWriter), METRICS_PORT: String(p.kafkaWriterMetrics), ...kafkaEnv }, () =>
-      grpcServing(p.kafkaWriter),
-    )),
-    on('rabbitmq', service('writer-rabbitmq', 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(p.rabbitmqWriter), METRICS_PORT: String(p.rabbitmqWriterMetrics), ...rabbitEnv }, () =>
-      grpcServing(p.rabbitmqWriter),
-    )),
+    ...writers('kafka').map((w) =>
+      on('kafka', { ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () => grpcServing(w.port)), ...w.replica }),
+    ),
+    ...writers('rabbitmq').map((w) =>
+      on('rabbitmq', { ...service(w.name, 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...rabbitEnv }, () => grpcServing(w.port)), ...w.replica }),
+    ),
     on('kafka', service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
       httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`), true,
     )),
@@ -372,8 +380,8 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
       {
         PORT: String(p.dispatcher),
         ROUTE: opts.route ?? 'both',
-        KAFKA_WRITER_ADDR: `127.0.0.1:${p.kafkaWriter}`,
-        RABBITMQ_WRITER_ADDR: `127.0.0.1:${p.rabbitmqWriter}`,
+        KAFKA_WRITER_ADDR: writerTarget(writers('kafka')),
+        RABBITMQ_WRITER_ADDR: writerTarget(writers('rabbitmq')),
       },
       () => httpReady(`http://127.0.0.1:${p.dispatcher}/readyz`),
     ),
@@ -389,7 +397,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
       },
       () => httpReady(`http://127.0.0.1:${p.api}/readyz`),
     ),
-    prometheus(l),
+    prometheus(l, [...writers('kafka'), ...writers('rabbitmq')]),
     {
       name: 'view',
       kind: 'tool',
@@ -404,14 +412,29 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   ];
 }
 
+/** A broker's writer processes: the first on the stack's writer ports, each next one 100 ports above the last. */
+export function writerReplicas(l: StackLayout, path: BrokerPath, n: number): { name: string; port: number; metricsPort: number; replica: Partial<Component> }[] {
+  if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`writers must be 1 to 4; got ${n}`);
+  const base = path === 'kafka' ? { port: l.ports.kafkaWriter, metrics: l.ports.kafkaWriterMetrics } : { port: l.ports.rabbitmqWriter, metrics: l.ports.rabbitmqWriterMetrics };
+  return Array.from({ length: n }, (_, i) => ({
+    name: i === 0 ? `writer-${path}` : `writer-${path}-${i + 1}`,
+    port: base.port + 100 * i,
+    metricsPort: base.metrics + 100 * i,
+    replica: i === 0 ? {} : { replicaOf: `writer-${path}` },
+  }));
+}
+
+/** The dispatcher's target for a path's writers: one address, or the list it balances over (round robin). */
+export const writerTarget = (ws: readonly { port: number }[]) =>
+  ws.length === 1 ? `127.0.0.1:${ws[0]!.port}` : `ipv4:${ws.map((w) => `127.0.0.1:${w.port}`).join(',')}`;
+
 /** Where each service serves /metrics, by the job name Prometheus gives it (the dashboards' `service` label is the same). */
-export function metricsTargets(l: StackLayout): Record<string, string> {
+export function metricsTargets(l: StackLayout, writers: readonly { name: string; metricsPort: number }[] = [...writerReplicas(l, 'kafka', 1), ...writerReplicas(l, 'rabbitmq', 1)]): Record<string, string> {
   const p = l.ports;
   return {
     'ingest-api': `127.0.0.1:${p.api}`,
     dispatcher: `127.0.0.1:${p.dispatcher}`,
-    'writer-kafka': `127.0.0.1:${p.kafkaWriterMetrics}`,
-    'writer-rabbitmq': `127.0.0.1:${p.rabbitmqWriterMetrics}`,
+    ...Object.fromEntries(writers.map((w) => [w.name, `127.0.0.1:${w.metricsPort}`])),
     'kafka-consumer': `127.0.0.1:${p.kafkaConsumer}`,
     'rabbitmq-consumer': `127.0.0.1:${p.rabbitmqConsumer}`,
   };
@@ -423,7 +446,7 @@ export function metricsTargets(l: StackLayout): Record<string, string> {
  * two days at most). The dashboards' queries (deploy/grafana) run against it
  * in the tests.
  */
-function prometheus(l: StackLayout): Component {
+function prometheus(l: StackLayout, writers: readonly { name: string; metricsPort: number }[]): Component {
   const dir = join(l.dir, 'prometheus');
   return {
     name: 'prometheus',
@@ -441,7 +464,7 @@ function prometheus(l: StackLayout): Component {
       // A stack's series begin with it: left from an earlier run, a counter's last value would mix with the new process's.
       rmSync(join(dir, 'data'), { recursive: true, force: true });
       mkdirSync(join(dir, 'data'), { recursive: true });
-      const jobs = Object.entries(metricsTargets(l)).map(([job, target]) =>
+      const jobs = Object.entries(metricsTargets(l, writers)).map(([job, target]) =>
         // every metric carries its `service` label already (the registry's default label)
         [`  - job_name: ${job}`, `    static_configs:`, `      - targets: ['${target}']`].join('\n'),
       );

@@ -16,6 +16,8 @@ export interface StackState {
   profile: string;
   /** The domain the services run (absent in a state written before domains: weather). */
   domain?: string;
+  /** Writer processes per broker (absent: 1). */
+  writers?: number;
   components: Record<string, ComponentState>;
 }
 

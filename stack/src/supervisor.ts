@@ -18,9 +18,10 @@ const name = process.argv[2] ?? 'local';
 let route = (process.argv[3] ?? 'both') as Route;
 let profile = (process.argv[4] ?? 'default') as Profile;
 let domain = (process.argv[5] ?? 'weather') as DomainName;
+let writers = Number(process.argv[6] ?? 1);
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, { route, profile, domain });
+const list = components(l, { route, profile, domain, writers });
 const policy = () => backgroundPolicy(profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
@@ -34,6 +35,7 @@ const state: StackState = {
   route,
   profile,
   domain,
+  writers,
   components: Object.fromEntries(
     list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
   ),
@@ -172,8 +174,8 @@ process.on('SIGHUP', () => {
   if (reconfiguring || stopping || state.status !== 'ready') return;
   reconfiguring = true;
   void (async () => {
-    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName };
-    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}`);
+    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName; writers?: number };
+    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}, writers ${want.writers ?? 1}`);
     state.status = 'starting';
     save();
     const services = list.filter((c) => c.kind === 'service');
@@ -181,7 +183,8 @@ process.on('SIGHUP', () => {
     route = want.route;
     profile = want.profile;
     domain = want.domain ?? 'weather';
-    const next = components(l, { route, profile, domain });
+    writers = want.writers ?? 1;
+    const next = components(l, { route, profile, domain, writers });
     // The services of the new domain, in its order, in the place of the old ones (the stack's brokers stay).
     const firstService = list.findIndex((c) => c.kind === 'service');
     const kept = list.filter((c) => c.kind !== 'service');
@@ -190,6 +193,7 @@ process.on('SIGHUP', () => {
     state.route = route;
     state.profile = profile;
     state.domain = domain;
+    state.writers = writers;
     // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.
     for (const c of list) {
       const pid = children.get(c.name)?.pid;

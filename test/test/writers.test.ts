@@ -1,0 +1,57 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
+import { readState, reconfigureStack, writerReplicas } from '@tweets/stack';
+import { api, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
+
+// Two writer processes per broker, as two writer pods behind a headless Service: the dispatcher's
+// streams spread over both, and a replica that dies is routed around.
+before(async () => reconfigureStack(stack, 'both', 'default', 'weather', 2), { timeout: 600_000 });
+after(async () => reconfigureStack(stack, 'both', 'default', 'weather', 1), { timeout: 600_000 });
+
+/** What each writer process of a path has published so far, from its /metrics. */
+async function published(path: 'kafka' | 'rabbitmq'): Promise<number[]> {
+  return Promise.all(
+    writerReplicas(stack, path, 2).map(async (w) => {
+      const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
+      const m = /^writer_published_tweets_total\{[^}]*\} (\d+)/m.exec(text);
+      return Number(m?.[1] ?? 0);
+    }),
+  );
+}
+
+test('with two writers per broker, the dispatcher spreads batches over both, and every tweet is counted once', async () => {
+  assert.equal(readState(stack)!.writers, 2);
+  const before = await fetchStats<WeatherDomain>(api);
+  const start = { kafka: await published('kafka'), rabbitmq: await published('rabbitmq') };
+  const n = 3000;
+  const r = await runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-2'), retry: { maxTotalMs: 60_000 } });
+  assert.equal(r.accepted, n, JSON.stringify(r.errors));
+  const { reached, stats } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
+  assert.ok(reached);
+  for (const p of ['kafka', 'rabbitmq'] as const) {
+    assert.equal(stats.paths[p].total - before.paths[p].total, n, `${p}: each tweet once`);
+    const now = await published(p);
+    const share = now.map((x, i) => x - start[p][i]!);
+    assert.ok(share.every((x) => x > 0), `${p}: both writers published (${share.join(' + ')})`);
+    assert.ok(share[0]! + share[1]! >= n, `${p}: the writers published every tweet (${share.join(' + ')})`);
+  }
+});
+
+test('a writer replica killed under load: the other takes its batches, nothing is lost or counted twice', { timeout: 600_000 }, async () => {
+  const before = await fetchStats<WeatherDomain>(api);
+  const n = 4000;
+  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
+  const load = runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-kill'), retry: { maxTotalMs: 120_000 }, progress });
+  while (progress.accepted < n / 3) await sleep(20);
+  const victim = pidOf('writer-kafka-2');
+  process.kill(victim, 'SIGKILL');
+  const r = await load;
+  assert.equal(r.accepted, n, JSON.stringify(r.errors));
+  const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
+  assert.ok(reached, 'every accepted tweet counted on both paths');
+  await sleep(1000);
+  const after = await fetchStats<WeatherDomain>(api);
+  for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(after.paths[p].total - before.paths[p].total, n, `${p}: once each`);
+});
