@@ -3,3 +3,4 @@ export * from './report.js';
 export * from './bench.js';
 export * from './sampler.js';
 export * from './seedload.js';
+export * from './replica.js';

@@ -14,6 +14,7 @@ import { markdown, runBench, SCENARIOS, startBare } from './index.js';
 import { pingPong } from './pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
+import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
 
 const arg = (name: string, fallback: number) => {
@@ -52,6 +53,18 @@ if (process.argv.includes('--ping-pong')) {
   for (const r of await pingPong()) {
     console.log(`${r.inFlight} in flight: ${r.perSec} round trips/s; CPU µs per round trip: client ${r.clientUs}, echo ${r.serverUs}`);
   }
+  process.exit(0);
+}
+if (process.argv.includes('--valkey-replica')) {
+  // Valkey without and with a replica, and waiting for it (docs/valkey.md).
+  const quick = process.argv.includes('--quick');
+  const rs = await runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-valkey-replica.json`);
+  const machine = { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, machine, results: rs }, null, 2));
+  console.log(`\n${replicaMarkdown(rs)}`);
+  log(`wrote ${file}`);
   process.exit(0);
 }
 if (process.argv.includes('--transport')) {

@@ -26,6 +26,15 @@ test('an id is applied once per path, and the two paths count apart', async () =
   assert.deepEqual(s.paths.kafka.counts.chinautla, { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 });
 });
 
+test('waiting for a replica that does not confirm fails the batch; the redelivery is then a no-op for what the primary applied', async () => {
+  // The test stack's Valkey has no replica: WAIT 1 times out.
+  const waiting = new ItemStore(weather, writer, { prefix: `${prefix}w`, waitReplicas: 1, waitTimeoutMs: 50 });
+  await assert.rejects(waiting.applyBatch('kafka', [tweet('w1'), tweet('w2')]), /0 of 1 Valkey replicas confirmed the batch within 50 ms/);
+  const plain = new ItemStore(weather, writer, { prefix: `${prefix}w` });
+  assert.deepEqual(await plain.applyBatch('kafka', [tweet('w1'), tweet('w2'), tweet('w3')]), [0, 0, 1]);
+  assert.equal((await readStats(writer, weather, `${prefix}w`)).paths.kafka.total, 3, 'each once');
+});
+
 test('averages are kept as sums and counts, updated atomically with the counts', async () => {
   const store = new ItemStore(weather, writer, { prefix: `${prefix}a` });
   await store.applyBatch('kafka', [

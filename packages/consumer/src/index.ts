@@ -178,7 +178,7 @@ export interface RunningConsumer {
  * the domain's store, the broker adapter, /livez and /readyz on the health
  * port, progress in the log every 10 s, and a graceful stop on SIGTERM.
  */
-export async function runConsumerService<D extends Domain, C extends ValkeyConfig & { HEALTH_HOST: string; HEALTH_PORT: number; DEDUP_WINDOW_SEC: number; DEDUP_SLICES: number }>(o: {
+export async function runConsumerService<D extends Domain, C extends ValkeyConfig & { HEALTH_HOST: string; HEALTH_PORT: number; DEDUP_WINDOW_SEC: number; DEDUP_SLICES: number; VALKEY_WAIT_REPLICAS: number; VALKEY_WAIT_TIMEOUT_MS: number }>(o: {
   name: string;
   domain: D;
   secrets: string[];
@@ -191,7 +191,13 @@ export async function runConsumerService<D extends Domain, C extends ValkeyConfi
     async start(log) {
       const cfg = o.readConfig();
       const valkey = connectFromConfig(cfg, o.name, log);
-      const store = new ItemStore(o.domain, valkey, { prefix: cfg.VALKEY_PREFIX, dedupWindowSec: cfg.DEDUP_WINDOW_SEC, dedupSlices: cfg.DEDUP_SLICES });
+      const store = new ItemStore(o.domain, valkey, {
+        prefix: cfg.VALKEY_PREFIX,
+        dedupWindowSec: cfg.DEDUP_WINDOW_SEC,
+        dedupSlices: cfg.DEDUP_SLICES,
+        waitReplicas: cfg.VALKEY_WAIT_REPLICAS,
+        waitTimeoutMs: cfg.VALKEY_WAIT_TIMEOUT_MS,
+      });
       const metrics = createRegistry(o.name);
       const consumer = await o.start(cfg, { domain: o.domain, store, log, metrics });
       // Not ready while its broker is away, Valkey is down, or Valkey refuses its writes (full): the

@@ -35,6 +35,16 @@ export function connectFromConfig(cfg: ValkeyConfig, name: string, log: Logger):
   return redis;
 }
 
+/** Whether the consumers wait for Valkey's replicas (WAIT) before a batch counts as applied; docs/valkey.md. */
+export function replicationSpec() {
+  return {
+    /** Replicas that must confirm each batch; 0 (the default): replication stays asynchronous. */
+    VALKEY_WAIT_REPLICAS: int({ default: 0, min: 0, max: 5 }),
+    /** How long a batch waits for them; past it the batch fails and is redelivered (a no-op where applied). */
+    VALKEY_WAIT_TIMEOUT_MS: int({ default: 1000, min: 10, max: 60_000 }),
+  };
+}
+
 /** The dedup window's settings, for the services that apply items (the consumers); docs/valkey.md sizes them. */
 export function dedupSpec() {
   return {

@@ -16,6 +16,13 @@ export interface StoreOptions {
   dedupSlices: number;
   /** How many recent items are kept per path. */
   recentCap: number;
+  /**
+   * Replicas that must confirm a batch (Valkey's WAIT) before it counts as applied: 0, the default, does not
+   * wait (replication is asynchronous). With 1, a batch a replica has not confirmed within `waitTimeoutMs`
+   * fails: the consumer acks nothing and the redelivery is a no-op for what the primary already applied.
+   */
+  waitReplicas: number;
+  waitTimeoutMs: number;
 }
 
 /**
@@ -43,7 +50,7 @@ export class ItemStore<D extends Domain> {
     readonly redis: Redis,
     opts: Partial<StoreOptions> = {},
   ) {
-    this.opts = { prefix: domain.keyPrefix, dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC, dedupSlices: DEFAULT_DEDUP_SLICES, recentCap: DEFAULT_RECENT_CAP, ...opts };
+    this.opts = { prefix: domain.keyPrefix, dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC, dedupSlices: DEFAULT_DEDUP_SLICES, recentCap: DEFAULT_RECENT_CAP, waitReplicas: 0, waitTimeoutMs: 1000, ...opts };
     this.#window = { windowSec: this.opts.dedupWindowSec, slices: this.opts.dedupSlices };
     this.#groupNumber = Object.fromEntries(enumValues(domain, domain.groupBy).map((g, i) => [g, i + 1]));
     this.#sums = sumsOf(domain);
@@ -84,6 +91,11 @@ export class ItemStore<D extends Domain> {
     const apply = (this.redis as unknown as { itemsApply: (...a: unknown[]) => Promise<number[]> }).itemsApply;
     const results = await apply.call(this.redis, keys.length, ...keys, ...args);
     if (!Array.isArray(results) || results.length !== items.length) throw new Error(`apply script answered ${JSON.stringify(results)}`);
+    const { waitReplicas, waitTimeoutMs } = this.opts;
+    if (waitReplicas > 0) {
+      const confirmed = Number(await this.redis.call('WAIT', waitReplicas, waitTimeoutMs));
+      if (confirmed < waitReplicas) throw new Error(`${confirmed} of ${waitReplicas} Valkey replicas confirmed the batch within ${waitTimeoutMs} ms`);
+    }
     return results.map(Number);
   }
 

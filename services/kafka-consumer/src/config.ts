@@ -1,7 +1,7 @@
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { ConfigError, int, list, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
-import { dedupSpec, valkeySpec } from '@tweets/store';
+import { dedupSpec, replicationSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
@@ -43,6 +43,7 @@ export function spec(d: Domain) {
     FETCH_MAX_BYTES: int({ default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 }),
     ...valkeySpec('default', d.keyPrefix),
     ...dedupSpec(),
+    ...replicationSpec(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
-import { dedupSpec, valkeySpec } from '@tweets/store';
+import { dedupSpec, replicationSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {
   return {
@@ -23,6 +23,7 @@ export function spec(d: Domain) {
     BATCH_LINGER_MS: int({ default: 10, min: 0, max: 1000 }),
     ...valkeySpec('default', d.keyPrefix),
     ...dedupSpec(),
+    ...replicationSpec(),
   };
 }
 
