@@ -12,19 +12,22 @@ import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type Process
 import { TreeSampler } from './sampler.js';
 import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
 
-export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; writers?: number; description: string }> = {
+const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; writers?: number; apis?: number; description: string }> = {
   fanout: { route: 'both', profile: 'default', description: 'both paths (Kafka and RabbitMQ)' },
   fanoutWriters2: { route: 'both', profile: 'default', writers: 2, description: 'both paths, two writer processes per broker' },
+  fanoutApis1: { route: 'both', profile: 'default', apis: 1, description: 'both paths, NGINX in front of one API process' },
+  fanoutApis2: { route: 'both', profile: 'default', apis: 2, description: 'both paths, NGINX in front of two API processes' },
+  fanoutApis3: { route: 'both', profile: 'default', apis: 3, description: 'both paths, NGINX in front of three API processes' },
   kafkaOnly: { route: 'kafka', profile: 'default', description: 'Kafka path only' },
   rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only' },
   naive: { route: 'both', profile: 'naive', description: 'both paths, one request, one call and one broker round trip per tweet at every hop' },
 };
 
 /** The Node.js services, whose RSS the benchmark holds under a limit. */
-const NODE_SERVICES = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'writer-kafka-2', 'writer-rabbitmq-2', 'kafka-consumer', 'rabbitmq-consumer'];
+const NODE_SERVICES = ['ingest-api', 'ingest-api-2', 'ingest-api-3', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'writer-kafka-2', 'writer-rabbitmq-2', 'kafka-consumer', 'rabbitmq-consumer'];
 const LOADGEN = 'bench (load generator)';
 
 export interface BenchOptions {
@@ -242,7 +245,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     for (const name of SCENARIOS) {
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
-      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile, 'weather', sc.writers ?? 1);
+      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile, 'weather', sc.writers ?? 1, sc.apis ?? 0);
       const paths = sc.route === 'both' ? weather.paths : [sc.route];
       const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
@@ -277,7 +280,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const naive = get('naive');
   const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
-  const nodePeak = Math.max(0, ...(['fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
+  const nodePeak = Math.max(0, ...(['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
   const at5000 = fanout.steps.find((s) => s.rate === 5000);
   const measured: Omit<BenchResults, 'targets'> = {
     date,
@@ -295,6 +298,9 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       p99At5000Ms: at5000 ? at5000.p99Ms : null,
     },
     fanoutWriters2: get('fanoutWriters2'),
+    fanoutApis1: get('fanoutApis1'),
+    fanoutApis2: get('fanoutApis2'),
+    fanoutApis3: get('fanoutApis3'),
     kafkaOnly: get('kafkaOnly'),
     rabbitmqOnly: get('rabbitmqOnly'),
     floors: floors ?? null,

@@ -41,6 +41,10 @@ export interface BenchResults {
   fanout: ScenarioResult & { ratioToBare: number; ratioToNaive: number; ratioToCeiling: number; p99At5000Ms: number | null };
   /** The fan-out with two writer processes per broker (the seed's 1 against 2 writers). */
   fanoutWriters2: ScenarioResult;
+  /** The fan-out behind NGINX with one, two and three API processes (the seed's ingress and the API's HPA range). */
+  fanoutApis1: ScenarioResult;
+  fanoutApis2: ScenarioResult;
+  fanoutApis3: ScenarioResult;
   kafkaOnly: ScenarioResult;
   rabbitmqOnly: ScenarioResult;
   /** Each component's own CPU per tweet, measured at the fan-out's top rate. */
@@ -107,12 +111,12 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
   };
 }
 
-const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly'] as const;
-const PIPELINES = ['fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly'] as const;
+const PIPELINES = ['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
 
 export function markdown(r: BenchResults): string {
   const c = r.ceiling;
-  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k === 'fanoutWriters2' ? c.fanout : null);
+  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k.startsWith('fanout') ? c.fanout : null);
   const rows = KEYS.map((k) => {
     const s = r[k];
     const ceil = ceilingOfKey(k);
@@ -184,7 +188,7 @@ export function svg(r: BenchResults): string {
   const hi = Math.max(100, ...lat);
   const x = (v: number) => m.l + (v / maxRate) * (W - m.l - m.r);
   const y = (v: number) => m.t + (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - m.t - m.b);
-  const colors: Record<string, string> = { bare: '#888', naive: '#d62728', fanout: '#1f77b4', fanoutWriters2: '#9467bd', kafkaOnly: '#2ca02c', rabbitmqOnly: '#ff7f0e' };
+  const colors: Record<string, string> = { bare: '#888', naive: '#d62728', fanout: '#1f77b4', fanoutWriters2: '#9467bd', fanoutApis1: '#8c564b', fanoutApis2: '#e377c2', fanoutApis3: '#17becf', kafkaOnly: '#2ca02c', rabbitmqOnly: '#ff7f0e' };
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

@@ -17,7 +17,7 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
-const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N]
+const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N] [--target URL]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
@@ -39,6 +39,8 @@ interface Flags {
   domain: DomainName | undefined;
   /** Writer processes per broker (1 to 4). */
   writers: number;
+  /** API processes behind NGINX (0: no NGINX). */
+  apis: number;
   quick: boolean;
   rate: number;
   /** Tests only: keep one core busy (a busy loop at normal priority) for the whole run, as on a slower machine. */
@@ -68,7 +70,7 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -96,6 +98,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--count') f.count = Number(val());
     else if (a === '--concurrency') f.concurrency = Number(val());
     else if (a === '--writers') f.writers = Number(val());
+    else if (a === '--apis') f.apis = Number(val());
     else if (a === '--domain') {
       const d = val() as DomainName;
       if (!DOMAIN_NAMES.includes(d)) throw new Error(`--domain must be one of ${DOMAIN_NAMES.join(', ')}\n${USAGE}`);
@@ -111,6 +114,7 @@ function parseFlags(args: string[]): Flags {
   if (!Number.isFinite(f.rate) || f.rate < 0) throw new Error('--rate must be a positive number');
   if (!Number.isInteger(f.repeat) || f.repeat < 1 || f.repeat > 100) throw new Error('--repeat must be 1 to 100');
   if (!Number.isInteger(f.writers) || f.writers < 1 || f.writers > 4) throw new Error('--writers must be 1 to 4');
+  if (!Number.isInteger(f.apis) || f.apis < 0 || f.apis > 3) throw new Error('--apis must be 0 to 3');
   return f;
 }
 
@@ -120,22 +124,22 @@ const say = (msg: string) => console.log(`[stack] ${msg}`);
 const START_GUARD_MS = 900_000;
 
 /** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather', writers = 1): Promise<void> {
+export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather', writers = 1, apis = 0): Promise<void> {
   const prev = readState(l);
   if (prev && alive(prev.supervisorPid)) {
-    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain || (prev.writers ?? 1) !== writers) {
-      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}, ${prev.writers ?? 1} writer(s) per broker; npm stop first`);
+    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain || (prev.writers ?? 1) !== writers || (prev.apis ?? 0) !== apis) {
+      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}, ${prev.writers ?? 1} writer(s) per broker, ${prev.apis ?? 0} API(s) behind NGINX; npm stop first`);
     }
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
     // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
     backgroundPolicy();
-    components(l, { route, profile, domain, writers });
+    components(l, { route, profile, domain, writers, apis });
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
     const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain, String(writers)], {
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain, String(writers), String(apis)], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: ROOT,
@@ -170,22 +174,22 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
  * brokers keep running (and their JIT-warm code and data). Returns once every
  * service is ready again.
  */
-export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather', writers = 1): Promise<void> {
+export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather', writers = 1, apis = 0): Promise<void> {
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
-  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain && (s.writers ?? 1) === writers) return;
+  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain && (s.writers ?? 1) === writers && (s.apis ?? 0) === apis) return;
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
-  const missing = components(l, { route, profile, domain, writers }).filter((c) => c.kind !== 'service' && !s.components[c.name]);
+  const missing = components(l, { route, profile, domain, writers, apis }).filter((c) => c.kind === 'broker' && !s.components[c.name]);
   if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
-  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain, writers }));
+  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain, writers, apis }));
   process.kill(s.supervisorPid, 'SIGHUP');
   const t0 = Date.now();
   while (Date.now() - t0 < START_GUARD_MS) {
     await sleep(200);
     const now = readState(l);
     if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
-    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain && (now.writers ?? 1) === writers) {
-      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain}, ${writers} writer(s) per broker in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain && (now.writers ?? 1) === writers && (now.apis ?? 0) === apis) {
+      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain}, ${writers} writer(s) per broker, ${apis} API(s) behind NGINX in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
   }
@@ -222,7 +226,7 @@ function status(l: StackLayout): number {
     say(`stack ${l.name}: not running`);
     return 1;
   }
-  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, ${s.writers ?? 1} writer(s) per broker, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
+  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, ${s.writers ?? 1} writer(s) per broker, ${s.apis ?? 0} API(s) behind NGINX, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
   for (const [name, c] of Object.entries(s.components)) {
     console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
   }
@@ -490,7 +494,7 @@ export async function main(argv: string[]): Promise<number> {
     const l = layout(f.stack);
     switch (cmd) {
       case 'start':
-        await startStack(l, f.route, 'default', f.domain ?? 'weather', f.writers);
+        await startStack(l, f.route, 'default', f.domain ?? 'weather', f.writers, f.apis);
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);

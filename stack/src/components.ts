@@ -6,7 +6,7 @@ import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
 import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/domain';
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
-import { CHRT, PROMETHEUS, EPMD, JAVA, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+import { CHRT, PROMETHEUS, EPMD, JAVA, NGINX, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
 
 export type { Profile };
 
@@ -41,6 +41,8 @@ export interface Component {
   path?: BrokerPath;
   /** For a second or later replica of a service (writer-kafka-2): the service whose settings it takes (writer-kafka). */
   replicaOf?: string;
+  /** Restarted with the services when a running stack is reconfigured (NGINX: its upstreams are the API processes). */
+  followsServices?: boolean;
 }
 
 function write(file: string, text: string): void {
@@ -317,6 +319,11 @@ export interface StackOptions {
   domain?: DomainName;
   /** Writer processes per broker (1 by default); the dispatcher spreads its streams over them, as over a headless Service's pods. */
   writers?: number;
+  /**
+   * API processes behind NGINX, as the seed's ingress in front of the API's replicas (1 to 3); 0, the
+   * default: no NGINX, one API on the API port.
+   */
+  apis?: number;
 }
 
 /**
@@ -355,6 +362,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   };
   const kafkaEnv = { KAFKA_BROKERS: `127.0.0.1:${p.kafka}` };
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
+  const apis = apiReplicas(l, opts.apis ?? 0);
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
@@ -385,19 +393,23 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
       },
       () => httpReady(`http://127.0.0.1:${p.dispatcher}/readyz`),
     ),
-    service(
-      'ingest-api',
-      'ingest-api',
-      {
-        PORT: String(p.api),
-        DISPATCHER_URL: `http://127.0.0.1:${p.dispatcher}`,
-        VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
-        VALKEY_USERNAME: 'reader',
-        VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-reader-password'),
-      },
-      () => httpReady(`http://127.0.0.1:${p.api}/readyz`),
-    ),
-    prometheus(l, [...writers('kafka'), ...writers('rabbitmq')]),
+    ...apis.map((a) => ({
+      ...service(
+        a.name,
+        'ingest-api',
+        {
+          PORT: String(a.port),
+          DISPATCHER_URL: `http://127.0.0.1:${p.dispatcher}`,
+          VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
+          VALKEY_USERNAME: 'reader',
+          VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-reader-password'),
+        },
+        () => httpReady(`http://127.0.0.1:${a.port}/readyz`),
+      ),
+      ...a.replica,
+    })),
+    ...((opts.apis ?? 0) > 0 ? [nginx(l, apis)] : []),
+    prometheus(l, [...writers('kafka'), ...writers('rabbitmq')], apis),
     {
       name: 'view',
       kind: 'tool',
@@ -424,15 +436,86 @@ export function writerReplicas(l: StackLayout, path: BrokerPath, n: number): { n
   }));
 }
 
+/**
+ * The API processes: with no NGINX, one on the stack's API port; behind NGINX (which then takes the API
+ * port), n of them, 100, 200 and 300 ports above it.
+ */
+export function apiReplicas(l: StackLayout, n: number): { name: string; port: number; replica: Partial<Component> }[] {
+  if (!Number.isInteger(n) || n < 0 || n > 3) throw new Error(`apis must be 0 to 3; got ${n}`);
+  if (n === 0) return [{ name: 'ingest-api', port: l.ports.api, replica: {} }];
+  return Array.from({ length: n }, (_, i) => ({
+    name: i === 0 ? 'ingest-api' : `ingest-api-${i + 1}`,
+    port: l.ports.api + 100 * (i + 1),
+    replica: i === 0 ? {} : { replicaOf: 'ingest-api' },
+  }));
+}
+
+/**
+ * NGINX (Debian's) on the API port in front of the API processes, configured as the seed's ingress
+ * controller does it: one upstream with keep-alive connections to every API process, round robin, request
+ * bodies up to 1 MiB, no access log; a POST is never retried on another process (NGINX's default for
+ * non-idempotent requests: the client retries with its Idempotency-Key).
+ */
+function nginx(l: StackLayout, apis: readonly { port: number }[]): Component {
+  const dir = join(l.dir, 'nginx');
+  const conf = join(dir, 'nginx.conf');
+  return {
+    name: 'nginx',
+    kind: 'tool',
+    followsServices: true,
+    command: NGINX,
+    args: ['-e', join(dir, 'error.log'), '-p', dir, '-c', conf, '-g', 'daemon off;'],
+    env: {},
+    prepare() {
+      for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, 'tmp', d), { recursive: true });
+      write(
+        conf,
+        [
+          'worker_processes auto;',
+          `pid ${join(dir, 'nginx.pid')};`,
+          'events { worker_connections 8192; }',
+          'http {',
+          '  access_log off;',
+          '  client_max_body_size 1m;',
+          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d}_temp_path ${join(dir, 'tmp', d)};`),
+          '  upstream api {',
+          ...apis.map((a) => `    server 127.0.0.1:${a.port};`),
+          '    keepalive 64;',
+          '  }',
+          '  server {',
+          `    listen 127.0.0.1:${l.ports.api} backlog=4096;`,
+          '    location / {',
+          '      proxy_pass http://api;',
+          '      proxy_http_version 1.1;',
+          '      proxy_set_header Connection "";',
+          '      proxy_connect_timeout 5s;',
+          '      proxy_read_timeout 15s;',
+          '    }',
+          '  }',
+          '}',
+          '',
+        ].join('\n'),
+      );
+    },
+    ready: () => httpReady(`http://127.0.0.1:${l.ports.api}/readyz`),
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 10_000,
+  };
+}
+
 /** The dispatcher's target for a path's writers: one address, or the list it balances over (round robin). */
 export const writerTarget = (ws: readonly { port: number }[]) =>
   ws.length === 1 ? `127.0.0.1:${ws[0]!.port}` : `ipv4:${ws.map((w) => `127.0.0.1:${w.port}`).join(',')}`;
 
 /** Where each service serves /metrics, by the job name Prometheus gives it (the dashboards' `service` label is the same). */
-export function metricsTargets(l: StackLayout, writers: readonly { name: string; metricsPort: number }[] = [...writerReplicas(l, 'kafka', 1), ...writerReplicas(l, 'rabbitmq', 1)]): Record<string, string> {
+export function metricsTargets(
+  l: StackLayout,
+  writers: readonly { name: string; metricsPort: number }[] = [...writerReplicas(l, 'kafka', 1), ...writerReplicas(l, 'rabbitmq', 1)],
+  apis: readonly { name: string; port: number }[] = apiReplicas(l, 0),
+): Record<string, string> {
   const p = l.ports;
   return {
-    'ingest-api': `127.0.0.1:${p.api}`,
+    ...Object.fromEntries(apis.map((a) => [a.name, `127.0.0.1:${a.port}`])),
     dispatcher: `127.0.0.1:${p.dispatcher}`,
     ...Object.fromEntries(writers.map((w) => [w.name, `127.0.0.1:${w.metricsPort}`])),
     'kafka-consumer': `127.0.0.1:${p.kafkaConsumer}`,
@@ -446,7 +529,7 @@ export function metricsTargets(l: StackLayout, writers: readonly { name: string;
  * two days at most). The dashboards' queries (deploy/grafana) run against it
  * in the tests.
  */
-function prometheus(l: StackLayout, writers: readonly { name: string; metricsPort: number }[]): Component {
+function prometheus(l: StackLayout, writers: readonly { name: string; metricsPort: number }[], apis: readonly { name: string; port: number }[]): Component {
   const dir = join(l.dir, 'prometheus');
   return {
     name: 'prometheus',
@@ -464,7 +547,7 @@ function prometheus(l: StackLayout, writers: readonly { name: string; metricsPor
       // A stack's series begin with it: left from an earlier run, a counter's last value would mix with the new process's.
       rmSync(join(dir, 'data'), { recursive: true, force: true });
       mkdirSync(join(dir, 'data'), { recursive: true });
-      const jobs = Object.entries(metricsTargets(l, writers)).map(([job, target]) =>
+      const jobs = Object.entries(metricsTargets(l, writers, apis)).map(([job, target]) =>
         // every metric carries its `service` label already (the registry's default label)
         [`  - job_name: ${job}`, `    static_configs:`, `      - targets: ['${target}']`].join('\n'),
       );

@@ -2,4 +2,4 @@ export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type S
 export { readState, alive, type StackState } from './state.js';
 export { reconfigureStack, startStack, stopStack } from './cli.js';
 export type { Profile, Route } from './components.js';
-export { writerReplicas } from './components.js';
+export { apiReplicas, writerReplicas } from './components.js';

@@ -7,6 +7,7 @@ export const VALKEY_SERVER = '/usr/bin/valkey-server';
 export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 export const EPMD = '/usr/bin/epmd';
 export const PROMETHEUS = '/usr/bin/prometheus';
+export const NGINX = '/usr/sbin/nginx';
 export const JAVA = 'java';
 /** util-linux's chrt: background components run under SCHED_IDLE. */
 export const CHRT = '/usr/bin/chrt';
@@ -31,7 +32,7 @@ export class ProvisionError extends Error {}
 
 /**
  * Installs what the stack runs on, if missing: Valkey 8 (bookworm-backports),
- * RabbitMQ and Erlang (Debian), a Java runtime and Maven, Prometheus (Debian), then Kafka's jars
+ * RabbitMQ and Erlang (Debian), a Java runtime and Maven, Prometheus and NGINX (Debian), then Kafka's jars
  * from Maven Central. Without root it says exactly what to run instead.
  * Installing never starts the system's own broker services.
  */
@@ -43,6 +44,8 @@ export function provision(l: StackLayout): void {
   if (!has('mvn')) missing.push('maven');
   if (!existsSync(CHRT)) missing.push('util-linux');
   if (!existsSync(PROMETHEUS)) missing.push('prometheus');
+  // the seed's ingress in front of 1-3 APIs (npm start -- --apis N)
+  if (!existsSync(NGINX)) missing.push('nginx');
   if (missing.length > 0) aptInstall(missing);
   ensureKafkaJars(l);
 }

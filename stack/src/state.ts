@@ -18,6 +18,8 @@ export interface StackState {
   domain?: string;
   /** Writer processes per broker (absent: 1). */
   writers?: number;
+  /** API processes behind NGINX (absent or 0: no NGINX, one API). */
+  apis?: number;
   components: Record<string, ComponentState>;
 }
 

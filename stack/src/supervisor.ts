@@ -19,9 +19,10 @@ let route = (process.argv[3] ?? 'both') as Route;
 let profile = (process.argv[4] ?? 'default') as Profile;
 let domain = (process.argv[5] ?? 'weather') as DomainName;
 let writers = Number(process.argv[6] ?? 1);
+let apis = Number(process.argv[7] ?? 0);
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, { route, profile, domain, writers });
+const list = components(l, { route, profile, domain, writers, apis });
 const policy = () => backgroundPolicy(profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
@@ -36,6 +37,7 @@ const state: StackState = {
   profile,
   domain,
   writers,
+  apis,
   components: Object.fromEntries(
     list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
   ),
@@ -164,7 +166,7 @@ async function startInOrder(cs: readonly Component[]): Promise<void> {
 }
 
 /**
- * SIGHUP: run the services with another route, profile or domain (from
+ * SIGHUP: run the services with another route, profile, domain, writer count or API count (from
  * <stack>/reconfigure.json), keeping the brokers and their data. The services
  * stop in reverse order, drain, and start again in order with their new env;
  * a service the new domain has no path for stays stopped.
@@ -174,26 +176,27 @@ process.on('SIGHUP', () => {
   if (reconfiguring || stopping || state.status !== 'ready') return;
   reconfiguring = true;
   void (async () => {
-    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName; writers?: number };
-    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}, writers ${want.writers ?? 1}`);
+    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName; writers?: number; apis?: number };
+    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}, writers ${want.writers ?? 1}, APIs behind NGINX ${want.apis ?? 0}`);
     state.status = 'starting';
     save();
-    const services = list.filter((c) => c.kind === 'service');
-    for (const c of [...services].reverse()) await stopOne(c);
+    // The services, and what follows them (NGINX, whose upstreams they are), stop and start again.
+    const swapped = (c: Component) => c.kind === 'service' || c.followsServices === true;
+    for (const c of [...list.filter(swapped)].reverse()) await stopOne(c);
     route = want.route;
     profile = want.profile;
     domain = want.domain ?? 'weather';
     writers = want.writers ?? 1;
-    const next = components(l, { route, profile, domain, writers });
-    // The services of the new domain, in its order, in the place of the old ones (the stack's brokers stay).
-    const firstService = list.findIndex((c) => c.kind === 'service');
-    const kept = list.filter((c) => c.kind !== 'service');
-    list.splice(0, list.length, ...kept.slice(0, firstService), ...next.filter((c) => c.kind === 'service'), ...kept.slice(firstService));
+    apis = want.apis ?? 0;
+    const next = components(l, { route, profile, domain, writers, apis });
+    // The brokers stay; the new services (and NGINX) in their order; then the other tools.
+    list.splice(0, list.length, ...list.filter((c) => c.kind === 'broker'), ...next.filter(swapped), ...list.filter((c) => c.kind === 'tool' && !swapped(c)));
     for (const c of list) state.components[c.name] ??= { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) };
     state.route = route;
     state.profile = profile;
     state.domain = domain;
     state.writers = writers;
+    state.apis = apis;
     // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.
     for (const c of list) {
       const pid = children.get(c.name)?.pid;
@@ -205,7 +208,7 @@ process.on('SIGHUP', () => {
         say(`${c.name}: could not set ${policy()} priority: ${(err as Error).message}`);
       }
     }
-    await startInOrder(list.filter((x) => x.kind === 'service'));
+    await startInOrder(list.filter(swapped));
     if (stopping) return;
     state.status = 'ready';
     save();

@@ -31,7 +31,7 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   });
   const latest = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8'));
   assert.deepEqual(latest, JSON.parse(JSON.stringify(results)));
-  for (const k of ['bare', 'naive', 'fanout', 'fanoutWriters2', 'kafkaOnly', 'rabbitmqOnly']) {
+  for (const k of ['bare', 'naive', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly']) {
     for (const f of ['maxRate', 'p50Ms', 'p99Ms']) assert.ok(f in latest[k], `${k}.${f}`);
   }
   const { p99MaxMs } = latest.criteria;
