@@ -156,8 +156,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
       if (!r || !c.busy) return;
       c.buf = c.buf.length > r.length ? c.buf.subarray(r.length) : undefined;
       done(c.intended, r.status >= 200 && r.status < 300);
-      if (r.close) reopen(c);
-      else release(c);
+      if (r.close) {
+        // answered: the request is done, only the connection goes (not counted again as failed)
+        c.busy = false;
+        reopen(c);
+      } else release(c);
     });
     c.socket.on('error', () => {});
     c.socket.on('close', () => reopen(c));

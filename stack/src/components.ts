@@ -476,6 +476,10 @@ function nginx(l: StackLayout, apis: readonly { port: number }[]): Component {
           'events { worker_connections 8192; }',
           'http {',
           '  access_log off;',
+          // Clients keep their connections as the API lets them (keep-alive 65 s, no request limit), not
+          // NGINX's default of a new connection every 1,000 requests.
+          '  keepalive_requests 1000000;',
+          '  keepalive_timeout 65s;',
           '  client_max_body_size 1m;',
           ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d}_temp_path ${join(dir, 'tmp', d)};`),
           '  upstream api {',
