@@ -233,7 +233,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
         child.kill('SIGTERM');
       }
     }
-    if (o.manageStack) await startStack(l, 'both', 'default');
+    if (o.manageStack) await startStack(l);
     if (o.seedLoad) {
       const { child, url } = await startBare(l);
       try {
@@ -245,7 +245,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     for (const name of SCENARIOS) {
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
-      if (o.manageStack) await reconfigureStack(l, sc.route, sc.profile, 'weather', sc.writers ?? 1, sc.apis ?? 0);
+      if (o.manageStack) await reconfigureStack(l, sc);
       const paths = sc.route === 'both' ? weather.paths : [sc.route];
       const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;

@@ -26,6 +26,15 @@ const arg = (name: string, fallback: number) => {
 const outDir = join(ROOT, 'bench', 'results');
 const log = (m: string) => console.log(`[bench] ${m}`);
 
+/** Writes bench/results/<time>-<commit>-<kind>.json: the date and commit first, then the body. Returns its path. */
+function writeResult(kind: string, body: object): string {
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-${kind}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, ...body }, null, 2));
+  return file;
+}
+const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version });
+
 if (process.argv.includes('--soak')) {
   // Valkey's memory under sustained load, with the dedup window scaled down (docs/valkey.md).
   const { result, files } = await runSoak({ rate: arg('--rate', 1000), windowSec: arg('--window', 60), slices: arg('--slices', 4), minutes: arg('--minutes', 5), outDir, log });
@@ -36,9 +45,7 @@ if (process.argv.includes('--soak')) {
 if (process.argv.includes('--dedup-memory')) {
   // What one remembered id costs, per representation, at a million ids.
   const r = await measureDedupMemory(arg('--ids', 1_000_000), log);
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-dedup-memory.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, ...r }, null, 2));
+  const file = writeResult('dedup-memory', r);
   console.log(JSON.stringify(r, null, 2));
   log(`wrote ${file}`);
   process.exit(0);
@@ -59,10 +66,7 @@ if (process.argv.includes('--valkey-replica')) {
   // Valkey without and with a replica, and waiting for it (docs/valkey.md).
   const quick = process.argv.includes('--quick');
   const rs = await runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-valkey-replica.json`);
-  const machine = { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, machine, results: rs }, null, 2));
+  const file = writeResult('valkey-replica', { machine: machine(), results: rs });
   console.log(`\n${replicaMarkdown(rs)}`);
   log(`wrote ${file}`);
   process.exit(0);
@@ -71,10 +75,7 @@ if (process.argv.includes('--transport')) {
   // REST against gRPC: the same batches between two processes over each transport (docs/benchmarks.md).
   const quick = process.argv.includes('--quick');
   const rs = await runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', quick ? 20_000 : 200_000), log });
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-transport.json`);
-  const machine = { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, machine, results: rs }, null, 2));
+  const file = writeResult('transport', { machine: machine(), results: rs });
   console.log(`\n${transportMarkdown(rs)}`);
   log(`wrote ${file}`);
   process.exit(0);
@@ -84,7 +85,7 @@ if (process.argv.includes('--seed-load')) {
   const running = opt('--stack');
   const l = layout(running ?? 'bench');
   if (running && !readState(l)) throw new Error(`stack ${running} is not running`);
-  if (!running) await startStack(l, 'both', 'default');
+  if (!running) await startStack(l);
   try {
     const { child, url } = await startBare(l);
     const runs = await runSeedLoads(l, {
@@ -96,9 +97,7 @@ if (process.argv.includes('--seed-load')) {
       floorSec: 5,
       warmupSec: arg('--warmup', 20),
     }).finally(() => child.kill('SIGTERM'));
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-seedload.json`);
-    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, stack: l.name, tuning: process.env.STACK_ENV ?? null, ...runs }, null, 2));
+    const file = writeResult('seedload', { stack: l.name, tuning: process.env.STACK_ENV ?? null, ...runs });
     console.log(`\n${seedLoadMarkdown(runs)}`);
     log(`wrote ${file}`);
   } finally {

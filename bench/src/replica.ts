@@ -20,9 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
-import { weather, type Tweet } from '@tweets/domain';
+import { weather } from '@tweets/domain';
 import { ItemStore, readStats } from '@tweets/store';
+import { percentile } from '@tweets/loadgen';
 import { sample } from './sampler.js';
+import { batchOf } from './transport.js';
 
 export const REPLICA_CASES = ['alone', 'replica', 'replica+wait'] as const;
 export type ReplicaCase = (typeof REPLICA_CASES)[number];
@@ -77,19 +79,12 @@ async function replicaInSync(replica: Redis): Promise<void> {
   throw new Error('the replica did not sync with the primary within 30 s');
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-
-function batchOf(prefix: string, b: number, size: number): Tweet[] {
-  const ms = weather.fields.municipality.values;
-  const ws = weather.fields.weather.values;
-  return Array.from({ length: size }, (_, i) => ({ id: `${prefix}-${b}-${i}`, municipality: ms[(b + i) % 4]!, weather: ws[i % 4]!, temperature: 10 + (i % 20), humidity: 30 + (i % 60) }));
-}
 
 async function measure(o: { case: ReplicaCase; primary: Redis; replica: Redis | null; pids: { primary: number; replica?: number }; batches: number; batchSize: number; inFlight: number }): Promise<ReplicaResult> {
   const store = new ItemStore(weather, o.primary, { waitReplicas: o.case === 'replica+wait' ? 1 : 0, waitTimeoutMs: 5000 });
   const prefix = `${o.case}-${Date.now()}`;
   // Warm-up: the script loaded, the connection's buffers grown; not measured.
-  for (let b = 0; b < 20; b++) await store.applyBatch('kafka', batchOf(`${prefix}-warm`, b, o.batchSize));
+  for (let b = 0; b < 20; b++) await store.applyBatch('kafka', batchOf(o.batchSize, b * o.batchSize, `${prefix}-warm`));
   const p0 = sample(o.pids.primary).cpuSec;
   const r0 = o.pids.replica ? sample(o.pids.replica).cpuSec : 0;
   const lat: number[] = [];
@@ -100,7 +95,7 @@ async function measure(o: { case: ReplicaCase; primary: Redis; replica: Redis | 
       while (next < o.batches) {
         const b = next++;
         const s = performance.now();
-        const applied = await store.applyBatch('kafka', batchOf(prefix, b, o.batchSize));
+        const applied = await store.applyBatch('kafka', batchOf(o.batchSize, b * o.batchSize, prefix));
         lat.push(performance.now() - s);
         if (applied.some((x) => x !== 1)) throw new Error(`batch ${b}: an item was not applied`);
       }
@@ -133,8 +128,8 @@ async function measure(o: { case: ReplicaCase; primary: Redis; replica: Redis | 
     tweets,
     tweetsPerSec: Math.round((tweets / ms) * 1000),
     batchesPerSec: Math.round((o.batches / ms) * 1000),
-    p50Ms: r2(pct(lat, 50)),
-    p99Ms: r2(pct(lat, 99)),
+    p50Ms: r2(percentile(lat, 50)),
+    p99Ms: r2(percentile(lat, 99)),
     primaryUsPerTweet: r2((primaryCpu * 1e6) / tweets),
     replicaUsPerTweet: r2((replicaCpu * 1e6) / tweets),
     replicaCatchUpMs: catchUp,

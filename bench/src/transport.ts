@@ -20,6 +20,7 @@ import { jsonCodec, validateItem, weather, type Item, type Tweet } from '@tweets
 import { createHttpServer } from '@tweets/http';
 import { BatchStream, contract, createWriterClient, sendBatch } from '@tweets/wire';
 import { startWriterServer } from '@tweets/writer/server';
+import { percentile } from '@tweets/loadgen';
 import { sample } from './sampler.js';
 
 export const TRANSPORTS = ['http-json', 'http-proto', 'grpc-unary', 'grpc-stream'] as const;
@@ -81,10 +82,11 @@ async function serve(): Promise<void> {
   process.send!({ http: (app.server.address() as { port: number }).port, grpc: grpcServer.port } satisfies Ports);
 }
 
-function batchOf(n: number, offset: number): Tweet[] {
+/** `n` valid tweets, ids `<prefix>-<offset + i>`: the same fields every run, so runs compare. */
+export function batchOf(n: number, offset: number, prefix = 't'): Tweet[] {
   const ms = weather.fields.municipality.values;
   const ws = weather.fields.weather.values;
-  return Array.from({ length: n }, (_, i) => ({ id: `t-${offset + i}`, municipality: ms[i % 4]!, weather: ws[(i >> 2) % 4]!, temperature: 10 + (i % 20), humidity: 30 + (i % 60) }));
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${offset + i}`, municipality: ms[i % 4]!, weather: ws[(i >> 2) % 4]!, temperature: 10 + (i % 20), humidity: 30 + (i % 60) }));
 }
 
 /** One way to send a batch, set up once per transport (connections, channels and streams are kept). */
@@ -126,8 +128,6 @@ async function received(child: ReturnType<typeof fork>): Promise<number> {
   return answer;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-
 async function measure(child: ReturnType<typeof fork>, ports: Ports, t: Transport, batchSize: number, inFlight: number, tweets: number): Promise<TransportResult> {
   const s = await sender(t, ports, inFlight);
   try {
@@ -154,8 +154,8 @@ async function measure(child: ReturnType<typeof fork>, ports: Ports, t: Transpor
       received: got,
       batchesPerSec: Math.round((lat.length / ms) * 1000),
       tweetsPerSec: Math.round((sent / ms) * 1000),
-      p50Ms: r2(pct(lat, 50)),
-      p99Ms: r2(pct(lat, 99)),
+      p50Ms: r2(percentile(lat, 50)),
+      p99Ms: r2(percentile(lat, 99)),
       clientUsPerTweet: r2((self.user + self.system) / sent),
       serverUsPerTweet: r2((server * 1e6) / sent),
     };

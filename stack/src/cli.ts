@@ -7,7 +7,7 @@ import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type Weat
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
-import { backgroundPolicy, components, ROUTES, type Profile, type Route } from './components.js';
+import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
 import { dashboards, render as renderDashboard } from '@tweets/dashboards';
 import { ensureK8sTools, K8sError, validateAll } from './k8s.js';
@@ -124,22 +124,21 @@ const say = (msg: string) => console.log(`[stack] ${msg}`);
 const START_GUARD_MS = 900_000;
 
 /** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, route: Route = 'both', profile: Profile = 'default', domain: DomainName = 'weather', writers = 1, apis = 0): Promise<void> {
+export async function startStack(l: StackLayout, opts: StackOptions = {}): Promise<void> {
+  const want = shapeOf(opts);
   const prev = readState(l);
   if (prev && alive(prev.supervisorPid)) {
-    if (prev.route !== route || (prev.profile ?? 'default') !== profile || (prev.domain ?? 'weather') !== domain || (prev.writers ?? 1) !== writers || (prev.apis ?? 0) !== apis) {
-      throw new Error(`stack ${l.name} is running with route ${prev.route}, profile ${prev.profile}, domain ${prev.domain ?? 'weather'}, ${prev.writers ?? 1} writer(s) per broker, ${prev.apis ?? 0} API(s) behind NGINX; npm stop first`);
-    }
+    if (!sameShape(shapeOf(prev), want)) throw new Error(`stack ${l.name} is running with ${describeShape(shapeOf(prev))}; npm stop first`);
     say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
   } else {
     // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
     backgroundPolicy();
-    components(l, { route, profile, domain, writers, apis });
+    components(l, want);
     provision(l);
     mkdirSync(l.logs, { recursive: true });
     rmSync(l.stateFile, { force: true });
     const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, route, profile, domain, String(writers), String(apis)], {
+    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, JSON.stringify(want)], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: ROOT,
@@ -174,22 +173,23 @@ export async function startStack(l: StackLayout, route: Route = 'both', profile:
  * brokers keep running (and their JIT-warm code and data). Returns once every
  * service is ready again.
  */
-export async function reconfigureStack(l: StackLayout, route: Route, profile: Profile = 'default', domain: DomainName = 'weather', writers = 1, apis = 0): Promise<void> {
+export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}): Promise<void> {
+  const want = shapeOf(opts);
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
-  if (s.route === route && (s.profile ?? 'default') === profile && (s.domain ?? 'weather') === domain && (s.writers ?? 1) === writers && (s.apis ?? 0) === apis) return;
+  if (sameShape(shapeOf(s), want)) return;
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
-  const missing = components(l, { route, profile, domain, writers, apis }).filter((c) => c.kind === 'broker' && !s.components[c.name]);
+  const missing = components(l, want).filter((c) => c.kind === 'broker' && !s.components[c.name]);
   if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
-  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify({ route, profile, domain, writers, apis }));
+  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify(want));
   process.kill(s.supervisorPid, 'SIGHUP');
   const t0 = Date.now();
   while (Date.now() - t0 < START_GUARD_MS) {
     await sleep(200);
     const now = readState(l);
     if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
-    if (now.status === 'ready' && now.route === route && now.profile === profile && (now.domain ?? 'weather') === domain && (now.writers ?? 1) === writers && (now.apis ?? 0) === apis) {
-      say(`stack ${l.name}: services ready with route ${route}, profile ${profile}, domain ${domain}, ${writers} writer(s) per broker, ${apis} API(s) behind NGINX in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (now.status === 'ready' && sameShape(shapeOf(now), want)) {
+      say(`stack ${l.name}: services ready with ${describeShape(want)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
   }
@@ -226,7 +226,7 @@ function status(l: StackLayout): number {
     say(`stack ${l.name}: not running`);
     return 1;
   }
-  console.log(`stack ${l.name}: ${s.status}, domain ${s.domain ?? 'weather'}, route ${s.route}, ${s.writers ?? 1} writer(s) per broker, ${s.apis ?? 0} API(s) behind NGINX, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
+  console.log(`stack ${l.name}: ${s.status}, ${describeShape(shapeOf(s))}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
   for (const [name, c] of Object.entries(s.components)) {
     console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
   }
@@ -494,7 +494,7 @@ export async function main(argv: string[]): Promise<number> {
     const l = layout(f.stack);
     switch (cmd) {
       case 'start':
-        await startStack(l, f.route, 'default', f.domain ?? 'weather', f.writers, f.apis);
+        await startStack(l, { route: f.route, domain: f.domain, writers: f.writers, apis: f.apis });
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);
@@ -517,7 +517,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'test':
         return await testRuns(f);
       case 'chaos':
-        await startStack(l, f.route);
+        await startStack(l, { route: f.route });
         return await chaos(l, f);
       case 'provision':
         provision(l);

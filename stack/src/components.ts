@@ -326,6 +326,25 @@ export interface StackOptions {
   apis?: number;
 }
 
+/** What a stack runs, every option with its default: what its state records and a start or reconfigure asks for. */
+export type StackShape = Required<StackOptions>;
+
+/** The options with their defaults; also reads a stack's state, whose fields are the same (absent in older states). */
+export function shapeOf(o: { route?: string; profile?: string; domain?: string; writers?: number; apis?: number } = {}): StackShape {
+  return {
+    route: (o.route ?? 'both') as Route,
+    profile: (o.profile ?? 'default') as Profile,
+    domain: (o.domain ?? 'weather') as DomainName,
+    writers: o.writers ?? 1,
+    apis: o.apis ?? 0,
+  };
+}
+
+export const sameShape = (a: StackShape, b: StackShape) => (Object.keys(a) as (keyof StackShape)[]).every((k) => a[k] === b[k]);
+
+export const describeShape = (s: StackShape) =>
+  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX`;
+
 /**
  * STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else,
  * checked like a profile: a setting no service reads is an error.

@@ -1,5 +1,5 @@
 export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type Secrets } from './layout.js';
 export { readState, alive, type StackState } from './state.js';
 export { reconfigureStack, startStack, stopStack } from './cli.js';
-export type { Profile, Route } from './components.js';
+export type { Profile, Route, StackOptions } from './components.js';
 export { apiReplicas, writerReplicas } from './components.js';

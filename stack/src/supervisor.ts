@@ -8,22 +8,18 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DomainName } from '@tweets/domain';
-import { backgroundPolicy, components, launchLine, type Component, type Profile, type Route } from './components.js';
+import { backgroundPolicy, components, describeShape, launchLine, shapeOf, type Component, type StackShape } from './components.js';
 import { layout } from './layout.js';
 import { CHRT } from './provision.js';
 import { writeState, type StackState } from './state.js';
 
 const name = process.argv[2] ?? 'local';
-let route = (process.argv[3] ?? 'both') as Route;
-let profile = (process.argv[4] ?? 'default') as Profile;
-let domain = (process.argv[5] ?? 'weather') as DomainName;
-let writers = Number(process.argv[6] ?? 1);
-let apis = Number(process.argv[7] ?? 0);
+/** What it runs (the CLI passes it as JSON); a reconfigure replaces it. */
+let shape: StackShape = shapeOf(JSON.parse(process.argv[3] ?? '{}') as Partial<StackShape>);
 const l = layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, { route, profile, domain, writers, apis });
-const policy = () => backgroundPolicy(profile);
+const list = components(l, shape);
+const policy = () => backgroundPolicy(shape.profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
 const retiring = new WeakSet<ChildProcess>();
@@ -33,11 +29,7 @@ let lastFailure = '';
 const state: StackState = {
   supervisorPid: process.pid,
   status: 'starting',
-  route,
-  profile,
-  domain,
-  writers,
-  apis,
+  ...shape,
   components: Object.fromEntries(
     list.map((c) => [c.name, { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) }]),
   ),
@@ -166,7 +158,7 @@ async function startInOrder(cs: readonly Component[]): Promise<void> {
 }
 
 /**
- * SIGHUP: run the services with another route, profile, domain, writer count or API count (from
+ * SIGHUP: run the services with another shape: route, profile, domain, writer count or API count (from
  * <stack>/reconfigure.json), keeping the brokers and their data. The services
  * stop in reverse order, drain, and start again in order with their new env;
  * a service the new domain has no path for stays stopped.
@@ -176,27 +168,19 @@ process.on('SIGHUP', () => {
   if (reconfiguring || stopping || state.status !== 'ready') return;
   reconfiguring = true;
   void (async () => {
-    const want = JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as { route: Route; profile: Profile; domain?: DomainName; writers?: number; apis?: number };
-    say(`reconfiguring services: route ${want.route}, profile ${want.profile}, domain ${want.domain ?? 'weather'}, writers ${want.writers ?? 1}, APIs behind NGINX ${want.apis ?? 0}`);
+    const want = shapeOf(JSON.parse(readFileSync(join(l.dir, 'reconfigure.json'), 'utf8')) as Partial<StackShape>);
+    say(`reconfiguring services: ${describeShape(want)}`);
     state.status = 'starting';
     save();
     // The services, and what follows them (NGINX, whose upstreams they are), stop and start again.
     const swapped = (c: Component) => c.kind === 'service' || c.followsServices === true;
     for (const c of [...list.filter(swapped)].reverse()) await stopOne(c);
-    route = want.route;
-    profile = want.profile;
-    domain = want.domain ?? 'weather';
-    writers = want.writers ?? 1;
-    apis = want.apis ?? 0;
-    const next = components(l, { route, profile, domain, writers, apis });
+    shape = want;
+    const next = components(l, shape);
     // The brokers stay; the new services (and NGINX) in their order; then the other tools.
     list.splice(0, list.length, ...list.filter((c) => c.kind === 'broker'), ...next.filter(swapped), ...list.filter((c) => c.kind === 'tool' && !swapped(c)));
     for (const c of list) state.components[c.name] ??= { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) };
-    state.route = route;
-    state.profile = profile;
-    state.domain = domain;
-    state.writers = writers;
-    state.apis = apis;
+    Object.assign(state, shape);
     // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.
     for (const c of list) {
       const pid = children.get(c.name)?.pid;
@@ -212,13 +196,13 @@ process.on('SIGHUP', () => {
     if (stopping) return;
     state.status = 'ready';
     save();
-    say(`stack ${name}: ready with route ${route}, profile ${profile}`);
+    say(`stack ${name}: ready with ${describeShape(shape)}`);
     reconfiguring = false;
   })();
 });
 
 save();
-say(`stack ${name}: starting ${list.length} components (route: ${route})`);
+say(`stack ${name}: starting ${list.length} components (${describeShape(shape)})`);
 await startInOrder(list);
 if (!stopping) {
   state.status = 'ready';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { InfinityTarget } from '@tweets/dashboards';
+import type { Domain } from '@tweets/domain';
+import { runLoad, type LoadOptions, type LoadResult } from '@tweets/loadgen';
 import { layout, readState, secrets, type Secrets } from '@tweets/stack';
 
 /** The stack the tests run against: `npm test` starts the `test` stack and sets STACK. */
@@ -69,4 +71,22 @@ export async function infinity(t: InfinityTarget, vars: Record<string, string>):
       }),
     ),
   );
+}
+
+/**
+ * A load whose clients retry with their keys, and a component of the stack SIGKILLed once a third of the
+ * load is accepted (whatever the machine's speed); the supervisor restarts it. Resolves with the load's
+ * result and the PID that was killed.
+ */
+export async function killUnderLoad<D extends Domain>(component: string, o: Omit<LoadOptions<D>, 'progress' | 'retry'>): Promise<{ result: LoadResult<D>; victim: number }> {
+  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
+  let settled = false;
+  const load = runLoad({ ...o, retry: { maxTotalMs: 120_000 }, progress }).finally(() => {
+    settled = true;
+  });
+  while (!settled && progress.accepted < o.count / 3) await sleep(20);
+  assert.ok(!settled, `the load ended before ${component} could be killed under it`);
+  const victim = pidOf(component);
+  process.kill(victim, 'SIGKILL');
+  return { result: await load, victim };
 }

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { apiReplicas, readState, reconfigureStack } from '@tweets/stack';
-import { api, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
+import { api, killUnderLoad, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 // The seed's ingress: NGINX on the API port in front of two API processes, as in front of the API's
 // replicas in the cluster. The stack goes back to one API without NGINX afterwards.
-before(async () => reconfigureStack(stack, 'both', 'default', 'weather', 1, 2), { timeout: 600_000 });
-after(async () => reconfigureStack(stack, 'both', 'default', 'weather', 1, 0), { timeout: 600_000 });
+before(async () => reconfigureStack(stack, { apis: 2 }), { timeout: 600_000 });
+after(async () => reconfigureStack(stack), { timeout: 600_000 });
 
 /** Tweets each API process has accepted so far, from its own /metrics (not through NGINX). */
 async function acceptedByEach(): Promise<number[]> {
@@ -40,11 +40,7 @@ test('NGINX spreads the tweets over both API processes, and each is counted once
 test('an API process killed under load: clients retry with their key, nothing is lost or counted twice', { timeout: 600_000 }, async () => {
   const before = await fetchStats<WeatherDomain>(api);
   const n = 4000;
-  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
-  const load = runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('ingress-kill'), retry: { maxTotalMs: 120_000 }, progress });
-  while (progress.accepted < n / 3) await sleep(20);
-  process.kill(pidOf('ingest-api-2'), 'SIGKILL');
-  const r = await load;
+  const { result: r } = await killUnderLoad('ingest-api-2', { domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('ingress-kill') });
   assert.equal(r.accepted, n, JSON.stringify(r.errors));
   const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
   assert.ok(reached, 'every accepted tweet counted on both paths');

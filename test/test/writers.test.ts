@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { readState, reconfigureStack, writerReplicas } from '@tweets/stack';
-import { api, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
+import { api, killUnderLoad, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 // Two writer processes per broker, as two writer pods behind a headless Service: the dispatcher's
 // streams spread over both, and a replica that dies is routed around.
-before(async () => reconfigureStack(stack, 'both', 'default', 'weather', 2), { timeout: 600_000 });
-after(async () => reconfigureStack(stack, 'both', 'default', 'weather', 1), { timeout: 600_000 });
+before(async () => reconfigureStack(stack, { writers: 2 }), { timeout: 600_000 });
+after(async () => reconfigureStack(stack), { timeout: 600_000 });
 
 /** What each writer process of a path has published so far, from its /metrics. */
 async function published(path: 'kafka' | 'rabbitmq'): Promise<number[]> {
@@ -42,12 +42,7 @@ test('with two writers per broker, the dispatcher spreads batches over both, and
 test('a writer replica killed under load: the other takes its batches, nothing is lost or counted twice', { timeout: 600_000 }, async () => {
   const before = await fetchStats<WeatherDomain>(api);
   const n = 4000;
-  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
-  const load = runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-kill'), retry: { maxTotalMs: 120_000 }, progress });
-  while (progress.accepted < n / 3) await sleep(20);
-  const victim = pidOf('writer-kafka-2');
-  process.kill(victim, 'SIGKILL');
-  const r = await load;
+  const { result: r } = await killUnderLoad('writer-kafka-2', { domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-kill') });
   assert.equal(r.accepted, n, JSON.stringify(r.errors));
   const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
   assert.ok(reached, 'every accepted tweet counted on both paths');
