@@ -51,6 +51,8 @@ export interface BenchOptions {
   /** Start a fresh stack and reconfigure it per scenario (false: use the running one as it is, for the smoke test). */
   manageStack: boolean;
   outDir: string;
+  /** Names the result files instead of the scenarios run (a run of some scenarios leaves latest.json alone either way). */
+  label?: string;
   quick: boolean;
   log: (m: string) => void;
 }
@@ -121,7 +123,8 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
   }
   processes[LOADGEN] = { cpuSecPer1000: Math.round(((self.user + self.system) / 1e6 / per1000) * 1000) / 1000, peakRssMb: result.peakRssMb[LOADGEN] ?? 0 };
   o.log(`${name} ${rate}/s: ${passed ? 'pass' : `FAIL (${reason})`}; p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, achieved ${s.achievedRate}/s`);
-  return { step: { ...s, passed, reason, countedWithinMs }, processes };
+  const cpuSecPer1000 = Object.fromEntries(Object.entries(processes).map(([n, c]) => [n, c.cpuSecPer1000]));
+  return { step: { ...s, passed, reason, countedWithinMs, cpuSecPer1000 }, processes };
 }
 
 /** The middle of a gap, in round figures: hundreds, or tens when the gap is small (200 and 300 give 250). */
@@ -312,7 +315,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
   mkdirSync(o.outDir, { recursive: true });
   // A run of some scenarios only is named for them, and leaves latest.json (the last full run's) alone.
-  const some = SCENARIOS.every((s) => o.scenarios.includes(s)) ? '' : `-${o.scenarios.join('-')}`;
+  const some = SCENARIOS.every((s) => o.scenarios.includes(s)) ? '' : `-${o.label ?? o.scenarios.join('-')}`;
   const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}${some}`);
   const files = [`${base}.json`, `${base}.md`, `${base}.svg`, ...(some && o.manageStack ? [] : [join(o.outDir, 'latest.json')])];
   writeFileSync(files[0]!, JSON.stringify(results, null, 2));

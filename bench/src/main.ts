@@ -7,10 +7,11 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { measureDedupMemory } from './dedup.js';
-import { markdown, runBench, SCENARIOS, startBare } from './index.js';
+import { markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
+import { renderReport, REPORT_SCENARIOS } from './techreport.js';
 import { pingPong } from './pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
@@ -26,10 +27,11 @@ const arg = (name: string, fallback: number) => {
 const outDir = join(ROOT, 'bench', 'results');
 const log = (m: string) => console.log(`[bench] ${m}`);
 
-/** Writes bench/results/<time>-<commit>-<kind>.json: the date and commit first, then the body. Returns its path. */
+/** Writes bench/results/<time>-<commit>[-quick]-<kind>.json: the date and commit first, then the body. Returns its path. */
 function writeResult(kind: string, body: object): string {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}-${kind}.json`);
+  const quick = process.argv.includes('--quick') ? '-quick' : '';
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}${quick}-${kind}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, ...body }, null, 2));
   return file;
 }
@@ -62,10 +64,13 @@ if (process.argv.includes('--ping-pong')) {
   }
   process.exit(0);
 }
+const valkeyReplicas = () =>
+  runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', process.argv.includes('--quick') ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
+const transports = () =>
+  runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', process.argv.includes('--quick') ? 20_000 : 200_000), log });
 if (process.argv.includes('--valkey-replica')) {
   // Valkey without and with a replica, and waiting for it (docs/valkey.md).
-  const quick = process.argv.includes('--quick');
-  const rs = await runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
+  const rs = await valkeyReplicas();
   const file = writeResult('valkey-replica', { machine: machine(), results: rs });
   console.log(`\n${replicaMarkdown(rs)}`);
   log(`wrote ${file}`);
@@ -73,8 +78,7 @@ if (process.argv.includes('--valkey-replica')) {
 }
 if (process.argv.includes('--transport')) {
   // REST against gRPC: the same batches between two processes over each transport (docs/benchmarks.md).
-  const quick = process.argv.includes('--quick');
-  const rs = await runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', quick ? 20_000 : 200_000), log });
+  const rs = await transports();
   const file = writeResult('transport', { machine: machine(), results: rs });
   console.log(`\n${transportMarkdown(rs)}`);
   log(`wrote ${file}`);
@@ -108,7 +112,8 @@ if (process.argv.includes('--seed-load')) {
 
 const quick = process.argv.includes('--quick');
 const started = Date.now();
-const { results, files } = await runBench({
+/** The open-loop harness's settings: the same for `npm run bench` and the report's comparisons. */
+const openLoopOptions = (scenarios: readonly ScenarioName[], label?: string): BenchOptions => ({
   quick,
   stepSec: quick ? 3 : 30,
   rampSec: quick ? 1 : 2,
@@ -125,18 +130,43 @@ const { results, files } = await runBench({
   warmupSec: quick ? 3 : 20,
   floorSec: quick ? 2 : 10,
   floorRepeats: quick ? 1 : 3,
-  // --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
-  scenarios: opt('--scenarios')?.split(',').map((s) => {
-    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
-    return s as (typeof SCENARIOS)[number];
-  }) ?? SCENARIOS,
+  scenarios,
   // The seed's load in full; --quick sends fewer tweets (its figures are then noisier) to stay under 3 minutes.
   seedLoad: { clients: 10, tweets: quick ? 3000 : 10_000 },
   stack: 'bench',
   manageStack: true,
   outDir,
+  ...(label ? { label } : {}),
   log,
 });
+
+if (process.argv.includes('--report')) {
+  // The technical report's comparisons (docs/report.md): run them all, then rewrite its tables and charts.
+  // --render: only rewrite them, from the newest report run in bench/results/.
+  if (!process.argv.includes('--render')) {
+    const transport = writeResult('transport', { machine: machine(), results: await transports() });
+    const valkeyReplica = writeResult('valkey-replica', { machine: machine(), results: await valkeyReplicas() });
+    const { files } = await runBench(openLoopOptions(REPORT_SCENARIOS, 'report-openloop'));
+    const manifest = writeResult('report', {
+      quick,
+      machine: machine(),
+      durationSec: Math.round((Date.now() - started) / 1000),
+      files: { openLoop: basename(files[0]!), transport: basename(transport), valkeyReplica: basename(valkeyReplica) },
+    });
+    log(`wrote ${manifest}`);
+  }
+  for (const f of renderReport({ results: outDir, docs: join(ROOT, 'docs'), root: ROOT, quick })) log(`rewrote ${f}`);
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+  process.exit(0);
+}
+
+// --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
+const scenarios =
+  opt('--scenarios')?.split(',').map((s) => {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+    return s as ScenarioName;
+  }) ?? SCENARIOS;
+const { results, files } = await runBench(openLoopOptions(scenarios));
 console.log(`\n${markdown(results)}`);
 for (const f of files) console.log(`[bench] wrote ${f}`);
 console.log(`[bench] done in ${Math.round((Date.now() - started) / 1000)} s`);

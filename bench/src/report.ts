@@ -14,7 +14,8 @@ export interface ScenarioResult {
   /** Latency at the highest passing step. */
   p50Ms: number | null;
   p99Ms: number | null;
-  steps: (StepResult & { passed: boolean; reason: string; countedWithinMs: number | null })[];
+  /** Each step; CPU seconds per 1,000 tweets per process over the step (absent in files before the report's runs). */
+  steps: (StepResult & { passed: boolean; reason: string; countedWithinMs: number | null; cpuSecPer1000?: Record<string, number> })[];
   /** CPU seconds per 1,000 tweets and peak RSS of each process, at the highest passing step. */
   processes: Record<string, ProcessCost>;
   /** Peak RSS of each process over every step of the scenario, passing or not. */
