@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { layout, readState, reconfigureStack, ROOT, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
+import { layout, readState, reconfigureStack, ROOT, secrets, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
+import { connectValkey } from '@tweets/store';
 import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
 import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
@@ -170,6 +171,31 @@ function stackPids(l: StackLayout): Record<string, number> {
   return Object.fromEntries(Object.entries(s?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
 }
 
+/**
+ * Empties the stack's Valkey (FLUSHALL, then an AOF rewrite of the empty data set) once every count has
+ * drained: each scenario then starts as the first did, instead of paying for the millions of ids the
+ * earlier ones left in the dedup window (a larger AOF to rewrite, more memory).
+ */
+async function emptyValkey(l: StackLayout): Promise<void> {
+  const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'default', password: secrets(l).valkeyAdminPassword, name: 'bench-reset' }, () => {});
+  try {
+    await new Promise((resolve, reject) => {
+      redis.once('ready', resolve);
+      setTimeout(() => reject(new Error('Valkey did not answer within 10 s')), 10_000).unref();
+    });
+    await redis.flushall();
+    // A rewrite already running makes BGREWRITEAOF schedule one after it; wait for both to finish.
+    await redis.bgrewriteaof().catch(() => undefined);
+    for (let i = 0; i < 600; i++) {
+      const info = await redis.info('persistence');
+      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) break;
+      await sleep(100);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
   const port = l.ports.api + BARE_PORT_OFFSET;
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(port)], { stdio: 'ignore' });
@@ -248,7 +274,10 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     for (const name of SCENARIOS) {
       if (name === 'bare' || !o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
-      if (o.manageStack) await reconfigureStack(l, sc);
+      if (o.manageStack) {
+        await reconfigureStack(l, sc);
+        await emptyValkey(l);
+      }
       const paths = sc.route === 'both' ? weather.paths : [sc.route];
       const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
