@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiScaling, charts, fill, latestRun, sections, type ReportRun } from '../src/techreport.js';
@@ -88,5 +88,22 @@ test('the newest run of the kind asked for is read, with the files its manifest 
     assert.throws(() => latestRun(dir, true), /no quick report run/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('both report files link only to files in the repository and to their own headings', () => {
+  const anchor = (h: string) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, '').replace(/ /g, '-');
+  for (const name of ['report.md', 'report.es.md']) {
+    const file = join(ROOT, 'docs', name);
+    const doc = readFileSync(file, 'utf8');
+    const headings = new Set([...doc.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1]!)));
+    const links = [...doc.replace(/```[\s\S]*?```/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+    assert.ok(links.length > 20, `${name}: ${links.length} links`);
+    for (const target of links) {
+      assert.doesNotMatch(target, /^[a-z]+:/i, `${name} links outside the repository: ${target}`);
+      const [path, hash] = target.split('#');
+      if (!path) assert.ok(headings.has(hash!), `${name}: no heading for #${hash}`);
+      else assert.ok(existsSync(join(ROOT, 'docs', path)), `${name}: ${target} does not exist`);
+    }
   }
 });
