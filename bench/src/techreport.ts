@@ -156,6 +156,7 @@ const isApi = (n: string) => /^ingest-api(-\d)?$/.test(n);
 export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Record<string, string> {
   const { manifest: m, openLoop: r } = run;
   const minutes = Math.round(m.durationSec / 60);
+  const started = new Date(Date.parse(m.date) - m.durationSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
   const source = (f: string, commit: string) => L(lang, `Source: ${link(f)} (commit ${commit}).`, `Fuente: ${link(f)} (commit ${commit}).`);
   const olSource = source(m.files.openLoop, r.commit);
   const fanout = r.fanout;
@@ -172,8 +173,8 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
     run: [
       L(
         lang,
-        `Measured by \`npm run bench -- --report\` on commit ${m.commit}, ${m.date.slice(0, 16).replace('T', ' ')} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; the whole run took ${minutes} minutes. Files: ${link(run.file)} (the run), ${link(m.files.openLoop)} (open-loop scenarios, with [its step-by-step table](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
-        `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, ${m.date.slice(0, 16).replace('T', ' ')} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; la ejecución completa tardó ${minutes} minutos. Archivos: ${link(run.file)} (la ejecución), ${link(m.files.openLoop)} (escenarios de lazo abierto, con [su tabla paso a paso](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
+        `Measured by \`npm run bench -- --report\` on commit ${m.commit}, started ${started} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; the whole run took ${minutes} minutes. Files: ${link(run.file)} (the run), ${link(m.files.openLoop)} (open-loop scenarios, with [its step-by-step table](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
+        `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, iniciado el ${started} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; la ejecución completa tardó ${minutes} minutos. Archivos: ${link(run.file)} (la ejecución), ${link(m.files.openLoop)} (escenarios de lazo abierto, con [su tabla paso a paso](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
       ),
       ...(m.quick ? ['', L(lang, '**Quick run: figures are not comparable.**', '**Ejecución rápida: cifras no comparables.**')] : []),
     ].join('\n'),
