@@ -168,6 +168,11 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   const seed = r.seedLoads?.seed;
   const seedApi = seed ? (seed.cpuSecPer1000['ingest-api'] ?? null) : null;
   const seedMillicores = seed && seedApi !== null ? (seed.throughput * seedApi) : null;
+  // the columns the transport and replica tables share: what was sent, how fast, how long it took
+  const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
+  const perBatchCells = (x: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }) => [fmt(lang, x.batchSize), fmt(lang, x.tweetsPerSec), fmt(lang, x.p50Ms, 2), fmt(lang, x.p99Ms, 2)];
+  // a measured section: its chart, its table, where the figures come from
+  const figure = (name: string, alt: [string, string], body: string, footer: string) => [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
   const cpuCell = (only: (n: string) => boolean) => (s: ScenarioResult, at: number | null) => fmt(lang, at ? cpuAt(s, at, only) : null, 3);
   return {
     run: [
@@ -194,17 +199,16 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           olSource,
         ].join('\n')
       : L(lang, '(the seed load was not run)', '(la carga del enunciado no se ejecutó)'),
-    brokers: [
-      chart(lang, 'brokers', L(lang, 'Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos')),
-      '',
+    brokers: figure(
+      'brokers',
+      ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
       openLoopTable(lang, r, [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']], [
         { head: ['broker CPU s per 1,000', 'CPU del broker s por 1.000'], at: cpuCell(BROKER) },
         { head: ['writer CPU s per 1,000', 'CPU del writer s por 1.000'], at: cpuCell((n) => n.startsWith('writer-')) },
         { head: ['consumer CPU s per 1,000', 'CPU del consumer s por 1.000'], at: cpuCell((n) => n.endsWith('-consumer')) },
       ]),
-      '',
       olSource,
-    ].join('\n'),
+    ),
     loads: (() => {
       const k = r.kafkaOnly;
       const q = r.rabbitmqOnly;
@@ -230,76 +234,63 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         olSource,
       ].join('\n');
     })(),
-    writers: [
-      chart(lang, 'writers', L(lang, 'One against two writers per broker', 'Uno contra dos writers por broker')),
-      '',
+    writers: figure(
+      'writers',
+      ['One against two writers per broker', 'Uno contra dos writers por broker'],
       openLoopTable(lang, r, [['fanout', 'writers1'], ['fanoutWriters2']], [
         { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1.000'], at: cpuCell(BROKER) },
         { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1.000'], at: cpuCell((n) => n.startsWith('writer-')) },
       ]),
-      '',
       olSource,
-    ].join('\n'),
-    apis: [
-      chart(lang, 'apis', L(lang, 'NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs')),
-      '',
+    ),
+    apis: figure(
+      'apis',
+      ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
       openLoopTable(lang, r, [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']], [
         { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1.000'], at: cpuCell((n) => n === 'nginx') },
         { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1.000'], at: cpuCell(isApi) },
       ]),
-      '',
       olSource,
-    ].join('\n'),
-    transport: [
-      chart(lang, 'transport', L(lang, 'REST against gRPC', 'REST contra gRPC')),
-      '',
+    ),
+    transport: figure(
+      'transport',
+      ['REST against gRPC', 'REST contra gRPC'],
       table(
         [
           L(lang, 'transport', 'transporte'),
-          L(lang, 'tweets per batch', 'tweets por lote'),
-          'tweets/s',
-          'p50 ms',
-          'p99 ms',
+          ...perBatchHead,
           L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
           L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
         ],
-        run.transport.results.map((t) => [t.transport, fmt(lang, t.batchSize), fmt(lang, t.tweetsPerSec), fmt(lang, t.p50Ms, 2), fmt(lang, t.p99Ms, 2), fmt(lang, t.clientUsPerTweet, 1), fmt(lang, t.serverUsPerTweet, 1)]),
+        run.transport.results.map((t) => [t.transport, ...perBatchCells(t), fmt(lang, t.clientUsPerTweet, 1), fmt(lang, t.serverUsPerTweet, 1)]),
         1,
       ),
-      '',
       L(lang, `${run.transport.results[0]?.inFlight ?? 0} batches in flight.`, `${run.transport.results[0]?.inFlight ?? 0} lotes en vuelo.`) + ' ' + source(m.files.transport, run.transport.commit),
-    ].join('\n'),
-    replica: [
-      chart(lang, 'replica', L(lang, 'Valkey without and with a replica', 'Valkey sin y con réplica')),
-      '',
+    ),
+    replica: figure(
+      'replica',
+      ['Valkey without and with a replica', 'Valkey sin y con réplica'],
       table(
         [
           L(lang, 'case', 'caso'),
-          L(lang, 'tweets per batch', 'tweets por lote'),
-          'tweets/s',
-          'p50 ms',
-          'p99 ms',
+          ...perBatchHead,
           L(lang, 'primary CPU µs/tweet', 'CPU primario µs/tweet'),
           L(lang, 'replica CPU µs/tweet', 'CPU réplica µs/tweet'),
           L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
         ],
         run.valkeyReplica.results.map((v) => [
           v.case === 'alone' ? L(lang, 'alone', 'sola') : v.case === 'replica' ? L(lang, 'with a replica', 'con réplica') : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1'),
-          fmt(lang, v.batchSize),
-          fmt(lang, v.tweetsPerSec),
-          fmt(lang, v.p50Ms, 2),
-          fmt(lang, v.p99Ms, 2),
+          ...perBatchCells(v),
           fmt(lang, v.primaryUsPerTweet, 1),
           v.case === 'alone' ? '—' : fmt(lang, v.replicaUsPerTweet, 1),
           fmt(lang, v.replicaCatchUpMs, 0),
         ]),
         1,
       ),
-      '',
       L(lang, `${run.valkeyReplica.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`, `${run.valkeyReplica.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`) +
         ' ' +
         source(m.files.valkeyReplica, run.valkeyReplica.commit),
-    ].join('\n'),
+    ),
     hpa: [
       table(
         [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
