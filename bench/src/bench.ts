@@ -234,7 +234,8 @@ function lowest<F extends Floors & { http: { bare: number; loadgen: number } }>(
   return { ...a, us: min(a.us, b.us), http: min(a.http, b.http) };
 }
 
-function commit(): string {
+/** The short commit of the working tree, which names every result file. */
+export function commit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {

@@ -4,13 +4,12 @@
  * within 5 s), measures each broker's floor at the fan-out's top rate, and
  * writes bench/results/. It runs on a private `bench` stack, started fresh.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { measureDedupMemory } from './dedup.js';
-import { markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
+import { commit, markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
 import { renderReport, REPORT_SCENARIOS } from './techreport.js';
 import { pingPong } from './pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
@@ -24,15 +23,15 @@ const arg = (name: string, fallback: number) => {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
   return v;
 };
+const quick = process.argv.includes('--quick');
 const outDir = join(ROOT, 'bench', 'results');
 const log = (m: string) => console.log(`[bench] ${m}`);
 
 /** Writes bench/results/<time>-<commit>[-quick]-<kind>.json: the date and commit first, then the body. Returns its path. */
 function writeResult(kind: string, body: object): string {
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const quick = process.argv.includes('--quick') ? '-quick' : '';
-  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${commit}${quick}-${kind}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, ...body }, null, 2));
+  const sha = commit();
+  const file = join(outDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${sha}${quick ? '-quick' : ''}-${kind}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit: sha, ...body }, null, 2));
   return file;
 }
 const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version });
@@ -65,9 +64,9 @@ if (process.argv.includes('--ping-pong')) {
   process.exit(0);
 }
 const valkeyReplicas = () =>
-  runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', process.argv.includes('--quick') ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
+  runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
 const transports = () =>
-  runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', process.argv.includes('--quick') ? 20_000 : 200_000), log });
+  runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', quick ? 20_000 : 200_000), log });
 if (process.argv.includes('--valkey-replica')) {
   // Valkey without and with a replica, and waiting for it (docs/valkey.md).
   const rs = await valkeyReplicas();
@@ -110,7 +109,6 @@ if (process.argv.includes('--seed-load')) {
   process.exit(0);
 }
 
-const quick = process.argv.includes('--quick');
 const started = Date.now();
 /** The open-loop harness's settings: the same for `npm run bench` and the report's comparisons. */
 const openLoopOptions = (scenarios: readonly ScenarioName[], label?: string): BenchOptions => ({

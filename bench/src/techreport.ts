@@ -66,13 +66,14 @@ export function apiScaling(yaml: string): ApiScaling {
 /** The newest report run in `dir` (quick or not): its manifest and the files it names. */
 export function latestRun(dir: string, quick: boolean): ReportRun {
   const read = <T>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
-  const runs = readdirSync(dir)
-    .filter((f) => f.endsWith('-report.json'))
-    .sort()
-    .filter((f) => read<Manifest>(f).quick === quick);
-  const file = runs.at(-1);
-  if (!file) throw new Error(`no ${quick ? 'quick ' : ''}report run in ${dir}: run npm run bench -- --report${quick ? ' --quick' : ''}`);
-  const manifest = read<Manifest>(file);
+  const [file, manifest] =
+    readdirSync(dir)
+      .filter((f) => f.endsWith('-report.json'))
+      .sort()
+      .map((f) => [f, read<Manifest>(f)] as const)
+      .filter(([, m]) => m.quick === quick)
+      .at(-1) ?? [];
+  if (!file || !manifest) throw new Error(`no ${quick ? 'quick ' : ''}report run in ${dir}: run npm run bench -- --report${quick ? ' --quick' : ''}`);
   return { file, manifest, openLoop: read(manifest.files.openLoop), transport: read(manifest.files.transport), valkeyReplica: read(manifest.files.valkeyReplica) };
 }
 
