@@ -60,7 +60,6 @@ export interface BenchOptions {
 
 export const P99_MAX_MS = 100;
 export const DRAIN_MAX_MS = 5000;
-const BARE_PORT_OFFSET = 19;
 const CONNECTIONS = 512;
 /** The floors are measured with batches of this many tweets: about what the API's batches hold near the pipeline's top rate. */
 const FLOOR_BATCH = 50;
@@ -197,7 +196,7 @@ async function emptyValkey(l: StackLayout): Promise<void> {
 }
 
 export async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
-  const port = l.ports.api + BARE_PORT_OFFSET;
+  const port = l.ports.bare;
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(port)], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
+import { TOOL_PORTS } from '@tweets/stack';
 
 export interface DedupMemory {
   ids: number;
@@ -24,7 +25,7 @@ export interface DedupMemory {
   bytesPerId: Record<'keyPerId' | 'setBucket', { uuid: number; short: number }>;
 }
 
-const PORT = 16_779;
+const PORT = TOOL_PORTS.dedupValkey;
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -23,6 +23,7 @@ import { Redis } from 'iovalkey';
 import { weather } from '@tweets/domain';
 import { ItemStore, readStats } from '@tweets/store';
 import { percentile } from '@tweets/loadgen';
+import { TOOL_PORTS } from '@tweets/stack';
 import { sample } from './sampler.js';
 import { batchOf } from './transport.js';
 
@@ -47,8 +48,7 @@ export interface ReplicaResult {
   replicaMatches: boolean | null;
 }
 
-const PRIMARY_PORT = 16_781;
-const REPLICA_PORT = 16_782;
+const { replicaPrimary: PRIMARY_PORT, replicaReplica: REPLICA_PORT } = TOOL_PORTS;
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

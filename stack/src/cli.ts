@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type StackLayout } from './layout.js';
+import { TOOL_PORTS } from './ports.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
@@ -411,7 +412,7 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join(l.dir, 'runs', `locust-${stamp}`);
   const users = f.concurrency || 10;
-  say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ' (web UI on http://127.0.0.1:8089)' : ''}`);
+  say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ' (web UI on http://127.0.0.1:${TOOL_PORTS.locustUi})' : ''}`);
   const run = await runLocust({ locust: bin, host: url, users, artifact: reference, registry: r, oras: orasBin, idPrefix: `${stamp}:`, dir: runDir, ui: f.ui });
   if (!run.results || run.code === 2) {
     say(`Locust did not run the file (exit ${run.code}); its log: ${join(runDir, 'locust.log')}`);

@@ -5,7 +5,7 @@
  *     the components) builds with `kubectl kustomize`;
  *  2. kubeconform, strict and offline, against JSON schemas generated here from
  *     the Kubernetes OpenAPI document that the k8s.io/kubernetes Go module
- *     carries and from the operators' CRDs in ../shared/crds;
+ *     carries and from the operators' CRDs (CRDS_DIR);
  *  3. a real kube-apiserver and etcd on loopback, built from the Go module
  *     proxy (deploy/k8s/tools), with the CRDs and namespaces created, takes a
  *     server-side dry run of every variant: what schemas miss (enums, CEL
@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { goBinary, goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
+import { VALIDATION_PORTS } from './ports.js';
 
 export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
 const TOOLS_MODULE = join(K8S_DIR, 'tools');
@@ -28,12 +29,14 @@ const ETCD_MODULE = join(TOOLS_MODULE, 'etcd');
 const CACHE = join(ROOT, '.tools', 'k8s');
 const WORK = join(ROOT, '.data', 'k8s-validate');
 export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0';
-/** The operators' CRDs, beside the project (a clone elsewhere may not have them). */
-export const CRDS_DIR = join(ROOT, '..', 'shared', 'crds');
-/** Loopback ports of the validation's etcd and API server. */
-const ETCD_PORT = 12379;
-const ETCD_PEER_PORT = 12380;
-const APISERVER_PORT = 16443;
+/**
+ * The operators' CRDs: K8S_CRDS_DIR, or the folder the project's own machines keep beside the project (a
+ * clone elsewhere has none). Without them the kinds of the operators are left out of kubeconform and the
+ * dry runs, and the run says so.
+ */
+export const CRDS_DIR = process.env.K8S_CRDS_DIR ?? join(ROOT, '..', 'shared', 'crds');
+/** Loopback ports of the validation's etcd and API server (the port plan's). */
+const { etcd: ETCD_PORT, etcdPeer: ETCD_PEER_PORT, apiserver: APISERVER_PORT } = VALIDATION_PORTS;
 
 type Log = (m: string) => void;
 
@@ -108,14 +111,14 @@ function swaggerPath(): string {
   return join(dir, 'api', 'openapi-spec', 'swagger.json');
 }
 
-/** Every CRD file under ../shared/crds. */
-function crdFiles(): string[] {
-  if (!existsSync(CRDS_DIR)) return [];
+/** Every CRD file in CRDS_DIR and its sub-folders, in name order. */
+function crdFiles(dir = CRDS_DIR): string[] {
+  if (!existsSync(dir)) return [];
   const out: string[] = [];
-  for (const d of readdirSync(CRDS_DIR).sort()) {
-    const dir = join(CRDS_DIR, d);
-    if (!statSync(dir).isDirectory()) continue;
-    for (const f of readdirSync(dir).sort()) if (/\.ya?ml$/.test(f)) out.push(join(dir, f));
+  for (const f of readdirSync(dir).sort()) {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) out.push(...crdFiles(path));
+    else if (/\.ya?ml$/.test(f)) out.push(path);
   }
   return out;
 }

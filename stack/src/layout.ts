@@ -2,56 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STACK_PORTS, type StackName, type StackPorts } from './ports.js';
 
 /** The repository's root folder. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export interface Ports {
-  api: number;
-  dispatcher: number;
-  kafkaWriter: number;
-  rabbitmqWriter: number;
-  kafkaConsumer: number;
-  rabbitmqConsumer: number;
-  valkey: number;
-  kafka: number;
-  kafkaController: number;
-  amqp: number;
-  rabbitmqDist: number;
-  epmd: number;
-  /** The writers' /metrics (their gRPC ports serve gRPC only). */
-  kafkaWriterMetrics: number;
-  rabbitmqWriterMetrics: number;
-  prometheus: number;
-  /** The live bar chart page (stack/src/view.ts). */
-  view: number;
-}
-
-/**
- * Two stacks can run side by side: `local` (what `npm start` runs, the API
- * on 8080) and `test` (what `npm test` runs). Ports avoid the brokers'
- * usual ones so a system Valkey, RabbitMQ or Kafka is never touched, and
- * stay below Linux's ephemeral range (32768-60999): a benchmark's thousands
- * of client connections take ports from that range, and a writer once failed
- * to bind 50252 after one.
- */
-const PORTS: Record<string, Ports> = {
-  local: {
-    api: 8080, dispatcher: 8081, kafkaWriter: 8083, rabbitmqWriter: 8084, kafkaConsumer: 8091, rabbitmqConsumer: 8092,
-    valkey: 16379, kafka: 19092, kafkaController: 19093, amqp: 15673, rabbitmqDist: 15674, epmd: 15675,
-    kafkaWriterMetrics: 8093, rabbitmqWriterMetrics: 8094, prometheus: 19090, view: 8088,
-  },
-  bench: {
-    api: 28080, dispatcher: 28081, kafkaWriter: 28083, rabbitmqWriter: 28084, kafkaConsumer: 28091, rabbitmqConsumer: 28092,
-    valkey: 16579, kafka: 19292, kafkaController: 19293, amqp: 15873, rabbitmqDist: 15874, epmd: 15875,
-    kafkaWriterMetrics: 28093, rabbitmqWriterMetrics: 28094, prometheus: 19290, view: 28088,
-  },
-  test: {
-    api: 18080, dispatcher: 18081, kafkaWriter: 18083, rabbitmqWriter: 18084, kafkaConsumer: 18091, rabbitmqConsumer: 18092,
-    valkey: 16479, kafka: 19192, kafkaController: 19193, amqp: 15773, rabbitmqDist: 15774, epmd: 15775,
-    kafkaWriterMetrics: 18093, rabbitmqWriterMetrics: 18094, prometheus: 19190, view: 18088,
-  },
-};
+export type Ports = StackPorts;
 
 export interface Secrets {
   /** Valkey's `default` user: the administrator, used by no service. */
@@ -77,11 +33,11 @@ export interface StackLayout {
 }
 
 export function stackNames(): string[] {
-  return Object.keys(PORTS);
+  return Object.keys(STACK_PORTS);
 }
 
 export function layout(name = 'local'): StackLayout {
-  const ports = PORTS[name];
+  const ports: StackPorts | undefined = STACK_PORTS[name as StackName];
   if (!ports) throw new Error(`unknown stack ${JSON.stringify(name)}; known: ${stackNames().join(', ')}`);
   const dir = join(ROOT, '.data', name);
   return {

@@ -13,6 +13,7 @@ import { breakdownDelta, weather, type BreakdownOf, type WeatherDomain } from '@
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import type { Dataset } from './loadtest.js';
 import { ROOT } from './layout.js';
+import { TOOL_PORTS } from './ports.js';
 import type { Registry } from './registry.js';
 
 export const VENV = join(ROOT, '.venv', 'loadtest');
@@ -83,7 +84,7 @@ export function runLocust(o: {
     '--csv', join(o.dir, 'locust'),
     '--html', join(o.dir, 'locust.html'),
     '--results', results,
-    ...(o.ui ? ['--web-host', '127.0.0.1', '--autostart'] : ['--headless', '--only-summary']),
+    ...(o.ui ? ['--web-host', '127.0.0.1', '--web-port', String(TOOL_PORTS.locustUi), '--autostart'] : ['--headless', '--only-summary']),
     ...(o.artifact ? ['--artifact', o.artifact] : []),
     ...(o.artifactDir ? ['--artifact-dir', o.artifactDir] : []),
     ...(o.oras ? ['--oras', o.oras] : []),

@@ -16,8 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
 import { alive } from './state.js';
+import { REGISTRY_PORT } from './ports.js';
 
-export const REGISTRY_PORT = 15000;
+export { REGISTRY_PORT };
 export const DISTRIBUTION_MODULE = 'github.com/distribution/distribution/v3/cmd/registry@v3.1.2';
 const DIR = join(ROOT, '.data', 'registry');
 const PID_FILE = join(DIR, 'registry.pid');

@@ -5,19 +5,26 @@ import { basename } from 'node:path';
 import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { buildImages, components, ensureRegistry, grpcServing, httpReady, imageExists, imageRef, imageServices, imageTag, podman, servedDigest } from '@tweets/stack/images';
+import { CONTAINER_PORTS } from '@tweets/stack';
 import { COUNT_GUARD_MS, sleep, stack, uniq } from './helpers.js';
 
 /**
  * The pipeline from its images: every service runs in a container built from
  * its Containerfile (podman run, host network, read-only root file system, no
  * capabilities, the image's non-root user), with the env and the secret files
- * the stack gives the same service, on its own ports (the stack's + 1000,
- * loopback only) and its own topic, queue, consumer group and Valkey prefix,
+ * the stack gives the same service, on its own ports (the port plan's
+ * CONTAINER_PORTS, loopback only) and its own topic, queue, consumer group and Valkey prefix,
  * so only the containers handle what this test sends. Images are built first
  * where missing (podman's layer cache makes a rebuild of unchanged code quick).
  */
 
-const OFFSET = 1000;
+/** A test stack's service port -> the same port of the containers (the port plan's CONTAINER_PORTS). */
+const PORT_OF = new Map(Object.entries(CONTAINER_PORTS).map(([k, port]) => [stack.ports[k as keyof typeof CONTAINER_PORTS], port]));
+const containerPort = (p: string | number) => {
+  const port = PORT_OF.get(Number(p));
+  if (port === undefined) throw new Error(`port ${p} is no service port of stack ${stack.name}`);
+  return String(port);
+};
 const ISOLATED = { KAFKA_TOPIC: 'weather-tweets-ct', RABBITMQ_QUEUE: 'weather-tweets-ct', KAFKA_GROUP: 'weather-tweets-ct', VALKEY_PREFIX: 'wtct' };
 const PORT_VARS = ['PORT', 'GRPC_PORT', 'HEALTH_PORT', 'METRICS_PORT'];
 const ADDR_VARS = ['KAFKA_WRITER_ADDR', 'RABBITMQ_WRITER_ADDR'];
@@ -42,8 +49,8 @@ function runArgs(c: (typeof services)[number]): string[] {
   args.push('--cap-drop', 'all', '--security-opt', 'no-new-privileges');
   args.push('--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024');
   const env: Record<string, string> = { ...c.env, ...ISOLATED, HOST: '127.0.0.1', GRPC_HOST: '127.0.0.1', HEALTH_HOST: '127.0.0.1' };
-  for (const v of PORT_VARS) if (env[v]) env[v] = String(Number(env[v]) + OFFSET);
-  for (const v of [...ADDR_VARS, 'DISPATCHER_URL']) if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + OFFSET}`);
+  for (const v of PORT_VARS) if (env[v]) env[v] = containerPort(env[v]);
+  for (const v of [...ADDR_VARS, 'DISPATCHER_URL']) if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${containerPort(p)}`);
   for (const [k, v] of Object.entries(env)) {
     if (k.endsWith('_FILE')) {
       const name = `ct-${basename(v)}`;
@@ -60,7 +67,7 @@ function runArgs(c: (typeof services)[number]): string[] {
 }
 
 function ready(c: (typeof services)[number]): Promise<boolean> {
-  const port = Number(c.env.PORT ?? c.env.GRPC_PORT ?? c.env.HEALTH_PORT) + OFFSET;
+  const port = Number(containerPort(c.env.PORT ?? c.env.GRPC_PORT ?? c.env.HEALTH_PORT!));
   return c.env.GRPC_PORT ? grpcServing(port) : httpReady(`http://127.0.0.1:${port}/readyz`);
 }
 
@@ -69,7 +76,7 @@ async function waitReady(c: (typeof services)[number]): Promise<void> {
   throw new Error(`${c.name} (container) was not ready: ${podman(['logs', '--tail', '20', `ct-${c.name}`])}`);
 }
 
-const api = `http://127.0.0.1:${stack.ports.api + OFFSET}`;
+const api = `http://127.0.0.1:${CONTAINER_PORTS.api}`;
 
 async function sendAndCount(count: number): Promise<void> {
   const before = await fetchStats<WeatherDomain>(api);
