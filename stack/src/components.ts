@@ -177,6 +177,9 @@ function rabbitmq(l: StackLayout): Component {
           '',
         ].join('\n'),
       );
+      // The Erlang distribution listener (what rabbitmqctl and other nodes connect to, with the cookie) on
+      // loopback like every other listener; Erlang's default is every interface.
+      write(join(dir, 'advanced.config'), '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n');
       write(join(dir, 'enabled_plugins'), '[].\n');
       write(join(dir, 'rabbitmq-env.conf'), '');
     },
