@@ -11,6 +11,7 @@ import { imageServices } from '@tweets/stack/images';
 import {
   build,
   componentNames,
+  CRDS_DIR,
   createCrds,
   createNamespaces,
   dryRun,
@@ -37,15 +38,19 @@ import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
 const log = (m: string) => console.log(`# ${m}`);
 let tools: K8sTools;
 let api: ApiServer;
-/** Each variant's manifests, without the operators' kinds where their CRDs are absent. */
-let built: { name: string; yaml: string }[];
+/**
+ * Each variant's manifests: `full`, as kustomize builds them (what the agreement checks read: they need no
+ * CRD), and `yaml`, what kubeconform and the API server check: without the operators' kinds where their CRDs
+ * are absent.
+ */
+let built: { name: string; full: string; yaml: string }[];
 
 before(async () => {
   tools = ensureK8sTools(log);
-  if (!tools.crds) log('../shared/crds is absent: the kinds of Strimzi, the RabbitMQ operator and KubeVirt are left out of every check');
+  if (!tools.crds) log(`no CRDs in ${CRDS_DIR} (set K8S_CRDS_DIR to a folder of them): the kinds of Strimzi, the RabbitMQ operator and KubeVirt are left out of kubeconform and the dry runs; every other check runs`);
   built = variants().map((v) => {
     const full = build(tools.kubectl, v.dir);
-    return { name: v.name, yaml: tools.crds ? full : withoutCrdKinds(full).yaml };
+    return { name: v.name, full, yaml: tools.crds ? full : withoutCrdKinds(full).yaml };
   });
   api = await startApiServer(tools, log);
   if (tools.crds) createCrds(api);
@@ -58,7 +63,8 @@ after(async () => {
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> };
 const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
-const base = () => built.find((b) => b.name === 'base')!.yaml;
+/** The base as the checks take it (`yaml`), or whole (`full`). */
+const base = (which: 'yaml' | 'full' = 'yaml') => built.find((b) => b.name === 'base')![which];
 
 test('every overlay and combination of components builds, passes strict kubeconform and the API server dry run', () => {
   // GKE with every subset of the components but those with both valkey-hpa and valkey-kubevirt (the HPA scales
@@ -99,7 +105,7 @@ test('the checks catch what they are there for: schemas a misspelled field and a
 });
 
 test('the manifests agree with the code: settings, ports, images, probes', () => {
-  const objs = objects(base());
+  const objs = objects(base('full'));
   const ports = new Map(imageServices().map((s) => [s.name, s.port]));
   const deployments = objs.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === 'tweets');
   assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), Object.keys(SETTINGS).sort(), 'one Deployment per service the stack runs');
@@ -129,8 +135,8 @@ test('the manifests agree with the code: settings, ports, images, probes', () =>
   assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization], [1, 3, 30], "the seed's HPA");
 });
 
-test('the manifests agree with the brokers: topics, partitions, queue permissions', { skip: !existsSync(join(ROOT, '..', 'shared', 'crds')) && 'no CRDs' }, () => {
-  const objs = objects(base());
+test('the manifests agree with the brokers: topics, partitions, queue permissions', () => {
+  const objs = objects(base('full'));
   const topics = objs.filter((o) => o.kind === 'KafkaTopic').map((t) => ({ name: t.spec.topicName ?? t.metadata.name, partitions: t.spec.partitions }));
   assert.deepEqual(topics.map((t) => t.name).sort(), [weather.broker.topic, `${weather.broker.topic}.dlq`].sort());
   assert.equal(topics.find((t) => t.name === weather.broker.topic)!.partitions, DEFAULT_PARTITIONS, 'the partitions the writers and consumer expect');
@@ -165,7 +171,7 @@ test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod n
   const made = madeByUpSh();
   assert.ok([...made.keys()].filter((k) => k.startsWith('secret:')).length >= 5, `up.sh creates the Secrets (${[...made.keys()].join(', ')})`);
   for (const b of built) {
-    const objs = objects(b.yaml);
+    const objs = objects(b.full);
     const configMaps = new Map(objs.filter((o) => o.kind === 'ConfigMap').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, new Set(Object.keys(o.data ?? {}))]));
     const configMap = (ref: string) => configMaps.get(ref) ?? made.get(`configmap:${ref}`);
     for (const o of objs) {
@@ -272,12 +278,10 @@ test('every pinned version is used, and the manifests take theirs from versions.
     .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
     .join('\n');
   for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by up.sh or the manifests`);
-  const y = base();
+  const y = base('full');
   assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');
-  if (tools.crds) {
-    assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');
-    assert.ok(y.includes(`image: ${v.RABBITMQ_IMAGE}`), 'RabbitMQ runs the pinned image');
-  }
+  assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');
+  assert.ok(y.includes(`image: ${v.RABBITMQ_IMAGE}`), 'RabbitMQ runs the pinned image');
 });
 
 test('shellcheck passes on every shell script', () => {
@@ -298,7 +302,7 @@ test('shellcheck passes on every shell script', () => {
 });
 
 test('the Black Friday overlay agrees with its domain: DOMAIN everywhere, its topics, Kafka only, Valkey in two VMs behind the same Service', () => {
-  const objs = objects(built.find((b) => b.name === 'overlays/blackfriday')!.yaml);
+  const objs = objects(built.find((b) => b.name === 'overlays/blackfriday')!.full);
   const deployments = objs.filter((o) => o.kind === 'Deployment');
   assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), ['dispatcher', 'ingest-api', 'kafka-consumer', 'writer-kafka']);
   for (const d of deployments) assert.deepEqual(d.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name === 'DOMAIN'), [{ name: 'DOMAIN', value: blackfriday.name }], d.metadata.name);
