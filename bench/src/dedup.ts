@@ -10,13 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
-import { TOOL_PORTS } from '@tweets/stack';
+import { scratchDir, TOOL_PORTS, valkeyServer } from '@tweets/stack';
 
 export interface DedupMemory {
   ids: number;
@@ -41,8 +40,9 @@ async function usedMemory(r: Redis): Promise<number> {
 }
 
 export async function measureDedupMemory(n = 1_000_000, log: (m: string) => void = () => {}): Promise<DedupMemory> {
-  const dir = mkdtempSync(join(tmpdir(), 'valkey-dedup-'));
-  const server = spawn('/usr/bin/valkey-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const dir = scratchDir('valkey-dedup-');
+  const line = valkeyServer(['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const server = spawn(line.command, line.args, { stdio: 'ignore' });
   for (let i = 0; !(await listening(PORT)); i++) {
     if (i > 100) throw new Error('the throwaway valkey did not start');
     await sleep(100);

@@ -14,16 +14,15 @@
  * on their own ports and folders, stopped at the end. npm run bench -- --valkey-replica.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'iovalkey';
 import { weather } from '@tweets/domain';
 import { ItemStore, readStats } from '@tweets/store';
 import { percentile } from '@tweets/loadgen';
-import { TOOL_PORTS } from '@tweets/stack';
+import { scratchDir, TOOL_PORTS, valkeyServer } from '@tweets/stack';
 import { sample } from './sampler.js';
 import { batchOf } from './transport.js';
 
@@ -62,7 +61,8 @@ function listening(port: number): Promise<boolean> {
 async function startValkey(port: number, dir: string, replicaOf?: number): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
   if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
-  const p = spawn('/usr/bin/valkey-server', args, { stdio: 'ignore' });
+  const line = valkeyServer(args);
+  const p = spawn(line.command, line.args, { stdio: 'ignore' });
   for (let i = 0; !(await listening(port)); i++) {
     if (i > 100 || p.exitCode !== null) throw new Error(`the throwaway valkey on ${port} did not start`);
     await sleep(100);
@@ -147,7 +147,7 @@ export interface ReplicaOptions {
 }
 
 export async function runReplicaBench(o: ReplicaOptions): Promise<ReplicaResult[]> {
-  const dirs = [mkdtempSync(join(tmpdir(), 'valkey-primary-')), mkdtempSync(join(tmpdir(), 'valkey-replica-'))];
+  const dirs = [scratchDir('valkey-primary-'), scratchDir('valkey-replica-')];
   const procs: ChildProcess[] = [];
   const conns: Redis[] = [];
   try {

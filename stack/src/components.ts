@@ -6,7 +6,8 @@ import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
 import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/domain';
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
-import { CHRT, PROMETHEUS, EPMD, JAVA, NGINX, RABBITMQ_SERVER, VALKEY_SERVER } from './provision.js';
+import { CHRT, JAVA, NGINX } from './provision.js';
+import { inRoot, packageVersion } from './roots.js';
 
 export type { Profile };
 
@@ -57,13 +58,13 @@ function valkey(l: StackLayout): Component {
     name: 'valkey',
     kind: 'broker',
     background: true,
-    command: VALKEY_SERVER,
+    // Valkey 8.1 from Debian trixie (stack/src/roots.ts).
     // AOF with fsync before every reply: a counted tweet is on disk before its
     // message is acknowledged to the broker. With `everysec` a SIGKILL could lose
     // writes Valkey had already answered (it postpones the AOF write while a
     // background fsync runs); the chaos test caught it. The consumers write in
     // batches, so one fsync covers hundreds of tweets; see docs/valkey.md.
-    args: [join(dir, 'valkey.conf')],
+    ...inRoot('trixie', '/usr/bin/valkey-server', [join(dir, 'valkey.conf')]),
     env: {},
     prepare() {
       mkdirSync(dir, { recursive: true });
@@ -118,8 +119,8 @@ function epmd(l: StackLayout): Component {
   return {
     name: 'epmd',
     kind: 'broker',
-    command: EPMD,
-    args: ['-port', String(l.ports.epmd), '-address', '127.0.0.1'],
+    // RabbitMQ's Erlang's own epmd, from the same root
+    ...inRoot('forky', '/usr/bin/epmd', ['-port', String(l.ports.epmd), '-address', '127.0.0.1']),
     env: {},
     ready: () => tcpOpen(l.ports.epmd),
     readyTimeoutMs: 30_000,
@@ -127,17 +128,22 @@ function epmd(l: StackLayout): Component {
   };
 }
 
+/** RabbitMQ's data: a folder per minor version (data of an older line, 3.10's, is not upgraded in place; a new one starts empty). */
+const rabbitmqData = (l: StackLayout) => join(l.dir, 'rabbitmq', `data-${packageVersion('forky', 'rabbitmq-server').split('.').slice(0, 2).join('.')}`);
+
 function rabbitmqEnv(l: StackLayout): Record<string, string> {
   const dir = join(l.dir, 'rabbitmq');
   return {
     HOME: dir,
+    // The start script execs the Erlang VM instead of waiting on it as a child: the PID is the broker's own.
+    RUNNING_UNDER_SYSTEMD: 'true',
     RABBITMQ_NODENAME: `tweets-${l.name}@localhost`,
     RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
     RABBITMQ_NODE_PORT: String(l.ports.amqp),
     RABBITMQ_DIST_PORT: String(l.ports.rabbitmqDist),
     ERL_EPMD_PORT: String(l.ports.epmd),
     ERL_EPMD_ADDRESS: '127.0.0.1',
-    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_MNESIA_BASE: rabbitmqData(l),
     RABBITMQ_LOG_BASE: join(dir, 'log'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
     RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
@@ -156,11 +162,11 @@ function rabbitmq(l: StackLayout): Component {
   return {
     name: 'rabbitmq',
     kind: 'broker',
-    command: RABBITMQ_SERVER,
-    args: [],
+    // RabbitMQ 4.3 from Debian forky (stack/src/roots.ts)
+    ...inRoot('forky', '/usr/lib/rabbitmq/bin/rabbitmq-server', []),
     env: rabbitmqEnv(l),
     prepare() {
-      mkdirSync(join(dir, 'mnesia'), { recursive: true });
+      mkdirSync(rabbitmqData(l), { recursive: true });
       mkdirSync(join(dir, 'log'), { recursive: true });
       write(
         join(dir, 'rabbitmq.conf'),
@@ -560,14 +566,14 @@ function prometheus(l: StackLayout, writers: readonly { name: string; metricsPor
   return {
     name: 'prometheus',
     kind: 'tool',
-    command: PROMETHEUS,
-    args: [
+    // Prometheus 3.5 from Debian forky (stack/src/roots.ts)
+    ...inRoot('forky', '/usr/bin/prometheus', [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=127.0.0.1:${l.ports.prometheus}`,
       '--log.level=warn',
-    ],
+    ]),
     env: {},
     prepare() {
       // A stack's series begin with it: left from an earlier run, a counter's last value would mix with the new process's.

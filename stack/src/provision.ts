@@ -2,11 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, type StackLayout } from './layout.js';
+import { ensureRoot, rootReady, ROOTS, type RootName } from './roots.js';
 
-export const VALKEY_SERVER = '/usr/bin/valkey-server';
-export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-export const EPMD = '/usr/bin/epmd';
-export const PROMETHEUS = '/usr/bin/prometheus';
 export const NGINX = '/usr/sbin/nginx';
 export const JAVA = 'java';
 /** util-linux's chrt: background components run under SCHED_IDLE. */
@@ -31,24 +28,29 @@ function log(msg: string): void {
 export class ProvisionError extends Error {}
 
 /**
- * Installs what the stack runs on, if missing: Valkey 8 (bookworm-backports),
- * RabbitMQ and Erlang (Debian), a Java runtime and Maven, Prometheus and NGINX (Debian), then Kafka's jars
- * from Maven Central. Without root it says exactly what to run instead.
- * Installing never starts the system's own broker services.
+ * Installs what the stack runs on, if missing: a Java runtime and Maven, NGINX and debootstrap (Debian), the
+ * Debian roots Valkey 8.1, RabbitMQ 4.3 and Prometheus 3.5 run from (stack/src/roots.ts), then Kafka's jars
+ * from Maven Central, at the version production runs. Without root it says exactly what to run instead.
+ * Installing never starts a service.
  */
 export function provision(l: StackLayout): void {
   const missing: string[] = [];
-  if (!existsSync(VALKEY_SERVER)) missing.push('valkey-server');
-  if (!existsSync(RABBITMQ_SERVER) || !existsSync(EPMD)) missing.push('rabbitmq-server');
   if (!has('java')) missing.push('openjdk-17-jre-headless');
   if (!has('mvn')) missing.push('maven');
   if (!existsSync(CHRT)) missing.push('util-linux');
-  if (!existsSync(PROMETHEUS)) missing.push('prometheus');
   // the seed's ingress in front of 1-3 APIs (npm start -- --apis N)
   if (!existsSync(NGINX)) missing.push('nginx');
+  if (!existsSync(DEBOOTSTRAP)) missing.push('debootstrap');
   if (missing.length > 0) aptInstall(missing);
+  for (const name of Object.keys(ROOTS) as RootName[]) {
+    if (rootReady(name)) continue;
+    if (process.getuid?.() !== 0) throw new ProvisionError(`the Debian ${ROOTS[name].suite} root the stack runs ${ROOTS[name].packages.join(', ')} from is not made yet: run \`npm run provision\` as root once`);
+    ensureRoot(name, log);
+  }
   ensureKafkaJars(l);
 }
+
+const DEBOOTSTRAP = '/usr/sbin/debootstrap';
 
 /**
  * What `npm run images` and the image tests need, if missing: Podman, Buildah
@@ -62,7 +64,7 @@ export function provisionImages(): void {
   if (!existsSync('/usr/bin/podman')) missing.push('podman');
   if (!existsSync('/usr/bin/buildah')) missing.push('buildah');
   if (!existsSync('/usr/sbin/runc')) missing.push('runc');
-  if (!existsSync('/usr/sbin/debootstrap')) missing.push('debootstrap');
+  if (!existsSync(DEBOOTSTRAP)) missing.push('debootstrap');
   if (!has('htpasswd')) missing.push('apache2-utils');
   // deploy/: the Kubernetes test runs shellcheck on every script
   if (!has('shellcheck')) missing.push('shellcheck');
@@ -102,11 +104,17 @@ function aptInstall(pkgs: string[]): void {
   }
 }
 
-function kafkaVersion(): string {
-  const pom = readFileSync(join(ROOT, 'stack', 'kafka', 'pom.xml'), 'utf8');
-  const m = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom);
-  if (!m) throw new ProvisionError('stack/kafka/pom.xml names no kafka.version');
-  return m[1]!;
+/** The Kafka version production runs (deploy/k8s/base/versions.env): the local stack fetches the same. */
+export function kafkaVersion(): string {
+  const v = pins().KAFKA_VERSION;
+  if (!v) throw new ProvisionError('deploy/k8s/base/versions.env names no KAFKA_VERSION');
+  return v;
+}
+
+/** Every pin of deploy/k8s/base/versions.env, the one versions file of the deployment and the local stack. */
+export function pins(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'deploy', 'k8s', 'base', 'versions.env'), 'utf8');
+  return Object.fromEntries(text.split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 function ensureKafkaJars(l: StackLayout): void {
@@ -117,7 +125,7 @@ function ensureKafkaJars(l: StackLayout): void {
   log(`fetching Apache Kafka ${version} jars with Maven into ${l.kafkaLibs}`);
   execFileSync(
     'mvn',
-    ['-q', '-B', '-f', join(ROOT, 'stack', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${l.kafkaLibs}`],
+    ['-q', '-B', '-f', join(ROOT, 'stack', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${version}`, `-DoutputDirectory=${l.kafkaLibs}`],
     { stdio: 'inherit' },
   );
   if (!readdirSync(l.kafkaLibs).includes(jar)) throw new ProvisionError(`maven did not fetch ${jar}`);
