@@ -257,7 +257,7 @@ apply_secret monitoring grafana-admin generic --from-literal=admin-user=admin --
 
 say "7. Prometheus and Grafana (Helm); Grafana's admin login from the Secret grafana-admin"
 run helm upgrade --install prometheus prometheus-community/prometheus --version "$PROMETHEUS_CHART_VERSION" \
-  --namespace monitoring --values "$ROOT/deploy/gke/prometheus-values.yaml" --wait --timeout 10m
+  --namespace monitoring --values "$ROOT/deploy/gke/prometheus-values.yaml" --set "server.image.tag=v$PROMETHEUS_VERSION" --wait --timeout 10m
 run helm upgrade --install grafana grafana-community/grafana --version "$GRAFANA_CHART_VERSION" \
   --namespace monitoring --values "$ROOT/deploy/gke/grafana-values.yaml" \
   --set "plugins[0]=yesoreyeram-infinity-datasource $INFINITY_PLUGIN_VERSION" --wait --timeout 10m
