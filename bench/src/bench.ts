@@ -13,7 +13,7 @@ import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type Process
 import { TreeSampler } from './sampler.js';
 import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
 
-export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic', 'naive'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; writers?: number; apis?: number; description: string }> = {
@@ -23,7 +23,8 @@ const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: P
   fanoutApis2: { route: 'both', profile: 'default', apis: 2, description: 'both paths, NGINX in front of two API processes' },
   fanoutApis3: { route: 'both', profile: 'default', apis: 3, description: 'both paths, NGINX in front of three API processes' },
   kafkaOnly: { route: 'kafka', profile: 'default', description: 'Kafka path only' },
-  rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only' },
+  rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only (a quorum queue)' },
+  rabbitmqOnlyClassic: { route: 'rabbitmq', profile: 'classicQueue', description: 'RabbitMQ path only, a classic queue' },
   naive: { route: 'both', profile: 'naive', description: 'both paths, one request, one call and one broker round trip per tweet at every hop' },
 };
 
@@ -335,6 +336,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     fanoutApis3: get('fanoutApis3'),
     kafkaOnly: get('kafkaOnly'),
     rabbitmqOnly: get('rabbitmqOnly'),
+    rabbitmqOnlyClassic: get('rabbitmqOnlyClassic'),
     floors: floors ?? null,
     ceiling: ceiling ?? null,
     nodeServicePeakRssMb: nodePeak,

@@ -112,7 +112,8 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
     async setup(model) {
       const pub = await model.createConfirmChannel();
       const sub = await model.createChannel();
-      await pub.assertQueue(queue, { durable: true });
+      // the kind of queue the pipeline uses (a quorum queue)
+      await pub.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await sub.prefetch(1000);
       await sub.consume(queue, (m) => {
         if (!m) return;

@@ -48,6 +48,8 @@ export interface BenchResults {
   fanoutApis3: ScenarioResult;
   kafkaOnly: ScenarioResult;
   rabbitmqOnly: ScenarioResult;
+  /** The RabbitMQ path with a classic queue instead of the quorum queue. */
+  rabbitmqOnlyClassic: ScenarioResult;
   /** Each component's own CPU per tweet, measured at the fan-out's top rate. */
   floors: (Floors & { http: { bare: number; loadgen: number } }) | null;
   ceiling: Ceiling | null;
@@ -112,8 +114,8 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
   };
 }
 
-const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly'] as const;
-const PIPELINES = ['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const;
+const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic'] as const;
+const PIPELINES = ['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic', 'naive'] as const;
 
 export function markdown(r: BenchResults): string {
   const c = r.ceiling;

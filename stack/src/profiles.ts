@@ -36,7 +36,7 @@ export const SETTINGS: Record<ServiceName, readonly string[]> = {
  * Named, typed configurations of the services. `default` is what the services
  * do by themselves; `naive` is the benchmark's stand-in for the
  * implementations we compare with: one request, one call and one broker round
- * trip per item at every hop.
+ * trip per item at every hop; `classicQueue` RabbitMQ's classic queue instead of the quorum queue.
  */
 export const PROFILES = {
   default: {},
@@ -47,6 +47,11 @@ export const PROFILES = {
     'writer-rabbitmq': { RABBITMQ_MESSAGE: 'tweet' },
     'kafka-consumer': { BATCH_MAX: '1' },
     'rabbitmq-consumer': { BATCH_MAX: '1' },
+  },
+  /** RabbitMQ's tweet queue as a classic queue (one node's), to compare with the quorum queue: a queue of its own name. */
+  classicQueue: {
+    'writer-rabbitmq': { RABBITMQ_QUEUE_TYPE: 'classic', RABBITMQ_QUEUE: 'weather-tweets-classic' },
+    'rabbitmq-consumer': { RABBITMQ_QUEUE_TYPE: 'classic', RABBITMQ_QUEUE: 'weather-tweets-classic' },
   },
 } as const satisfies Record<string, Overrides>;
 

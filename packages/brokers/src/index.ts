@@ -1,3 +1,4 @@
 export * from './topology.js';
 export * from './kafka.js';
 export * from './rabbitmq.js';
+export * from './config.js';

@@ -114,20 +114,40 @@ export function deadLetterQueue(queue: string): string {
   return `${queue}.dlq`;
 }
 
+/** The queue types the tweet queue and its DLQ may be: quorum (replicated, the default) or classic (one node). */
+export const QUEUE_TYPES = ['quorum', 'classic'] as const;
+export type QueueType = (typeof QUEUE_TYPES)[number];
+
+export interface QueueSettings {
+  RABBITMQ_QUEUE: string;
+  RABBITMQ_QUEUE_TYPE: QueueType;
+  RABBITMQ_DELIVERY_LIMIT: number;
+}
+
 /**
- * The queue's declaration, the same from the writer and the consumer (a
- * mismatch is a channel error): durable, and dead-lettering rejected
- * messages to the DLQ instead of discarding them.
+ * The queue's declaration, the same from the writer and the consumer (a mismatch is a channel error):
+ * durable, and dead-lettering to the DLQ instead of discarding. A quorum queue (RabbitMQ's replicated
+ * queue: a Raft group over the cluster's nodes; a write is confirmed once a majority has it on disk) also
+ * dead-letters a message delivered more than `deliveryLimit` times without an ack (a consumer that crashes
+ * on it, say), with reason `delivery_limit`: a message that can never be counted ends in the DLQ, where it
+ * can be looked at, instead of going round for ever.
  */
-export function queueOptions(queue: string): Options.AssertQueue {
+export function queueOptions(queue: string, type: QueueType = 'quorum', deliveryLimit = 20): Options.AssertQueue {
   return {
     durable: true,
     arguments: {
-      'x-queue-type': 'classic',
+      'x-queue-type': type,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': deadLetterQueue(queue),
+      ...(type === 'quorum' ? { 'x-delivery-limit': deliveryLimit } : {}),
     },
   };
+}
+
+/** Declares the tweet queue and its DLQ (of the same type), as the writer and the consumer both do on every connect. */
+export async function declareQueues(ch: { assertQueue(q: string, o: Options.AssertQueue): Promise<unknown> }, s: QueueSettings): Promise<void> {
+  await ch.assertQueue(deadLetterQueue(s.RABBITMQ_QUEUE), { durable: true, arguments: { 'x-queue-type': s.RABBITMQ_QUEUE_TYPE } });
+  await ch.assertQueue(s.RABBITMQ_QUEUE, queueOptions(s.RABBITMQ_QUEUE, s.RABBITMQ_QUEUE_TYPE, s.RABBITMQ_DELIVERY_LIMIT));
 }
 
 /** Most items the writer puts in one batch message: about 3.5 KB of tweets, under the size RabbitMQ keeps in its queue index (4 KB). */

@@ -1,3 +1,4 @@
+import { queueSpec } from '@tweets/brokers';
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { dedupSpec, replicationSpec, valkeySpec } from '@tweets/store';
@@ -10,7 +11,7 @@ export function spec(d: Domain) {
     HEALTH_PORT: int({ default: 8092, min: 1, max: 65535 }),
     /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
     RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
-    RABBITMQ_QUEUE: str({ default: d.broker.queue }),
+    ...queueSpec(d.broker.queue),
     /** Unacked messages the broker may hand over at once; batches are taken from them. */
     PREFETCH: int({ default: 1000, min: 1, max: 65_535 }),
     /** Most messages taken in one batch and acked with one multiple-ack, and most items applied to Valkey in one round trip. */

@@ -3,7 +3,7 @@ import {
   connectRabbit,
   deadLetterQueue,
   POISON_REASON_HEADER,
-  queueOptions,
+  declareQueues,
   type Channel,
   type ChannelModel,
   type ConfirmChannel,
@@ -112,8 +112,7 @@ export async function startRabbitConsumer<D extends Domain>(cfg: RabbitConsumerC
       const ch = await model.createChannel();
       const dlq = await model.createConfirmChannel();
       await ch.prefetch(cfg.PREFETCH);
-      await ch.assertQueue(dlqName, { durable: true });
-      await ch.assertQueue(cfg.RABBITMQ_QUEUE, queueOptions(cfg.RABBITMQ_QUEUE));
+      await declareQueues(ch, cfg);
       const l: Link = { model, ch, dlq, open: true, consumerTag: '', pending: [] };
       const lost = () => {
         if (!l.open) return;

@@ -1,4 +1,4 @@
-import { DEFAULT_PARTITIONS, DEFAULT_RABBITMQ_BATCH_MAX } from '@tweets/brokers';
+import { DEFAULT_PARTITIONS, DEFAULT_RABBITMQ_BATCH_MAX, queueSpec } from '@tweets/brokers';
 import { BROKERS, DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { int, list, loadConfig, oneOf, str, type Env } from '@tweets/kit';
 
@@ -42,7 +42,7 @@ const kafka = (d: Domain) => ({
 const rabbitmq = (d: Domain) => ({
   /** amqp://user:password@host:port, or RABBITMQ_URL_FILE naming a file that holds it. */
   RABBITMQ_URL: str({ secret: true, pattern: /^amqps?:\/\/.+/ }),
-  RABBITMQ_QUEUE: str({ default: d.broker.queue }),
+  ...queueSpec(d.broker.queue),
   /**
    * batch: the tweets of one call go in one message (a JSON array), up to
    * RABBITMQ_BATCH_MAX each; RabbitMQ's cost is per message (route, store,

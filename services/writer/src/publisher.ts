@@ -1,4 +1,4 @@
-import { connectRabbit, createDurableProducer, deadLetterQueue, ensureTopic, queueOptions, type ConfirmChannel } from '@tweets/brokers';
+import { connectRabbit, createDurableProducer, declareQueues, ensureTopic, type ConfirmChannel } from '@tweets/brokers';
 import { jsonCodec, type BrokerPath, type Domain, type Item } from '@tweets/domain';
 import { Batcher, type Logger } from '@tweets/kit';
 import type { KafkaConfig, RabbitConfig } from './config.js';
@@ -80,8 +80,7 @@ export async function createRabbitPublisher(cfg: RabbitConfig, domain: Domain, l
     name: 'writer-rabbitmq',
     async setup(model) {
       const ch = await model.createConfirmChannel();
-      await ch.assertQueue(deadLetterQueue(cfg.RABBITMQ_QUEUE), { durable: true });
-      await ch.assertQueue(cfg.RABBITMQ_QUEUE, queueOptions(cfg.RABBITMQ_QUEUE));
+      await declareQueues(ch, cfg);
       ch.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'rabbitmq channel error'));
       ch.on('close', () => {
         if (channel !== ch) return;
