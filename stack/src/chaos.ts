@@ -29,6 +29,7 @@ export const ALL_FAULTS: Fault[] = [
   { kind: 'kill', component: 'ingest-api' },
   { kind: 'restart', component: 'kafka' },
   { kind: 'restart', component: 'rabbitmq' },
+  { kind: 'kill', component: 'rabbitmq' },
   { kind: 'restart', component: 'valkey' },
 ];
 
@@ -37,6 +38,7 @@ export const QUICK_FAULTS: Fault[] = [
   { kind: 'kill', component: 'kafka-consumer' },
   { kind: 'kill', component: 'writer-rabbitmq' },
   { kind: 'restart', component: 'kafka' },
+  { kind: 'kill', component: 'rabbitmq' },
   { kind: 'restart', component: 'valkey' },
 ];
 

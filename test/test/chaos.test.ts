@@ -4,7 +4,8 @@ import { QUICK_FAULTS, runChaos } from '@tweets/stack/chaos';
 import { stack } from './helpers.js';
 
 // The short variant of `npm run chaos`: at least 20,000 tweets at up to 1,000/s
-// while a consumer and a writer are killed and Kafka and Valkey restart. Faults
+// while a consumer, a writer and RabbitMQ are killed (SIGKILL) and Kafka and
+// Valkey restart. Faults
 // are scheduled by progress (every 2,000 accepted tweets after the last
 // recovery) and the load runs until all have recovered, so each fault hits a
 // live load whatever the machine's speed. It runs last: it restarts the
