@@ -23,6 +23,18 @@ secret_value() {
 # component removed, another overlay).
 APPLYSET_PARENT=${APPLYSET_PARENT:-applysets.deploy.weather-tweets.io/weather-tweets}
 
+# applyset_parent: the set's parent object (its type: deploy/gke/applyset.yaml, established first). kubectl
+# creates no custom-resource parent itself, and takes an existing one only with its tooling annotation and
+# its id label: base64url(sha256("<name>.<namespace>.<kind>.<group>")), as kubectl's applyset.go computes it.
+applyset_parent() {
+  local name=${APPLYSET_PARENT##*/} id
+  id=$(printf '%s..ApplySet.deploy.weather-tweets.io' "$name" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')
+  # made once: kubectl keeps the set's kinds and namespaces in its annotations, which a re-apply would reset
+  if kc get "$APPLYSET_PARENT" >/dev/null 2>&1; then return 0; fi
+  printf 'apiVersion: deploy.weather-tweets.io/v1\nkind: ApplySet\nmetadata:\n  name: %s\n  labels: { applyset.kubernetes.io/id: applyset-%s-v1 }\n  annotations:\n    applyset.kubernetes.io/tooling: kubectl/v1\n    applyset.kubernetes.io/contains-group-kinds: ""\n' "$name" "$id" |
+    kc create -f -
+}
+
 # apply_system DIR [KUBECTL-FLAGS...]: server-side apply of the kustomization DIR as the ApplySet, with prune.
 # A Job whose template changed is immutable: it is deleted and the apply run again (its work is idempotent).
 apply_system() {

@@ -297,6 +297,7 @@ if step 5 "Namespaces, then the operators and charts (versions: deploy/k8s/base/
   # the ApplySet's parent type, then its parent: the system's objects are applied as one set (step 8)
   run kubectl "${K[@]}" apply --server-side -f "$ROOT/deploy/gke/applyset.yaml"
   run kubectl "${K[@]}" wait --for condition=established --timeout 60s crd/applysets.deploy.weather-tweets.io
+  if [ "$DRY_RUN" = 1 ]; then echo "+ kubectl --context $KUBE_CONTEXT apply --server-side -f - (ApplySet ${APPLYSET_PARENT##*/})"; else applyset_parent; fi
   if [ "$KAFKA_ONLY" = 0 ]; then
     # the RabbitMQ operator and what it needs (cert-manager, for its webhooks); nothing of them with Kafka only
     run helm "${H[@]}" upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager --version "v$CERT_MANAGER_VERSION" \
@@ -424,7 +425,7 @@ else
   if [ "$CONTEXT_GIVEN" = 1 ] && kc get --raw /readyz >/dev/null 2>&1; then
     PLAN_DIR="$ROOT/.data/gke-plan/$PROJECT-$CLUSTER/kustomize"
     write_kustomization "$PLAN_DIR"
-    apply_system "$PLAN_DIR" --dry-run=server 2>&1 | sed 's/^/  server: /'
+    { apply_system "$PLAN_DIR" --dry-run=server 2>&1 || echo "the server's dry run failed (above)"; } | sed '/client-side throttling/d; s/^/  server: /'
   fi
 fi
 done_step
