@@ -238,7 +238,7 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
     'apply --server-side --force-conflicts --field-manager=deploy-gke --prune --applyset=',
     '-n kafka wait kafka/tweets --for=condition=Ready',
     '-n tweets rollout status deployment/rabbitmq-consumer',
-    'get service nginx-ingress-controller',
+    'http://203-0-113-20.sslip.io/stats',
   ];
   let at = 0;
   for (const s of steps) {
