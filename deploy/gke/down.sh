@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Removes what deploy/gke/up.sh made: the GKE cluster (with every volume its
-# workloads claimed), the Zot VM, its address and its firewall rule.
+# workloads claimed), the ingress's address, the Zot VM, its address and its
+# firewall rule.
 # usage: deploy/gke/down.sh [--dry-run] [--project ID] [--region R] [--zone Z]
-#          [--cluster NAME] [--zot-vm NAME] [--keep-registry]
+#          [--cluster NAME] [--zot-vm NAME] [--keep-registry] [--context KUBE-CONTEXT]
 # The same environment variables as up.sh. --keep-registry keeps the VM (and
 # the images in it). --dry-run prints every command and runs none.
+# It does not stop half-way: a namespace that does not finish deleting in time
+# is reported and the cluster is deleted anyway; the disks of the volumes that
+# were still there are then deleted by name, so nothing is left billing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=deploy/gke/lib.sh
+. "$ROOT/deploy/gke/lib.sh"
 DRY_RUN=0
 KEEP_REGISTRY=0
 PROJECT=${GCP_PROJECT:-}
@@ -14,6 +20,9 @@ REGION=${GKE_REGION:-us-central1}
 ZONE=${GKE_ZONE:-}
 CLUSTER=${GKE_CLUSTER:-weather-tweets}
 ZOT_VM=${ZOT_VM:-zot-registry}
+KUBE_CONTEXT=${KUBE_CONTEXT:-}
+# How long to wait for what the cluster deletes itself (finalizers, volumes), in seconds each.
+WAIT=${DOWN_WAIT_SECONDS:-600}
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
@@ -23,7 +32,8 @@ while [ $# -gt 0 ]; do
     --zone) ZONE=$2; shift ;;
     --cluster) CLUSTER=$2; shift ;;
     --zot-vm) ZOT_VM=$2; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --context) KUBE_CONTEXT=$2; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "down.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -34,13 +44,64 @@ if [ -z "$PROJECT" ]; then echo "down.sh: set the project: --project ID or GCP_P
 G=(--project "$PROJECT")
 run() { if [ "$DRY_RUN" = 1 ]; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi; }
 exists() { [ "$DRY_RUN" = 1 ] || "$@" >/dev/null 2>&1; }
+say() { printf '\n== %s\n' "$*"; }
+# The namespaces up.sh's manifests make (loadtest: the locust component).
+NAMESPACES=(tweets kafka rabbitmq valkey monitoring nginx-ingress loadtest)
+# Custom resources whose operator removes a finalizer when it deletes them: deleted while the operators run.
+FINALIZED=(kafkatopics.kafka.strimzi.io kafkausers.kafka.strimzi.io)
 
-# The namespaces first: their volume claims go, and with them the persistent disks (reclaim policy
-# Delete), and the ingress's load balancer; a cluster deleted with claims left keeps those disks.
+# empty_cluster: deletes the workloads so the volumes' disks and the load balancer go with them. Bounded:
+# what is still there after $WAIT s is reported, never a reason to stop.
+empty_cluster() {
+  local kind left
+  say "the operators' custom resources first, while their operators still run"
+  for kind in "${FINALIZED[@]}"; do
+    if ! kc get crd "$kind" >/dev/null 2>&1; then continue; fi
+    kc delete "$kind" --all-namespaces --all --wait=false || true
+    kc wait "$kind" --all-namespaces --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 || true
+    left=$(kc get "$kind" --all-namespaces -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null || true)
+    if [ -n "$left" ]; then
+      # the operator did not release them (gone already, or failing): their finalizers would hold the namespace
+      echo "down.sh: $kind still there after ${WAIT} s ($left): removing their finalizers"
+      for o in $left; do kc -n "${o%%/*}" patch "$kind" "${o#*/}" --type merge -p '{"metadata":{"finalizers":null}}' || true; done
+    fi
+  done
+  say "the namespaces (their volume claims, and so their disks; the ingress's load balancer)"
+  kc delete namespace "${NAMESPACES[@]}" --ignore-not-found --wait=false || true
+  kc wait namespace "${NAMESPACES[@]}" --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
+    echo "down.sh: not every namespace finished deleting in ${WAIT} s: $(kc get namespace "${NAMESPACES[@]}" --ignore-not-found -o name 2>/dev/null | tr '\n' ' ')- going on"
+  say "waiting for the volumes' disks to be deleted (the CSI driver deletes them after their claims)"
+  kc wait pv --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
+    echo "down.sh: volumes still there after ${WAIT} s: their disks are deleted by name after the cluster"
+}
+
+# disks_of_volumes: the Compute Engine disks behind the cluster's persistent volumes, one "ZONE DISK" a line.
+disks_of_volumes() {
+  kc get pv -o 'jsonpath={range .items[*]}{.spec.csi.volumeHandle}{"\n"}{end}' 2>/dev/null |
+    sed -n 's#^projects/[^/]*/zones/\([^/]*\)/disks/\([^/]*\)$#\1 \2#p'
+}
+
+DISKS=''
 if exists gcloud container clusters describe "$CLUSTER" --zone "$ZONE" "${G[@]}"; then
   run gcloud container clusters get-credentials "$CLUSTER" --zone "$ZONE" "${G[@]}"
-  run kubectl delete namespace tweets kafka rabbitmq valkey monitoring nginx-ingress --ignore-not-found --wait --timeout 15m
+  KUBE_CONTEXT=${KUBE_CONTEXT:-gke_${PROJECT}_${ZONE}_${CLUSTER}}
+  if [ "$DRY_RUN" = 1 ]; then
+    echo "+ kubectl --context $KUBE_CONTEXT delete ${FINALIZED[*]} --all (finalizers removed after ${WAIT} s), then namespace ${NAMESPACES[*]}, then wait for every PersistentVolume to go (each wait at most ${WAIT} s)"
+  else
+    empty_cluster
+    DISKS=$(disks_of_volumes)
+  fi
   run gcloud container clusters delete "$CLUSTER" --zone "$ZONE" --quiet "${G[@]}"
+fi
+# Disks of volumes that outlived their claims (the cluster was deleted before the CSI driver got to them).
+while read -r zone disk; do
+  [ -n "$disk" ] || continue
+  if exists gcloud compute disks describe "$disk" --zone "$zone" "${G[@]}"; then
+    run gcloud compute disks delete "$disk" --zone "$zone" --quiet "${G[@]}"
+  fi
+done <<< "$DISKS"
+if exists gcloud compute addresses describe "$CLUSTER-ingress" --region "$REGION" "${G[@]}"; then
+  run gcloud compute addresses delete "$CLUSTER-ingress" --region "$REGION" --quiet "${G[@]}"
 fi
 if [ "$KEEP_REGISTRY" = 0 ]; then
   if exists gcloud compute instances describe "$ZOT_VM" --zone "$ZONE" "${G[@]}"; then
@@ -54,5 +115,4 @@ if [ "$KEEP_REGISTRY" = 0 ]; then
   fi
   run rm -rf "$ROOT/.data/gke/$PROJECT-$CLUSTER"
 fi
-# Disks of volumes that outlived the cluster (a namespace that did not finish deleting):
-echo "check for leftover disks: gcloud compute disks list --filter='name~^pvc-' --project $PROJECT"
+echo "check for anything left: gcloud compute disks list --filter='name~^pvc-' --project $PROJECT"

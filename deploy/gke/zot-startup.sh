@@ -8,51 +8,63 @@
 #   acme-email    optional: Let's Encrypt's contact for the certificate
 # It installs Zot from its official release (checksum verified), gets a
 # certificate for zot-host from Let's Encrypt (HTTP-01 on port 80, renewed by
-# certbot's timer) and runs Zot under systemd as its own user. Idempotent.
+# certbot's timer; retried with backoff, since a shared DNS name such as
+# sslip.io can hit Let's Encrypt's rate limits for a while) and runs Zot under
+# systemd as its own user. Idempotent: every boot runs it again.
+#
+# Sourced with ZOT_STARTUP_LIB=1 it only defines its functions (the test
+# test/test/gke.test.ts runs install_zot against a release laid out locally).
 set -euo pipefail
+
 md() { curl -fsS -H 'Metadata-Flavor: Google' "http://metadata.google.internal/computeMetadata/v1/instance/attributes/$1"; }
-VERSION=$(md zot-version)
-HOST=$(md zot-host)
-EMAIL=$(md acme-email 2>/dev/null || true)
 
-export DEBIAN_FRONTEND=noninteractive
-if ! command -v certbot >/dev/null; then apt-get update -q && apt-get install -y -q certbot; fi
-id zot >/dev/null 2>&1 || useradd --system --home /var/lib/zot --shell /usr/sbin/nologin zot
-install -d -o zot -g zot -m 0750 /var/lib/zot
-install -d -o root -g zot -m 0750 /etc/zot /etc/zot/tls
+# retry TRIES FIRST-DELAY CMD...: runs CMD until it succeeds, doubling the delay (at most 30 min) between tries.
+retry() {
+  local tries=$1 delay=$2 i
+  shift 2
+  for ((i = 1; ; i++)); do
+    if "$@"; then return 0; fi
+    if ((i >= tries)); then echo "zot-startup: $* failed $tries times" >&2; return 1; fi
+    echo "zot-startup: $1 failed (try $i of $tries); again in $delay s" >&2
+    sleep "$delay"
+    delay=$((delay * 2 > 1800 ? 1800 : delay * 2))
+  done
+}
 
-if ! /usr/local/bin/zot --version 2>&1 | grep -q "v$VERSION"; then
-  base="https://github.com/project-zot/zot/releases/download/v$VERSION"
-  curl -fsSL -o /tmp/zot-linux-amd64 "$base/zot-linux-amd64"
-  if curl -fsSL -o /tmp/zot-checksums "$base/checksums.sha256.txt"; then
-    (cd /tmp && grep ' zot-linux-amd64$' zot-checksums | sha256sum -c -)
-  else
-    echo "zot-startup: no checksums.sha256.txt in the release; installed without verifying" >&2
-  fi
-  install -m 0755 /tmp/zot-linux-amd64 /usr/local/bin/zot
-fi
+# verify_checksum DIR FILE: checks DIR/FILE against DIR/checksums.sha256.txt. Zot's release workflow writes
+# each line as "<sha256> *<file>" (binary mode; .github/workflows/build.yaml, job release-checksums), and
+# sha256sum itself writes "<sha256>  <file>": both are accepted, and a file without a line is an error.
+verify_checksum() {
+  local dir=$1 file=$2 line
+  line=$(grep -E "^[0-9a-f]{64} [ *]$file\$" "$dir/checksums.sha256.txt" || true)
+  if [ -z "$line" ]; then echo "zot-startup: checksums.sha256.txt has no line for $file" >&2; return 1; fi
+  (cd "$dir" && printf '%s\n' "$line" | sha256sum --check --strict -)
+}
 
-md zot-config > /etc/zot/config.json
-md zot-htpasswd > /etc/zot/htpasswd
-chown root:zot /etc/zot/config.json /etc/zot/htpasswd
-chmod 0640 /etc/zot/config.json /etc/zot/htpasswd
+# install_zot VERSION BASE-URL DEST: downloads zot-linux-amd64 and checksums.sha256.txt from BASE-URL,
+# verifies the binary and installs it as DEST. Nothing is installed unless the checksum matches.
+install_zot() {
+  local version=$1 base=$2 dest=$3 tmp ok=0
+  if "$dest" --version 2>&1 | grep -q "v$version"; then return 0; fi
+  tmp=$(mktemp -d)
+  curl -fsSL --retry 5 -o "$tmp/zot-linux-amd64" "$base/zot-linux-amd64" &&
+    curl -fsSL --retry 5 -o "$tmp/checksums.sha256.txt" "$base/checksums.sha256.txt" &&
+    verify_checksum "$tmp" zot-linux-amd64 &&
+    install -D -m 0755 "$tmp/zot-linux-amd64" "$dest" && ok=1
+  rm -rf "$tmp"
+  [ "$ok" = 1 ]
+}
 
-# The certificate: standalone HTTP-01 (port 80, open to the ACME servers by up.sh's firewall rule).
-if [ ! -f "/etc/letsencrypt/live/$HOST/fullchain.pem" ]; then
-  if [ -n "$EMAIL" ]; then contact=(--email "$EMAIL"); else contact=(--register-unsafely-without-email); fi
-  certbot certonly --standalone --non-interactive --agree-tos "${contact[@]}" -d "$HOST"
-fi
-install -d /etc/letsencrypt/renewal-hooks/deploy
-cat > /etc/letsencrypt/renewal-hooks/deploy/zot.sh <<HOOK
-#!/bin/sh
-install -o root -g zot -m 0640 /etc/letsencrypt/live/$HOST/fullchain.pem /etc/zot/tls/fullchain.pem
-install -o root -g zot -m 0640 /etc/letsencrypt/live/$HOST/privkey.pem /etc/zot/tls/privkey.pem
-systemctl try-restart zot
-HOOK
-chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/zot.sh
-/etc/letsencrypt/renewal-hooks/deploy/zot.sh
+certificate() {
+  local host=$1 email=$2 contact
+  if [ -f "/etc/letsencrypt/live/$host/fullchain.pem" ]; then return 0; fi
+  if [ -n "$email" ]; then contact=(--email "$email"); else contact=(--register-unsafely-without-email); fi
+  # 8 tries over about 2 hours: a rate limit on a shared domain clears within hours, not seconds
+  retry 8 60 certbot certonly --standalone --non-interactive --agree-tos "${contact[@]}" -d "$host"
+}
 
-cat > /etc/systemd/system/zot.service <<'UNIT'
+unit() {
+  cat > /etc/systemd/system/zot.service <<'UNIT'
 [Unit]
 Description=Zot OCI registry
 After=network-online.target
@@ -66,11 +78,50 @@ Restart=on-failure
 LimitNOFILE=65536
 NoNewPrivileges=true
 ProtectSystem=strict
+ProtectHome=true
+PrivateTmp=true
 ReadWritePaths=/var/lib/zot
 
 [Install]
 WantedBy=multi-user.target
 UNIT
-systemctl daemon-reload
-systemctl enable zot
-systemctl restart zot
+}
+
+main() {
+  local version host email
+  version=$(md zot-version)
+  host=$(md zot-host)
+  email=$(md acme-email 2>/dev/null || true)
+
+  export DEBIAN_FRONTEND=noninteractive
+  if ! command -v certbot >/dev/null; then retry 5 10 apt-get update -q && retry 5 10 apt-get install -y -q certbot; fi
+  id zot >/dev/null 2>&1 || useradd --system --home /var/lib/zot --shell /usr/sbin/nologin zot
+  install -d -o zot -g zot -m 0750 /var/lib/zot
+  install -d -o root -g zot -m 0750 /etc/zot /etc/zot/tls
+
+  install_zot "$version" "https://github.com/project-zot/zot/releases/download/v$version" /usr/local/bin/zot
+
+  md zot-config > /etc/zot/config.json
+  md zot-htpasswd > /etc/zot/htpasswd
+  chown root:zot /etc/zot/config.json /etc/zot/htpasswd
+  chmod 0640 /etc/zot/config.json /etc/zot/htpasswd
+
+  # The certificate: standalone HTTP-01 (port 80, open to the ACME servers by up.sh's firewall rule).
+  certificate "$host" "$email"
+  install -d /etc/letsencrypt/renewal-hooks/deploy
+  cat > /etc/letsencrypt/renewal-hooks/deploy/zot.sh <<HOOK
+#!/bin/sh
+install -o root -g zot -m 0640 /etc/letsencrypt/live/$host/fullchain.pem /etc/zot/tls/fullchain.pem
+install -o root -g zot -m 0640 /etc/letsencrypt/live/$host/privkey.pem /etc/zot/tls/privkey.pem
+systemctl try-restart zot
+HOOK
+  chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/zot.sh
+  /etc/letsencrypt/renewal-hooks/deploy/zot.sh
+
+  unit
+  systemctl daemon-reload
+  systemctl enable zot
+  systemctl restart zot
+}
+
+if [ "${ZOT_STARTUP_LIB:-0}" != 1 ]; then main "$@"; fi

@@ -24,7 +24,7 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
-       npm run images [-- --push] [--base IMAGE]
+       npm run images [-- --push] [--base IMAGE] [--tag TAG] [--platform OS/ARCH]
        npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
        npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui]
        npm run dashboards [-- check]
@@ -54,6 +54,9 @@ interface Flags {
   push: boolean;
   /** Images: the Node.js base to build on (default: the public one if here, else a local one). */
   base: string;
+  /** Images: the tag (default: the commit) and the platform to build for (default: the engine's). */
+  tag: string;
+  platform: string;
   /** Provision: also what images need (Podman, Buildah, runc, debootstrap, htpasswd). */
   images: boolean;
   /** k8s: only build the tools (API server, etcd, kubeconform) and the schemas. */
@@ -71,7 +74,7 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -93,6 +96,8 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--ui') f.ui = true;
     else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
+    else if (a === '--tag') f.tag = val();
+    else if (a === '--platform') f.platform = val();
     else if (a === '--repeat') f.repeat = Number(val());
     else if (a === '--rate') f.rate = Number(val());
     else if (a === '--stack') f.stack = val();
@@ -351,11 +356,11 @@ async function testRuns(f: Flags): Promise<number> {
 
 /** `npm run images`: every service image, built and listed; with --push, pushed to the local registry and checked by digest. */
 async function images(f: Flags): Promise<number> {
-  const built = buildImages({ base: f.base || undefined, log: say });
+  const built = buildImages({ base: f.base || undefined, tag: f.tag || undefined, platform: f.platform || undefined, log: say });
   console.log(`\n${renderImages(built)}\n`);
   if (!f.push) return 0;
   const r = await ensureRegistry(say);
-  const tag = imageTag();
+  const tag = f.tag || imageTag();
   let ok = true;
   for (const i of built) {
     const repository = `tweets/${i.service}`;

@@ -5,45 +5,69 @@
  * every image to the local OCI registry (stack/src/registry.ts) and checks
  * that the digest the registry serves is the one pushed.
  *
- * The Containerfiles take the Node.js base as NODE_IMAGE. Its default is the
- * public node:26-trixie-slim; where that image is not already here (public
- * registries are out of reach on this machine) a local base is built instead:
- * a minimal Debian trixie from Debian's packages (debootstrap) with the
- * project's pinned Node.js and npm, imported into Podman. Same Containerfiles.
+ * The engine is Podman or Docker, whichever is on the PATH (CONTAINER_ENGINE
+ * picks one). The Containerfiles take the Node.js base as NODE_IMAGE. Its
+ * default is the public node:26-trixie-slim, pulled for the platform built
+ * (--platform, e.g. linux/amd64 for GKE's nodes from an arm64 laptop); only
+ * where it cannot be pulled (public registries are out of reach on this
+ * project's own machine) a local base is built instead: a minimal Debian
+ * trixie from Debian's packages (debootstrap, as root) with the project's
+ * pinned Node.js and npm, imported into Podman. Same Containerfiles.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { which } from './gotools.js';
 import { ROOT } from './layout.js';
 
-export const PODMAN = '/usr/bin/podman';
-/** crun fails on this machine's cgroups; runc works. */
-const RUNC = '/usr/sbin/runc';
+/** The container engine: CONTAINER_ENGINE, or podman, or docker, from the PATH. */
+export function engine(): { name: 'podman' | 'docker'; path: string } | undefined {
+  const wanted = process.env.CONTAINER_ENGINE;
+  for (const name of wanted ? [wanted] : ['podman', 'docker']) {
+    const path = which(name);
+    if (path && (name === 'podman' || name === 'docker')) return { name, path };
+  }
+  return undefined;
+}
+/**
+ * Podman's OCI runtime: PODMAN_RUNTIME if set (empty: Podman's default), else runc where it is installed
+ * (crun fails on this project's machine's cgroups; runc works), else Podman's default.
+ */
+function runtimeArgs(name: string): string[] {
+  if (name !== 'podman') return [];
+  const runc = process.env.PODMAN_RUNTIME ?? which('runc') ?? (existsSync('/usr/sbin/runc') ? '/usr/sbin/runc' : '');
+  return runc ? ['--runtime', runc] : [];
+}
 const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 export const PUBLIC_BASE = 'docker.io/library/node:26.12.1-trixie-slim';
 export const IMAGE_REPO = 'localhost/tweets';
 
 export class ImagesError extends Error {}
 
-const INSTALL = 'apt-get install -y podman buildah runc && apt-get install -y -t bookworm-backports debootstrap (or: npm run provision -- --images, as root)';
+const INSTALL = 'Podman (https://podman.io/docs/installation) or Docker; on Debian: apt-get install -y podman buildah runc (or: npm run provision -- --images, as root)';
+const DEBOOTSTRAP = 'apt-get install -y -t bookworm-backports debootstrap, as root';
 
-/** Podman with the runtime that works here; stdout as text. */
+/** The container engine (Podman, with the runtime that works here, or Docker); stdout as text. */
 export function podman(args: string[], opts: { input?: Buffer | string; inherit?: boolean; timeoutMs?: number } = {}): string {
-  if (!existsSync(PODMAN)) throw new ImagesError(`podman is not installed. Install it as root: ${INSTALL}`);
-  const r = spawnSync(PODMAN, ['--runtime', RUNC, ...args], {
+  const e = engine();
+  if (!e) throw new ImagesError(`neither podman nor docker is on the PATH. Install one: ${INSTALL}`);
+  const r = spawnSync(e.path, [...runtimeArgs(e.name), ...args], {
     input: opts.input,
     encoding: 'utf8',
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.inherit ? 'inherit' : 'pipe', opts.inherit ? 'inherit' : 'pipe'],
     maxBuffer: 64 << 20,
     timeout: opts.timeoutMs,
   });
-  if (r.status !== 0) throw new ImagesError(`podman ${args.slice(0, 2).join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`);
+  if (r.status !== 0) throw new ImagesError(`${e.name} ${args.slice(0, 2).join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`);
   return (r.stdout ?? '').trim();
 }
 
-export const imageExists = (ref: string) => spawnSync(PODMAN, ['image', 'exists', ref]).status === 0;
+export const imageExists = (ref: string) => {
+  const e = engine();
+  return !!e && spawnSync(e.path, e.name === 'podman' ? ['image', 'exists', ref] : ['image', 'inspect', ref], { stdio: 'ignore' }).status === 0;
+};
 
 /** The services that have a Containerfile, each with the port it exposes. */
 export function imageServices(): { name: string; port: number }[] {
@@ -87,7 +111,7 @@ export function localBase(log: (m: string) => void): string {
   const recipe = createHash('sha256').update(JSON.stringify([version, npmVersion, BASE_PACKAGES])).digest('hex').slice(0, 8);
   const ref = `${IMAGE_REPO}/node-base:${version}-trixie-${recipe}`;
   if (imageExists(ref)) return ref;
-  if (!existsSync('/usr/sbin/debootstrap')) throw new ImagesError(`debootstrap is not installed. Install it as root: ${INSTALL}`);
+  if (!existsSync('/usr/sbin/debootstrap')) throw new ImagesError(`${PUBLIC_BASE} could not be pulled, and the local base needs debootstrap: ${DEBOOTSTRAP}`);
   const node = process.execPath;
   if (execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() !== `v${version}`) throw new ImagesError(`the local base needs Node.js ${version}; this is ${process.version}`);
   const rootfs = join(ROOT, '.data', 'images', `rootfs-trixie`);
@@ -126,11 +150,25 @@ export function localBase(log: (m: string) => void): string {
   return ref;
 }
 
-/** The base to build on: NODE_IMAGE or --base if given; the public one if it is here; else the local one. */
-export function baseImage(log: (m: string) => void, wanted = process.env.NODE_IMAGE): string {
+/** Pulls the public base for a platform; false when it cannot be had (no registry in reach). */
+function pullBase(log: (m: string) => void, platform?: string): boolean {
+  const e = engine();
+  if (!e) return false;
+  log(`pulling ${PUBLIC_BASE}${platform ? ` for ${platform}` : ''}`);
+  const r = spawnSync(e.path, [...runtimeArgs(e.name), 'pull', ...(platform ? ['--platform', platform] : []), PUBLIC_BASE], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
+  return r.status === 0;
+}
+
+/**
+ * The base to build on: NODE_IMAGE or --base if given; the public one if it is here or can be pulled (for
+ * the platform built, when one is given); else the local one, for this machine's own platform only.
+ */
+export function baseImage(log: (m: string) => void, wanted = process.env.NODE_IMAGE, platform?: string): string {
   if (wanted) return wanted;
-  if (existsSync(PODMAN) && imageExists(PUBLIC_BASE)) return PUBLIC_BASE;
-  log(`${PUBLIC_BASE} is not here (public registries are out of reach); using a local base built from Debian's packages`);
+  if ((!platform && imageExists(PUBLIC_BASE)) || pullBase(log, platform)) return PUBLIC_BASE;
+  const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  if (platform && platform !== own) throw new ImagesError(`${PUBLIC_BASE} could not be pulled for ${platform}, and the local base is built for this machine's ${own} only`);
+  log(`${PUBLIC_BASE} could not be pulled (public registries are out of reach); using a local base built from Debian's packages`);
   return localBase(log);
 }
 
@@ -151,8 +189,9 @@ function source(): string {
 }
 
 /** Builds every service image from its Containerfile (the repository's root as the context). */
-export function buildImages(o: { base?: string; tag?: string; log: (m: string) => void; only?: string[] }): BuiltImage[] {
-  const base = baseImage(o.log, o.base);
+export function buildImages(o: { base?: string; tag?: string; platform?: string; log: (m: string) => void; only?: string[] }): BuiltImage[] {
+  const base = baseImage(o.log, o.base ?? process.env.NODE_IMAGE, o.platform);
+  const docker = engine()?.name === 'docker';
   const tag = o.tag ?? imageTag();
   const npmCache = join(ROOT, '.data', 'images', 'npm-cache');
   mkdirSync(npmCache, { recursive: true });
@@ -168,9 +207,11 @@ export function buildImages(o: { base?: string; tag?: string; log: (m: string) =
         ...ULIMITS,
         // The build stage installs from the npm registry: the host's network, and its npm cache.
         '--network', 'host',
-        '--volume', `${npmCache}:/root/.npm`,
+        ...(o.platform ? ['--platform', o.platform] : []),
+        // build-time volumes are Podman's (Docker's build has none): the npm cache and a proxy's CA
+        ...(docker ? [] : ['--volume', `${npmCache}:/root/.npm`]),
         // A TLS-inspecting proxy's CA, where this machine has one, for npm in the build stage.
-        ...(process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
+        ...(!docker && process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
           ? ['--volume', `${process.env.NODE_EXTRA_CA_CERTS}:/run/extra-ca.crt:ro`, '--build-arg', 'NODE_EXTRA_CA_CERTS=/run/extra-ca.crt']
           : []),
         '--build-arg', `NODE_IMAGE=${base}`,

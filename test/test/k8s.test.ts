@@ -216,7 +216,7 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
   rmSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets'), { recursive: true, force: true });
   const r = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'up.sh'), '--dry-run', '--project', 'demo-project', '--components', 'writers-2,valkey-hpa', '--tag', 'abc1234'], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CONTAINER_ENGINE: 'podman' },
   });
   assert.equal(r.status, 0, r.stderr);
   const plan = r.stdout;
@@ -230,8 +230,9 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
     'gcloud container clusters create weather-tweets',
     '--enable-dataplane-v2',
     'gcloud container clusters get-credentials weather-tweets',
-    'podman push localhost/tweets/ingest-api:abc1234 docker://203-0-113-10.sslip.io:5000/tweets/ingest-api:abc1234',
-    'kubectl apply --server-side -f',
+    'run images -- --tag abc1234 --platform linux/amd64',
+    'podman push 203-0-113-10.sslip.io:5000/tweets/ingest-api:abc1234',
+    'apply --server-side -f',
     `cert-manager --version v${v.CERT_MANAGER_VERSION}`,
     `cluster-operator/releases/download/v${v.RABBITMQ_OPERATOR_VERSION}/cluster-operator.yml`,
     `strimzi-kafka-operator --version ${v.STRIMZI_VERSION}`,
@@ -240,10 +241,10 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
     'create secret docker-registry registry-pull',
     `grafana-community/grafana --version ${v.GRAFANA_CHART_VERSION}`,
     'components writers-2,valkey-hpa, images tweets/* -> 203-0-113-10.sslip.io:5000/tweets/*:abc1234',
-    'kubectl apply --server-side --force-conflicts -k',
-    'kubectl -n kafka wait kafka/tweets --for=condition=Ready',
-    'kubectl -n tweets rollout status deployment/rabbitmq-consumer',
-    'get service nginx-ingress-controller',
+    'apply --server-side --force-conflicts --field-manager=deploy-gke --prune --applyset=',
+    '-n kafka wait kafka/tweets --for=condition=Ready',
+    '-n tweets rollout status deployment/rabbitmq-consumer',
+    'http://203-0-113-20.sslip.io/stats',
   ];
   let at = 0;
   for (const s of steps) {
@@ -251,7 +252,7 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
     assert.ok(i >= 0, `the plan has, after the previous step: ${s}\n${plan}`);
     at = i;
   }
-  for (const s of imageServices()) assert.match(plan, new RegExp(`podman push localhost/tweets/${s.name}:abc1234 `), `${s.name} is pushed`);
+  for (const s of imageServices()) assert.match(plan, new RegExp(`podman push 203-0-113-10.sslip.io:5000/tweets/${s.name}:abc1234\n`), `${s.name} is pushed`);
   assert.doesNotMatch(plan, /[0-9a-f]{48}/, 'no generated password is printed');
   assert.equal(existsSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets')), false, 'a dry run writes nothing');
 
@@ -266,7 +267,7 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
   assert.match(noProject.stderr, /set the project/);
   const down = spawnSync('bash', [join(ROOT, 'deploy', 'gke', 'down.sh'), '--dry-run', '--project', 'p'], { encoding: 'utf8' });
   assert.equal(down.status, 0, down.stderr);
-  assert.match(down.stdout, /kubectl delete namespace tweets kafka rabbitmq valkey/);
+  assert.match(down.stdout, /namespace tweets kafka rabbitmq valkey monitoring nginx-ingress/);
   assert.match(down.stdout, /gcloud container clusters delete weather-tweets/);
   assert.match(down.stdout, /gcloud compute instances delete zot-registry/);
 });

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Functions deploy/gke/up.sh and down.sh share, sourced by both (and by
+# test/test/gke.test.ts, which runs them against a validation API server).
+# They use kubectl as it is on PATH, with $KUBE_CONTEXT when it is set.
+
+# kc ARGS...: kubectl, in the deployment's context when one is set.
+kc() { kubectl ${KUBE_CONTEXT:+--context "$KUBE_CONTEXT"} "$@"; }
+
+# secret_value NS NAME KEY: the value a Secret holds under KEY; empty when the Secret or the key is absent.
+# Fails (non-zero, the error on stderr) when the cluster cannot be asked: a transient error must not be
+# taken for "absent", or the caller would generate a new password the running stores do not know.
+secret_value() {
+  local out
+  out=$(kc -n "$1" get secret "$2" --ignore-not-found -o "jsonpath={.data.$3}") || {
+    echo "cannot read the Secret $1/$2 (kubectl failed above); not generating a new value" >&2
+    return 1
+  }
+  if [ -n "$out" ]; then printf '%s' "$out" | base64 -d; fi
+}
+
+# The ApplySet every object of the system belongs to: a cluster-scoped parent (deploy/gke/applyset.yaml), so
+# one set spans every namespace. An apply prunes what the set had and the manifests no longer have (a
+# component removed, another overlay).
+APPLYSET_PARENT=${APPLYSET_PARENT:-applysets.deploy.weather-tweets.io/weather-tweets}
+
+# applyset_parent: the set's parent object (its type: deploy/gke/applyset.yaml, established first). kubectl
+# creates no custom-resource parent itself, and takes an existing one only with its tooling annotation and
+# its id label: base64url(sha256("<name>.<namespace>.<kind>.<group>")), as kubectl's applyset.go computes it.
+applyset_parent() {
+  local name=${APPLYSET_PARENT##*/} id
+  id=$(printf '%s..ApplySet.deploy.weather-tweets.io' "$name" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')
+  # made once: kubectl keeps the set's kinds and namespaces in its annotations, which a re-apply would reset
+  if kc get "$APPLYSET_PARENT" >/dev/null 2>&1; then return 0; fi
+  printf 'apiVersion: deploy.weather-tweets.io/v1\nkind: ApplySet\nmetadata:\n  name: %s\n  labels: { applyset.kubernetes.io/id: applyset-%s-v1 }\n  annotations:\n    applyset.kubernetes.io/tooling: kubectl/v1\n    applyset.kubernetes.io/contains-group-kinds: ""\n' "$name" "$id" |
+    kc create -f -
+}
+
+# apply_system DIR [KUBECTL-FLAGS...]: server-side apply of the kustomization DIR as the ApplySet, with prune.
+# A Job whose template changed is immutable: it is deleted and the apply run again (its work is idempotent).
+apply_system() {
+  local dir=$1 out jobs job ns
+  shift
+  if out=$(apply_once "$dir" "$@" 2>&1); then printf '%s\n' "$out"; return 0; fi
+  jobs=$(printf '%s\n' "$out" | sed -n 's/.*Job\.batch "\([^"]*\)" is invalid: spec\.template.*field is immutable.*/\1/p' | sort -u)
+  if [ -z "$jobs" ]; then printf '%s\n' "$out" >&2; return 1; fi
+  for job in $jobs; do
+    for ns in $(kc get jobs --all-namespaces --field-selector "metadata.name=$job" -o 'jsonpath={.items[*].metadata.namespace}'); do
+      echo "the Job $ns/$job changed (a Job's template is immutable): deleting it, to be created again"
+      if [[ " $* " == *" --dry-run=server "* ]]; then continue; fi
+      kc -n "$ns" delete job "$job" --wait --timeout 2m
+    done
+  done
+  if [[ " $* " == *" --dry-run=server "* ]]; then printf '%s\n' "$out" | grep -v 'field is immutable' || true; return 0; fi
+  apply_once "$dir" "$@"
+}
+
+apply_once() {
+  local dir=$1
+  shift
+  KUBECTL_APPLYSET=true kc apply --server-side --force-conflicts --field-manager=deploy-gke \
+    --prune --applyset="$APPLYSET_PARENT" -k "$dir" "$@"
+}
