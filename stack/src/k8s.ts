@@ -348,19 +348,32 @@ function stopProc(p: ChildProcess): Promise<void> {
   });
 }
 
+/** Whether something listens on a loopback port (bash's /dev/tcp: dash would report every port free). */
+const taken = (port: number) => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0;
+
+/** How long a validation waits for another one (another checkout's, or another run's) to free the ports. */
+const PORTS_WAIT_MS = 1_800_000;
+
+/** Waits until the validation's ports are free: two validations on one machine run one after the other. */
+async function portsFree(log: Log): Promise<void> {
+  const ports = [ETCD_PORT, ETCD_PEER_PORT, APISERVER_PORT];
+  const until = Date.now() + PORTS_WAIT_MS;
+  for (let said = false; ports.some(taken); said = true) {
+    if (Date.now() > until) throw new K8sError(`127.0.0.1:${ports.filter(taken).join(', ')} still taken after ${PORTS_WAIT_MS / 60_000} min: another program holds them`);
+    if (!said) log(`the validation's ports (${ports.join(', ')}) are taken, by another validation most likely: waiting for them`);
+    await sleep(2000);
+  }
+}
+
 /**
  * etcd and kube-apiserver on loopback, with a static token for system:masters,
  * then the CRDs created and established. Logs go to .data/k8s-validate.
  */
 export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> {
+  await portsFree(log);
   const dir = join(WORK, 'apiserver');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
-  for (const port of [ETCD_PORT, ETCD_PEER_PORT, APISERVER_PORT]) {
-    // bash, not sh: /dev/tcp is bash's (dash would report every port free)
-    const r = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
-    if (r.status === 0) throw new K8sError(`127.0.0.1:${port} is taken: another validation is running, or another program holds it`);
-  }
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
