@@ -1,7 +1,7 @@
 /** Finding commands, and the tools the project builds with Go into .tools/go/bin (gitignored). */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT } from './layout.js';
 
 export const GOBIN = join(ROOT, '.tools', 'go', 'bin');
@@ -19,11 +19,15 @@ export function goBinary(): string {
   return go;
 }
 
-/** `bin` in .tools/go/bin, installed with `go install module@version` the first time. */
-export function goInstalled(bin: string, module: string, log: (m: string) => void): string {
-  const path = join(GOBIN, bin);
+/**
+ * `bin` in .tools/go/bin, installed with `go install module@version` the first time; `static`: statically
+ * linked (no cgo), into .tools/go/static, for an image with nothing else in it.
+ */
+export function goInstalled(bin: string, module: string, log: (m: string) => void, o: { static?: boolean } = {}): string {
+  const dir = o.static ? join(GOBIN, '..', 'static') : GOBIN;
+  const path = join(dir, bin);
   if (existsSync(path)) return path;
-  log(`installing ${module} with go install into .tools/go/bin`);
-  execFileSync(goBinary(), ['install', module], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN } });
+  log(`installing ${module} with go install into ${relative(ROOT, dir)}`);
+  execFileSync(goBinary(), ['install', module], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: dir, ...(o.static ? { CGO_ENABLED: '0' } : {}) } });
   return path;
 }

@@ -19,13 +19,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
-import { goBinary, goInstalled, which } from './gotools.js';
+import { ensureBinaries, pinnedVersion } from './binaries.js';
+import { goBinary, goInstalled } from './gotools.js';
 import { ROOT } from './layout.js';
 import { VALIDATION_PORTS } from './ports.js';
 
 export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
 const TOOLS_MODULE = join(K8S_DIR, 'tools');
-const ETCD_MODULE = join(TOOLS_MODULE, 'etcd');
 const CACHE = join(ROOT, '.tools', 'k8s');
 const WORK = join(ROOT, '.data', 'k8s-validate');
 export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0';
@@ -42,31 +42,11 @@ type Log = (m: string) => void;
 
 export class K8sError extends Error {}
 
-const hashOf = (...files: string[]) => {
-  const h = createHash('sha256');
-  for (const f of files) h.update(readFileSync(f));
-  return h.digest('hex').slice(0, 12);
-};
-
 /** The Kubernetes release the tools module pins (its k8s.io/kubernetes requirement). */
 export function kubernetesVersion(): string {
-  const m = /^require k8s\.io\/kubernetes (v[\d.]+)$/m.exec(readFileSync(join(TOOLS_MODULE, 'go.mod'), 'utf8'));
-  if (!m) throw new K8sError('deploy/k8s/tools/go.mod requires no k8s.io/kubernetes version');
-  return m[1]!;
-}
-
-function goBuild(module: string, pkg: string, out: string, ldflags: string, log: Log): void {
-  if (existsSync(out)) return;
-  const t0 = Date.now();
-  log(`building ${pkg} (module ${relative(ROOT, module)}) into ${relative(ROOT, out)}; the first time takes minutes`);
-  mkdirSync(join(out, '..'), { recursive: true });
-  execFileSync(goBinary(), ['build', '-trimpath', '-ldflags', ldflags, '-o', `${out}.tmp`, pkg], {
-    cwd: module,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, GOFLAGS: '-mod=readonly' },
-  });
-  execFileSync('mv', [`${out}.tmp`, out]);
-  log(`built ${relative(ROOT, out)} in ${Math.round((Date.now() - t0) / 1000)} s`);
+  const v = pinnedVersion('kubernetes');
+  if (!v) throw new K8sError('deploy/k8s/tools/go.mod requires no k8s.io/kubernetes version');
+  return v;
 }
 
 export interface K8sTools {
@@ -80,23 +60,14 @@ export interface K8sTools {
   crds: boolean;
 }
 
-/** Builds (or finds cached) every tool and the schemas. */
+/** Builds (or finds cached) every tool and the schemas: the API server, etcd and kubectl of the pinned release. */
 export function ensureK8sTools(log: Log): K8sTools {
-  const kubectl = which('kubectl');
-  if (!kubectl) throw new K8sError('kubectl is not installed: kustomize builds and the dry runs use it');
-  const v = kubernetesVersion();
-  const [major, minor] = v.slice(1).split('.');
-  const versionFlags = ['gitVersion', 'gitMajor', 'gitMinor']
-    .map((k, i) => `-X k8s.io/component-base/version.${k}=${[v, major, minor][i]}`)
-    .join(' ');
-  const apiserver = join(CACHE, `apiserver-${hashOf(join(TOOLS_MODULE, 'go.mod'), join(TOOLS_MODULE, 'go.sum'))}`, 'kube-apiserver');
-  goBuild(TOOLS_MODULE, 'k8s.io/kubernetes/cmd/kube-apiserver', apiserver, `-s -w ${versionFlags}`, log);
-  const etcd = join(CACHE, `etcd-${hashOf(join(ETCD_MODULE, 'go.mod'), join(ETCD_MODULE, 'go.sum'))}`, 'etcd');
-  goBuild(ETCD_MODULE, 'go.etcd.io/etcd/server/v3', etcd, '-s -w', log);
+  const { 'kube-apiserver': apiserver, kubectl } = ensureBinaries('kubernetes', ['kube-apiserver', 'kubectl'], log);
+  const { etcd } = ensureBinaries('etcd', ['etcd'], log);
   const kubeconform = goInstalled('kubeconform', KUBECONFORM_MODULE, log);
   const crds = existsSync(CRDS_DIR);
-  const schemas = ensureSchemas(v, crds, log);
-  return { apiserver, etcd, kubeconform, kubectl, schemas, crds };
+  const schemas = ensureSchemas(kubernetesVersion(), crds, log);
+  return { apiserver: apiserver!, etcd: etcd!, kubeconform, kubectl: kubectl!, schemas, crds };
 }
 
 // ---------------------------------------------------------------------------
