@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
-import { layout, ROOT, type StackLayout } from './layout.js';
+import { layout, ROOT, type RunLayout, type StackLayout } from './layout.js';
 import { TOOL_PORTS } from './ports.js';
 import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
@@ -28,6 +28,7 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
        npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui]
        npm run dashboards [-- check]
+       npm run cluster [-- up|down|status|ingress] [--components a,b]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
 interface Flags {
@@ -69,12 +70,14 @@ interface Flags {
   ui: boolean;
   /** artifact push: the registry (host:port) instead of the local one. */
   to: string;
+  /** cluster up: the components of deploy/k8s/components to add to overlays/local. */
+  components: string[];
   /** positional arguments (artifact: build|push) */
   positional: string[];
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', components: [], positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -96,6 +99,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--ui') f.ui = true;
     else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
+    else if (a === '--components') f.components = val().split(',').filter(Boolean);
     else if (a === '--tag') f.tag = val();
     else if (a === '--platform') f.platform = val();
     else if (a === '--repeat') f.repeat = Number(val());
@@ -141,28 +145,39 @@ export async function startStack(l: StackLayout, opts: StackOptions = {}): Promi
     backgroundPolicy();
     components(l, want);
     provision(l);
-    mkdirSync(l.logs, { recursive: true });
-    rmSync(l.stateFile, { force: true });
-    const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, JSON.stringify(want)], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      cwd: ROOT,
-    });
-    closeSync(out);
-    child.unref();
-    say(`stack ${l.name}: supervisor pid ${child.pid}; logs in ${l.logs}`);
+    launchSupervisor(l, JSON.stringify(want));
   }
+  await supervised(l);
+  say(`stack ${l.name}: API on ${l.apiUrl}`);
+}
+
+/** The supervisor of a stack or of the Kubernetes node, started detached, its output in the logs folder. */
+export function launchSupervisor(l: RunLayout, arg: string): void {
+  mkdirSync(l.logs, { recursive: true });
+  rmSync(l.stateFile, { force: true });
+  const out = openSync(join(l.logs, 'supervisor.log'), 'a');
+  const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, arg], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    cwd: ROOT,
+  });
+  closeSync(out);
+  child.unref();
+  say(`${l.name}: supervisor pid ${child.pid}; logs in ${l.logs}`);
+}
+
+/** Waits until the supervisor says every process is ready (or fails: its error). */
+export async function supervised(l: RunLayout): Promise<void> {
   const t0 = Date.now();
   let shown = '';
   while (Date.now() - t0 < START_GUARD_MS) {
     const s = readState(l);
     if (s?.status === 'ready') {
-      say(`stack ${l.name}: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; API on ${l.apiUrl}`);
+      say(`${l.name}: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
     if (s && (s.status === 'failed' || (s.status !== 'stopped' && !alive(s.supervisorPid)))) {
-      throw new Error(`stack ${l.name} failed to start: ${s.error ?? 'supervisor exited'} (see ${join(l.logs, 'supervisor.log')})`);
+      throw new Error(`${l.name} failed to start: ${s.error ?? 'supervisor exited'} (see ${join(l.logs, 'supervisor.log')})`);
     }
     const progress = s ? Object.entries(s.components).filter(([, c]) => c.status === 'ready').map(([n]) => n).join(', ') : '';
     if (progress !== shown) {
@@ -171,7 +186,7 @@ export async function startStack(l: StackLayout, opts: StackOptions = {}): Promi
     }
     await sleep(250);
   }
-  throw new Error(`stack ${l.name} was not ready within ${START_GUARD_MS / 1000} s (see ${join(l.logs, 'supervisor.log')})`);
+  throw new Error(`${l.name} was not ready within ${START_GUARD_MS / 1000} s (see ${join(l.logs, 'supervisor.log')})`);
 }
 
 /**
@@ -203,7 +218,7 @@ export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}):
 }
 
 /** Stops the supervisor (which stops every component), then anything it left, each by its own PID. */
-export async function stopStack(l: StackLayout): Promise<void> {
+export async function stopStack(l: RunLayout): Promise<void> {
   const s = readState(l);
   if (!s) {
     say(`stack ${l.name}: not running`);
@@ -470,6 +485,25 @@ async function k8s(f: Flags): Promise<number> {
   return failed.length === 0 ? 0 : 1;
 }
 
+/** `npm run cluster [-- up|down|status|ingress] [--components a,b]`: the system on a Kubernetes node here. */
+async function cluster(f: Flags): Promise<number> {
+  const [sub = 'up'] = f.positional;
+  const c = await import('./cluster/index.js');
+  if (sub === 'up') {
+    await c.up(f.components);
+    return 0;
+  }
+  if (sub === 'down') return Object.keys((await c.down()).left).length === 0 ? 0 : 1;
+  if (sub === 'status') return c.status();
+  if (sub === 'ingress') {
+    const { ingressConfig, INGRESS_CONF } = await import('./cluster/deploy.js');
+    writeFileSync(INGRESS_CONF, ingressConfig(c.clusterKubectl()));
+    say(`wrote ${relative(ROOT, INGRESS_CONF)}`);
+    return 0;
+  }
+  throw new Error(`npm run cluster -- up|down|status|ingress; got ${sub}`);
+}
+
 /** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
 async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const opts = {
@@ -508,6 +542,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'images':
         return await images(f);
+      case 'cluster':
+        return await cluster(f);
       case 'k8s':
         return await k8s(f);
       case 'dashboards':

@@ -18,12 +18,16 @@ export interface Secrets {
   rabbitmqPassword: string;
 }
 
-export interface StackLayout {
+/** What the supervisor needs of what it runs (a stack, or the Kubernetes node): where its logs and state go. */
+export interface RunLayout {
   name: string;
-  /** Everything the stack writes: data, logs, configs, state. Gitignored. */
+  /** Everything it writes: data, logs, configs, state. Gitignored. */
   dir: string;
   logs: string;
   stateFile: string;
+}
+
+export interface StackLayout extends RunLayout {
   /** Files that hold one secret each, handed to services as *_FILE. */
   secretsDir: string;
   /** Kafka's jars, shared by every stack. */

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { get } from 'node:https';
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Admin } from '@platformatic/kafka';
@@ -94,4 +96,21 @@ export async function amqpReady(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** An HTTPS GET answered 200, its certificate checked against `ca` (a PEM; omitted: a loopback health endpoint's self-signed one is taken as it is). */
+export function httpsReady(url: string, ca?: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get(url, { ca, rejectUnauthorized: ca !== undefined, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** A command that exits 0 (within a few seconds). */
+export async function succeeds(command: string, args: string[]): Promise<boolean> {
+  return spawnSync(command, args, { stdio: 'ignore', timeout: 5000 }).status === 0;
 }

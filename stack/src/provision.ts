@@ -120,7 +120,7 @@ export function pins(): Record<string, string> {
 function ensureKafkaJars(l: StackLayout): void {
   const version = kafkaVersion();
   const jar = `kafka_2.13-${version}.jar`;
-  if (existsSync(join(l.kafkaLibs, jar))) return;
+  if ([jar, `kafka-tools-${version}.jar`].every((j) => existsSync(join(l.kafkaLibs, j)))) return;
   if (existsSync(l.kafkaLibs)) rmSync(l.kafkaLibs, { recursive: true });
   log(`fetching Apache Kafka ${version} jars with Maven into ${l.kafkaLibs}`);
   execFileSync(

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { StackLayout } from './layout.js';
+import type { RunLayout } from './layout.js';
 
 export interface ComponentState {
   pid: number | null;
@@ -23,7 +23,7 @@ export interface StackState {
   components: Record<string, ComponentState>;
 }
 
-export function readState(l: StackLayout): StackState | undefined {
+export function readState(l: RunLayout): StackState | undefined {
   if (!existsSync(l.stateFile)) return undefined;
   try {
     return JSON.parse(readFileSync(l.stateFile, 'utf8')) as StackState;
@@ -32,7 +32,7 @@ export function readState(l: StackLayout): StackState | undefined {
   }
 }
 
-export function writeState(l: StackLayout, s: StackState): void {
+export function writeState(l: RunLayout, s: StackState): void {
   const tmp = `${l.stateFile}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2));
   renameSync(tmp, l.stateFile);

@@ -9,16 +9,20 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backgroundPolicy, components, describeShape, launchLine, shapeOf, type Component, type StackShape } from './components.js';
-import { layout } from './layout.js';
+import { nodeProcesses } from './cluster/node.js';
+import { CLUSTER, clusterLayout } from './cluster/plan.js';
+import { layout, type RunLayout } from './layout.js';
 import { CHRT } from './provision.js';
 import { writeState, type StackState } from './state.js';
 
 const name = process.argv[2] ?? 'local';
 /** What it runs (the CLI passes it as JSON); a reconfigure replaces it. */
 let shape: StackShape = shapeOf(JSON.parse(process.argv[3] ?? '{}') as Partial<StackShape>);
-const l = layout(name);
+/** A stack's processes, or the Kubernetes node's (`npm run cluster`). */
+const cluster = name === CLUSTER;
+const l: RunLayout = cluster ? clusterLayout() : layout(name);
 mkdirSync(l.logs, { recursive: true });
-const list = components(l, shape);
+const list = cluster ? nodeProcesses() : components(layout(name), shape);
 const policy = () => backgroundPolicy(shape.profile);
 const children = new Map<string, ChildProcess>();
 /** Children stopped on purpose (a reconfigure): their exit is not a crash to restart. */
@@ -176,7 +180,7 @@ process.on('SIGHUP', () => {
     const swapped = (c: Component) => c.kind === 'service' || c.followsServices === true;
     for (const c of [...list.filter(swapped)].reverse()) await stopOne(c);
     shape = want;
-    const next = components(l, shape);
+    const next = components(layout(name), shape);
     // The brokers stay; the new services (and NGINX) in their order; then the other tools.
     list.splice(0, list.length, ...list.filter((c) => c.kind === 'broker'), ...next.filter(swapped), ...list.filter((c) => c.kind === 'tool' && !swapped(c)));
     for (const c of list) state.components[c.name] ??= { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) };

@@ -1,0 +1,156 @@
+/**
+ * The system on the running node: its volumes and Secrets (made as deploy/gke/up.sh makes them on GKE, or as
+ * the operators would), the add-ons (CoreDNS, metrics-server), then deploy/k8s/overlays/local with the
+ * images built for it, and a wait until every workload is ready.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { K8S_DIR } from '../k8s.js';
+import { nginxConf, routes } from './ingress.js';
+import { NODE, STATE, VOLUMES } from './plan.js';
+
+export type Kubectl = (args: string[], input?: string) => { ok: boolean; out: string };
+
+/** kubectl (the one built with the node) as the node's administrator. */
+export function kubectlFor(bin: string): Kubectl {
+  return (args, input) => {
+    const r = spawnSync(bin, ['--kubeconfig', join(STATE, 'admin.kubeconfig'), ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 });
+    return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+  };
+}
+
+const must = (r: { ok: boolean; out: string }, what: string) => {
+  if (!r.ok) throw new Error(`${what}: ${r.out}`);
+  return r.out;
+};
+
+/** The names the manifests use for each image built here (their own, or a public one the base pins). */
+const IMAGE_NAMES: Record<string, string[]> = {
+  pause: [],
+  coredns: ['coredns'],
+  'metrics-server': ['metrics-server'],
+  registry: ['registry-image'],
+  oras: ['ghcr.io/oras-project/oras'],
+  valkey: ['docker.io/valkey/valkey'],
+  rabbitmq: ['docker.io/library/rabbitmq', 'rabbitmq-image'],
+  kafka: ['kafka-image'],
+  nginx: ['nginx-image'],
+  locust: ['docker.io/locustio/locust'],
+};
+
+/** kustomize's `images:` for what was built: every name the manifests use, to the built image. */
+export function imageOverrides(built: Record<string, string>): { name: string; newName: string; newTag: string }[] {
+  return Object.entries(built).flatMap(([name, ref]) => {
+    const at = ref.lastIndexOf(':');
+    return (IMAGE_NAMES[name] ?? [`tweets/${name}`]).map((n) => ({ name: n, newName: ref.slice(0, at), newTag: ref.slice(at + 1) }));
+  });
+}
+
+/** A kustomization in the node's folder: `resources` and `components` with the images built here. */
+export function kustomization(dir: string, resources: string[], components: string[], built: Record<string, string>): string {
+  mkdirSync(dir, { recursive: true });
+  const rel = (p: string) => relative(dir, p);
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: resources.map(rel),
+      ...(components.length ? { components: components.map((c) => rel(join(K8S_DIR, 'components', c))) } : {}),
+      images: imageOverrides(built),
+    }),
+  );
+  return dir;
+}
+
+/** The node's passwords, made once and kept in its folder (mode 0600), as the operators and up.sh make them. */
+export function clusterSecrets(): Record<string, string> {
+  const file = join(STATE, 'secrets.json');
+  const names = ['valkeyAdmin', 'valkeyWriter', 'valkeyReader', 'rabbitmqApp', 'rabbitmqAdmin', 'erlangCookie', 'registry'];
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const all = Object.fromEntries(names.map((n) => [n, kept[n] ?? randomBytes(18).toString('base64url')]));
+  writeFileSync(file, JSON.stringify(all, null, 2), { mode: 0o600 });
+  return all;
+}
+
+/** `kubectl create secret|configmap ... --dry-run=client -o yaml`, applied: created or updated. */
+function applyGeneric(k: Kubectl, kind: 'secret generic' | 'secret docker-registry' | 'configmap', ns: string, name: string, args: string[]): void {
+  const yaml = must(k(['create', ...kind.split(' '), name, '-n', ns, ...args, '--dry-run=client', '-o', 'yaml']), `${kind} ${ns}/${name}`);
+  must(k(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml), `apply ${kind} ${ns}/${name}`);
+}
+
+/** The Secrets the system's pods name: as up.sh makes them on GKE, and as the operators the node lacks would. */
+export function applySecrets(k: Kubectl, htpasswd: string): void {
+  const s = clusterSecrets();
+  const lit = (pairs: Record<string, string>) => Object.entries(pairs).map(([key, v]) => `--from-literal=${key}=${v}`);
+  applyGeneric(k, 'secret generic', 'valkey', 'valkey-users', lit({ 'admin-password': s.valkeyAdmin!, 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! }));
+  applyGeneric(k, 'secret generic', 'tweets', 'valkey-users', lit({ 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! }));
+  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-app-user', lit({ password: s.rabbitmqApp! }));
+  applyGeneric(k, 'secret generic', 'tweets', 'rabbitmq-app', lit({ url: `amqp://tweets:${s.rabbitmqApp}@rabbitmq.rabbitmq.svc.cluster.local:5672/` }));
+  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-default-user', lit({ username: 'admin', password: s.rabbitmqAdmin! }));
+  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-erlang-cookie', lit({ '.erlang.cookie': s.erlangCookie! }));
+  applyGeneric(k, 'secret generic', 'registry', 'registry-auth', lit({ htpasswd }));
+  // the load test's namespace is there with the locust component only
+  for (const ns of ['tweets', 'loadtest'].filter((n) => k(['get', 'namespace', n]).ok)) {
+    applyGeneric(k, 'secret docker-registry', ns, 'registry-pull', [`--docker-server=${REGISTRY}`, '--docker-username=tweets', `--docker-password=${s.registry}`]);
+  }
+}
+
+/** The registry in the cluster (overlays/local/registry.yaml), by its Service's fixed address. */
+export const REGISTRY = '10.97.0.50:5000';
+
+/** Local volumes for the stores' claims: folders of the node's state, each claimable once. */
+export function applyVolumes(k: Kubectl, count = 12): void {
+  const pvs = Array.from({ length: count }, (_, i) => {
+    const path = join(VOLUMES, `pv-${i}`);
+    mkdirSync(path, { recursive: true });
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `local-${i}` },
+      spec: {
+        capacity: { storage: '20Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'local',
+        local: { path },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE.name] }] }] } },
+      },
+    };
+  });
+  must(k(['apply', '--server-side', '-f', '-'], pvs.map((p) => stringify(p)).join('---\n')), 'the local volumes');
+}
+
+/** The objects a kustomization builds. */
+export function built(k: Kubectl, dir: string): { kind: string; metadata: { name: string; namespace?: string } }[] {
+  return parseAllDocuments(must(k(['kustomize', dir]), `kustomize ${dir}`))
+    .map((d) => d.toJS())
+    .filter(Boolean);
+}
+
+/** overlays/local's nginx.conf, from its Ingress resources (npm run cluster -- ingress writes it). */
+export function ingressConfig(k: Kubectl): string {
+  return nginxConf(routes(built(k, join(K8S_DIR, 'overlays', 'local')) as never));
+}
+
+export const INGRESS_CONF = join(K8S_DIR, 'overlays', 'local', 'ingress', 'nginx.conf');
+
+/** Waits until every Deployment and StatefulSet of the namespaces is rolled out and every Job done. */
+export function waitReady(k: Kubectl, namespaces: string[], timeoutSec = 900): void {
+  for (const ns of namespaces) {
+    for (const kind of ['deployment', 'statefulset']) {
+      for (const name of k(['-n', ns, 'get', kind, '-o', 'name']).out.split('\n').filter(Boolean)) {
+        must(k(['-n', ns, 'rollout', 'status', name, `--timeout=${timeoutSec}s`]), `${ns} ${name} rolled out`);
+      }
+    }
+    for (const job of k(['-n', ns, 'get', 'job', '-o', 'name']).out.split('\n').filter(Boolean)) {
+      must(k(['-n', ns, 'wait', '--for=condition=complete', job, `--timeout=${timeoutSec}s`]), `${ns} ${job} complete`);
+    }
+  }
+}
+
+export const APP_NAMESPACES = ['kafka', 'rabbitmq', 'valkey', 'registry', 'tweets', 'nginx-ingress'];
+

@@ -1,0 +1,155 @@
+/**
+ * `npm run cluster [-- up|down|status]`: the system on a real single-node Kubernetes on this machine
+ * (docs/deploy-local-cluster.md). `up` builds what is missing (the binaries from the Go module proxy into
+ * .tools/bin, the images), starts the node's processes under the stack's supervisor, imports the images,
+ * deploys the add-ons and deploy/k8s/overlays/local, waits until every workload is ready, and writes the
+ * kubeconfig (.data/cluster/kubeconfig) and the entry URL (.data/cluster/endpoint). `down` deletes the
+ * workloads, stops every process by PID and undoes every change to the machine. `status` shows the node.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { launchSupervisor, stopStack, supervised } from '../cli.js';
+import { K8S_DIR } from '../k8s.js';
+import { CLUSTER_PORTS } from '../ports.js';
+import { provision } from '../provision.js';
+import { layout } from '../layout.js';
+import { alive, readState } from '../state.js';
+import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
+import { setUpHost, snapshot, tearDownHost } from './host.js';
+import { clusterImages, importImages } from './images.js';
+import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
+import { ensurePki } from './pki.js';
+import { clusterLayout, STATE } from './plan.js';
+import { ROOT } from '../layout.js';
+
+const say = (m: string) => console.log(`[cluster] ${m}`);
+export const ENDPOINT_FILE = join(STATE, 'endpoint');
+export const KUBECONFIG = join(STATE, 'kubeconfig');
+const BEFORE = join(STATE, 'host-before.json');
+
+/** The entry URL: the ingress, as a user reaches the system. */
+export const entryUrl = () => `http://127.0.0.1:${CLUSTER_PORTS.entry}`;
+
+/** kubectl on the node, as its administrator. */
+export const clusterKubectl = (): Kubectl => kubectlFor(nodeBinaries().kubectl!);
+
+const running = () => {
+  const s = readState(clusterLayout());
+  return !!s && alive(s.supervisorPid);
+};
+
+/** An htpasswd line (bcrypt) for the registry's login, the password given on stdin. */
+function htpasswd(user: string, password: string): string {
+  const r = spawnSync('htpasswd', ['-inB', user], { input: password, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Builds what is missing, starts the node and deploys the system; the components are added to overlays/local. */
+export async function up(components: string[] = []): Promise<string> {
+  if (process.getuid?.() !== 0) throw new Error('npm run cluster runs as root: it makes a bridge, mounts and firewall rules for the node');
+  provision(layout('local'));
+  const bins = nodeBinaries(say);
+  const cni = cniDir(say);
+  const images = clusterImages(say);
+  mkdirSync(STATE, { recursive: true });
+  ensurePki(STATE);
+  if (!running()) {
+    // the machine as it was before the first `up` (a failed one leaves its changes for `down` to undo)
+    if (!existsSync(BEFORE)) writeFileSync(BEFORE, JSON.stringify(snapshot()));
+    setUpHost();
+    writeNodeConfigs(images.pause!);
+    mkdirSync(join(STATE, 'cni'), { recursive: true });
+    rmSync(join(STATE, 'cni', 'bin'), { recursive: true, force: true });
+    spawnSync('cp', ['-r', cni, join(STATE, 'cni', 'bin')]);
+    launchSupervisor(clusterLayout(), '{}');
+  }
+  await supervised(clusterLayout());
+  importImages(bins.ctr!, Object.values(images), say);
+  const k = clusterKubectl();
+  deploy(k, components, images);
+  copyFileSync(join(STATE, 'admin.kubeconfig'), KUBECONFIG);
+  writeFileSync(ENDPOINT_FILE, `${entryUrl()}\n`);
+  say(`the system answers on ${entryUrl()} (kubectl --kubeconfig ${KUBECONFIG} get pods -A)`);
+  return entryUrl();
+}
+
+/** The add-ons, the volumes and Secrets, then the system, each ready before the next. */
+function deploy(k: Kubectl, components: string[], images: Record<string, string>): void {
+  const apply = (dir: string) => {
+    let r = k(['apply', '--server-side', '--force-conflicts', '-k', dir]);
+    // a Job's pod template cannot change (a new image): the Job goes, and comes back with the new one
+    const immutable = [...r.out.matchAll(/Job(?:\.batch)? "([^"]+)" is invalid: spec\.template: .*?field is immutable/g)].map((m) => m[1]!);
+    if (!r.ok && immutable.length > 0) {
+      for (const job of built(k, dir).filter((o) => o.kind === 'Job' && immutable.includes(o.metadata.name))) k(['-n', job.metadata.namespace!, 'delete', 'job', job.metadata.name, '--wait=true']);
+      r = k(['apply', '--server-side', '--force-conflicts', '-k', dir]);
+    }
+    if (!r.ok) throw new Error(`kubectl apply -k ${dir}: ${r.out}`);
+  };
+  say('the add-ons: CoreDNS, metrics-server');
+  apply(kustomization(join(STATE, 'addons'), [join(ROOT, 'deploy', 'cluster', 'addons')], [], images));
+  waitReady(k, ['kube-system'], 300);
+  const system = kustomization(join(STATE, 'system'), [join(K8S_DIR, 'overlays', 'local')], components, images);
+  const namespaces = built(k, system).filter((o) => o.kind === 'Namespace');
+  const r = k(['apply', '--server-side', '-f', '-'], namespaces.map((n) => JSON.stringify(n)).join('\n'));
+  if (!r.ok) throw new Error(`the namespaces: ${r.out}`);
+  applyVolumes(k);
+  applySecrets(k, htpasswd('tweets', clusterSecrets().registry!));
+  say(`deploying deploy/k8s/overlays/local${components.length ? ` with ${components.join(', ')}` : ''}`);
+  // the stores and brokers (and their Jobs: the topics, RabbitMQ's application user) first, ready, then
+  // the application: its services would otherwise start before their brokers and wait in back-off
+  const stores = built(k, system).filter((o) => o.metadata.namespace && !['tweets', 'loadtest'].includes(o.metadata.namespace));
+  const first = k(['apply', '--server-side', '--force-conflicts', '-f', '-'], stores.map((o) => JSON.stringify(o)).join('\n'));
+  if (!first.ok && !/field is immutable/.test(first.out)) throw new Error(`the stores and brokers: ${first.out}`);
+  waitReady(k, APP_NAMESPACES.filter((n) => n !== 'tweets'));
+  apply(system);
+  waitReady(k, APP_NAMESPACES);
+}
+
+/** Deletes the workloads (their pods' network is released by the node), stops the node, undoes the machine's changes. */
+export async function down(): Promise<{ left: Record<string, [string[], string[]]> }> {
+  if (running()) {
+    const k = clusterKubectl();
+    const gone = k(['delete', 'namespace', ...APP_NAMESPACES, 'loadtest', '--ignore-not-found', '--wait=true', '--timeout=300s']);
+    if (!gone.ok) say(`deleting the namespaces: ${gone.out}`);
+    k(['-n', 'kube-system', 'delete', 'deployment', '--all', '--wait=true', '--timeout=120s']);
+    killTasks(nodeBinaries().ctr!);
+    await stopStack(clusterLayout());
+  }
+  const before = existsSync(BEFORE) ? (JSON.parse(readFileSync(BEFORE, 'utf8')) as Record<string, string[]>) : undefined;
+  tearDownHost(say, before);
+  const after = snapshot();
+  const left = Object.fromEntries(
+    Object.entries(after)
+      .filter(([key, v]) => before && !isDeepStrictEqual(before[key], v))
+      .map(([key, v]) => [key, [before![key] ?? [], v] as [string[], string[]]]),
+  );
+  for (const [key, [was, is]] of Object.entries(left)) say(`NOT as before: ${key}: ${JSON.stringify(is.filter((x) => !was.includes(x)))} added, ${JSON.stringify(was.filter((x) => !is.includes(x)))} gone`);
+  rmSync(BEFORE, { force: true });
+  return { left };
+}
+
+/** Any container left once its pod is gone: killed and deleted through containerd, before containerd stops. */
+function killTasks(ctr: string): void {
+  const c = (args: string[]) => spawnSync(ctr, ['--address', join(STATE, 'containerd', 'containerd.sock'), '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 30_000 });
+  for (const task of c(['tasks', 'list', '--quiet']).stdout?.split('\n').filter(Boolean) ?? []) {
+    c(['tasks', 'kill', '--signal', 'SIGKILL', task]);
+    c(['tasks', 'delete', '--force', task]);
+  }
+}
+
+/** The node's processes, nodes, pods and HPAs. */
+export function status(): number {
+  if (!running()) {
+    say('not running');
+    return 1;
+  }
+  const s = readState(clusterLayout())!;
+  for (const [name, c] of Object.entries(s.components)) console.log(`  ${name.padEnd(24)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
+  const k = clusterKubectl();
+  for (const args of [['get', 'nodes', '-o', 'wide'], ['get', 'pods', '-A', '-o', 'wide'], ['get', 'hpa', '-A']]) console.log(`\n$ kubectl ${args.join(' ')}\n${k(args).out}`);
+  console.log(`\nentry: ${entryUrl()}   kubeconfig: ${KUBECONFIG}`);
+  return 0;
+}
