@@ -106,6 +106,8 @@ def _write_results(environment, **_kwargs):
     if o is not None and o.results:
         with open(o.results, "w") as f:
             json.dump(results, f, indent=2)
+    # one line, for whoever has only the log (a Job in a cluster: kubectl logs job/locust)
+    log.info("results: %s", json.dumps(results, separators=(",", ":")))
     complete = results["accepted"] == results["count"] and results["failed"] == 0
     # 503s that were retried show as failures in Locust's table; the run passes when every tweet was accepted.
     environment.process_exit_code = 0 if complete else 1

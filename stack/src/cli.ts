@@ -22,11 +22,11 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N] [--target URL]
        npm run chaos [-- --quick] [--count N --rate R --concurrency N]
-       npm test [-- --hog] [--repeat N]      (npm run test:slow: npm test -- --hog)
+       npm test [-- --hog] [--repeat N] [--no-cluster]   (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
        npm run images [-- --push] [--base IMAGE] [--tag TAG] [--platform OS/ARCH]
        npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
-       npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui]
+       npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui] [--cluster]
        npm run dashboards [-- check]
        npm run cluster [-- up|down|status|ingress] [--components a,b]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
@@ -51,6 +51,8 @@ interface Flags {
   repeat: number;
   /** Tests only: the unit tier alone, with no stack. */
   unit: boolean;
+  /** Tests only: the cluster tier after the others (--no-cluster: not). */
+  clusterTier: boolean;
   /** Images: push every image to the local registry and check its digest. */
   push: boolean;
   /** Images: the Node.js base to build on (default: the public one if here, else a local one). */
@@ -70,6 +72,8 @@ interface Flags {
   ui: boolean;
   /** artifact push: the registry (host:port) instead of the local one. */
   to: string;
+  /** locust: in the Kubernetes node of `npm run cluster`, as its Job. */
+  cluster: boolean;
   /** cluster up: the components of deploy/k8s/components to add to overlays/local. */
   components: string[];
   /** positional arguments (artifact: build|push) */
@@ -77,7 +81,7 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', components: [], positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, components: [], positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -89,6 +93,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--quick') f.quick = true;
     else if (a === '--hog') f.hog = true;
     else if (a === '--unit') f.unit = true;
+    else if (a === '--no-cluster') f.clusterTier = false;
     else if (a === '--push') f.push = true;
     else if (a === '--images') f.images = true;
     else if (a === '--tools') f.tools = true;
@@ -97,6 +102,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--to') f.to = val();
     else if (a === '--users') f.concurrency = Number(val());
     else if (a === '--ui') f.ui = true;
+    else if (a === '--cluster') f.cluster = true;
     else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
     else if (a === '--components') f.components = val().split(',').filter(Boolean);
@@ -291,8 +297,13 @@ async function load(l: StackLayout, f: Flags): Promise<number> {
  * integration: the `test` workspace, against a running stack; the chaos test
  * last, since it restarts the brokers.
  */
-export function testFiles(tier: 'unit' | 'integration'): string[] {
+export function testFiles(tier: 'unit' | 'integration' | 'cluster'): string[] {
   const inDir = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().filter((f) => f.endsWith('.test.js')).map((f) => join(dir, f)) : []);
+  if (tier === 'cluster') {
+    // the teardown last: it takes the node down
+    const files = inDir(join(ROOT, 'test', 'dist', 'cluster'));
+    return [...files.filter((f) => !f.endsWith('teardown.test.js')), ...files.filter((f) => f.endsWith('teardown.test.js'))];
+  }
   if (tier === 'integration') {
     const files = inDir(join(ROOT, 'test', 'dist', 'test'));
     return [...files.filter((f) => !f.endsWith('chaos.test.js')), ...files.filter((f) => f.endsWith('chaos.test.js'))];
@@ -319,8 +330,11 @@ async function unitTests(): Promise<number> {
   return runTests(files);
 }
 
-/** Starts a fresh `test` stack beside any other, runs both tiers against it (the unit tier first), and stops it. */
-async function test(): Promise<number> {
+/**
+ * Starts a fresh `test` stack beside any other, runs both tiers against it (the unit tier first), and stops
+ * it; then, with `cluster`, the cluster tier.
+ */
+async function test(cluster: boolean): Promise<number> {
   const l = layout('test');
   await stopStack(l);
   rmSync(l.dir, { recursive: true, force: true });
@@ -341,6 +355,28 @@ async function test(): Promise<number> {
   await stopStack(l);
   // The image tests start the local registry: it stops with the run.
   if (stopRegistry()) say('registry: stopped');
+  return cluster ? Math.max(code, await clusterTier()) : code;
+}
+
+/**
+ * The cluster tier: the system on the Kubernetes node of `npm run cluster`. A node already up is used
+ * and left up; otherwise one is brought up for the tier, and its teardown (the tier's last test) takes it
+ * down and checks the machine is as it was.
+ */
+async function clusterTier(): Promise<number> {
+  const c = await import('./cluster/index.js');
+  const owned = !c.isRunning();
+  try {
+    await c.up();
+  } catch (err) {
+    console.error(`[stack] the cluster tier could not start: ${(err as Error).message}`);
+    if (owned) await c.down();
+    return 1;
+  }
+  const files = testFiles('cluster');
+  say(`running ${files.length} test files of the cluster tier against ${c.entryUrl()}`);
+  const code = await runTests(files, { CLUSTER_OWNED: owned ? '1' : '' });
+  if (owned && c.isRunning()) await c.down();
   return code;
 }
 
@@ -358,7 +394,7 @@ async function testRuns(f: Flags): Promise<number> {
     if (hog) say(`CPU hog: pid ${hog.pid}, one core busy at normal priority for the whole run`);
     const t0 = Date.now();
     try {
-      code = f.unit ? await unitTests() : await test();
+      code = f.unit ? await unitTests() : await test(f.clusterTier);
     } finally {
       if (hog?.pid && alive(hog.pid)) process.kill(hog.pid, 'SIGKILL');
     }
@@ -415,6 +451,13 @@ async function artifact(f: Flags): Promise<number> {
  * counts in GET /stats compared with the file.
  */
 async function locust(l: StackLayout, f: Flags): Promise<number> {
+  if (f.cluster) {
+    const c = await import('./cluster/index.js');
+    const { locustInCluster } = await import('./cluster/locust.js');
+    const run = await locustInCluster(c.clusterKubectl(), c.entryUrl(), { count: f.count || undefined, seed: f.seed, say });
+    console.log(`\n${run.report}\n`);
+    return run.check?.exact ? 0 : 1;
+  }
   const url = f.target || l.apiUrl;
   const count = f.count || DEFAULT_COUNT;
   const bin = ensureLocust(say);

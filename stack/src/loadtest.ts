@@ -81,14 +81,15 @@ export function orasBinary(log: (m: string) => void): string {
 }
 
 /** A registry and its login: the local one, or any other (Zot on its VM). */
-export type RegistryLogin = Pick<Registry, 'address' | 'user' | 'password'>;
+/** A registry's address and login; `plainHttp` where it serves HTTP though not on loopback (the local cluster's). */
+export type RegistryLogin = Pick<Registry, 'address' | 'user' | 'password'> & { plainHttp?: boolean };
 
 /** Plain HTTP for a registry on loopback (the local one); TLS for any other. */
 const plainHttp = (address: string) => /^(127\.|localhost[:/]|\[::1\])/.test(address);
 
 /** Runs oras with the registry's login on stdin. */
 export function oras(bin: string, r: RegistryLogin, args: string[], opts: { cwd?: string } = {}): string {
-  const flags = [...(plainHttp(r.address) ? ['--plain-http'] : []), '--username', r.user, '--password-stdin'];
+  const flags = [...((r.plainHttp ?? plainHttp(r.address)) ? ['--plain-http'] : []), '--username', r.user, '--password-stdin'];
   const res = spawnSync(bin, [...args, ...flags], { input: r.password, encoding: 'utf8', cwd: opts.cwd, maxBuffer: 64 << 20 });
   if (res.status !== 0) throw new Error(`oras ${args.slice(0, 2).join(' ')}: ${(res.stderr || res.stdout).trim()}`);
   return res.stdout;

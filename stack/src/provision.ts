@@ -71,6 +71,21 @@ export function provisionImages(): void {
   // the live view's test loads it in headless Chromium
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (missing.length > 0) aptInstall(missing);
+  // the cluster tier's node
+  provisionCluster();
+}
+
+/**
+ * What the Kubernetes node of `npm run cluster` needs from Debian beside what it builds: runc, iptables
+ * and ipset (the kubelet's chains, kube-router's NetworkPolicies), nft (kube-proxy's nftables mode),
+ * openssl (its certificates) and htpasswd (the registry in it), and Podman for its images.
+ */
+export function provisionCluster(): void {
+  const missing = [['runc', '/usr/sbin/runc'], ['iptables', '/usr/sbin/iptables'], ['ipset', '/usr/sbin/ipset'], ['nftables', '/usr/sbin/nft'], ['openssl', '/usr/bin/openssl'], ['podman', '/usr/bin/podman']]
+    .filter(([, path]) => !existsSync(path!))
+    .map(([pkg]) => pkg!);
+  if (!has('htpasswd')) missing.push('apache2-utils');
+  if (missing.length > 0) aptInstall(missing);
 }
 
 /** What the local registry needs (npm run locust, npm run artifact): htpasswd for its bcrypt login. */

@@ -72,12 +72,13 @@ test('every overlay and combination of components builds, passes strict kubeconf
   // the others but locust (weather tweets) and valkey-hpa.
   const n = componentNames().length;
   const names = built.map((b) => b.name);
-  assert.deepEqual(overlayNames(), ['blackfriday', 'gke']);
+  assert.deepEqual(overlayNames(), ['blackfriday', 'gke', 'local']);
+  assert.deepEqual(names.filter((x) => x.startsWith('overlays/local')), ['overlays/local', 'overlays/local+locust'], 'the local node: as npm run cluster runs it');
   assert.equal(names.filter((x) => x.startsWith('overlays/gke')).length, 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
   assert.equal(names.filter((x) => x.startsWith('overlays/blackfriday')).length, 2 ** (n - 4), 'Black Friday: every allowed subset');
   assert.ok(names.includes('overlays/blackfriday+consumers-2+dispatcher-3+writers-2'));
   assert.ok(!names.some((x) => x.includes('valkey-hpa') && x.includes('valkey-kubevirt')));
-  assert.equal(built.length, 1 + 2 ** n - 2 ** (n - 2) + 2 ** (n - 4), 'the base, and each overlay with every allowed subset of the components');
+  assert.equal(built.length, 1 + 2 ** n - 2 ** (n - 2) + 2 ** (n - 4) + 2, 'the base, and each overlay with every allowed subset of the components');
   for (const b of built) {
     const kc = kubeconform(tools, b.yaml);
     assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);

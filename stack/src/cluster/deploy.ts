@@ -82,8 +82,15 @@ function applyGeneric(k: Kubectl, kind: 'secret generic' | 'secret docker-regist
   must(k(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml), `apply ${kind} ${ns}/${name}`);
 }
 
+/** An htpasswd line (bcrypt) for the registry's login, the password given on stdin. */
+function htpasswd(user: string, password: string): string {
+  const r = spawnSync('htpasswd', ['-inB', user], { input: password, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** The Secrets the system's pods name: as up.sh makes them on GKE, and as the operators the node lacks would. */
-export function applySecrets(k: Kubectl, htpasswd: string): void {
+export function applySecrets(k: Kubectl): void {
   const s = clusterSecrets();
   const lit = (pairs: Record<string, string>) => Object.entries(pairs).map(([key, v]) => `--from-literal=${key}=${v}`);
   applyGeneric(k, 'secret generic', 'valkey', 'valkey-users', lit({ 'admin-password': s.valkeyAdmin!, 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! }));
@@ -92,7 +99,7 @@ export function applySecrets(k: Kubectl, htpasswd: string): void {
   applyGeneric(k, 'secret generic', 'tweets', 'rabbitmq-app', lit({ url: `amqp://tweets:${s.rabbitmqApp}@rabbitmq.rabbitmq.svc.cluster.local:5672/` }));
   applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-default-user', lit({ username: 'admin', password: s.rabbitmqAdmin! }));
   applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-erlang-cookie', lit({ '.erlang.cookie': s.erlangCookie! }));
-  applyGeneric(k, 'secret generic', 'registry', 'registry-auth', lit({ htpasswd }));
+  applyGeneric(k, 'secret generic', 'registry', 'registry-auth', lit({ htpasswd: htpasswd('tweets', s.registry!) }));
   // the load test's namespace is there with the locust component only
   for (const ns of ['tweets', 'loadtest'].filter((n) => k(['get', 'namespace', n]).ok)) {
     applyGeneric(k, 'secret docker-registry', ns, 'registry-pull', [`--docker-server=${REGISTRY}`, '--docker-username=tweets', `--docker-password=${s.registry}`]);
@@ -143,7 +150,14 @@ export function waitReady(k: Kubectl, namespaces: string[], timeoutSec = 900): v
   for (const ns of namespaces) {
     for (const kind of ['deployment', 'statefulset']) {
       for (const name of k(['-n', ns, 'get', kind, '-o', 'name']).out.split('\n').filter(Boolean)) {
-        must(k(['-n', ns, 'rollout', 'status', name, `--timeout=${timeoutSec}s`]), `${ns} ${name} rolled out`);
+        const status = () => k(['-n', ns, 'rollout', 'status', name, `--timeout=${timeoutSec}s`]);
+        let r = status();
+        // one that gave up while what it needed was missing (an earlier, failed `up`) starts over, once
+        if (!r.ok && /exceeded its progress deadline/.test(r.out)) {
+          k(['-n', ns, 'rollout', 'restart', name]);
+          r = status();
+        }
+        must(r, `${ns} ${name} rolled out`);
       }
     }
     for (const job of k(['-n', ns, 'get', 'job', '-o', 'name']).out.split('\n').filter(Boolean)) {

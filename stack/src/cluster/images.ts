@@ -90,6 +90,9 @@ function thirdParty(name: string, say: (m: string) => void): string {
   return ref;
 }
 
+/** Some third-party images, by name, built where missing. */
+export const thirdPartyImages = (names: string[], say: (m: string) => void) => Object.fromEntries(names.map((n) => [n, thirdParty(n, say)]));
+
 /** Every image the node runs, by the name the manifests use for it: the services' and the third-party ones. */
 export function clusterImages(say: (m: string) => void): Record<string, string> {
   mkdirSync(STATE, { recursive: true });
@@ -98,7 +101,7 @@ export function clusterImages(say: (m: string) => void): Record<string, string> 
   if (missing.length > 0) buildImages({ log: say, only: missing });
   return {
     ...Object.fromEntries(services.map((s) => [s, imageRef(s)])),
-    ...Object.fromEntries(Object.keys(THIRD_PARTY).map((n) => [n, thirdParty(n, say)])),
+    ...thirdPartyImages(Object.keys(THIRD_PARTY), say),
   };
 }
 

@@ -4,7 +4,8 @@
  * .tools/bin, the images), starts the node's processes under the stack's supervisor, imports the images,
  * deploys the add-ons and deploy/k8s/overlays/local, waits until every workload is ready, and writes the
  * kubeconfig (.data/cluster/kubeconfig) and the entry URL (.data/cluster/endpoint). `down` deletes the
- * workloads, stops every process by PID and undoes every change to the machine. `status` shows the node.
+ * workloads, stops every process by PID, undoes every change to the machine and deletes the cluster (the
+ * next `up` starts a new one, with the images already imported). `status` shows the node.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,16 +14,21 @@ import { isDeepStrictEqual } from 'node:util';
 import { launchSupervisor, stopStack, supervised } from '../cli.js';
 import { K8S_DIR } from '../k8s.js';
 import { CLUSTER_PORTS } from '../ports.js';
-import { provision } from '../provision.js';
+import { provision, provisionCluster } from '../provision.js';
 import { layout } from '../layout.js';
 import { alive, readState } from '../state.js';
-import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
+import { applySecrets, applyVolumes, APP_NAMESPACES, built, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
 import { setUpHost, snapshot, tearDownHost } from './host.js';
 import { clusterImages, importImages } from './images.js';
 import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
 import { ensurePki } from './pki.js';
 import { clusterLayout, STATE } from './plan.js';
 import { ROOT } from '../layout.js';
+
+export { nginxConf, routes } from './ingress.js';
+export { INGRESS_CONF } from './deploy.js';
+export { locustInCluster } from './locust.js';
+export type { Kubectl } from './deploy.js';
 
 const say = (m: string) => console.log(`[cluster] ${m}`);
 export const ENDPOINT_FILE = join(STATE, 'endpoint');
@@ -35,28 +41,23 @@ export const entryUrl = () => `http://127.0.0.1:${CLUSTER_PORTS.entry}`;
 /** kubectl on the node, as its administrator. */
 export const clusterKubectl = (): Kubectl => kubectlFor(nodeBinaries().kubectl!);
 
-const running = () => {
+/** Whether the node's supervisor runs. */
+export function isRunning(): boolean {
   const s = readState(clusterLayout());
   return !!s && alive(s.supervisorPid);
-};
-
-/** An htpasswd line (bcrypt) for the registry's login, the password given on stdin. */
-function htpasswd(user: string, password: string): string {
-  const r = spawnSync('htpasswd', ['-inB', user], { input: password, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`htpasswd: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 /** Builds what is missing, starts the node and deploys the system; the components are added to overlays/local. */
 export async function up(components: string[] = []): Promise<string> {
   if (process.getuid?.() !== 0) throw new Error('npm run cluster runs as root: it makes a bridge, mounts and firewall rules for the node');
   provision(layout('local'));
+  provisionCluster();
   const bins = nodeBinaries(say);
   const cni = cniDir(say);
   const images = clusterImages(say);
   mkdirSync(STATE, { recursive: true });
   ensurePki(STATE);
-  if (!running()) {
+  if (!isRunning()) {
     // the machine as it was before the first `up` (a failed one leaves its changes for `down` to undo)
     if (!existsSync(BEFORE)) writeFileSync(BEFORE, JSON.stringify(snapshot()));
     setUpHost();
@@ -75,6 +76,9 @@ export async function up(components: string[] = []): Promise<string> {
   say(`the system answers on ${entryUrl()} (kubectl --kubeconfig ${KUBECONFIG} get pods -A)`);
   return entryUrl();
 }
+
+/** The namespaces of the stores, brokers and registry: ready before the application and its ingress start. */
+const STORES = ['kafka', 'rabbitmq', 'valkey', 'registry'];
 
 /** The add-ons, the volumes and Secrets, then the system, each ready before the next. */
 function deploy(k: Kubectl, components: string[], images: Record<string, string>): void {
@@ -96,21 +100,22 @@ function deploy(k: Kubectl, components: string[], images: Record<string, string>
   const r = k(['apply', '--server-side', '-f', '-'], namespaces.map((n) => JSON.stringify(n)).join('\n'));
   if (!r.ok) throw new Error(`the namespaces: ${r.out}`);
   applyVolumes(k);
-  applySecrets(k, htpasswd('tweets', clusterSecrets().registry!));
+  applySecrets(k);
   say(`deploying deploy/k8s/overlays/local${components.length ? ` with ${components.join(', ')}` : ''}`);
   // the stores and brokers (and their Jobs: the topics, RabbitMQ's application user) first, ready, then
   // the application: its services would otherwise start before their brokers and wait in back-off
-  const stores = built(k, system).filter((o) => o.metadata.namespace && !['tweets', 'loadtest'].includes(o.metadata.namespace));
+  // with what is cluster-wide (the StorageClass the stores' claims take, which is set on a claim as it is made)
+  const stores = built(k, system).filter((o) => !o.metadata.namespace || STORES.includes(o.metadata.namespace));
   const first = k(['apply', '--server-side', '--force-conflicts', '-f', '-'], stores.map((o) => JSON.stringify(o)).join('\n'));
   if (!first.ok && !/field is immutable/.test(first.out)) throw new Error(`the stores and brokers: ${first.out}`);
-  waitReady(k, APP_NAMESPACES.filter((n) => n !== 'tweets'));
+  waitReady(k, STORES);
   apply(system);
   waitReady(k, APP_NAMESPACES);
 }
 
 /** Deletes the workloads (their pods' network is released by the node), stops the node, undoes the machine's changes. */
 export async function down(): Promise<{ left: Record<string, [string[], string[]]> }> {
-  if (running()) {
+  if (isRunning()) {
     const k = clusterKubectl();
     const gone = k(['delete', 'namespace', ...APP_NAMESPACES, 'loadtest', '--ignore-not-found', '--wait=true', '--timeout=300s']);
     if (!gone.ok) say(`deleting the namespaces: ${gone.out}`);
@@ -120,6 +125,9 @@ export async function down(): Promise<{ left: Record<string, [string[], string[]
   }
   const before = existsSync(BEFORE) ? (JSON.parse(readFileSync(BEFORE, 'utf8')) as Record<string, string[]>) : undefined;
   tearDownHost(say, before);
+  // the cluster goes with it (its store, its pods' folders, its volumes); the certificates and the images
+  // containerd holds stay for the next `up`
+  for (const d of ['etcd', 'kubelet', 'kubelet-logs', 'volumes', 'ns', 'endpoint', 'kubeconfig']) rmSync(join(STATE, d), { recursive: true, force: true });
   const after = snapshot();
   const left = Object.fromEntries(
     Object.entries(after)
@@ -142,7 +150,7 @@ function killTasks(ctr: string): void {
 
 /** The node's processes, nodes, pods and HPAs. */
 export function status(): number {
-  if (!running()) {
+  if (!isRunning()) {
     say('not running');
     return 1;
   }

@@ -1,0 +1,68 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { build, ensureK8sTools, K8S_DIR } from '@tweets/stack/k8s';
+import { INGRESS_CONF, nginxConf, routes } from '@tweets/stack/cluster';
+
+/**
+ * deploy/k8s/overlays/local against the base it changes: what it puts in place of the operators' resources
+ * has the names, Services, ports and topics they would create; everything else of the base is there as it
+ * is; its NGINX config is what the base's Ingresses give.
+ */
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
+const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+const key = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+let base: Obj[];
+let local: Obj[];
+
+before(() => {
+  const t = ensureK8sTools((m) => console.log(`# ${m}`));
+  base = objects(build(t.kubectl, join(K8S_DIR, 'base')));
+  local = objects(build(t.kubectl, join(K8S_DIR, 'overlays', 'local')));
+});
+
+test('the local overlay keeps every workload, Service, HPA, PDB, NetworkPolicy, ConfigMap and Job of the base; only the operators’ resources go', () => {
+  const operators = ['kafka.strimzi.io', 'rabbitmq.com'];
+  const kept = new Set(local.map(key));
+  for (const o of base) {
+    const ofOperator = operators.includes(o.apiVersion.split('/')[0]!);
+    assert.equal(kept.has(key(o)), !ofOperator, `${key(o)} ${ofOperator ? 'is replaced' : 'is kept'}`);
+  }
+  const api = (objs: Obj[]) => objs.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'ingest-api')!.spec;
+  assert.deepEqual(api(local), api(base), "the API's HPA as the base has it");
+});
+
+test('Kafka and RabbitMQ by the names, Services, labels and topics the operators would give them', () => {
+  const svc = (ns: string, name: string) => local.find((o) => o.kind === 'Service' && o.metadata.namespace === ns && o.metadata.name === name);
+  assert.equal(svc('kafka', 'tweets-kafka-bootstrap')?.spec.ports[0].port, 9092, "Strimzi's bootstrap Service");
+  assert.equal(svc('rabbitmq', 'rabbitmq')?.spec.ports[0].port, 5672, "the RabbitMQ operator's client Service");
+  assert.ok(svc('rabbitmq', 'rabbitmq-nodes'), "the headless Service the base's app-user Job dials the node under");
+  const kafka = local.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'tweets-dual')!;
+  assert.equal(kafka.spec.template.metadata.labels['strimzi.io/cluster'], 'tweets', "the label the base's Kafka clients' NetworkPolicy selects");
+  const rabbit = local.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'rabbitmq-server')!;
+  assert.equal(rabbit.spec.template.metadata.labels['app.kubernetes.io/name'], 'rabbitmq');
+  // the topics: the base's KafkaTopics, their replicas bounded by the local node's brokers
+  const brokers = Number(kafka.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'KAFKA_REPLICAS').value);
+  const job = local.find((o) => o.kind === 'Job' && o.metadata.name === 'kafka-topics')!;
+  const env = job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'TOPICS').value as string;
+  const topics = env.split(/\s+/).filter(Boolean).map((t) => t.split(':'));
+  const wanted = base
+    .filter((o) => o.kind === 'KafkaTopic')
+    .map((t) => {
+      const rf = Math.min(t.spec.replicas, brokers);
+      const config = { ...t.spec.config, 'min.insync.replicas': Math.min(t.spec.config['min.insync.replicas'], rf) };
+      return [t.spec.topicName ?? t.metadata.name, String(t.spec.partitions), String(rf), Object.entries(config).map(([k, v]) => `${k}=${v}`).join(',')];
+    });
+  assert.deepEqual(topics.sort(), wanted.sort(), 'name, partitions, replicas and settings of each KafkaTopic');
+});
+
+test("the local ingress's NGINX config is what the base's Ingresses give (npm run cluster -- ingress rewrites it)", () => {
+  const conf = nginxConf(routes(local as never));
+  assert.equal(readFileSync(INGRESS_CONF, 'utf8'), conf);
+  assert.match(conf, /location \/ \{[^}]*proxy_pass http:\/\/tweets-ingest-api-8080;/, "the API's route");
+  assert.match(conf, /client_max_body_size 1m;/, 'the annotations of the Ingress');
+  assert.doesNotMatch(conf, /grafana/, 'a route to a Service the local node does not run is left out');
+});
