@@ -134,8 +134,16 @@ case ",$COMPONENTS," in
     COMPONENTS="${ordered}kafka-only"
     ;;
 esac
+# includes DIR COMPONENT: whether the kustomization in DIR lists the component, or one of its components does
+includes() {
+  local path
+  while read -r path; do
+    if [ "${path##*/}" = "$2" ] || includes "$1/$path" "$2"; then return 0; fi
+  done < <(sed -n '/^components:/,/^[a-z]/s/^  - //p' "$1/kustomization.yaml")
+  return 1
+}
 # uses COMPONENT: whether the chosen components, or the overlay itself, include it
-uses() { case ",$COMPONENTS," in *,"$1",*) return 0 ;; esac; grep -q "components/$1\$" "$ROOT/deploy/k8s/overlays/$OVERLAY/kustomization.yaml"; }
+uses() { case ",$COMPONENTS," in *,"$1",*) return 0 ;; esac; includes "$ROOT/deploy/k8s/overlays/$OVERLAY" "$1"; }
 KAFKA_ONLY=0; if uses kafka-only; then KAFKA_ONLY=1; fi
 KUBEVIRT=0; if uses valkey-kubevirt; then KUBEVIRT=1; fi
 # Where the registry's login, the generated kustomization and a run's progress are kept (gitignored).

@@ -68,16 +68,23 @@ const base = (which: 'yaml' | 'full' = 'yaml') => built.find((b) => b.name === '
 
 test('every overlay and combination of components builds, passes strict kubeconform and the API server dry run', () => {
   // GKE with every subset of the components but those with both valkey-hpa and valkey-kubevirt (the HPA scales
-  // the StatefulSet the VMs replace); Black Friday (kafka-only and valkey-kubevirt its own) with every subset of
-  // the others but locust (weather tweets) and valkey-hpa.
+  // the StatefulSet the VMs replace); Black Friday on GKE (kafka-only and valkey-kubevirt its own) with every
+  // subset of the others but locust (weather tweets) and valkey-hpa. EKS alone, with each component alone and
+  // with all together, valkey-kubevirt left out (its VMs reach their nodes only in eks-blackfriday); Black
+  // Friday on EKS likewise with the three components it takes.
   const n = componentNames().length;
   const names = built.map((b) => b.name);
-  assert.deepEqual(overlayNames(), ['blackfriday', 'gke']);
-  assert.equal(names.filter((x) => x.startsWith('overlays/gke')).length, 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
-  assert.equal(names.filter((x) => x.startsWith('overlays/blackfriday')).length, 2 ** (n - 4), 'Black Friday: every allowed subset');
+  const count = (overlay: string) => names.filter((x) => x === `overlays/${overlay}` || x.startsWith(`overlays/${overlay}+`)).length;
+  assert.deepEqual(overlayNames(), ['blackfriday', 'eks', 'eks-blackfriday', 'gke']);
+  assert.equal(count('gke'), 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
+  assert.equal(count('blackfriday'), 2 ** (n - 4), 'Black Friday: every allowed subset');
+  assert.equal(count('eks'), 1 + (n - 1) + 1, 'EKS: alone, each component but valkey-kubevirt alone, all of them');
+  assert.equal(count('eks-blackfriday'), 1 + 3 + 1, 'EKS Black Friday: alone, each of the three alone, the three');
   assert.ok(names.includes('overlays/blackfriday+consumers-2+dispatcher-3+writers-2'));
+  assert.ok(names.includes('overlays/eks-blackfriday+consumers-2+dispatcher-3+writers-2'));
   assert.ok(!names.some((x) => x.includes('valkey-hpa') && x.includes('valkey-kubevirt')));
-  assert.equal(built.length, 1 + 2 ** n - 2 ** (n - 2) + 2 ** (n - 4), 'the base, and each overlay with every allowed subset of the components');
+  assert.ok(!names.some((x) => x.startsWith('overlays/eks+') && x.includes('valkey-kubevirt')));
+  assert.equal(built.length, 1 + count('gke') + count('blackfriday') + count('eks') + count('eks-blackfriday'), 'the base and the overlays\' variants, nothing else');
   for (const b of built) {
     const kc = kubeconform(tools, b.yaml);
     assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);
