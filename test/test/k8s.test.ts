@@ -26,6 +26,7 @@ import {
   type K8sTools,
 } from '@tweets/stack/k8s';
 import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
+import { deployScripts, pinnedVersions, secretsMadeBy } from '@tweets/stack/cloud';
 
 /**
  * deploy/k8s and deploy/gke, checked without a cluster: every variant (the
@@ -158,20 +159,9 @@ test('the manifests agree with the brokers: topics, partitions, queue permission
   assert.doesNotMatch('other-queue', new RegExp(perms[3]!), 'and read nothing else');
 });
 
-/** Each Secret and ConfigMap up.sh creates (`secret:` or `configmap:` NS/NAME), with its keys, read off its apply_* lines. */
+/** Each Secret and ConfigMap the deploy scripts of every cloud create. */
 function madeByUpSh(): Map<string, Set<string>> {
-  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8').replace(/\\\n\s*/g, ' ');
-  const out = new Map<string, Set<string>>();
-  for (const m of up.matchAll(/^\s*apply_secret (\S+) (\S+) (generic|docker-registry)(.*)$/gm)) {
-    const keys = m[3] === 'docker-registry' ? ['.dockerconfigjson'] : [...m[4]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
-    out.set(`secret:${m[1]}/${m[2]}`, new Set(keys));
-  }
-  for (const m of up.matchAll(/^\s*apply_configmap (\S+) (\S+)(.*)$/gm)) {
-    const keys = [...m[3]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
-    for (const f of m[3]!.matchAll(/--from-file="?[^" ]*\/([\w.-]+)"?/g)) keys.push(f[1]!);
-    out.set(`configmap:${m[1]}/${m[2]}`, new Set(keys));
-  }
-  return out;
+  return secretsMadeBy(deployScripts('gke'));
 }
 
 test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod names is created by up.sh or the manifests', () => {
@@ -207,17 +197,11 @@ test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod n
   }
   const locustfile = made.get('configmap:loadtest/locustfile');
   assert.deepEqual([...(locustfile ?? [])].sort(), ['artifact.py', 'locustfile.py'], 'the Locust Job gets the locustfile and the module it imports');
-  for (const f of ['deploy/gke/zot-startup.sh', 'deploy/gke/grafana-values.yaml', 'deploy/zot/config.json', 'loadtest/locustfile.py', 'loadtest/artifact.py'])
+  for (const f of ['deploy/zot/startup.sh', 'deploy/common/grafana-values.yaml', 'deploy/common/prometheus-values.yaml', 'deploy/zot/config.json', 'loadtest/locustfile.py', 'loadtest/artifact.py'])
     assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
 });
 
-const versions = () =>
-  Object.fromEntries(
-    readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => l.split('=') as [string, string]),
-  );
+const versions = pinnedVersions;
 
 test('up.sh --dry-run prints the whole plan in order, with the pinned versions, and creates nothing', () => {
   rmSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets'), { recursive: true, force: true });
@@ -281,11 +265,11 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
 
 test('every pinned version is used, and the manifests take theirs from versions.env', () => {
   const v = versions();
-  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8');
+  const up = deployScripts('gke');
   const kustomization = [join(K8S_DIR, 'base'), ...componentNames().map((c) => join(K8S_DIR, 'components', c))]
     .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
     .join('\n');
-  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by up.sh or the manifests`);
+  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by a cloud's deploy scripts or the manifests`);
   const y = base('full');
   assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');
   assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');
