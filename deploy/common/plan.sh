@@ -15,9 +15,13 @@ run() {
   if [ "$DRY_RUN" = 1 ]; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi
 }
 
-# exists CMD...: whether a describe/get succeeds; with --dry-run nothing exists yet.
+# exists CMD...: whether a describe/get succeeds; with --dry-run nothing exists yet (and with SHOW_LOOKUPS=1
+# the lookup is printed too, as every command a real run would run).
 exists() {
-  if [ "$DRY_RUN" = 1 ]; then return 1; fi
+  if [ "$DRY_RUN" = 1 ]; then
+    if [ "${SHOW_LOOKUPS:-0}" = 1 ]; then run "$@"; fi
+    return 1
+  fi
   "$@" >/dev/null 2>&1
 }
 
