@@ -9,6 +9,7 @@
  *    them, against the user and groups each container runs as;
  *  - ingressProblems: every Ingress against the F5 NGINX Ingress Controller's rules;
  *  - scalingProblems: HPAs, replicas and PodDisruptionBudgets that contradict each other;
+ *  - storageProblems, placementProblems: every volume on a cloud's class, the VMs on the nodes meant for them;
  *  - and what the deploy scripts are read and run with: their text (deployScripts), the Secrets they make
  *    (secretsMadeBy), the pinned versions, stand-ins for the cloud's CLIs that record their calls
  *    (commandStubs), a plan's steps in order (missingInOrder).
@@ -129,6 +130,9 @@ function kubevirtPods(objs: Obj[], kv?: Obj): Obj[] {
       const disks = (t.spec.volumes ?? []).filter((v: Json) => v.containerDisk).map((v: Json) => ({ name: `volume${v.name}`, image: v.containerDisk.image, securityContext: { ...nonRoot, capabilities: { drop: ['ALL'] } } }));
       return pod(vm.metadata.namespace!, `virt-launcher-${vm.metadata.name}`, { 'kubevirt.io': 'virt-launcher', ...(t.metadata?.labels ?? {}) }, {
         securityContext: { fsGroup: 107, runAsUser: 107, runAsGroup: 107, runAsNonRoot: true, ...(seccomp ? { seccompProfile: seccomp } : {}) },
+        // the VM's scheduling is its pod's (pkg/virt-controller/services/template.go), beside kubevirt.io/schedulable
+        nodeSelector: { 'kubevirt.io/schedulable': 'true', ...(t.spec.nodeSelector ?? {}) },
+        ...(t.spec.tolerations ? { tolerations: t.spec.tolerations } : {}),
         initContainers: [{ name: 'container-disk-binary', image: 'virt-launcher', securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { drop: ['ALL'] } } }],
         containers: [{ name: 'compute', image: 'virt-launcher', securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } } }, ...disks],
         volumes,
@@ -299,6 +303,49 @@ export function scalingProblems(objs: Obj[]): string[] {
 }
 
 // ---------------------------------------------------------------------------
+// A cloud's storage class and nodes
+
+/** Every volume the stores claim (StatefulSet claims, PVCs, Kafka's node pools, RabbitMQ) not on storageClass. */
+export function storageProblems(objs: Obj[], storageClass: string): string[] {
+  const claims: [string, string | undefined][] = [];
+  for (const o of objs) {
+    const name = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    if (o.kind === 'StatefulSet') for (const c of o.spec.volumeClaimTemplates ?? []) claims.push([`${name} ${c.metadata.name}`, c.spec.storageClassName]);
+    if (o.kind === 'PersistentVolumeClaim') claims.push([name, o.spec.storageClassName]);
+    if (o.kind === 'KafkaNodePool') for (const v of o.spec.storage?.volumes ?? [o.spec.storage]) claims.push([name, v?.class]);
+    if (o.kind === 'RabbitmqCluster') claims.push([name, o.spec.persistence?.storageClassName]);
+  }
+  const out = claims.filter(([, c]) => c !== storageClass).map(([n, c]) => `${n}: storage class ${c ?? '(the default)'}, not ${storageClass}`);
+  const sc = objs.find((o) => o.kind === 'StorageClass' && o.metadata.name === storageClass);
+  if (claims.length && !sc) out.push(`no StorageClass ${storageClass} among the manifests`);
+  return out;
+}
+
+/** A taint as kubelet's --register-with-taints writes it: key=value:Effect. */
+const taintOf = (t: string) => {
+  const m = /^([^=:]+)(?:=([^:]*))?:(\w+)$/.exec(t);
+  if (!m) throw new Error(`not a taint: ${t}`);
+  return { key: m[1]!, value: m[2] ?? '', effect: m[3]! };
+};
+
+/** Whether tolerations tolerate a taint (key=value:Effect), as the scheduler matches them. */
+export function tolerates(tolerations: Json[] | undefined, taint: string): boolean {
+  const t = taintOf(taint);
+  return (tolerations ?? []).some(
+    (x) => (x.key === undefined || x.key === t.key) && (!x.effect || x.effect === t.effect) && (x.operator === 'Exists' || (x.value ?? '') === t.value),
+  );
+}
+
+/** VirtualMachines (placement: their template) or pod templates that do not select the label (k=v) or tolerate the taint. */
+export function placementProblems(specs: { name: string; spec: Json }[], label: string, taint: string): string[] {
+  const [k, v] = label.split('=') as [string, string];
+  return specs.flatMap(({ name, spec }) => [
+    ...(spec.nodeSelector?.[k] === v ? [] : [`${name}: does not select the nodes labelled ${label}`]),
+    ...(tolerates(spec.tolerations, taint) ? [] : [`${name}: does not tolerate the taint ${taint}`]),
+  ]);
+}
+
+// ---------------------------------------------------------------------------
 // The deploy scripts: their text, what they make, how they run
 
 /** A cloud's up.sh, down.sh and the shared files they source (deploy/common/*.sh), as one text. */
@@ -336,9 +383,10 @@ export type Answers = Record<string, [pattern: RegExp, answer: string][]>;
 /**
  * Stand-ins for commands (a cloud's CLIs), in a folder to put first on PATH: each records its arguments, one
  * call a line, and prints the first answer whose pattern matches them (nothing otherwise), exiting 0. An
- * answer may span lines; `calls(name)` lists what that command was called with, in order.
+ * answer may span lines; `calls(name)` lists what that command was called with, in order, and `calls()` every
+ * call of them all, in order, each after its command's name.
  */
-export function commandStubs(answers: Answers): { dir: string; calls: (name: string) => string[] } {
+export function commandStubs(answers: Answers): { dir: string; calls: (name?: string) => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'cloud-stubs-'));
   for (const [name, list] of Object.entries(answers)) {
     const table = join(dir, `${name}.answers`);
@@ -346,14 +394,15 @@ export function commandStubs(answers: Answers): { dir: string; calls: (name: str
     const script = [
       '#!/usr/bin/env bash',
       `printf '%s\\n' "$*" >> '${join(dir, `${name}.log`)}'`,
+      `printf '%s %s\\n' '${name}' "$*" >> '${join(dir, 'all.log')}'`,
       `exec node -e 'const [t, args] = process.argv.slice(1); for (const [p, a] of JSON.parse(require("fs").readFileSync(t, "utf8"))) if (new RegExp(p).test(args)) { if (a) console.log(a); break; }' '${table}' "$*"`,
       '',
     ].join('\n');
     writeFileSync(join(dir, name), script);
     chmodSync(join(dir, name), 0o755);
   }
-  const calls = (name: string) => {
-    const f = join(dir, `${name}.log`);
+  const calls = (name?: string) => {
+    const f = join(dir, name ? `${name}.log` : 'all.log');
     return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : [];
   };
   return { dir, calls };

@@ -161,7 +161,9 @@ test('the manifests agree with the brokers: topics, partitions, queue permission
 
 /** Each Secret and ConfigMap the deploy scripts of every cloud create. */
 function madeByUpSh(): Map<string, Set<string>> {
-  return secretsMadeBy(deployScripts('gke'));
+  const made = secretsMadeBy(deployScripts('gke'));
+  for (const [k, v] of secretsMadeBy(deployScripts('aws'))) made.set(k, new Set([...(made.get(k) ?? []), ...v]));
+  return made;
 }
 
 test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod names is created by up.sh or the manifests', () => {
@@ -265,7 +267,7 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
 
 test('every pinned version is used, and the manifests take theirs from versions.env', () => {
   const v = versions();
-  const up = deployScripts('gke');
+  const up = `${deployScripts('gke')}\n${deployScripts('aws')}`;
   const kustomization = [join(K8S_DIR, 'base'), ...componentNames().map((c) => join(K8S_DIR, 'components', c))]
     .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
     .join('\n');
