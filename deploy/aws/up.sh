@@ -276,7 +276,14 @@ node_role() {
 # nodes, self-managed: EKS managed node groups drop a launch template's CpuOptions.NestedVirtualization
 # (aws/containers-roadmap#2784, open on 2026-12-04), and eksctl 0.230.0 has no field for it.
 kubevirt_nodes() {
-  local facts asg subnets
+  local facts asg subnets features
+  # the type has it in this region (C8i, M8i, R8i and their flex variants, as of 2026-12-04)
+  query features nested-virtualization aws ec2 describe-instance-types "${A[@]}" --instance-types "$KUBEVIRT_INSTANCE_TYPE" \
+    --query 'InstanceTypes[0].ProcessorInfo.SupportedFeatures' --output text
+  case " $features " in
+    *[[:space:]]nested-virtualization[[:space:]]*) ;;
+    *) echo "up.sh: $KUBEVIRT_INSTANCE_TYPE has no nested virtualization in $REGION (its features: ${features:-none}): --kubevirt-instance-type m8i.large, c8i.large or r8i.large" >&2; false ;;
+  esac
   if ! exists aws ec2 describe-launch-templates "${A[@]}" --launch-template-names "$KUBEVIRT_GROUP"; then
     query facts "https://0123456789ABCDEF0123456789ABCDEF.gr7.$REGION.eks.amazonaws.com LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t 172.20.0.0/16 sg-0fedcba9876543210" \
       aws eks describe-cluster "${A[@]}" --name "$CLUSTER" --output text \

@@ -348,10 +348,10 @@ export function placementProblems(specs: { name: string; spec: Json }[], label: 
 // ---------------------------------------------------------------------------
 // The deploy scripts: their text, what they make, how they run
 
-/** A cloud's up.sh, down.sh and the shared files they source (deploy/common/*.sh), as one text. */
+/** A cloud's scripts (deploy/<cloud>/*.sh: up.sh, down.sh, what they source) and the shared ones (deploy/common), as one text. */
 export function deployScripts(cloud: string): string {
-  const common = join(ROOT, 'deploy', 'common');
-  const files = [join(ROOT, 'deploy', cloud, 'up.sh'), join(ROOT, 'deploy', cloud, 'down.sh'), ...readdirSync(common).filter((f) => f.endsWith('.sh')).sort().map((f) => join(common, f))];
+  const scripts = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sh')).sort().map((f) => join(dir, f));
+  const files = [...scripts(join(ROOT, 'deploy', cloud)), ...scripts(join(ROOT, 'deploy', 'common'))];
   return files.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
 
