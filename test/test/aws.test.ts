@@ -162,6 +162,18 @@ test("every Ingress is one the pinned NIC takes; the controller's Service asks t
   );
 });
 
+/** The repository files a cloud's scripts name ($ROOT/..., but .data/ and paths built from variables). */
+const filesNamed = (scripts: string) => [...new Set([...scripts.matchAll(/\$ROOT\/([\w./-]+)/g)].map((m) => m[1]!).filter((f) => !f.startsWith('.data/') && !/\/$/.test(f)))];
+
+test('every file the deploy scripts of both clouds name exists', () => {
+  for (const cloud of ['aws', 'gke']) {
+    const named = filesNamed(deployScripts(cloud));
+    assert.ok(named.length >= 8, `${cloud}: ${named.join(', ')}`);
+    assert.deepEqual(named.filter((f) => !existsSync(join(ROOT, f))), [], `${cloud}: files named but absent`);
+  }
+  assert.deepEqual(filesNamed('. "$ROOT/deploy/aws/kubevirt.yaml"').filter((f) => !existsSync(join(ROOT, f))), ['deploy/aws/kubevirt.yaml'], 'the check can fail');
+});
+
 // ---------------------------------------------------------------------------
 // up.sh
 
