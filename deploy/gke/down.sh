@@ -11,8 +11,8 @@
 # were still there are then deleted by name, so nothing is left billing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=deploy/gke/lib.sh
-. "$ROOT/deploy/gke/lib.sh"
+# shellcheck source=deploy/common/lib.sh
+. "$ROOT/deploy/common/lib.sh"
 DRY_RUN=0
 KEEP_REGISTRY=0
 PROJECT=${GCP_PROJECT:-}
@@ -45,36 +45,6 @@ G=(--project "$PROJECT")
 run() { if [ "$DRY_RUN" = 1 ]; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi; }
 exists() { [ "$DRY_RUN" = 1 ] || "$@" >/dev/null 2>&1; }
 say() { printf '\n== %s\n' "$*"; }
-# The namespaces up.sh's manifests make (loadtest: the locust component).
-NAMESPACES=(tweets kafka rabbitmq valkey monitoring nginx-ingress loadtest)
-# Custom resources whose operator removes a finalizer when it deletes them: deleted while the operators run.
-FINALIZED=(kafkatopics.kafka.strimzi.io kafkausers.kafka.strimzi.io)
-
-# empty_cluster: deletes the workloads so the volumes' disks and the load balancer go with them. Bounded:
-# what is still there after $WAIT s is reported, never a reason to stop.
-empty_cluster() {
-  local kind left
-  say "the operators' custom resources first, while their operators still run"
-  for kind in "${FINALIZED[@]}"; do
-    if ! kc get crd "$kind" >/dev/null 2>&1; then continue; fi
-    kc delete "$kind" --all-namespaces --all --wait=false || true
-    kc wait "$kind" --all-namespaces --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 || true
-    left=$(kc get "$kind" --all-namespaces -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null || true)
-    if [ -n "$left" ]; then
-      # the operator did not release them (gone already, or failing): their finalizers would hold the namespace
-      echo "down.sh: $kind still there after ${WAIT} s ($left): removing their finalizers"
-      for o in $left; do kc -n "${o%%/*}" patch "$kind" "${o#*/}" --type merge -p '{"metadata":{"finalizers":null}}' || true; done
-    fi
-  done
-  say "the namespaces (their volume claims, and so their disks; the ingress's load balancer)"
-  kc delete namespace "${NAMESPACES[@]}" --ignore-not-found --wait=false || true
-  kc wait namespace "${NAMESPACES[@]}" --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
-    echo "down.sh: not every namespace finished deleting in ${WAIT} s: $(kc get namespace "${NAMESPACES[@]}" --ignore-not-found -o name 2>/dev/null | tr '\n' ' ')- going on"
-  say "waiting for the volumes' disks to be deleted (the CSI driver deletes them after their claims)"
-  kc wait pv --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
-    echo "down.sh: volumes still there after ${WAIT} s: their disks are deleted by name after the cluster"
-}
-
 # disks_of_volumes: the Compute Engine disks behind the cluster's persistent volumes, one "ZONE DISK" a line.
 disks_of_volumes() {
   kc get pv -o 'jsonpath={range .items[*]}{.spec.csi.volumeHandle}{"\n"}{end}' 2>/dev/null |

@@ -188,9 +188,12 @@ export interface Variant {
   dir: string;
 }
 
+/** Components an overlay includes and a variant never adds on its own (the domain it turns the system into). */
+export const OVERLAY_ONLY: readonly string[] = ['blackfriday'];
+
 /** The components, in the order they apply (kafka-only last: it removes what others may patch). */
 export function componentNames(): string[] {
-  const all = readdirSync(join(K8S_DIR, 'components')).filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')));
+  const all = readdirSync(join(K8S_DIR, 'components')).filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d));
   return all.sort((a, b) => Number(a === 'kafka-only') - Number(b === 'kafka-only') || a.localeCompare(b));
 }
 
@@ -203,43 +206,54 @@ export function overlayNames(): string[] {
 /**
  * What cannot go together: valkey-hpa scales the StatefulSet that
  * valkey-kubevirt replaces; the locust Job sends weather tweets, which the
- * Black Friday overlay does not take.
+ * Black Friday component's services do not take; on EKS the VMs reach their
+ * nodes only through the placement overlays/eks-blackfriday applies after
+ * them (overlays/eks/kubevirt), so valkey-kubevirt is not added on its own.
  */
 export const CONFLICTS: readonly (readonly [string, string])[] = [
   ['valkey-hpa', 'valkey-kubevirt'],
-  ['locust', 'overlay:blackfriday'],
+  ['locust', 'blackfriday'],
+  ['valkey-kubevirt', 'overlay:eks'],
 ];
 
 /**
- * The components an overlay is checked with, where not all: the local node's runs the components `npm run
- * cluster` takes there (each variant costs seconds of dry run; the others are GKE's).
+ * Overlays checked with every subset of the components they may take: GKE's, the reference. Any other
+ * overlay is checked alone, with each component alone and with all of them together: how components
+ * combine is covered on GKE; what an overlay changes meets each component in these.
  */
+export const EVERY_SUBSET: readonly string[] = ['gke', 'blackfriday'];
+
+/** The components an overlay is checked with, where not all: the local node's, those `npm run cluster` takes there. */
 export const ONLY_WITH: Readonly<Record<string, readonly string[]>> = { local: ['locust'] };
 
-/** The components an overlay includes itself (its kustomization's `components:`). */
-function includedBy(overlay: string): string[] {
-  const k = parseAllDocuments(readFileSync(join(K8S_DIR, 'overlays', overlay, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { components?: string[] };
-  return (k.components ?? []).map((c) => c.split('/').pop()!);
+/** The components a kustomization includes, and those its components include, by folder name. */
+function includedBy(dir: string): string[] {
+  const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { components?: string[] };
+  return (k.components ?? []).flatMap((c) => [c.split('/').pop()!, ...includedBy(join(dir, c))]);
+}
+
+/** The subsets of comps a variant is built with (see EVERY_SUBSET), the empty one first. */
+function subsetsOf(comps: string[], every: boolean): string[][] {
+  if (every) return Array.from({ length: 1 << comps.length }, (_, mask) => comps.filter((_, i) => mask & (1 << i)));
+  const some = [[], ...comps.map((c) => [c])];
+  return comps.length > 1 ? [...some, comps] : some;
 }
 
 /**
- * The base, each overlay, and each overlay with every combination of the
- * components it does not include itself and that conflict with nothing
- * chosen: each combination is a kustomization written under
- * .data/k8s-validate, the same shape deploy/gke/up.sh writes.
+ * The base, and each overlay with the subsets (see EVERY_SUBSET) of the components it does not include
+ * itself and that conflict with nothing chosen: each combination is a kustomization written under
+ * .data/k8s-validate, the same shape deploy/gke/up.sh and deploy/aws/up.sh write.
  */
 export function variants(): Variant[] {
   const out: Variant[] = [{ name: 'base', dir: join(K8S_DIR, 'base') }];
   const root = join(WORK, 'variants');
   rmSync(root, { recursive: true, force: true });
   for (const overlay of overlayNames()) {
-    const own = includedBy(overlay);
-    const comps = componentNames().filter((c) => !own.includes(c) && (ONLY_WITH[overlay] ?? [c]).includes(c));
+    const own = includedBy(join(K8S_DIR, 'overlays', overlay));
     const taken = [`overlay:${overlay}`, ...own];
-    for (let mask = 0; mask < 1 << comps.length; mask++) {
-      const chosen = comps.filter((_, i) => mask & (1 << i));
-      const all = [...taken, ...chosen];
-      if (CONFLICTS.some(([a, b]) => all.includes(a) && all.includes(b))) continue;
+    const allowed = (chosen: string[]) => !CONFLICTS.some(([a, b]) => [...taken, ...chosen].includes(a) && [...taken, ...chosen].includes(b));
+    const comps = componentNames().filter((c) => !own.includes(c) && allowed([c]) && (ONLY_WITH[overlay] ?? [c]).includes(c));
+    for (const chosen of subsetsOf(comps, EVERY_SUBSET.includes(overlay)).filter(allowed)) {
       const name = [`overlays/${overlay}`, ...chosen].join('+');
       const dir = join(root, `${overlay}${chosen.map((c) => `+${c}`).join('')}`);
       mkdirSync(dir, { recursive: true });

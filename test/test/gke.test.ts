@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ROOT } from '@tweets/stack';
-import { ingressProblems, operandPods, operatorConfig, podsOf, scalingProblems, unreadableFiles, type Obj } from '@tweets/stack/gke';
+import { commandStubs, deployScripts, ingressProblems, operandPods, operatorConfig, podsOf, scalingProblems, unreadableFiles, type Obj } from '@tweets/stack/cloud';
 import { build, CRDS_DIR, createCrds, ensureK8sTools, K8S_DIR, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
 
 /**
@@ -20,6 +20,7 @@ import { build, CRDS_DIR, createCrds, ensureK8sTools, K8S_DIR, startApiServer, v
 
 const log = (m: string) => console.log(`# ${m}`);
 const GKE = join(ROOT, 'deploy', 'gke');
+const COMMON = join(ROOT, 'deploy', 'common');
 const WORK = join(ROOT, '.data', 'gke-test');
 const hasCrds = existsSync(CRDS_DIR);
 const NO_CRDS = !hasCrds && `${CRDS_DIR} is absent: the operators' kinds cannot be created here`;
@@ -63,7 +64,7 @@ test('the Zot install step verifies the binary against a checksum file as Zot re
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   const lines = `${sha('other\n')} zot-linux-arm64\n${sha(bin)} zot-linux-amd64\n`.replace(/ /g, ' *');
   writeFileSync(join(rel, 'checksums.sha256.txt'), lines);
-  const install = (dest: string) => bash(`. "${GKE}/zot-startup.sh"; install_zot 9.9.9 "file://${rel}" "${dest}"`, { ZOT_STARTUP_LIB: '1' });
+  const install = (dest: string) => bash(`. "${ROOT}/deploy/zot/startup.sh"; install_zot 9.9.9 "file://${rel}" "${dest}"`, { ZOT_STARTUP_LIB: '1' });
   const ok = install(join(WORK, 'zot-out', 'zot'));
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(readFileSync(join(WORK, 'zot-out', 'zot'), 'utf8'), /v9\.9\.9/, 'installed');
@@ -79,7 +80,7 @@ test('the Zot install step verifies the binary against a checksum file as Zot re
 
 /** The Pods of every variant, ours and the operators', one of each distinct Pod. */
 function allPods(): Obj[] {
-  const cfg = operatorConfig(readFileSync(join(GKE, 'up.sh'), 'utf8'), (p) => readFileSync(join(ROOT, p), 'utf8'));
+  const cfg = operatorConfig(deployScripts('gke'), (p) => readFileSync(join(ROOT, p), 'utf8'));
   const seen = new Map<string, Obj>();
   for (const b of built) for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
   return [...seen.values()].map((p, i) => ({ ...p, metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` }, spec: { ...p.spec, serviceAccountName: 'default' } }));
@@ -117,7 +118,7 @@ test('every Secret and ConfigMap file a container mounts is readable by the user
 
 test('every Ingress is one the pinned NIC takes: a host, one master per host with its minions', () => {
   const v = versions();
-  const up = readFileSync(join(GKE, 'up.sh'), 'utf8');
+  const up = deployScripts('gke');
   const opts = { chartVersion: v.NGINX_INGRESS_CHART_VERSION!, allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(up), ingressClass: 'nginx' };
   for (const b of built) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
   const hosts = new Set(built.flatMap((b) => b.objs.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)));
@@ -135,15 +136,7 @@ test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets
 });
 
 // ---------------------------------------------------------------------------
-// The scripts, with gcloud replaced by a stub that records its calls and kubectl pointed at the API server
-
-function stubs(): { dir: string; calls: () => string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'gke-stubs-'));
-  const logFile = join(dir, 'gcloud.log');
-  writeFileSync(join(dir, 'gcloud'), `#!/bin/sh\necho "$*" >> "${logFile}"\nexit 0\n`);
-  chmodSync(join(dir, 'gcloud'), 0o755);
-  return { dir, calls: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : []) };
-}
+// The scripts, with gcloud replaced by a stand-in that records its calls and kubectl pointed at the API server
 
 test('up.sh checks every prerequisite first, each named with where to get it', () => {
   // a PATH with the shell's own tools and none of the deployment's
@@ -161,7 +154,7 @@ test('up.sh checks every prerequisite first, each named with where to get it', (
 
 test('secret_value tells an absent Secret from a cluster it cannot ask', () => {
   api.kubectl(['-n', 'default', 'create', 'secret', 'generic', 'probe', '--from-literal=k=v1']);
-  const get = (ctx: string, name: string) => bash(`. "${GKE}/lib.sh"; secret_value default ${name} k`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: ctx });
+  const get = (ctx: string, name: string) => bash(`. "${COMMON}/lib.sh"; secret_value default ${name} k`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: ctx });
   assert.deepEqual([get('validate', 'probe').status, get('validate', 'probe').stdout], [0, 'v1']);
   assert.deepEqual([get('validate', 'absent').status, get('validate', 'absent').stdout], [0, '']);
   const down = get('nowhere', 'probe');
@@ -176,15 +169,15 @@ test('up.sh --dry-run: the same plan twice, and with a component removed the ser
       env: { ...process.env, KUBECONFIG: api.kubeconfig },
     });
   // what a first run applied: the system with writers-2, as up.sh's ApplySet
-  const crd = api.kubectl(['apply', '--server-side', '-f', join(GKE, 'applyset.yaml')]);
+  const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
   assert.ok(crd.ok, crd.output);
   api.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/applysets.deploy.weather-tweets.io']);
-  const parent = bash(`. "${GKE}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
+  const parent = bash(`. "${COMMON}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
   assert.equal(parent.status, 0, parent.stderr);
   const first = up('writers-2');
   assert.equal(first.status, 0, first.stderr);
   const dir = join(ROOT, '.data', 'gke-plan', 'demo-weather-tweets', 'kustomize');
-  const applied = bash(`. "${GKE}/lib.sh"; apply_system "${dir}"`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' }, 300_000);
+  const applied = bash(`. "${COMMON}/lib.sh"; apply_system "${dir}"`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' }, 300_000);
   assert.equal(applied.status, 0, `${applied.stdout}\n${applied.stderr}`);
   assert.match(api.kubectl(['-n', 'tweets', 'get', 'pdb', 'writers', '-o', 'name']).output, /writers/);
 
@@ -205,7 +198,7 @@ test('down.sh deletes everything, in order, though a KafkaTopic keeps its finali
     const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
     assert.ok(r.ok, r.output);
   }
-  const s = stubs();
+  const s = commandStubs({ gcloud: [] });
   const t0 = Date.now();
   const r = spawnSync('bash', [join(GKE, 'down.sh'), '--project', 'p', '--context', 'validate'], {
     encoding: 'utf8',
@@ -214,7 +207,7 @@ test('down.sh deletes everything, in order, though a KafkaTopic keeps its finali
   });
   log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
   assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
-  const calls = s.calls();
+  const calls = s.calls('gcloud');
   const order = ['container clusters delete weather-tweets', 'compute disks delete pvc-0001 --zone us-central1-a', 'compute addresses delete weather-tweets-ingress', 'compute instances delete zot-registry', 'compute firewall-rules delete zot-registry-allow', 'compute addresses delete zot-registry-ip'];
   let at = -1;
   for (const c of order) {

@@ -26,6 +26,7 @@ import {
   type K8sTools,
 } from '@tweets/stack/k8s';
 import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
+import { deployScripts, pinnedVersions, secretsMadeBy } from '@tweets/stack/cloud';
 
 /**
  * deploy/k8s and deploy/gke, checked without a cluster: every variant (the
@@ -68,17 +69,24 @@ const base = (which: 'yaml' | 'full' = 'yaml') => built.find((b) => b.name === '
 
 test('every overlay and combination of components builds, passes strict kubeconform and the API server dry run', () => {
   // GKE with every subset of the components but those with both valkey-hpa and valkey-kubevirt (the HPA scales
-  // the StatefulSet the VMs replace); Black Friday (kafka-only and valkey-kubevirt its own) with every subset of
-  // the others but locust (weather tweets) and valkey-hpa.
+  // the StatefulSet the VMs replace); Black Friday on GKE (kafka-only and valkey-kubevirt its own) with every
+  // subset of the others but locust (weather tweets) and valkey-hpa. EKS alone, with each component alone and
+  // with all together, valkey-kubevirt left out (its VMs reach their nodes only in eks-blackfriday); Black
+  // Friday on EKS likewise with the three components it takes.
   const n = componentNames().length;
   const names = built.map((b) => b.name);
-  assert.deepEqual(overlayNames(), ['blackfriday', 'gke', 'local']);
-  assert.deepEqual(names.filter((x) => x.startsWith('overlays/local')), ['overlays/local', 'overlays/local+locust'], 'the local node: as npm run cluster runs it');
-  assert.equal(names.filter((x) => x.startsWith('overlays/gke')).length, 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
-  assert.equal(names.filter((x) => x.startsWith('overlays/blackfriday')).length, 2 ** (n - 4), 'Black Friday: every allowed subset');
+  const count = (overlay: string) => names.filter((x) => x === `overlays/${overlay}` || x.startsWith(`overlays/${overlay}+`)).length;
+  assert.deepEqual(overlayNames(), ['blackfriday', 'eks', 'eks-blackfriday', 'gke', 'local']);
+  assert.deepEqual(names.filter((x) => x === 'overlays/local' || x.startsWith('overlays/local+')), ['overlays/local', 'overlays/local+locust'], 'the local node: as npm run cluster runs it');
+  assert.equal(count('gke'), 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
+  assert.equal(count('blackfriday'), 2 ** (n - 4), 'Black Friday: every allowed subset');
+  assert.equal(count('eks'), 1 + (n - 1) + 1, 'EKS: alone, each component but valkey-kubevirt alone, all of them');
+  assert.equal(count('eks-blackfriday'), 1 + 3 + 1, 'EKS Black Friday: alone, each of the three alone, the three');
   assert.ok(names.includes('overlays/blackfriday+consumers-2+dispatcher-3+writers-2'));
+  assert.ok(names.includes('overlays/eks-blackfriday+consumers-2+dispatcher-3+writers-2'));
   assert.ok(!names.some((x) => x.includes('valkey-hpa') && x.includes('valkey-kubevirt')));
-  assert.equal(built.length, 1 + 2 ** n - 2 ** (n - 2) + 2 ** (n - 4) + 2, 'the base, and each overlay with every allowed subset of the components');
+  assert.ok(!names.some((x) => x.startsWith('overlays/eks+') && x.includes('valkey-kubevirt')));
+  assert.equal(built.length, 1 + count('gke') + count('blackfriday') + count('eks') + count('eks-blackfriday') + count('local'), 'the base and the overlays\' variants, nothing else');
   for (const b of built) {
     const kc = kubeconform(tools, b.yaml);
     assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);
@@ -152,20 +160,11 @@ test('the manifests agree with the brokers: topics, partitions, queue permission
   assert.doesNotMatch('other-queue', new RegExp(perms[3]!), 'and read nothing else');
 });
 
-/** Each Secret and ConfigMap up.sh creates (`secret:` or `configmap:` NS/NAME), with its keys, read off its apply_* lines. */
+/** Each Secret and ConfigMap the deploy scripts of every cloud create. */
 function madeByUpSh(): Map<string, Set<string>> {
-  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8').replace(/\\\n\s*/g, ' ');
-  const out = new Map<string, Set<string>>();
-  for (const m of up.matchAll(/^\s*apply_secret (\S+) (\S+) (generic|docker-registry)(.*)$/gm)) {
-    const keys = m[3] === 'docker-registry' ? ['.dockerconfigjson'] : [...m[4]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
-    out.set(`secret:${m[1]}/${m[2]}`, new Set(keys));
-  }
-  for (const m of up.matchAll(/^\s*apply_configmap (\S+) (\S+)(.*)$/gm)) {
-    const keys = [...m[3]!.matchAll(/--from-literal=([\w.-]+)=/g)].map((k) => k[1]!);
-    for (const f of m[3]!.matchAll(/--from-file="?[^" ]*\/([\w.-]+)"?/g)) keys.push(f[1]!);
-    out.set(`configmap:${m[1]}/${m[2]}`, new Set(keys));
-  }
-  return out;
+  const made = secretsMadeBy(deployScripts('gke'));
+  for (const [k, v] of secretsMadeBy(deployScripts('aws'))) made.set(k, new Set([...(made.get(k) ?? []), ...v]));
+  return made;
 }
 
 test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod names is created by up.sh or the manifests', () => {
@@ -201,17 +200,11 @@ test('nothing is left to chance: every Secret, ConfigMap and pull secret a pod n
   }
   const locustfile = made.get('configmap:loadtest/locustfile');
   assert.deepEqual([...(locustfile ?? [])].sort(), ['artifact.py', 'locustfile.py'], 'the Locust Job gets the locustfile and the module it imports');
-  for (const f of ['deploy/gke/zot-startup.sh', 'deploy/gke/grafana-values.yaml', 'deploy/zot/config.json', 'loadtest/locustfile.py', 'loadtest/artifact.py'])
+  for (const f of ['deploy/zot/startup.sh', 'deploy/common/grafana-values.yaml', 'deploy/common/prometheus-values.yaml', 'deploy/zot/config.json', 'loadtest/locustfile.py', 'loadtest/artifact.py'])
     assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
 });
 
-const versions = () =>
-  Object.fromEntries(
-    readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => l.split('=') as [string, string]),
-  );
+const versions = pinnedVersions;
 
 test('up.sh --dry-run prints the whole plan in order, with the pinned versions, and creates nothing', () => {
   rmSync(join(ROOT, '.data', 'gke', 'demo-project-weather-tweets'), { recursive: true, force: true });
@@ -275,11 +268,11 @@ test('up.sh --dry-run prints the whole plan in order, with the pinned versions, 
 
 test('every pinned version is used, and the manifests take theirs from versions.env', () => {
   const v = versions();
-  const up = readFileSync(join(ROOT, 'deploy', 'gke', 'up.sh'), 'utf8');
+  const up = `${deployScripts('gke')}\n${deployScripts('aws')}`;
   const kustomization = [join(K8S_DIR, 'base'), ...componentNames().map((c) => join(K8S_DIR, 'components', c))]
     .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
     .join('\n');
-  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by up.sh or the manifests`);
+  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by a cloud's deploy scripts or the manifests`);
   const y = base('full');
   assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');
   assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The Zot registry VM's startup script (GCE runs it as root at every boot;
-# deploy/gke/up.sh passes it with the instance metadata it reads):
+# The Zot registry VM's startup script, on every cloud. It reads:
 #   zot-version   the Zot release to install (deploy/k8s/base/versions.env)
 #   zot-host      the DNS name the registry's TLS certificate is for
 #   zot-htpasswd  the login, one bcrypt htpasswd line
 #   zot-config    deploy/zot/config.json
 #   acme-email    optional: Let's Encrypt's contact for the certificate
+# from the environment (ZOT_META_zot_version, ...: deploy/aws/up.sh puts them in
+# the EC2 instance's user data, ahead of this script) or else from the GCE
+# metadata server (deploy/gke/up.sh passes them as instance metadata). GCE runs
+# it as root at every boot; on EC2 cloud-init does, told to by the user data.
 # It installs Zot from its official release (checksum verified), gets a
 # certificate for zot-host from Let's Encrypt (HTTP-01 on port 80, renewed by
 # certbot's timer; retried with backoff, since a shared DNS name such as
@@ -16,7 +19,12 @@
 # test/test/gke.test.ts runs install_zot against a release laid out locally).
 set -euo pipefail
 
-md() { curl -fsS -H 'Metadata-Flavor: Google' "http://metadata.google.internal/computeMetadata/v1/instance/attributes/$1"; }
+# md KEY: the instance's value for KEY: ZOT_META_<KEY, - as _> when the environment has it, else GCE's.
+md() {
+  local var="ZOT_META_${1//-/_}"
+  if [ -n "${!var+x}" ]; then printf '%s\n' "${!var}"; return 0; fi
+  curl -fsS -H 'Metadata-Flavor: Google' "http://metadata.google.internal/computeMetadata/v1/instance/attributes/$1"
+}
 
 # retry TRIES FIRST-DELAY CMD...: runs CMD until it succeeds, doubling the delay (at most 30 min) between tries.
 retry() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Functions deploy/gke/up.sh and down.sh share, sourced by both (and by
+# Functions every deploy/<cloud>/up.sh and down.sh share, sourced by them (and by
 # test/test/gke.test.ts, which runs them against a validation API server).
 # They use kubectl as it is on PATH, with $KUBE_CONTEXT when it is set.
 
@@ -18,12 +18,12 @@ secret_value() {
   if [ -n "$out" ]; then printf '%s' "$out" | base64 -d; fi
 }
 
-# The ApplySet every object of the system belongs to: a cluster-scoped parent (deploy/gke/applyset.yaml), so
+# The ApplySet every object of the system belongs to: a cluster-scoped parent (deploy/common/applyset.yaml), so
 # one set spans every namespace. An apply prunes what the set had and the manifests no longer have (a
 # component removed, another overlay).
 APPLYSET_PARENT=${APPLYSET_PARENT:-applysets.deploy.weather-tweets.io/weather-tweets}
 
-# applyset_parent: the set's parent object (its type: deploy/gke/applyset.yaml, established first). kubectl
+# applyset_parent: the set's parent object (its type: deploy/common/applyset.yaml, established first). kubectl
 # creates no custom-resource parent itself, and takes an existing one only with its tooling annotation and
 # its id label: base64url(sha256("<name>.<namespace>.<kind>.<group>")), as kubectl's applyset.go computes it.
 applyset_parent() {
@@ -57,6 +57,39 @@ apply_system() {
 apply_once() {
   local dir=$1
   shift
-  KUBECTL_APPLYSET=true kc apply --server-side --force-conflicts --field-manager=deploy-gke \
+  KUBECTL_APPLYSET=true kc apply --server-side --force-conflicts --field-manager="${FIELD_MANAGER:-deploy-gke}" \
     --prune --applyset="$APPLYSET_PARENT" -k "$dir" "$@"
+}
+
+# ---------------------------------------------------------------------------
+# Teardown (deploy/<cloud>/down.sh), with WAIT: how long to wait for what the cluster deletes itself
+
+# The namespaces up.sh's manifests make (loadtest: the locust component).
+NAMESPACES=(tweets kafka rabbitmq valkey monitoring nginx-ingress loadtest)
+# Custom resources whose operator removes a finalizer when it deletes them: deleted while the operators run.
+FINALIZED=(kafkatopics.kafka.strimzi.io kafkausers.kafka.strimzi.io)
+
+# empty_cluster: deletes the workloads so the volumes' disks and the load balancer go with them. Bounded:
+# what is still there after $WAIT s is reported, never a reason to stop.
+empty_cluster() {
+  local kind left o
+  say "the operators' custom resources first, while their operators still run"
+  for kind in "${FINALIZED[@]}"; do
+    if ! kc get crd "$kind" >/dev/null 2>&1; then continue; fi
+    kc delete "$kind" --all-namespaces --all --wait=false || true
+    kc wait "$kind" --all-namespaces --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 || true
+    left=$(kc get "$kind" --all-namespaces -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null || true)
+    if [ -n "$left" ]; then
+      # the operator did not release them (gone already, or failing): their finalizers would hold the namespace
+      echo "down.sh: $kind still there after ${WAIT} s ($left): removing their finalizers"
+      for o in $left; do kc -n "${o%%/*}" patch "$kind" "${o#*/}" --type merge -p '{"metadata":{"finalizers":null}}' || true; done
+    fi
+  done
+  say "the namespaces (their volume claims, and so their disks; the ingress's load balancer)"
+  kc delete namespace "${NAMESPACES[@]}" --ignore-not-found --wait=false || true
+  kc wait namespace "${NAMESPACES[@]}" --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
+    echo "down.sh: not every namespace finished deleting in ${WAIT} s: $(kc get namespace "${NAMESPACES[@]}" --ignore-not-found -o name 2>/dev/null | tr '\n' ' ')- going on"
+  say "waiting for the volumes' disks to be deleted (the CSI driver deletes them after their claims)"
+  kc wait pv --all --for=delete --timeout "${WAIT}s" >/dev/null 2>&1 ||
+    echo "down.sh: volumes still there after ${WAIT} s: their disks are deleted by name after the cluster"
 }
