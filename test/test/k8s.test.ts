@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
 import { blackfriday, weather } from '@tweets/domain';
 import { ROOT } from '@tweets/stack';
+import { pinnedVersion, type ModuleName } from '@tweets/stack/binaries';
 import { imageServices } from '@tweets/stack/images';
 import {
   build,
@@ -272,7 +273,10 @@ test('every pinned version is used, and the manifests take theirs from versions.
   const kustomization = [join(K8S_DIR, 'base'), ...componentNames().map((c) => join(K8S_DIR, 'components', c))]
     .map((d) => readFileSync(join(d, 'kustomization.yaml'), 'utf8'))
     .join('\n');
-  for (const k of Object.keys(v)) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by a cloud's deploy scripts or the manifests`);
+  // the local node's: each the version its Go module under deploy/k8s/tools requires
+  const node: Record<string, ModuleName> = { KUBERNETES_VERSION: 'kubernetes', ETCD_VERSION: 'etcd', CONTAINERD_VERSION: 'containerd', CNI_PLUGINS_VERSION: 'cni', COREDNS_VERSION: 'coredns', METRICS_SERVER_VERSION: 'metrics-server', KUBE_ROUTER_VERSION: 'kube-router' };
+  for (const [k, m] of Object.entries(node)) assert.equal(pinnedVersion(m), `v${v[k]}`, `deploy/k8s/tools/${m === 'kubernetes' ? '' : m} builds the pinned ${k}`);
+  for (const k of Object.keys(v).filter((x) => !(x in node))) assert.ok(up.includes(`$${k}`) || kustomization.includes(`data.${k}`), `${k} is used by a cloud's deploy scripts or the manifests`);
   const y = base('full');
   assert.ok(y.includes(`image: ${v.VALKEY_IMAGE}`), 'Valkey runs the pinned image');
   assert.ok(y.includes(`version: ${v.KAFKA_VERSION}`), 'Kafka runs the pinned version');
