@@ -414,7 +414,8 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
         `--cert-dir=${join(dir, 'certs')}`,
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
         '--authorization-mode=RBAC',
-        '--service-cluster-ip-range=10.96.0.0/16',
+        // the local node's range (its overlay gives some Services fixed addresses in it)
+        '--service-cluster-ip-range=10.97.0.0/16',
         `--service-account-issuer=https://kubernetes.default.svc`,
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,

@@ -28,6 +28,7 @@ import {
 } from '@tweets/stack/k8s';
 import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
 import { deployScripts, pinnedVersions, secretsMadeBy } from '@tweets/stack/cloud';
+import { clusterSecretValues, PULL_SECRETS } from '@tweets/stack/cluster';
 
 /**
  * deploy/k8s and deploy/gke, checked without a cluster: every variant (the
@@ -165,6 +166,9 @@ test('the manifests agree with the brokers: topics, partitions, queue permission
 function madeByUpSh(): Map<string, Set<string>> {
   const made = secretsMadeBy(deployScripts('gke'));
   for (const [k, v] of secretsMadeBy(deployScripts('aws'))) made.set(k, new Set([...(made.get(k) ?? []), ...v]));
+  // and by npm run cluster, for the local node
+  for (const [ref, values] of Object.entries(clusterSecretValues())) made.set(`secret:${ref}`, new Set([...(made.get(`secret:${ref}`) ?? []), ...Object.keys(values)]));
+  for (const ref of PULL_SECRETS) made.set(`secret:${ref}`, new Set(['.dockerconfigjson']));
   return made;
 }
 

@@ -89,20 +89,37 @@ function htpasswd(user: string, password: string): string {
   return r.stdout.trim();
 }
 
-/** The Secrets the system's pods name: as up.sh makes them on GKE, and as the operators the node lacks would. */
-export function applySecrets(k: Kubectl): void {
+/**
+ * The Secrets the system's pods name, by namespace/name and their keys: as up.sh makes them on GKE, and as
+ * the operators the node lacks would (the administrator's login and the cookie of RabbitMQ). A test checks
+ * that every Secret a pod of overlays/local names is one of these.
+ */
+export function clusterSecretValues(): Record<string, Record<string, string>> {
   const s = clusterSecrets();
-  const lit = (pairs: Record<string, string>) => Object.entries(pairs).map(([key, v]) => `--from-literal=${key}=${v}`);
-  applyGeneric(k, 'secret generic', 'valkey', 'valkey-users', lit({ 'admin-password': s.valkeyAdmin!, 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! }));
-  applyGeneric(k, 'secret generic', 'tweets', 'valkey-users', lit({ 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! }));
-  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-app-user', lit({ password: s.rabbitmqApp! }));
-  applyGeneric(k, 'secret generic', 'tweets', 'rabbitmq-app', lit({ url: `amqp://tweets:${s.rabbitmqApp}@rabbitmq.rabbitmq.svc.cluster.local:5672/` }));
-  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-default-user', lit({ username: 'admin', password: s.rabbitmqAdmin! }));
-  applyGeneric(k, 'secret generic', 'rabbitmq', 'rabbitmq-erlang-cookie', lit({ '.erlang.cookie': s.erlangCookie! }));
-  applyGeneric(k, 'secret generic', 'registry', 'registry-auth', lit({ htpasswd: htpasswd('tweets', s.registry!) }));
-  // the load test's namespace is there with the locust component only
-  for (const ns of ['tweets', 'loadtest'].filter((n) => k(['get', 'namespace', n]).ok)) {
-    applyGeneric(k, 'secret docker-registry', ns, 'registry-pull', [`--docker-server=${REGISTRY}`, '--docker-username=tweets', `--docker-password=${s.registry}`]);
+  return {
+    'valkey/valkey-users': { 'admin-password': s.valkeyAdmin!, 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! },
+    'tweets/valkey-users': { 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! },
+    'rabbitmq/rabbitmq-app-user': { password: s.rabbitmqApp! },
+    'tweets/rabbitmq-app': { url: `amqp://tweets:${s.rabbitmqApp}@rabbitmq.rabbitmq.svc.cluster.local:5672/` },
+    'rabbitmq/rabbitmq-default-user': { username: 'admin', password: s.rabbitmqAdmin! },
+    'rabbitmq/rabbitmq-erlang-cookie': { '.erlang.cookie': s.erlangCookie! },
+    'registry/registry-auth': { htpasswd: htpasswd('tweets', s.registry!) },
+  };
+}
+
+/** The pull secrets (the registry in the cluster's login), where their namespaces are. */
+export const PULL_SECRETS = ['tweets/registry-pull', 'loadtest/registry-pull'];
+
+/** Applies the Secrets (and the pull secrets of the namespaces there are: the load test's comes with the locust component). */
+export function applySecrets(k: Kubectl): void {
+  for (const [ref, values] of Object.entries(clusterSecretValues())) {
+    const [ns, name] = ref.split('/') as [string, string];
+    applyGeneric(k, 'secret generic', ns, name, Object.entries(values).map(([key, v]) => `--from-literal=${key}=${v}`));
+  }
+  for (const ref of PULL_SECRETS) {
+    const [ns, name] = ref.split('/') as [string, string];
+    if (!k(['get', 'namespace', ns]).ok) continue;
+    applyGeneric(k, 'secret docker-registry', ns, name, [`--docker-server=${REGISTRY}`, '--docker-username=tweets', `--docker-password=${clusterSecrets().registry}`]);
   }
 }
 

@@ -26,7 +26,7 @@ import { clusterLayout, STATE } from './plan.js';
 import { ROOT } from '../layout.js';
 
 export { nginxConf, routes } from './ingress.js';
-export { INGRESS_CONF } from './deploy.js';
+export { clusterSecretValues, INGRESS_CONF, PULL_SECRETS } from './deploy.js';
 export { locustInCluster } from './locust.js';
 export type { Kubectl } from './deploy.js';
 
