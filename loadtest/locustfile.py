@@ -1,4 +1,5 @@
-"""The seed's load test: Locust users sending the tweets of the input file.
+"""The seeds' load test: Locust users sending the items of the input file (weather tweets, or the
+Black Friday sales of the second seed: the file's manifest names its domain and where its items go).
 
 At start, the input file is pulled from the OCI registry as an artifact
 (--artifact REF) or taken from a folder where it was pulled before
@@ -6,8 +7,8 @@ At start, the input file is pulled from the OCI registry as an artifact
 checked (artifact.verify): a file that is not what its manifest says, or a
 registry that cannot be reached, stops the run with a message saying which.
 
-Then the users (10 by default) take the file's tweets in order, each POSTed to
-/tweets once with its id as Idempotency-Key; a 503 is retried with the same
+Then the users (10 by default) take the file's items in order, each POSTed to
+its resource (/tweets, /sales) once with its id as Idempotency-Key; a 503 is retried with the same
 key (the API's contract: counted once), until the file is exhausted, and the
 run ends by itself. What was accepted, retried and failed is written to
 --results as JSON, for `npm run locust` to compare with GET /stats.
@@ -33,8 +34,10 @@ import artifact  # noqa: E402
 
 log = logging.getLogger("loadtest")
 
-# The file's tweets: (id, JSON body without the id), in order.
+# The file's items (tweets, or Black Friday sales): (id, JSON body without the id), in order.
 TWEETS = []
+# Where they go: the dataset's resource (/tweets, /sales); /tweets for a dataset older than domains.
+RESOURCE = {"path": "/tweets"}
 DATASET = {}
 STATE = {"next": 0, "in_flight": 0, "accepted": 0, "retried": 0, "failed": 0, "started": None, "ended": None, "statuses": {}}
 # A 503 is retried, each time after a pause; past this many tries for one tweet, it counts as failed.
@@ -73,13 +76,17 @@ def _load_input(environment, **_kwargs):
         sys.stderr.flush()
         os._exit(2)  # before any user starts; Locust's own shutdown would report an empty run
     DATASET.update(dataset)
+    RESOURCE["path"] = dataset.get("resource", "/tweets")
     prefix = o.id_prefix
     with open(os.path.join(dest, artifact.FILE), "rb") as f:
         for line in f:
             t = json.loads(line)
             tid = prefix + t.pop("id")
             TWEETS.append((tid, json.dumps(t, separators=(",", ":"))))
-    log.info("input: %d tweets (seed %s, sha256 %s) from %s", len(TWEETS), dataset.get("seed"), dataset.get("sha256"), o.artifact or dest)
+    log.info(
+        "input: %d %s items (seed %s, sha256 %s) from %s, to %s",
+        len(TWEETS), dataset.get("domain", "weather"), dataset.get("seed"), dataset.get("sha256"), o.artifact or dest, RESOURCE["path"],
+    )
 
 
 def _finish_if_done(environment):
@@ -137,7 +144,8 @@ class TweetUser(HttpUser):
     def _send(self, tid, body):
         headers = {"content-type": "application/json", "idempotency-key": tid}
         for attempt in range(1, MAX_TRIES + 1):
-            with self.client.post("/tweets", data=body, headers=headers, name="POST /tweets", catch_response=True) as r:
+            path = RESOURCE["path"]
+            with self.client.post(path, data=body, headers=headers, name=f"POST {path}", catch_response=True) as r:
                 code = str(r.status_code)
                 STATE["statuses"][code] = STATE["statuses"].get(code, 0) + 1
                 if 200 <= r.status_code < 300:

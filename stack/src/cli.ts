@@ -25,8 +25,8 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm test [-- --hog] [--repeat N] [--no-cluster]   (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
        npm run images [-- --push] [--base IMAGE] [--tag TAG] [--platform OS/ARCH]
-       npm run artifact -- build|push [--count N] [--seed S] [--to HOST:PORT]
-       npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--ui] [--cluster]
+       npm run artifact -- build|push [--count N] [--seed S] [--domain D] [--to HOST:PORT]
+       npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--domain D] [--ui] [--cluster]
        npm run dashboards [-- check]
        npm run cluster [-- up|down|status|ingress] [--components a,b]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
@@ -430,9 +430,10 @@ async function artifact(f: Flags): Promise<number> {
   const [sub = 'push'] = f.positional;
   if (sub !== 'build' && sub !== 'push') throw new Error(`npm run artifact -- build|push; got ${sub}\n${USAGE}`);
   const count = f.count || DEFAULT_COUNT;
-  const dir = datasetDir(count, f.seed);
-  const d = buildDataset(dir, count, f.seed);
-  say(`${join(relative(ROOT, dir), 'tweets.jsonl')}: ${d.count} tweets from seed ${d.seed}, sha256 ${d.sha256}`);
+  const domain = domains[f.domain ?? 'weather'];
+  const dir = datasetDir(count, f.seed, domain.name as DomainName);
+  const d = buildDataset(dir, count, f.seed, domain);
+  say(`${join(relative(ROOT, dir), 'tweets.jsonl')}: ${d.count} ${domain.item}s from seed ${d.seed}, sha256 ${d.sha256}`);
   if (sub === 'build') return 0;
   // --to HOST:PORT: another registry (Zot on its VM; deploy/gke/up.sh), its login from the environment
   const user = process.env.LOADTEST_REGISTRY_USER;
@@ -460,14 +461,15 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   }
   const url = f.target || l.apiUrl;
   const count = f.count || DEFAULT_COUNT;
+  const domain = domainOf(l, f);
   const bin = ensureLocust(say);
   provisionRegistry();
   const r = await ensureRegistry(say);
   const orasBin = orasBinary(say);
-  const dir = datasetDir(count, f.seed);
-  const reference = `${r.address}/${REPOSITORY}:${artifactTag(count, f.seed)}`;
+  const dir = datasetDir(count, f.seed, domain.name as DomainName);
+  const reference = `${r.address}/${REPOSITORY}:${artifactTag(count, f.seed, domain.name as DomainName)}`;
   if (!artifactExists(orasBin, r, reference)) {
-    const d = buildDataset(dir, count, f.seed);
+    const d = buildDataset(dir, count, f.seed, domain);
     const p = pushArtifact(orasBin, r, dir, d, imageTag());
     say(`pushed the input file as ${p.reference} (${p.digest})`);
   }
@@ -481,7 +483,7 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
     say(`Locust did not run the file (exit ${run.code}); its log: ${join(runDir, 'locust.log')}`);
     return 1;
   }
-  const paths = f.route === 'both' ? weather.paths : [f.route];
+  const paths = f.route === 'both' ? domain.paths : [f.route];
   const check = await checkCounts(url, before, run.results, paths, 180_000);
   console.log(`\n${renderCheck(run.results, check, paths)}\n`);
   writeFileSync(join(runDir, 'check.json'), JSON.stringify({ results: run.results, check }, null, 2));

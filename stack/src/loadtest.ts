@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { emptyBreakdown, weather, type BreakdownOf, type WeatherDomain } from '@tweets/domain';
+import { domains, emptyBreakdown, weather, type BreakdownOf, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { randomItem, rng } from '@tweets/loadgen';
 import { GOBIN, goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
@@ -30,39 +30,43 @@ export const DEFAULT_SEED = 1;
 export interface Dataset {
   format: 'weather-tweets.loadtest.v1';
   file: 'tweets.jsonl';
+  /** The domain of its items (absent in a file made before domains: weather) and where they are POSTed. */
+  domain?: DomainName;
+  resource?: string;
   count: number;
   seed: number;
   /** hex sha256 of tweets.jsonl */
   sha256: string;
-  /** tweets per municipality and weather */
+  /** items per group and counted value: tweets per municipality and weather, sales per category */
   counts: BreakdownOf<WeatherDomain>;
 }
 
-/** The tag of the artifact of a count and seed: 10000-seed1. */
-export const artifactTag = (count: number, seed: number) => `${count}-seed${seed}`;
+/** The tag of the artifact of a count and seed: 10000-seed1 (weather), blackfriday-10000-seed1. */
+export const artifactTag = (count: number, seed: number, domain: DomainName = 'weather') => `${domain === 'weather' ? '' : `${domain}-`}${count}-seed${seed}`;
 
 /** The folder a count and seed's file is generated into (gitignored). */
-export const datasetDir = (count: number, seed: number) => join(ROOT, '.data', 'loadtest', artifactTag(count, seed));
+export const datasetDir = (count: number, seed: number, domain: DomainName = 'weather') => join(ROOT, '.data', 'loadtest', artifactTag(count, seed, domain));
 
 /**
  * Generates the file and its manifest into dir: line i is the tweet
  * `lt-<seed>-<i>` (ids padded, so lines sort in order), its fields drawn from
  * the seeded generator the load client uses. Deterministic: no clock, no host.
  */
-export function buildDataset(dir: string, count: number, seed: number): Dataset {
+export function buildDataset(dir: string, count: number, seed: number, domain: Domain = weather): Dataset {
   if (!Number.isInteger(count) || count < 1) throw new Error(`count must be a positive integer; got ${count}`);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer; got ${seed}`);
   const next = rng(seed);
-  const counts = emptyBreakdown(weather);
+  const counts = emptyBreakdown(domain) as Record<string, Record<string, number>>;
   const width = String(count - 1).length;
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
-    const t = randomItem(weather, next);
-    counts[t.municipality][t.weather]++;
+    const t = randomItem(domain, next) as Record<string, string | number>;
+    counts[t[domain.groupBy]!]![t[domain.countBy]!]!++;
     lines.push(JSON.stringify({ id: `lt-${seed}-${String(i).padStart(width, '0')}`, ...t }));
   }
   const body = `${lines.join('\n')}\n`;
-  const dataset: Dataset = { format: 'weather-tweets.loadtest.v1', file: 'tweets.jsonl', count, seed, sha256: createHash('sha256').update(body).digest('hex'), counts };
+  const extra = domain.name === 'weather' ? {} : { domain: domain.name, resource: domain.resource };
+  const dataset = { format: 'weather-tweets.loadtest.v1', file: 'tweets.jsonl', ...extra, count, seed, sha256: createHash('sha256').update(body).digest('hex'), counts } as Dataset;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tweets.jsonl'), body);
   writeFileSync(join(dir, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
@@ -105,10 +109,10 @@ export interface Pushed {
 
 /** Pushes dir's file as the artifact <registry>/tweets/loadtest:<count>-seed<seed>, with its annotations. */
 export function pushArtifact(bin: string, r: RegistryLogin, dir: string, d: Dataset, revision: string): Pushed {
-  const reference = `${r.address}/${REPOSITORY}:${artifactTag(d.count, d.seed)}`;
+  const reference = `${r.address}/${REPOSITORY}:${artifactTag(d.count, d.seed, d.domain)}`;
   const annotations = {
     'org.opencontainers.image.title': 'weather tweets load-test input',
-    'org.opencontainers.image.description': `${d.count} tweets, one JSON object with its id per line, generated from seed ${d.seed}`,
+    'org.opencontainers.image.description': `${d.count} ${domains[d.domain ?? 'weather'].item}s, one JSON object with its id per line, generated from seed ${d.seed}`,
     'org.opencontainers.image.created': new Date().toISOString(),
     'org.opencontainers.image.revision': revision,
     'io.weather-tweets.loadtest.count': String(d.count),

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { breakdownDelta, weather, type BreakdownOf, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta, domains, type BreakdownOf, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import type { Dataset } from './loadtest.js';
 import { ROOT } from './layout.js';
@@ -127,12 +127,14 @@ export interface LocustCheck {
  * manifest. Exact only when every tweet was accepted and every cell matches.
  */
 export async function checkCounts(url: string, before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>, r: LocustResults, paths: readonly string[], guardMs: number): Promise<LocustCheck> {
+  // the file's domain: its breakdown is per municipality and weather, or per category
+  const domain = domains[r.dataset.domain ?? 'weather'] as unknown as WeatherDomain;
   const expected = Object.fromEntries(paths.map((p) => [p, r.accepted]));
   const { stats, waitedMs } = await waitForCounts<WeatherDomain>(url, before, expected, guardMs);
   const increase: Record<string, BreakdownOf<WeatherDomain>> = {};
   const differences: Record<string, string[]> = {};
   for (const p of paths as (keyof typeof stats.paths)[]) {
-    const inc = breakdownDelta(weather, before.paths[p], stats.paths[p]);
+    const inc = breakdownDelta(domain, before.paths[p], stats.paths[p]);
     increase[p] = inc;
     differences[p] = [];
     for (const [m, row] of Object.entries(r.dataset.counts) as [keyof typeof inc, Record<string, number>][]) {
@@ -148,6 +150,8 @@ export async function checkCounts(url: string, before: Awaited<ReturnType<typeof
 
 /** Our summary after Locust's: what was sent, retried, and whether the counts match the file. */
 export function renderCheck(r: LocustResults, c: LocustCheck, paths: readonly string[]): string {
+  const domain = domains[r.dataset.domain ?? 'weather'];
+  const cells = domain.groupBy === domain.countBy ? domain.groupBy : `${domain.groupBy} and ${domain.countBy}`;
   const lines = [
     `input: ${r.count} tweets (seed ${r.dataset.seed}, sha256 ${r.dataset.sha256.slice(0, 16)}...)`,
     `sent ${r.sent}, accepted ${r.accepted}, retried ${r.retried} (503 or no answer, same Idempotency-Key), failed ${r.failed}, in ${r.seconds} s (${Math.round(r.accepted / Math.max(r.seconds, 0.001))} tweets/s)`,
@@ -155,8 +159,8 @@ export function renderCheck(r: LocustResults, c: LocustCheck, paths: readonly st
   for (const p of paths) {
     const d = c.differences[p]!;
     const total = Object.values(c.increase[p]!).reduce((s, row) => s + Object.values(row as Record<string, number>).reduce((a, b) => a + b, 0), 0);
-    lines.push(`${p}: counted ${total} of the file's ${r.count}; per municipality and weather ${d.length === 0 ? 'exactly as the file' : `differs in ${d.length} cells: ${d.slice(0, 5).join('; ')}`}`);
+    lines.push(`${p}: counted ${total} of the file's ${r.count}; per ${cells} ${d.length === 0 ? 'exactly as the file' : `differs in ${d.length} cells: ${d.slice(0, 5).join('; ')}`}`);
   }
-  lines.push(c.exact ? `EXACT: every tweet of the file counted once on ${paths.join(' and ')}` : 'NOT EXACT: see above');
+  lines.push(c.exact ? `EXACT: every ${domain.item} of the file counted once on ${paths.join(' and ')}` : 'NOT EXACT: see above');
   return lines.join('\n');
 }

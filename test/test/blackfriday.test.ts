@@ -9,6 +9,9 @@ import { fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
 import { reconfigureStack, readState } from '@tweets/stack';
 import { grpc } from '@tweets/wire';
 import { dashboards, type InfinityTarget } from '@tweets/dashboards';
+import { ensureRegistry } from '@tweets/stack/images';
+import { buildDataset, orasBinary, pushArtifact } from '@tweets/stack/loadtest';
+import { checkCounts, ensureLocust, runLocust } from '@tweets/stack/locust';
 import { api, infinity, killUnderLoad, pidOf, sleep, stack, uniq, COUNT_GUARD_MS } from './helpers.js';
 
 // The Black Friday domain on the same stack: its services replace the weather
@@ -196,4 +199,22 @@ test('the Kafka consumer killed under load: every sale counted exactly once, per
   const after = await fetchStats<BlackFridayDomain>(api);
   assert.equal(after.paths.kafka.total - before.paths.kafka.total, sales.length, 'no sale counted twice');
   assert.deepEqual(grown(before, after), tally(sales));
+});
+
+test("Locust sends the second seed's load: Black Friday sales from an OCI artifact, counted exactly per category", { timeout: 900_000 }, async () => {
+  const log = (m: string) => console.log(`# ${m}`);
+  const registry = await ensureRegistry(log);
+  const orasBin = orasBinary(log);
+  const dir = mkdtempSync(join(tmpdir(), 'loadtest-bf-'));
+  const d = buildDataset(dir, 500, 7, blackfriday);
+  assert.equal(d.resource, '/sales', 'the file says where its items go');
+  const pushed = pushArtifact(orasBin, registry, dir, d, 'test');
+  assert.match(pushed.reference, /:blackfriday-500-seed7$/);
+  const before = await fetchStats<BlackFridayDomain>(api);
+  const run = await runLocust({ locust: ensureLocust(log), host: api, users: 10, artifact: pushed.reference, registry, oras: orasBin, idPrefix: `bf-${Date.now()}:`, dir: mkdtempSync(join(tmpdir(), 'locust-bf-')), quiet: true });
+  assert.equal(run.code, 0, run.stderr.slice(-3000));
+  assert.equal(run.results!.accepted, 500);
+  const check = await checkCounts(api, before as never, run.results!, blackfriday.paths, COUNT_GUARD_MS);
+  assert.deepEqual(check.differences, { kafka: [] });
+  assert.ok(check.exact);
 });
