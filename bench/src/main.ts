@@ -16,6 +16,8 @@ import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
 import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
+import { hpaSvg, runClusterHpa } from './clusterhpa.js';
+import { runClusterReplicas } from './clusterreplicas.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -106,6 +108,29 @@ if (process.argv.includes('--seed-load')) {
   } finally {
     if (!running) await stopStack(l);
   }
+  process.exit(0);
+}
+
+if (process.argv.includes('--cluster-hpa')) {
+  // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
+  const c = await import('@tweets/stack/cluster');
+  if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
+  const r = await runClusterHpa(c.benchTarget(), { log });
+  const file = writeResult('cluster-hpa', { machine: machine(), ...r });
+  writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg(r));
+  console.log(JSON.stringify({ maxReplicas: r.maxReplicas, reachedMaxAt: r.reachedMaxAt, backToMinAt: r.backToMinAt, totals: r.totals }, null, 2));
+  log(`wrote ${file} and its .svg`);
+  process.exit(0);
+}
+
+if (process.argv.includes('--cluster-replicas')) {
+  // 1/2/3 API pods and 1 against 2 writer pods per broker, each pod with its manifest's CPU request and limit.
+  const c = await import('@tweets/stack/cluster');
+  if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
+  const rs = await runClusterReplicas(c.benchTarget(), { log });
+  const file = writeResult('cluster-replicas', { machine: machine(), results: rs });
+  for (const r of rs) log(`${r.name}: top rate ${r.maxRate}/s`);
+  log(`wrote ${file}`);
   process.exit(0);
 }
 

@@ -33,6 +33,8 @@ export interface OpenLoopOptions {
   maxOutstanding?: number;
   timeoutMs?: number;
   seed?: number;
+  /** Where to mark each request answered 2xx, by its sequence number (its Idempotency-Key is `<idPrefix>-<n>`). */
+  accepted?: Uint8Array;
 }
 
 export interface StepResult {
@@ -54,6 +56,8 @@ export interface StepResult {
 interface Conn {
   socket: Socket;
   busy: boolean;
+  /** Sequence number of the request in flight. */
+  n: number;
   /** Intended start of the request in flight. */
   intended: number;
   sentAt: number;
@@ -115,7 +119,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
 
   const maxBySecond: number[] = [];
   const rampMs = o.rampMs ?? 0;
-  const done = (intended: number, good: boolean | undefined) => {
+  const done = (intended: number, good: boolean | undefined, n = -1) => {
+    if (good === true && n >= 0 && o.accepted) o.accepted[n] = 1;
     const now = performance.now();
     const lat = now - intended;
     lastDone = now;
@@ -132,6 +137,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   const send = (c: Conn, n: number) => {
     const body = bodies[n % bodies.length]!;
     c.busy = true;
+    c.n = n;
     c.intended = t0 + n * interval;
     c.sentAt = performance.now();
     c.socket.write(`${head}Idempotency-Key: ${o.idPrefix}-${n}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
@@ -149,13 +155,13 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   };
 
   const open = (): Conn => {
-    const c: Conn = { socket: connect({ host, port, noDelay: true }), busy: false, intended: 0, sentAt: 0, buf: undefined };
+    const c: Conn = { socket: connect({ host, port, noDelay: true }), busy: false, n: -1, intended: 0, sentAt: 0, buf: undefined };
     c.socket.on('data', (chunk: Buffer) => {
       c.buf = c.buf ? Buffer.concat([c.buf, chunk]) : chunk;
       const r = parseResponse(c.buf);
       if (!r || !c.busy) return;
       c.buf = c.buf.length > r.length ? c.buf.subarray(r.length) : undefined;
-      done(c.intended, r.status >= 200 && r.status < 300);
+      done(c.intended, r.status >= 200 && r.status < 300, c.n);
       if (r.close) {
         // answered: the request is done, only the connection goes (not counted again as failed)
         c.busy = false;

@@ -28,7 +28,7 @@ import {
 } from '@tweets/stack/k8s';
 import { SETTINGS, type ServiceName } from '@tweets/stack/profiles';
 import { deployScripts, pinnedVersions, secretsMadeBy } from '@tweets/stack/cloud';
-import { clusterSecretValues, PULL_SECRETS } from '@tweets/stack/cluster';
+import { CLUSTER_SECRETS, PULL_SECRETS } from '@tweets/stack/cluster';
 
 /**
  * deploy/k8s and deploy/gke, checked without a cluster: every variant (the
@@ -167,7 +167,7 @@ function madeByUpSh(): Map<string, Set<string>> {
   const made = secretsMadeBy(deployScripts('gke'));
   for (const [k, v] of secretsMadeBy(deployScripts('aws'))) made.set(k, new Set([...(made.get(k) ?? []), ...v]));
   // and by npm run cluster, for the local node
-  for (const [ref, values] of Object.entries(clusterSecretValues())) made.set(`secret:${ref}`, new Set([...(made.get(`secret:${ref}`) ?? []), ...Object.keys(values)]));
+  for (const [ref, keys] of Object.entries(CLUSTER_SECRETS)) made.set(`secret:${ref}`, new Set([...(made.get(`secret:${ref}`) ?? []), ...keys]));
   for (const ref of PULL_SECRETS) made.set(`secret:${ref}`, new Set(['.dockerconfigjson']));
   return made;
 }

@@ -72,6 +72,7 @@ export function clusterSecrets(): Record<string, string> {
   const names = ['valkeyAdmin', 'valkeyWriter', 'valkeyReader', 'rabbitmqApp', 'rabbitmqAdmin', 'erlangCookie', 'registry'];
   const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   const all = Object.fromEntries(names.map((n) => [n, kept[n] ?? randomBytes(18).toString('base64url')]));
+  mkdirSync(STATE, { recursive: true });
   writeFileSync(file, JSON.stringify(all, null, 2), { mode: 0o600 });
   return all;
 }
@@ -90,11 +91,22 @@ function htpasswd(user: string, password: string): string {
 }
 
 /**
- * The Secrets the system's pods name, by namespace/name and their keys: as up.sh makes them on GKE, and as
- * the operators the node lacks would (the administrator's login and the cookie of RabbitMQ). A test checks
- * that every Secret a pod of overlays/local names is one of these.
+ * The Secrets the system's pods name, by namespace/name, with their keys: as up.sh makes them on GKE, and
+ * as the operators the node lacks would (the administrator's login and the cookie of RabbitMQ). A test
+ * checks that every Secret a pod of overlays/local names is one of these.
  */
-export function clusterSecretValues(): Record<string, Record<string, string>> {
+export const CLUSTER_SECRETS = {
+  'valkey/valkey-users': ['admin-password', 'writer-password', 'reader-password'],
+  'tweets/valkey-users': ['writer-password', 'reader-password'],
+  'rabbitmq/rabbitmq-app-user': ['password'],
+  'tweets/rabbitmq-app': ['url'],
+  'rabbitmq/rabbitmq-default-user': ['username', 'password'],
+  'rabbitmq/rabbitmq-erlang-cookie': ['.erlang.cookie'],
+  'registry/registry-auth': ['htpasswd'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Each Secret's values, from the node's passwords. */
+function clusterSecretValues(): Record<keyof typeof CLUSTER_SECRETS, Record<string, string>> {
   const s = clusterSecrets();
   return {
     'valkey/valkey-users': { 'admin-password': s.valkeyAdmin!, 'writer-password': s.valkeyWriter!, 'reader-password': s.valkeyReader! },
@@ -114,6 +126,7 @@ export const PULL_SECRETS = ['tweets/registry-pull', 'loadtest/registry-pull'];
 export function applySecrets(k: Kubectl): void {
   for (const [ref, values] of Object.entries(clusterSecretValues())) {
     const [ns, name] = ref.split('/') as [string, string];
+    if (Object.keys(values).join() !== CLUSTER_SECRETS[ref as keyof typeof CLUSTER_SECRETS].join()) throw new Error(`${ref}: its keys are not CLUSTER_SECRETS'`);
     applyGeneric(k, 'secret generic', ns, name, Object.entries(values).map(([key, v]) => `--from-literal=${key}=${v}`));
   }
   for (const ref of PULL_SECRETS) {

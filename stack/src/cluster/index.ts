@@ -17,7 +17,7 @@ import { CLUSTER_PORTS } from '../ports.js';
 import { provision, provisionCluster } from '../provision.js';
 import { layout } from '../layout.js';
 import { alive, readState } from '../state.js';
-import { applySecrets, applyVolumes, APP_NAMESPACES, built, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
+import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
 import { setUpHost, snapshot, tearDownHost } from './host.js';
 import { clusterImages, importImages } from './images.js';
 import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
@@ -26,7 +26,7 @@ import { clusterLayout, STATE } from './plan.js';
 import { ROOT } from '../layout.js';
 
 export { nginxConf, routes } from './ingress.js';
-export { clusterSecretValues, INGRESS_CONF, PULL_SECRETS } from './deploy.js';
+export { CLUSTER_SECRETS, INGRESS_CONF, PULL_SECRETS } from './deploy.js';
 export { locustInCluster } from './locust.js';
 export type { Kubectl } from './deploy.js';
 
@@ -160,4 +160,11 @@ export function status(): number {
   for (const args of [['get', 'nodes', '-o', 'wide'], ['get', 'pods', '-A', '-o', 'wide'], ['get', 'hpa', '-A']]) console.log(`\n$ kubectl ${args.join(' ')}\n${k(args).out}`);
   console.log(`\nentry: ${entryUrl()}   kubeconfig: ${KUBECONFIG}`);
   return 0;
+}
+
+/** What a benchmark needs of the running node: the entry URL, kubectl with the node's kubeconfig, Valkey's address and reader login. */
+export function benchTarget(): { entry: string; kubectl: string[]; valkey: { host: string; port: number; password: string } } {
+  const k = clusterKubectl();
+  const host = k(['-n', 'valkey', 'get', 'service', 'valkey', '-o', 'jsonpath={.spec.clusterIP}']).out;
+  return { entry: entryUrl(), kubectl: [nodeBinaries().kubectl!, '--kubeconfig', join(STATE, 'admin.kubeconfig')], valkey: { host, port: 6379, password: clusterSecrets().valkeyReader! } };
 }
