@@ -28,7 +28,7 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm run artifact -- build|push [--count N] [--seed S] [--domain D] [--to HOST:PORT]
        npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--domain D] [--ui] [--cluster]
        npm run dashboards [-- check]
-       npm run cluster [-- up|down|status|ingress] [--components a,b]
+       npm run cluster [-- up|down|status|ingress] [--overlay local|local-blackfriday] [--components a,b]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
 interface Flags {
@@ -74,14 +74,15 @@ interface Flags {
   to: string;
   /** locust: in the Kubernetes node of `npm run cluster`, as its Job. */
   cluster: boolean;
-  /** cluster up: the components of deploy/k8s/components to add to overlays/local. */
+  /** cluster up: the overlay for the local node (local, local-blackfriday) and the components to add to it. */
+  overlay: string;
   components: string[];
   /** positional arguments (artifact: build|push) */
   positional: string[];
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, components: [], positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, overlay: '', components: [], positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -106,6 +107,7 @@ function parseFlags(args: string[]): Flags {
     else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
     else if (a === '--components') f.components = val().split(',').filter(Boolean);
+    else if (a === '--overlay') f.overlay = val();
     else if (a === '--tag') f.tag = val();
     else if (a === '--platform') f.platform = val();
     else if (a === '--repeat') f.repeat = Number(val());
@@ -535,7 +537,7 @@ async function cluster(f: Flags): Promise<number> {
   const [sub = 'up'] = f.positional;
   const c = await import('./cluster/index.js');
   if (sub === 'up') {
-    await c.up(f.components);
+    await c.up(f.components, f.overlay || 'local');
     return 0;
   }
   if (sub === 'down') return Object.keys((await c.down()).left).length === 0 ? 0 : 1;

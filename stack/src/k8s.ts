@@ -224,7 +224,7 @@ export const CONFLICTS: readonly (readonly [string, string])[] = [
 export const EVERY_SUBSET: readonly string[] = ['gke', 'blackfriday'];
 
 /** The components an overlay is checked with, where not all: the local node's, those `npm run cluster` takes there. */
-export const ONLY_WITH: Readonly<Record<string, readonly string[]>> = { local: ['locust'] };
+export const ONLY_WITH: Readonly<Record<string, readonly string[]>> = { local: ['locust'], 'local-blackfriday': [] };
 
 /** The components a kustomization includes, and those its components include, by folder name. */
 function includedBy(dir: string): string[] {

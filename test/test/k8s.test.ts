@@ -78,8 +78,8 @@ test('every overlay and combination of components builds, passes strict kubeconf
   const n = componentNames().length;
   const names = built.map((b) => b.name);
   const count = (overlay: string) => names.filter((x) => x === `overlays/${overlay}` || x.startsWith(`overlays/${overlay}+`)).length;
-  assert.deepEqual(overlayNames(), ['blackfriday', 'eks', 'eks-blackfriday', 'gke', 'local']);
-  assert.deepEqual(names.filter((x) => x === 'overlays/local' || x.startsWith('overlays/local+')), ['overlays/local', 'overlays/local+locust'], 'the local node: as npm run cluster runs it');
+  assert.deepEqual(overlayNames(), ['blackfriday', 'eks', 'eks-blackfriday', 'gke', 'local', 'local-blackfriday']);
+  assert.deepEqual(names.filter((x) => x.startsWith('overlays/local')), ['overlays/local', 'overlays/local+locust', 'overlays/local-blackfriday'], 'the local node: as npm run cluster runs it');
   assert.equal(count('gke'), 2 ** n - 2 ** (n - 2), 'GKE: every allowed subset');
   assert.equal(count('blackfriday'), 2 ** (n - 4), 'Black Friday: every allowed subset');
   assert.equal(count('eks'), 1 + (n - 1) + 1, 'EKS: alone, each component but valkey-kubevirt alone, all of them');
@@ -88,7 +88,7 @@ test('every overlay and combination of components builds, passes strict kubeconf
   assert.ok(names.includes('overlays/eks-blackfriday+consumers-2+dispatcher-3+writers-2'));
   assert.ok(!names.some((x) => x.includes('valkey-hpa') && x.includes('valkey-kubevirt')));
   assert.ok(!names.some((x) => x.startsWith('overlays/eks+') && x.includes('valkey-kubevirt')));
-  assert.equal(built.length, 1 + count('gke') + count('blackfriday') + count('eks') + count('eks-blackfriday') + count('local'), 'the base and the overlays\' variants, nothing else');
+  assert.equal(built.length, 1 + count('gke') + count('blackfriday') + count('eks') + count('eks-blackfriday') + count('local') + count('local-blackfriday'), 'the base and the overlays\' variants, nothing else');
   for (const b of built) {
     const kc = kubeconform(tools, b.yaml);
     assert.ok(kc.ok, `kubeconform ${b.name}:\n${kc.output}`);

@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { build, ensureK8sTools, K8S_DIR } from '@tweets/stack/k8s';
-import { INGRESS_CONF, nginxConf, routes } from '@tweets/stack/cluster';
+import { forLocalNode, INGRESS_CONF, nginxConf, routes } from '@tweets/stack/cluster';
 
 /**
  * deploy/k8s/overlays/local against the base it changes: what it puts in place of the operators' resources
  * has the names, Services, ports and topics they would create; everything else of the base is there as it
- * is; its NGINX config is what the base's Ingresses give.
+ * is; its NGINX config is what the base's Ingresses give. The build is taken as `npm run cluster` applies it
+ * (forLocalNode: the operators' custom resources left out, the topics Job given the KafkaTopics).
  */
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
@@ -17,15 +18,17 @@ const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as
 const key = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 let base: Obj[];
 let local: Obj[];
+let blackfriday: Obj[];
 
 before(() => {
   const t = ensureK8sTools((m) => console.log(`# ${m}`));
   base = objects(build(t.kubectl, join(K8S_DIR, 'base')));
-  local = objects(build(t.kubectl, join(K8S_DIR, 'overlays', 'local')));
+  local = forLocalNode(objects(build(t.kubectl, join(K8S_DIR, 'overlays', 'local'))));
+  blackfriday = forLocalNode(objects(build(t.kubectl, join(K8S_DIR, 'overlays', 'local-blackfriday'))));
 });
 
 test('the local overlay keeps every workload, Service, HPA, PDB, NetworkPolicy, ConfigMap and Job of the base; only the operators’ resources go', () => {
-  const operators = ['kafka.strimzi.io', 'rabbitmq.com'];
+  const operators = ['kafka.strimzi.io', 'rabbitmq.com', 'kubevirt.io'];
   const kept = new Set(local.map(key));
   for (const o of base) {
     const ofOperator = operators.includes(o.apiVersion.split('/')[0]!);
@@ -65,4 +68,15 @@ test("the local ingress's NGINX config is what the base's Ingresses give (npm ru
   assert.match(conf, /location \/ \{[^}]*proxy_pass http:\/\/tweets-ingest-api-8080;/, "the API's route");
   assert.match(conf, /client_max_body_size 1m;/, 'the annotations of the Ingress');
   assert.doesNotMatch(conf, /grafana/, 'a route to a Service the local node does not run is left out');
+});
+
+test('the Black Friday local overlay: its Kafka topics, no RabbitMQ, the sales services of components/blackfriday', () => {
+  const kinds = (ns: string) => blackfriday.filter((o) => o.metadata.namespace === ns).map((o) => o.kind);
+  assert.deepEqual(kinds('rabbitmq').filter((k) => k === 'StatefulSet' || k === 'Service'), [], 'no RabbitMQ to run: the sales go through Kafka only');
+  const job = blackfriday.find((o) => o.kind === 'Job' && o.metadata.name === 'kafka-topics')!;
+  const topics = (job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'TOPICS').value as string).split(/\s+/).map((t) => t.split(':')[0] ?? '');
+  const names = blackfriday.filter((o) => o.kind === 'KafkaTopic').length;
+  assert.equal(names, 0, 'the custom resources are left out at apply');
+  assert.ok(topics.length > 0 && topics.every((t) => !t.startsWith('weather')), `the sales topics, not the weather's: ${topics.join(' ')}`);
+  assert.ok(blackfriday.some((o) => o.kind === 'HorizontalPodAutoscaler'), 'the sales HPAs');
 });

@@ -161,8 +161,16 @@ export function applyVolumes(k: Kubectl, count = 12): void {
   must(k(['apply', '--server-side', '-f', '-'], pvs.map((p) => stringify(p)).join('---\n')), 'the local volumes');
 }
 
+/** An object of a build. */
+export interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: any;
+}
+
 /** The objects a kustomization builds. */
-export function built(k: Kubectl, dir: string): { kind: string; metadata: { name: string; namespace?: string } }[] {
+export function built(k: Kubectl, dir: string): Obj[] {
   return parseAllDocuments(must(k(['kustomize', dir]), `kustomize ${dir}`))
     .map((d) => d.toJS())
     .filter(Boolean);

@@ -17,15 +17,17 @@ import { CLUSTER_PORTS } from '../ports.js';
 import { provision, provisionCluster } from '../provision.js';
 import { layout } from '../layout.js';
 import { alive, readState } from '../state.js';
-import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl } from './deploy.js';
+import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl, type Obj } from './deploy.js';
 import { setUpHost, snapshot, tearDownHost } from './host.js';
 import { clusterImages, importImages } from './images.js';
 import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
 import { ensurePki } from './pki.js';
+import { forLocalNode } from './topics.js';
 import { clusterLayout, STATE } from './plan.js';
 import { ROOT } from '../layout.js';
 
 export { nginxConf, routes } from './ingress.js';
+export { forLocalNode, topicsOf } from './topics.js';
 export { CLUSTER_SECRETS, INGRESS_CONF, PULL_SECRETS } from './deploy.js';
 export { locustInCluster } from './locust.js';
 export type { Kubectl } from './deploy.js';
@@ -47,8 +49,8 @@ export function isRunning(): boolean {
   return !!s && alive(s.supervisorPid);
 }
 
-/** Builds what is missing, starts the node and deploys the system; the components are added to overlays/local. */
-export async function up(components: string[] = []): Promise<string> {
+/** Builds what is missing, starts the node and deploys the system: an overlay for the local node (local, local-blackfriday) with components. */
+export async function up(components: string[] = [], overlay = 'local'): Promise<string> {
   if (process.getuid?.() !== 0) throw new Error('npm run cluster runs as root: it makes a bridge, mounts and firewall rules for the node');
   provision(layout('local'));
   provisionCluster();
@@ -70,7 +72,7 @@ export async function up(components: string[] = []): Promise<string> {
   await supervised(clusterLayout());
   importImages(bins.ctr!, Object.values(images), say);
   const k = clusterKubectl();
-  deploy(k, components, images);
+  deploy(k, overlay, components, images);
   copyFileSync(join(STATE, 'admin.kubeconfig'), KUBECONFIG);
   writeFileSync(ENDPOINT_FILE, `${entryUrl()}\n`);
   say(`the system answers on ${entryUrl()} (kubectl --kubeconfig ${KUBECONFIG} get pods -A)`);
@@ -80,36 +82,37 @@ export async function up(components: string[] = []): Promise<string> {
 /** The namespaces of the stores, brokers and registry: ready before the application and its ingress start. */
 const STORES = ['kafka', 'rabbitmq', 'valkey', 'registry'];
 
-/** The add-ons, the volumes and Secrets, then the system, each ready before the next. */
-function deploy(k: Kubectl, components: string[], images: Record<string, string>): void {
-  const apply = (dir: string) => {
-    let r = k(['apply', '--server-side', '--force-conflicts', '-k', dir]);
-    // a Job's pod template cannot change (a new image): the Job goes, and comes back with the new one
-    const immutable = [...r.out.matchAll(/Job(?:\.batch)? "([^"]+)" is invalid: spec\.template: .*?field is immutable/g)].map((m) => m[1]!);
-    if (!r.ok && immutable.length > 0) {
-      for (const job of built(k, dir).filter((o) => o.kind === 'Job' && immutable.includes(o.metadata.name))) k(['-n', job.metadata.namespace!, 'delete', 'job', job.metadata.name, '--wait=true']);
-      r = k(['apply', '--server-side', '--force-conflicts', '-k', dir]);
-    }
-    if (!r.ok) throw new Error(`kubectl apply -k ${dir}: ${r.out}`);
-  };
+/**
+ * Objects applied (server-side). A Job whose pod template changed (a new image) cannot be updated: it is
+ * deleted and applied again, as deploy/gke/up.sh does.
+ */
+function applyObjects(k: Kubectl, objs: Obj[], what: string): void {
+  const apply = () => k(['apply', '--server-side', '--force-conflicts', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n'));
+  let r = apply();
+  const immutable = [...r.out.matchAll(/Job(?:\.batch)? "([^"]+)" is invalid: spec\.template: .*?field is immutable/g)].map((m) => m[1]!);
+  if (!r.ok && immutable.length > 0) {
+    for (const job of objs.filter((o) => o.kind === 'Job' && immutable.includes(o.metadata.name))) k(['-n', job.metadata.namespace!, 'delete', 'job', job.metadata.name, '--wait=true']);
+    r = apply();
+  }
+  if (!r.ok) throw new Error(`${what}: ${r.out}`);
+}
+
+/** The add-ons, the volumes and Secrets, then the system as the local node takes it, each ready before the next. */
+function deploy(k: Kubectl, overlay: string, components: string[], images: Record<string, string>): void {
   say('the add-ons: CoreDNS, metrics-server');
-  apply(kustomization(join(STATE, 'addons'), [join(ROOT, 'deploy', 'cluster', 'addons')], [], images));
+  applyObjects(k, built(k, kustomization(join(STATE, 'addons'), [join(ROOT, 'deploy', 'cluster', 'addons')], [], images)), 'the add-ons');
   waitReady(k, ['kube-system'], 300);
-  const system = kustomization(join(STATE, 'system'), [join(K8S_DIR, 'overlays', 'local')], components, images);
-  const namespaces = built(k, system).filter((o) => o.kind === 'Namespace');
-  const r = k(['apply', '--server-side', '-f', '-'], namespaces.map((n) => JSON.stringify(n)).join('\n'));
-  if (!r.ok) throw new Error(`the namespaces: ${r.out}`);
+  const system = forLocalNode(built(k, kustomization(join(STATE, 'system'), [join(K8S_DIR, 'overlays', overlay)], components, images)));
+  applyObjects(k, system.filter((o) => o.kind === 'Namespace'), 'the namespaces');
   applyVolumes(k);
   applySecrets(k);
-  say(`deploying deploy/k8s/overlays/local${components.length ? ` with ${components.join(', ')}` : ''}`);
-  // the stores and brokers (and their Jobs: the topics, RabbitMQ's application user) first, ready, then
-  // the application: its services would otherwise start before their brokers and wait in back-off
-  // with what is cluster-wide (the StorageClass the stores' claims take, which is set on a claim as it is made)
-  const stores = built(k, system).filter((o) => !o.metadata.namespace || STORES.includes(o.metadata.namespace));
-  const first = k(['apply', '--server-side', '--force-conflicts', '-f', '-'], stores.map((o) => JSON.stringify(o)).join('\n'));
-  if (!first.ok && !/field is immutable/.test(first.out)) throw new Error(`the stores and brokers: ${first.out}`);
+  say(`deploying deploy/k8s/overlays/${overlay}${components.length ? ` with ${components.join(', ')}` : ''}`);
+  // the stores and brokers (and their Jobs: the topics, RabbitMQ's application user) first, ready, then the
+  // application: its services would otherwise start before their brokers and wait in back-off. With them
+  // what is cluster-wide: the StorageClass their claims take, which is set on a claim as it is made.
+  applyObjects(k, system.filter((o) => !o.metadata.namespace || STORES.includes(o.metadata.namespace)), 'the stores and brokers');
   waitReady(k, STORES);
-  apply(system);
+  applyObjects(k, system, 'the system');
   waitReady(k, APP_NAMESPACES);
 }
 
