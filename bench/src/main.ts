@@ -18,6 +18,7 @@ import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
 import { hpaSvg, runClusterHpa } from './clusterhpa.js';
 import { runClusterReplicas } from './clusterreplicas.js';
+import { runClusterValkey } from './clustervalkey.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -130,6 +131,17 @@ if (process.argv.includes('--cluster-replicas')) {
   const rs = await runClusterReplicas(c.benchTarget(), { log });
   const file = writeResult('cluster-replicas', { machine: machine(), results: rs });
   for (const r of rs) log(`${r.name}: top rate ${r.maxRate}/s`);
+  log(`wrote ${file}`);
+  process.exit(0);
+}
+
+if (process.argv.includes('--cluster-valkey')) {
+  // The Valkey primary lost under load, left to Kubernetes and promoted by hand, second by second.
+  const c = await import('@tweets/stack/cluster');
+  if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
+  const rs = await runClusterValkey(c.benchTarget(), { log });
+  const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
+  for (const r of rs) log(`${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`);
   log(`wrote ${file}`);
   process.exit(0);
 }
