@@ -1,5 +1,5 @@
 import type { Domain, ItemOf } from '@tweets/domain';
-import { BatchStream, createWriterClient, sendBatch, sendOne, type Contract } from '@tweets/wire';
+import { BatchStream, createWriterClient, grpc, sendBatch, sendOne, type Contract } from '@tweets/wire';
 
 /** How the dispatcher reaches one writer: each call resolves once the writer reports every item durably in its broker. */
 export interface WriterLink<D extends Domain = Domain> {
@@ -45,10 +45,27 @@ export function grpcWriterLink<D extends Domain>(c: Contract<D>, target: string,
   return {
     one: (item) => sendOne(c, client, item, o.deadlineMs),
     batch: (items) => sendBatch(c, client, items, o.deadlineMs),
-    stream: (batch) => pick().send(batch, o.deadlineMs),
+    stream: (batch) => sendAgainIfDropped(batch, pick, o.deadlineMs),
     close() {
       for (const s of streams) s.close();
       client.close();
     },
   };
+}
+
+/**
+ * A streamed batch, sent once more on another stream if its connection was lost under it (UNAVAILABLE:
+ * a writer's connection closed at its maximum age as a new stream crossed it, or the writer went away),
+ * within what is left of the deadline. The writer may have published the first copy: the consumers
+ * count each id once, as they do for a client's retry.
+ */
+async function sendAgainIfDropped(batch: Buffer, pick: () => BatchStream, deadlineMs: number): Promise<unknown> {
+  const started = Date.now();
+  try {
+    return await pick().send(batch, deadlineMs);
+  } catch (err) {
+    const left = deadlineMs - (Date.now() - started);
+    if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE || left < deadlineMs / 2) throw err;
+    return pick().send(batch, left);
+  }
 }

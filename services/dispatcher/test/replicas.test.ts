@@ -83,3 +83,35 @@ test('a replica that comes up later gets streams once the old ones age out, and 
     await revived?.server.stop();
   }
 });
+
+test("a batch whose connection a writer closes under it (its maximum age's grace ran out) is sent again on a new one, within the deadline", async () => {
+  // The writer closes each connection 300 ms (±10 %) after it opened, and drops it 100 ms later whatever is
+  // still on it; its first publish takes 800 ms, so the first batch's connection is dropped under it.
+  const published: string[] = [];
+  let first = true;
+  const publisher: Publisher = {
+    broker: 'kafka',
+    publish: async (items: readonly Item[]) => {
+      if (first) {
+        first = false;
+        await new Promise((r) => setTimeout(r, 800));
+      }
+      published.push(...items.map((t) => t.id));
+    },
+    ready: () => true,
+    close: async () => {},
+  };
+  const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: 0, log, idleCloseMs: 1000, maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100 });
+  const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 1, streamMaxAgeMs: 10_000 });
+  try {
+    await link.stream(batchOf('dropped', 4));
+    assert.deepEqual(
+      [...new Set(published)].sort(),
+      Array.from({ length: 4 }, (_, i) => `dropped-${i}`),
+      'answered ok: every tweet of the batch published (the first copy too, which the consumers count once)',
+    );
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});
