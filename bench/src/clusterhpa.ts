@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'iovalkey';
-import { weather, type BrokerPath, type WeatherDomain } from '@tweets/domain';
+import { weather, type BrokerPath, type Domain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { openLoop, type StepResult } from './openloop.js';
@@ -40,23 +40,30 @@ export interface HpaSample {
   cpuPercent: number | null;
 }
 
-export interface HpaStep extends Pick<StepResult, 'rate' | 'sent' | 'ok' | 'non2xx' | 'errors' | 'achievedRate' | 'p50Ms' | 'p99Ms'> {
+export interface HpaStep extends Pick<StepResult, 'rate' | 'sent' | 'ok' | 'non2xx' | 'statuses' | 'errors' | 'achievedRate' | 'p50Ms' | 'p99Ms'> {
   t: number;
   phase: string;
 }
 
-export interface HpaRun {
+/** One HPA through the run: its settings, its samples, when it reached its maximum and came back. */
+export interface HpaTrace {
   deployment: string;
-  namespace: string;
   hpa: { min: number; max: number; targetPercent: number; scaleDownStabilizationSec: { manifest: number; used: number } };
-  phases: HpaPhase[];
   samples: HpaSample[];
-  steps: HpaStep[];
-  totals: { sent: number; accepted: number; counted: Record<string, number>; lost: Record<string, number>; doubled: Record<string, number>; countedNotAccepted: Record<string, number> };
   maxReplicas: number;
   /** Seconds since the start when the HPA first reached its maximum, and when it was back at its minimum after it. */
   reachedMaxAt: number | null;
   backToMinAt: number | null;
+}
+
+export interface HpaRun {
+  domain: string;
+  namespace: string;
+  phases: HpaPhase[];
+  /** Every HPA of the namespace, sampled together. */
+  hpas: HpaTrace[];
+  steps: HpaStep[];
+  totals: { sent: number; accepted: number; counted: Record<string, number>; lost: Record<string, number>; doubled: Record<string, number>; countedNotAccepted: Record<string, number> };
 }
 
 export interface ClusterTarget {
@@ -79,91 +86,110 @@ interface Hpa {
   status: { currentReplicas?: number; desiredReplicas?: number; currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[] };
 }
 
-/** Samples the HPA and its Deployment every few seconds until `stop` holds. */
-async function sampleUntil(t: ClusterTarget, ns: string, name: string, t0: number, stop: () => boolean, out: HpaSample[]): Promise<void> {
+/** Samples each HPA and its Deployment every few seconds until `stop` holds. */
+async function sampleUntil(t: ClusterTarget, ns: string, names: string[], t0: number, stop: () => boolean, out: Map<string, HpaSample[]>): Promise<void> {
   while (!stop()) {
-    const [h, d] = await Promise.all([kubectlJson<Hpa>(t, ['-n', ns, 'get', 'hpa', name]), kubectlJson<{ status: { readyReplicas?: number } }>(t, ['-n', ns, 'get', 'deployment', name])]);
-    out.push({
-      t: Math.round((Date.now() - t0) / 100) / 10,
-      replicas: h.status.currentReplicas ?? 0,
-      desired: h.status.desiredReplicas ?? 0,
-      ready: d.status.readyReplicas ?? 0,
-      cpuPercent: h.status.currentMetrics?.[0]?.resource?.current?.averageUtilization ?? null,
-    });
+    await Promise.all(
+      names.map(async (name) => {
+        const [h, d] = await Promise.all([kubectlJson<Hpa>(t, ['-n', ns, 'get', 'hpa', name]), kubectlJson<{ status: { readyReplicas?: number } }>(t, ['-n', ns, 'get', 'deployment', name])]);
+        out.get(name)!.push({
+          t: Math.round((Date.now() - t0) / 100) / 10,
+          replicas: h.status.currentReplicas ?? 0,
+          desired: h.status.desiredReplicas ?? 0,
+          ready: d.status.readyReplicas ?? 0,
+          cpuPercent: h.status.currentMetrics?.[0]?.resource?.current?.averageUtilization ?? null,
+        });
+      }),
+    );
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
   }
 }
 
-/** The run: the HPA's scale-down window shortened, the load's phases in steps, the samples, then the check. */
-export async function runClusterHpa(t: ClusterTarget, o: { namespace?: string; deployment?: string; phases?: HpaPhase[]; stabilizationSec?: number; log: (m: string) => void }): Promise<HpaRun> {
+/** Each HPA's scale-down stabilization set to `sec` (the manifests' own when `sec` is undefined). */
+async function setStabilization(t: ClusterTarget, ns: string, hpas: Map<string, Hpa>, sec?: number): Promise<void> {
+  for (const [name, h] of hpas) {
+    const s = sec ?? h.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
+    await run(t.kubectl[0]!, [...t.kubectl.slice(1), '-n', ns, 'patch', 'hpa', name, '--type=merge', '-p', JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: s } } } })]);
+  }
+}
+
+/** The run: the HPAs' scale-down window shortened, the load's phases in steps, the samples, then the check. */
+export async function runClusterHpa(t: ClusterTarget, o: { namespace?: string; domain?: Domain; phases?: HpaPhase[]; stabilizationSec?: number; log: (m: string) => void }): Promise<HpaRun> {
+  const d = o.domain ?? weather;
   const ns = o.namespace ?? 'tweets';
-  const name = o.deployment ?? 'ingest-api';
   const phases = o.phases ?? HPA_PHASES;
   const used = o.stabilizationSec ?? 60;
-  const hpa = await kubectlJson<Hpa>(t, ['-n', ns, 'get', 'hpa', name]);
-  const manifest = hpa.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
-  const patch = (sec: number) => run(t.kubectl[0]!, [...t.kubectl.slice(1), '-n', ns, 'patch', 'hpa', name, '--type=merge', '-p', JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: sec } } } })]);
-  await patch(used);
+  const list = await kubectlJson<{ items: (Hpa & { metadata: { name: string } })[] }>(t, ['-n', ns, 'get', 'hpa']);
+  const hpas = new Map(list.items.map((h) => [h.metadata.name, h]));
+  const names = [...hpas.keys()];
+  await setStabilization(t, ns, hpas, used);
   const prefix = `hpa-${Date.now().toString(36)}`;
-  const before = await fetchStats<WeatherDomain>(t.entry);
-  const samples: HpaSample[] = [];
+  const before = await fetchStats<Domain>(t.entry);
+  const samples = new Map(names.map((n) => [n, [] as HpaSample[]]));
   const steps: HpaStep[] = [];
   const accepted: { ids: string[]; ok: Uint8Array }[] = [];
   let done = false;
   const t0 = Date.now();
-  const sampling = sampleUntil(t, ns, name, t0, () => done, samples);
+  const sampling = sampleUntil(t, ns, names, t0, () => done, samples);
   try {
     for (const p of phases) {
-      o.log(`${p.name}: ${p.rate} tweets/s for ${p.seconds} s`);
+      o.log(`${p.name}: ${p.rate} ${d.name === 'weather' ? 'tweets' : 'items'}/s for ${p.seconds} s`);
       for (let s = 0; s < p.seconds / STEP_SEC; s++) {
         const idPrefix = `${prefix}-${steps.length}`;
         const ok = new Uint8Array(Math.floor(p.rate * STEP_SEC) + 1);
         const at = (Date.now() - t0) / 1000;
-        const r = await openLoop({ url: t.entry, path: '/tweets', rate: p.rate, durationMs: STEP_SEC * 1000, connections: 128, idPrefix, accepted: ok, timeoutMs: 10_000 });
+        const r = await openLoop({ url: t.entry, path: d.resource, domain: d, rate: p.rate, durationMs: STEP_SEC * 1000, connections: 128, idPrefix, accepted: ok, timeoutMs: 10_000 });
         accepted.push({ ids: Array.from({ length: r.sent }, (_, n) => `${idPrefix}-${n}`), ok });
-        steps.push({ t: Math.round(at * 10) / 10, phase: p.name, rate: r.rate, sent: r.sent, ok: r.ok, non2xx: r.non2xx, errors: r.errors, achievedRate: r.achievedRate, p50Ms: r.p50Ms, p99Ms: r.p99Ms });
-        const last = samples.at(-1);
-        o.log(`  t=${Math.round(at)} s: ${r.achievedRate}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.non2xx + r.errors} not accepted; replicas ${last?.replicas} (desired ${last?.desired}, CPU ${last?.cpuPercent}%)`);
+        steps.push({ t: Math.round(at * 10) / 10, phase: p.name, rate: r.rate, sent: r.sent, ok: r.ok, non2xx: r.non2xx, statuses: r.statuses, errors: r.errors, achievedRate: r.achievedRate, p50Ms: r.p50Ms, p99Ms: r.p99Ms });
+        const now = names.map((n) => { const l = samples.get(n)!.at(-1); return `${n} ${l?.replicas} (desired ${l?.desired}, CPU ${l?.cpuPercent}%)`; });
+        o.log(`  t=${Math.round(at)} s: ${r.achievedRate}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.non2xx + r.errors} not accepted${r.non2xx ? ` (${JSON.stringify(r.statuses)})` : ''}; ${now.join('; ')}`);
       }
     }
   } finally {
     done = true;
     await sampling;
-    await patch(manifest);
+    await setStabilization(t, ns, hpas);
   }
-  return { deployment: name, namespace: ns, hpa: { min: hpa.spec.minReplicas, max: hpa.spec.maxReplicas, targetPercent: hpa.spec.metrics[0]!.resource.target.averageUtilization, scaleDownStabilizationSec: { manifest, used } }, phases, samples, steps, totals: await check(t, before, accepted), ...milestones(samples, hpa.spec.minReplicas, hpa.spec.maxReplicas) };
+  const traces = names.map((n): HpaTrace => {
+    const h = hpas.get(n)!;
+    const manifest = h.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
+    const hpa = { min: h.spec.minReplicas, max: h.spec.maxReplicas, targetPercent: h.spec.metrics[0]!.resource.target.averageUtilization, scaleDownStabilizationSec: { manifest, used } };
+    return { deployment: n, hpa, samples: samples.get(n)!, ...milestones(samples.get(n)!, h.spec.minReplicas, h.spec.maxReplicas) };
+  });
+  return { domain: d.name, namespace: ns, phases, hpas: traces, steps, totals: await check(t, d, before, accepted) };
 }
 
 /** When the HPA first reached its maximum, and when it was back at its minimum after that. */
-function milestones(samples: HpaSample[], min: number, max: number): Pick<HpaRun, 'maxReplicas' | 'reachedMaxAt' | 'backToMinAt'> {
+function milestones(samples: HpaSample[], min: number, max: number): Pick<HpaTrace, 'maxReplicas' | 'reachedMaxAt' | 'backToMinAt'> {
   const top = samples.find((s) => s.replicas === max);
   const back = top ? samples.find((s) => s.t > top.t && s.replicas === min) : undefined;
   return { maxReplicas: Math.max(0, ...samples.map((s) => s.replicas)), reachedMaxAt: top?.t ?? null, backToMinAt: back?.t ?? null };
 }
 
 /** Every accepted id looked up in each path's dedup sets: lost (accepted, not counted), and the counts' rise beyond the distinct ids. */
-async function check(t: ClusterTarget, before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>, accepted: { ids: string[]; ok: Uint8Array }[]): Promise<HpaRun['totals']> {
+async function check(t: ClusterTarget, d: Domain, before: Awaited<ReturnType<typeof fetchStats<Domain>>>, accepted: { ids: string[]; ok: Uint8Array }[]): Promise<HpaRun['totals']> {
   const sent = accepted.reduce((n, a) => n + a.ids.length, 0);
   const ok = accepted.reduce((n, a) => n + a.ok.reduce((x, y) => x + y, 0), 0);
-  await waitForCounts<WeatherDomain>(t.entry, before, Object.fromEntries(weather.paths.map((p) => [p, ok])), 300_000);
+  await waitForCounts<Domain>(t.entry, before, Object.fromEntries(d.paths.map((p) => [p, ok])), 300_000);
   await new Promise((r) => setTimeout(r, 3000));
-  const after = await fetchStats<WeatherDomain>(t.entry);
+  const after = await fetchStats<Domain>(t.entry);
   const valkey = new Redis({ host: t.valkey.host, port: t.valkey.port, username: 'reader', password: t.valkey.password });
   const totals: HpaRun['totals'] = { sent, accepted: ok, counted: {}, lost: {}, doubled: {}, countedNotAccepted: {} };
   try {
-    for (const p of weather.paths as readonly BrokerPath[]) {
+    for (const p of d.paths as readonly BrokerPath[]) {
       let applied = 0;
       let lost = 0;
       let extra = 0;
       for (const a of accepted) {
-        const hits = await appliedIds(valkey, weather.keyPrefix, p, a.ids);
+        const hits = await appliedIds(valkey, d.keyPrefix, p, a.ids);
         hits.forEach((h, i) => {
           applied += h;
           if (a.ok[i] && !h) lost++;
           if (!a.ok[i] && h) extra++;
         });
       }
-      const rise = after.paths[p].total - before.paths[p].total;
+      const total = (s: typeof after) => (s.paths as Record<string, { total: number }>)[p]!.total;
+      const rise = total(after) - total(before);
       totals.counted[p] = rise;
       totals.lost[p] = lost;
       totals.doubled[p] = rise - applied;
@@ -175,16 +201,20 @@ async function check(t: ClusterTarget, before: Awaited<ReturnType<typeof fetchSt
   return totals;
 }
 
-/** The run's timeline: replicas, the HPA's CPU, the rate offered and achieved, the latency. */
+/** The run's timeline: each HPA's replicas and CPU, the rate offered and achieved, the latency. */
 export function hpaSvg(r: HpaRun): string {
-  const at = (f: (s: HpaSample) => number | null) => r.samples.filter((s) => f(s) !== null).map((s) => [s.t, f(s)!] as [number, number]);
-  const steps = (f: (s: HpaStep) => number) => r.steps.map((s) => [s.t + 5, f(s)] as [number, number]);
+  const at = (h: HpaTrace, f: (s: HpaSample) => number | null) => h.samples.filter((s) => f(s) !== null).map((s) => [s.t, f(s)!] as [number, number]);
+  const steps = (f: (s: HpaStep) => number) => r.steps.map((s) => [s.t + STEP_SEC / 2, f(s)] as [number, number]);
+  const unit = r.domain === 'weather' ? 'tweets/s' : 'items/s';
+  const hpaPanels = r.hpas.flatMap((h) => [
+    { title: `${h.deployment}: replicas (${h.hpa.min}-${h.hpa.max})`, unit: 'pods', series: [{ name: 'current', points: at(h, (s) => s.replicas), step: true, color: '#1f77b4' }, { name: 'desired', points: at(h, (s) => s.desired), step: true, color: '#ff7f0e' }, { name: 'ready', points: at(h, (s) => s.ready), step: true, color: '#2ca02c' }] },
+    { title: `${h.deployment}: the HPA's CPU`, unit: '% of the request', series: [{ name: 'current', points: at(h, (s) => s.cpuPercent), color: '#d62728' }, { name: 'target', points: h.samples.map((s) => [s.t, h.hpa.targetPercent] as [number, number]), color: '#999' }] },
+  ]);
   return timelineSvg(
-    `The ${r.deployment} HPA (${r.hpa.min}-${r.hpa.max} replicas at ${r.hpa.targetPercent}% CPU) under a load through the ingress`,
+    `${r.hpas.map((h) => h.deployment).join(', ')}: HPA${r.hpas.length > 1 ? 's' : ''} under a load through the ingress (${r.domain})`,
     [
-      { title: 'replicas', unit: 'pods', series: [{ name: 'current', points: at((s) => s.replicas), step: true, color: '#1f77b4' }, { name: 'desired', points: at((s) => s.desired), step: true, color: '#ff7f0e' }, { name: 'ready', points: at((s) => s.ready), step: true, color: '#2ca02c' }] },
-      { title: "the HPA's CPU", unit: '% of the request', series: [{ name: 'current', points: at((s) => s.cpuPercent), color: '#d62728' }, { name: 'target', points: r.samples.map((s) => [s.t, r.hpa.targetPercent]), color: '#999' }] },
-      { title: 'rate', unit: 'tweets/s', series: [{ name: 'offered', points: steps((s) => s.rate), step: true, color: '#999' }, { name: 'accepted', points: steps((s) => s.achievedRate), color: '#1f77b4' }] },
+      ...hpaPanels,
+      { title: 'rate', unit, series: [{ name: 'offered', points: steps((s) => s.rate), step: true, color: '#999' }, { name: 'accepted', points: steps((s) => s.achievedRate), color: '#1f77b4' }] },
       { title: 'latency', unit: 'ms', series: [{ name: 'p50', points: steps((s) => s.p50Ms), color: '#2ca02c' }, { name: 'p99', points: steps((s) => s.p99Ms), color: '#d62728' }] },
     ],
     'seconds since the load started',

@@ -132,8 +132,8 @@ async function restore(t: ClusterTarget): Promise<void> {
   await cli(t, 'valkey-0', ['REPLICAOF', 'valkey-1.valkey-headless.valkey.svc.cluster.local', '6379']);
   for (let i = 0; i < 120 && !/master_link_status:up/.test(await cli(t, 'valkey-0', ['INFO', 'replication'])); i++) await sleep(1000);
   await cli(t, 'valkey-0', ['REPLICAOF', 'NO', 'ONE']);
-  await cli(t, 'valkey-1', ['REPLICAOF', 'valkey-0.valkey-headless.valkey.svc.cluster.local', '6379']);
   await select(t, 'valkey', 'valkey-0');
+  await cli(t, 'valkey-1', ['REPLICAOF', 'valkey-0.valkey-headless.valkey.svc.cluster.local', '6379']);
   await select(t, 'valkey-read', undefined);
 }
 

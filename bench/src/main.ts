@@ -19,6 +19,7 @@ import { runTransports, transportMarkdown } from './transport.js';
 import { hpaSvg, runClusterHpa } from './clusterhpa.js';
 import { runClusterReplicas } from './clusterreplicas.js';
 import { runClusterValkey } from './clustervalkey.js';
+import { DOMAIN_NAMES, domains, type DomainName } from '@tweets/domain';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -116,10 +117,14 @@ if (process.argv.includes('--cluster-hpa')) {
   // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
   const c = await import('@tweets/stack/cluster');
   if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
-  const r = await runClusterHpa(c.benchTarget(), { log });
-  const file = writeResult('cluster-hpa', { machine: machine(), ...r });
+  const i = process.argv.indexOf('--domain');
+  const domain = domains[(i > 0 ? process.argv[i + 1] : 'weather') as DomainName];
+  if (!domain) throw new Error(`--domain: one of ${DOMAIN_NAMES.join(', ')}`);
+  const r = await runClusterHpa(c.benchTarget(), { domain, log });
+  const file = writeResult(domain.name === 'weather' ? 'cluster-hpa' : `cluster-hpa-${domain.name}`, { machine: machine(), ...r });
   writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg(r));
-  console.log(JSON.stringify({ maxReplicas: r.maxReplicas, reachedMaxAt: r.reachedMaxAt, backToMinAt: r.backToMinAt, totals: r.totals }, null, 2));
+  for (const h of r.hpas) log(`${h.deployment}: ${h.hpa.min} -> ${h.maxReplicas} replicas (its maximum ${h.hpa.max} at ${h.reachedMaxAt} s), back to ${h.hpa.min} at ${h.backToMinAt} s`);
+  console.log(JSON.stringify(r.totals, null, 2));
   log(`wrote ${file} and its .svg`);
   process.exit(0);
 }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { weather } from '@tweets/domain';
+import { weather, type Domain } from '@tweets/domain';
 import { percentile, randomItem, rng } from '@tweets/loadgen';
 
 /**
@@ -35,6 +35,8 @@ export interface OpenLoopOptions {
   seed?: number;
   /** Where to mark each request answered 2xx, by its sequence number (its Idempotency-Key is `<idPrefix>-<n>`). */
   accepted?: Uint8Array;
+  /** The items' domain (weather's tweets unless said). */
+  domain?: Domain;
 }
 
 export interface StepResult {
@@ -43,6 +45,8 @@ export interface StepResult {
   sent: number;
   ok: number;
   non2xx: number;
+  /** The answers other than 2xx, by status. */
+  statuses?: Record<number, number>;
   errors: number;
   achievedRate: number;
   p50Ms: number;
@@ -96,7 +100,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   const host = u.hostname;
   const port = Number(u.port || 80);
   const next = rng(o.seed ?? 1);
-  const bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(weather, next)));
+  const bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(o.domain ?? weather, next)));
   const head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
   const maxOutstanding = o.maxOutstanding ?? 20_000;
   const timeoutMs = o.timeoutMs ?? 10_000;
@@ -107,6 +111,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
+  const statuses: Record<number, number> = {};
   let outstanding = 0;
   let lastDone = 0;
   const conns: Conn[] = [];
@@ -161,7 +166,9 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
       const r = parseResponse(c.buf);
       if (!r || !c.busy) return;
       c.buf = c.buf.length > r.length ? c.buf.subarray(r.length) : undefined;
-      done(c.intended, r.status >= 200 && r.status < 300, c.n);
+      const good = r.status >= 200 && r.status < 300;
+      if (!good) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      done(c.intended, good, c.n);
       if (r.close) {
         // answered: the request is done, only the connection goes (not counted again as failed)
         c.busy = false;
@@ -247,6 +254,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
     sent,
     ok,
     non2xx,
+    statuses,
     errors,
     achievedRate: Math.round((ok / wall) * 1000),
     p50Ms: r2(percentile(lat as unknown as number[], 50)),
