@@ -18,6 +18,9 @@ const MOUNT_POINTS = ['/run/containerd', '/var/lib/cni', '/var/log/containers'];
 const CREATED = join(STATE, 'created-dirs');
 
 /** The bridge with the node's address, up, forwarding on it alone (the machine's ip_forward stays as it is). */
+/** Whether the node's bridge exists: a node runs on this machine, or a failed one left it. */
+export const bridgeUp = (): boolean => ok('ip', ['link', 'show', NODE.bridge]);
+
 export function setUpHost(): void {
   if (!ok('ip', ['link', 'show', NODE.bridge])) execFileSync('ip', ['link', 'add', NODE.bridge, 'type', 'bridge']);
   if (!run('ip', ['-o', 'addr', 'show', 'dev', NODE.bridge]).stdout.includes(`${NODE.ip}/`)) execFileSync('ip', ['addr', 'add', `${NODE.ip}/24`, 'dev', NODE.bridge]);

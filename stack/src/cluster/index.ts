@@ -18,12 +18,12 @@ import { provision, provisionCluster } from '../provision.js';
 import { layout } from '../layout.js';
 import { alive, readState } from '../state.js';
 import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl, type Obj } from './deploy.js';
-import { setUpHost, snapshot, tearDownHost } from './host.js';
+import { bridgeUp, setUpHost, snapshot, tearDownHost } from './host.js';
 import { clusterImages, importImages } from './images.js';
 import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
 import { ensurePki } from './pki.js';
 import { forLocalNode } from './topics.js';
-import { clusterLayout, STATE } from './plan.js';
+import { clusterLayout, NODE, STATE } from './plan.js';
 import { ROOT } from '../layout.js';
 
 export { nginxConf, routes } from './ingress.js';
@@ -49,9 +49,18 @@ export function isRunning(): boolean {
   return !!s && alive(s.supervisorPid);
 }
 
+/**
+ * A node this checkout did not start (another clone's): the bridge is up, and this checkout neither runs
+ * a node nor left one half made. One node per machine: its bridge, its ports and its cgroups are fixed.
+ */
+function anotherCheckoutsNode(): boolean {
+  return !isRunning() && !existsSync(BEFORE) && bridgeUp();
+}
+
 /** Builds what is missing, starts the node and deploys the system: an overlay for the local node (local, local-blackfriday) with components. */
 export async function up(components: string[] = [], overlay = 'local'): Promise<string> {
   if (process.getuid?.() !== 0) throw new Error('npm run cluster runs as root: it makes a bridge, mounts and firewall rules for the node');
+  if (anotherCheckoutsNode()) throw new Error(`a Kubernetes node that this checkout did not start runs on this machine (the bridge ${NODE.bridge} is up): one node per machine; take it down with \`npm run cluster -- down\` in the checkout that started it`);
   provision(layout('local'));
   provisionCluster();
   const bins = nodeBinaries(say);
@@ -118,6 +127,10 @@ function deploy(k: Kubectl, overlay: string, components: string[], images: Recor
 
 /** Deletes the workloads (their pods' network is released by the node), stops the node, undoes the machine's changes. */
 export async function down(): Promise<{ left: Record<string, [string[], string[]]> }> {
+  if (anotherCheckoutsNode()) {
+    say(`the node on this machine is not this checkout's: left alone (\`npm run cluster -- down\` in the checkout that started it)`);
+    return { left: {} };
+  }
   if (isRunning()) {
     const k = clusterKubectl();
     const gone = k(['delete', 'namespace', ...APP_NAMESPACES, 'loadtest', '--ignore-not-found', '--wait=true', '--timeout=300s']);
