@@ -13,7 +13,6 @@ import { weather, type BrokerPath, type Domain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { openLoop, type StepResult } from './openloop.js';
-import { timelineSvg } from './timeline.js';
 
 const run = promisify(execFile);
 
@@ -199,24 +198,4 @@ async function check(t: ClusterTarget, d: Domain, before: Awaited<ReturnType<typ
     valkey.disconnect();
   }
   return totals;
-}
-
-/** The run's timeline: each HPA's replicas and CPU, the rate offered and achieved, the latency. */
-export function hpaSvg(r: HpaRun): string {
-  const at = (h: HpaTrace, f: (s: HpaSample) => number | null) => h.samples.filter((s) => f(s) !== null).map((s) => [s.t, f(s)!] as [number, number]);
-  const steps = (f: (s: HpaStep) => number) => r.steps.map((s) => [s.t + STEP_SEC / 2, f(s)] as [number, number]);
-  const unit = r.domain === 'weather' ? 'tweets/s' : 'items/s';
-  const hpaPanels = r.hpas.flatMap((h) => [
-    { title: `${h.deployment}: replicas (${h.hpa.min}-${h.hpa.max})`, unit: 'pods', series: [{ name: 'current', points: at(h, (s) => s.replicas), step: true, color: '#1f77b4' }, { name: 'desired', points: at(h, (s) => s.desired), step: true, color: '#ff7f0e' }, { name: 'ready', points: at(h, (s) => s.ready), step: true, color: '#2ca02c' }] },
-    { title: `${h.deployment}: the HPA's CPU`, unit: '% of the request', series: [{ name: 'current', points: at(h, (s) => s.cpuPercent), color: '#d62728' }, { name: 'target', points: h.samples.map((s) => [s.t, h.hpa.targetPercent] as [number, number]), color: '#999' }] },
-  ]);
-  return timelineSvg(
-    `${r.hpas.map((h) => h.deployment).join(', ')}: HPA${r.hpas.length > 1 ? 's' : ''} under a load through the ingress (${r.domain})`,
-    [
-      ...hpaPanels,
-      { title: 'rate', unit, series: [{ name: 'offered', points: steps((s) => s.rate), step: true, color: '#999' }, { name: 'accepted', points: steps((s) => s.achievedRate), color: '#1f77b4' }] },
-      { title: 'latency', unit: 'ms', series: [{ name: 'p50', points: steps((s) => s.p50Ms), color: '#2ca02c' }, { name: 'p99', points: steps((s) => s.p99Ms), color: '#d62728' }] },
-    ],
-    'seconds since the load started',
-  );
 }

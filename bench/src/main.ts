@@ -16,7 +16,8 @@ import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from './soak.js';
 import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
-import { hpaSvg, runClusterHpa } from './clusterhpa.js';
+import { runClusterHpa } from './clusterhpa.js';
+import { hpaSvg, valkeySvg } from './clusterreport.js';
 import { runClusterReplicas } from './clusterreplicas.js';
 import { runClusterValkey } from './clustervalkey.js';
 import { DOMAIN_NAMES, domains, type DomainName } from '@tweets/domain';
@@ -122,7 +123,7 @@ if (process.argv.includes('--cluster-hpa')) {
   if (!domain) throw new Error(`--domain: one of ${DOMAIN_NAMES.join(', ')}`);
   const r = await runClusterHpa(c.benchTarget(), { domain, log });
   const file = writeResult(domain.name === 'weather' ? 'cluster-hpa' : `cluster-hpa-${domain.name}`, { machine: machine(), ...r });
-  writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg(r));
+  writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg({ ...r, commit: commit() }));
   for (const h of r.hpas) log(`${h.deployment}: ${h.hpa.min} -> ${h.maxReplicas} replicas (its maximum ${h.hpa.max} at ${h.reachedMaxAt} s), back to ${h.hpa.min} at ${h.backToMinAt} s`);
   console.log(JSON.stringify(r.totals, null, 2));
   log(`wrote ${file} and its .svg`);
@@ -146,6 +147,7 @@ if (process.argv.includes('--cluster-valkey')) {
   if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
   const rs = await runClusterValkey(c.benchTarget(), { log });
   const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
+  writeFileSync(file.replace(/\.json$/, '.svg'), valkeySvg({ date: '', commit: commit(), machine: machine(), runs: rs }));
   for (const r of rs) log(`${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`);
   log(`wrote ${file}`);
   process.exit(0);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { BenchResults, ScenarioResult } from './report.js';
 import type { ReplicaResult } from './replica.js';
 import type { TransportResult } from './transport.js';
+import { clusterCharts, clusterSections, latestCluster } from './clusterreport.js';
 
 /** The open-loop scenarios the report compares (the bare endpoint and the naive pipeline are `npm run bench`'s). */
 export const REPORT_SCENARIOS = ['fanout', 'kafkaOnly', 'rabbitmqOnly', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3'] as const;
@@ -425,6 +426,7 @@ export function fill(doc: string, parts: Record<string, string>): string {
  */
 export function renderReport(o: { results: string; docs: string; root: string; quick: boolean }): string[] {
   const run = latestRun(o.results, o.quick);
+  const cluster = latestCluster(o.results);
   const scaling = apiScaling(readFileSync(join(o.root, 'deploy', 'k8s', 'base', 'ingest-api.yaml'), 'utf8'));
   const written: string[] = [];
   const figures = join(o.docs, 'report');
@@ -432,11 +434,11 @@ export function renderReport(o: { results: string; docs: string; root: string; q
   for (const lang of ['en', 'es'] as const) {
     const file = join(o.docs, lang === 'en' ? 'report.md' : 'report.es.md');
     if (!existsSync(file)) throw new Error(`${file} does not exist`);
-    const doc = fill(readFileSync(file, 'utf8'), sections(run, scaling, lang));
+    const doc = fill(readFileSync(file, 'utf8'), { ...sections(run, scaling, lang), ...clusterSections(cluster, lang) });
     if (o.quick) continue;
     writeFileSync(file, doc);
     written.push(file);
-    for (const [name, body] of Object.entries(charts(run, lang))) {
+    for (const [name, body] of Object.entries({ ...charts(run, lang), ...clusterCharts(cluster, lang) })) {
       const f = join(figures, `${name}${lang === 'es' ? '.es' : ''}.svg`);
       writeFileSync(f, body);
       written.push(f);
