@@ -78,8 +78,9 @@ export function latestRun(dir: string, quick: boolean): ReportRun {
   return { file, manifest, openLoop: read(manifest.files.openLoop), transport: read(manifest.files.transport), valkeyReplica: read(manifest.files.valkeyReplica) };
 }
 
-const fmt = (lang: Lang, v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString(lang === 'en' ? 'en-US' : 'es-ES', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
+/** Numbers in both languages as Guatemala writes them, like English: 10,000 and 2.19. */
+const fmt = (_lang: Lang, v: number | null | undefined, digits = 0) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
 
 /** CPU seconds per 1,000 tweets of the named processes (all when none named) at a step's rate, or at the scenario's top rate. */
 function cpuAt(s: ScenarioResult, rate: number | 'max', only?: (process: string) => boolean): number | null {
@@ -130,9 +131,9 @@ function openLoopTable(lang: Lang, r: BenchResults, rows: [ReportScenario, (Repo
     L(lang, 'scenario', 'escenario'),
     L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'),
     L(lang, 'p50 / p99 ms at max', 'p50 / p99 ms en la máxima'),
-    L(lang, 'CPU s per 1,000 at max', 'CPU s por 1.000 en la máxima'),
+    L(lang, 'CPU s per 1,000 at max', 'CPU s por 1,000 en la máxima'),
     at ? L(lang, `p50 / p99 ms at ${fmt(lang, at)}/s`, `p50 / p99 ms a ${fmt(lang, at)}/s`) : '—',
-    at ? L(lang, `CPU s per 1,000 at ${fmt(lang, at)}/s`, `CPU s por 1.000 a ${fmt(lang, at)}/s`) : '—',
+    at ? L(lang, `CPU s per 1,000 at ${fmt(lang, at)}/s`, `CPU s por 1,000 a ${fmt(lang, at)}/s`) : '—',
     ...extra.map((e) => L(lang, ...e.head)),
   ];
   const body = rows.map(([k, label]) => {
@@ -166,7 +167,6 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
     const at = commonRate([fanout]);
     return { rate: at, cpu: at ? cpuAt(fanout, at, isApi) : null };
   })();
-  const perPodAtTarget = apiCpuAt.cpu ? (scaling.requestMillicores * scaling.targetPercent) / 100 / apiCpuAt.cpu : null;
   const seed = r.seedLoads?.seed;
   const seedApi = seed ? (seed.cpuSecPer1000['ingest-api'] ?? null) : null;
   const seedMillicores = seed && seedApi !== null ? (seed.throughput * seedApi) : null;
@@ -205,9 +205,9 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       'brokers',
       ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
       openLoopTable(lang, r, [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']], [
-        { head: ['broker CPU s per 1,000', 'CPU del broker s por 1.000'], at: cpuCell(BROKER) },
-        { head: ['writer CPU s per 1,000', 'CPU del writer s por 1.000'], at: cpuCell((n) => n.startsWith('writer-')) },
-        { head: ['consumer CPU s per 1,000', 'CPU del consumer s por 1.000'], at: cpuCell((n) => n.endsWith('-consumer')) },
+        { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], at: cpuCell(BROKER) },
+        { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
+        { head: ['consumer CPU s per 1,000', 'CPU del consumer s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
       ]),
       olSource,
     ),
@@ -226,9 +226,9 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           [
             L(lang, 'offered rate (tweets/s)', 'tasa ofrecida (tweets/s)'),
             L(lang, 'Kafka only: p50 / p99 ms', 'solo Kafka: p50 / p99 ms'),
-            L(lang, 'CPU s per 1,000', 'CPU s por 1.000'),
+            L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
             L(lang, 'RabbitMQ only: p50 / p99 ms', 'solo RabbitMQ: p50 / p99 ms'),
-            L(lang, 'CPU s per 1,000', 'CPU s por 1.000'),
+            L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
           ],
           rates.map((rate) => [fmt(lang, rate), ...cell(k, rate), ...cell(q, rate)]),
         ),
@@ -240,8 +240,8 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       'writers',
       ['One against two writers per broker', 'Uno contra dos writers por broker'],
       openLoopTable(lang, r, [['fanout', 'writers1'], ['fanoutWriters2']], [
-        { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1.000'], at: cpuCell(BROKER) },
-        { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1.000'], at: cpuCell((n) => n.startsWith('writer-')) },
+        { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], at: cpuCell(BROKER) },
+        { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
       ]),
       olSource,
     ),
@@ -249,8 +249,8 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       'apis',
       ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
       openLoopTable(lang, r, [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']], [
-        { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1.000'], at: cpuCell((n) => n === 'nginx') },
-        { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1.000'], at: cpuCell(isApi) },
+        { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], at: cpuCell((n) => n === 'nginx') },
+        { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], at: cpuCell(isApi) },
       ]),
       olSource,
     ),
@@ -301,14 +301,13 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           [L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media de la petición'), `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`],
           [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
           [
-            apiCpuAt.rate ? L(lang, `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`, `CPU de la API por 1.000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`) : '—',
+            apiCpuAt.rate ? L(lang, `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`, `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`) : '—',
             `${fmt(lang, apiCpuAt.cpu, 3)} s`,
           ],
-          [L(lang, 'tweets/s one API pod takes at the target', 'tweets/s que un pod de la API atiende en el objetivo'), fmt(lang, perPodAtTarget === null ? null : Math.round(perPodAtTarget / 10) * 10)],
           ...(seed && seedMillicores !== null
             ? [
                 [
-                  L(lang, `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`, `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1.000)`),
+                  L(lang, `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`, `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1,000)`),
                   L(lang, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % de la petición`),
                 ],
               ]
@@ -373,7 +372,7 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
         bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].p99Ms ?? 0, text: fmt(lang, r[k].p99Ms, 1) })),
       },
       {
-        title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(lang, at)}/s`, `CPU s por 1.000 tweets a ${fmt(lang, at)}/s`) : '—',
+        title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(lang, at)}/s`, `CPU s por 1,000 tweets a ${fmt(lang, at)}/s`) : '—',
         bars: rows.map(([k, l]) => {
           const c = at ? cpuAt(r[k], at) : null;
           return { label: nameOf(lang, l ?? k), value: c ?? 0, text: fmt(lang, c, 3) };
