@@ -136,6 +136,14 @@ export function statusError(code: grpc.status, details: string): grpc.ServiceErr
   return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
 }
 
+/**
+ * A batch's error when its stream failed under it (the connection dropped, the writer stopped), not the
+ * writer's answer: whether the writer published it is unknown, and it may be sent again.
+ */
+export type StreamLost = grpc.ServiceError & { streamLost: true };
+const lost = (e: grpc.ServiceError): StreamLost => Object.assign(e, { streamLost: true as const });
+export const isStreamLost = (e: unknown): e is StreamLost => (e as Partial<StreamLost> | undefined)?.streamLost === true;
+
 interface StreamSession {
   call: grpc.ClientDuplexStream<Buffer, BatchResponse>;
   pending: Map<number, { resolve: (r: BatchResponse) => void; reject: (e: grpc.ServiceError) => void; timer: NodeJS.Timeout }>;
@@ -175,9 +183,10 @@ export class BatchStream {
     return n;
   }
 
-  send(batch: Buffer, deadlineMs: number): Promise<BatchResponse> {
+  /** A batch on the current stream, or with `fresh` on a new one (the current one may be on a dropped connection). */
+  send(batch: Buffer, deadlineMs: number, fresh = false): Promise<BatchResponse> {
     let s = this.#session;
-    if (s && this.maxAgeMs > 0 && Date.now() - s.openedAt >= this.maxAgeMs) {
+    if (s && (fresh || (this.maxAgeMs > 0 && Date.now() - s.openedAt >= this.maxAgeMs))) {
       this.#retire(s);
       s = undefined;
     }
@@ -219,8 +228,8 @@ export class BatchStream {
       else p.reject(statusError(r.code, r.details));
       this.#settle(s);
     });
-    call.on('error', (err: grpc.ServiceError) => this.#fail(s, statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message)));
-    call.on('end', () => this.#fail(s, statusError(grpc.status.UNAVAILABLE, 'the writer ended the stream')));
+    call.on('error', (err: grpc.ServiceError) => this.#fail(s, lost(statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message))));
+    call.on('end', () => this.#fail(s, lost(statusError(grpc.status.UNAVAILABLE, 'the writer ended the stream'))));
     this.#session = s;
     return s;
   }

@@ -1,5 +1,5 @@
 import type { Domain, ItemOf } from '@tweets/domain';
-import { BatchStream, createWriterClient, grpc, sendBatch, sendOne, type Contract } from '@tweets/wire';
+import { BatchStream, createWriterClient, isStreamLost, sendBatch, sendOne, type Contract } from '@tweets/wire';
 
 /** How the dispatcher reaches one writer: each call resolves once the writer reports every item durably in its broker. */
 export interface WriterLink<D extends Domain = Domain> {
@@ -53,11 +53,14 @@ export function grpcWriterLink<D extends Domain>(c: Contract<D>, target: string,
   };
 }
 
+const RESEND_AFTER_MS = 20;
+
 /**
- * A streamed batch, sent once more on another stream if its connection was lost under it (UNAVAILABLE:
- * a writer's connection closed at its maximum age as a new stream crossed it, or the writer went away),
- * within what is left of the deadline. The writer may have published the first copy: the consumers
- * count each id once, as they do for a client's retry.
+ * A streamed batch, sent once more on a new stream if its stream was lost under it (a writer's connection
+ * closed at its maximum age with the batch on it, or the writer went away: grpc-js reports the first as
+ * UNAVAILABLE or as INTERNAL "RST_STREAM with code 0", by timing), within what is left of the deadline. A
+ * writer's answer is never sent again. The writer may have published the first copy: the consumers count
+ * each id once, as they do for a client's retry.
  */
 async function sendAgainIfDropped(batch: Buffer, pick: () => BatchStream, deadlineMs: number): Promise<unknown> {
   const started = Date.now();
@@ -65,7 +68,10 @@ async function sendAgainIfDropped(batch: Buffer, pick: () => BatchStream, deadli
     return await pick().send(batch, deadlineMs);
   } catch (err) {
     const left = deadlineMs - (Date.now() - started);
-    if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE || left < deadlineMs / 2) throw err;
-    return pick().send(batch, left);
+    if (!isStreamLost(err) || left < deadlineMs / 2) throw err;
+    // on a new stream, once the connection's loss has reached the channel and every stream on it: the other
+    // streams of the path may still hold the dropped connection when the first of them fails
+    await new Promise((r) => setTimeout(r, RESEND_AFTER_MS));
+    return pick().send(batch, left - RESEND_AFTER_MS, true);
   }
 }

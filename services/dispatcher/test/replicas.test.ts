@@ -115,3 +115,28 @@ test("a batch whose connection a writer closes under it (its maximum age's grace
     await server.stop();
   }
 });
+
+test('a batch whose stream ends without a status as its connection is dropped (INTERNAL, RST_STREAM 0: two streams on the connection) is sent again too', async () => {
+  // Two streams on one connection: the first batch's publish outlasts the connection (closed 300 ms after it
+  // opened, dropped 100 ms later), the second is answered at once and leaves its stream open on it.
+  const published: string[] = [];
+  let calls = 0;
+  const publisher: Publisher = {
+    broker: 'kafka',
+    publish: async (items: readonly Item[]) => {
+      if (calls++ === 0) await new Promise((r) => setTimeout(r, 800));
+      published.push(...items.map((t) => t.id));
+    },
+    ready: () => true,
+    close: async () => {},
+  };
+  const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: 0, log, idleCloseMs: 1000, maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100 });
+  const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 2, streamMaxAgeMs: 10_000 });
+  try {
+    await Promise.all([link.stream(batchOf('slow', 4)), link.stream(batchOf('fast', 4))]);
+    for (const b of ['slow', 'fast']) assert.deepEqual([...new Set(published.filter((id) => id.startsWith(b)))].sort(), Array.from({ length: 4 }, (_, i) => `${b}-${i}`), `every tweet of the ${b} batch published`);
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});
