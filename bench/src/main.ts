@@ -4,6 +4,7 @@
  * within 5 s), measures each broker's floor at the fan-out's top rate, and
  * writes bench/results/. It runs on a private `bench` stack, started fresh.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
@@ -114,14 +115,28 @@ if (process.argv.includes('--seed-load')) {
   process.exit(0);
 }
 
-if (process.argv.includes('--cluster-hpa')) {
-  // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
+/**
+ * The running node as a benchmark's target, once it runs this checkout's code: a result names the commit
+ * it measured, so the node's images must be built from it (`npm run cluster -- up` rebuilds and deploys them).
+ */
+async function clusterTarget() {
   const c = await import('@tweets/stack/cluster');
   if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
+  const t = c.benchTarget();
+  const image = execFileSync(t.kubectl[0]!, [...t.kubectl.slice(1), '-n', 'tweets', 'get', 'deployment', 'dispatcher', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'], { encoding: 'utf8' });
+  const built = image.split(':').at(-1)!.replace(/-dirty$/, '');
+  // a later commit that changed nothing the services are built from (docs, the benchmarks) measures the same code
+  const same = built === commit() || spawnSync('git', ['diff', '--quiet', built, 'HEAD', '--', 'services', 'packages', 'deploy', 'package-lock.json'], { cwd: ROOT }).status === 0;
+  if (!same) throw new Error(`the node runs images of ${built}, and the services changed since (this checkout is ${commit()}): npm run cluster -- up deploys this commit's`);
+  return t;
+}
+
+if (process.argv.includes('--cluster-hpa')) {
+  // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
   const i = process.argv.indexOf('--domain');
   const domain = domains[(i > 0 ? process.argv[i + 1] : 'weather') as DomainName];
   if (!domain) throw new Error(`--domain: one of ${DOMAIN_NAMES.join(', ')}`);
-  const r = await runClusterHpa(c.benchTarget(), { domain, log });
+  const r = await runClusterHpa(await clusterTarget(), { domain, log });
   const file = writeResult(domain.name === 'weather' ? 'cluster-hpa' : `cluster-hpa-${domain.name}`, { machine: machine(), ...r });
   writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg({ ...r, commit: commit() }));
   for (const h of r.hpas) log(`${h.deployment}: ${h.hpa.min} -> ${h.maxReplicas} replicas (its maximum ${h.hpa.max} at ${h.reachedMaxAt} s), back to ${h.hpa.min} at ${h.backToMinAt} s`);
@@ -132,9 +147,7 @@ if (process.argv.includes('--cluster-hpa')) {
 
 if (process.argv.includes('--cluster-replicas')) {
   // 1/2/3 API pods and 1 against 2 writer pods per broker, each pod with its manifest's CPU request and limit.
-  const c = await import('@tweets/stack/cluster');
-  if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
-  const rs = await runClusterReplicas(c.benchTarget(), { log });
+  const rs = await runClusterReplicas(await clusterTarget(), { log });
   const file = writeResult('cluster-replicas', { machine: machine(), results: rs });
   for (const r of rs) log(`${r.name}: top rate ${r.maxRate}/s`);
   log(`wrote ${file}`);
@@ -143,9 +156,7 @@ if (process.argv.includes('--cluster-replicas')) {
 
 if (process.argv.includes('--cluster-valkey')) {
   // The Valkey primary lost under load, left to Kubernetes and promoted by hand, second by second.
-  const c = await import('@tweets/stack/cluster');
-  if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
-  const rs = await runClusterValkey(c.benchTarget(), { log });
+  const rs = await runClusterValkey(await clusterTarget(), { log });
   const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
   writeFileSync(file.replace(/\.json$/, '.svg'), valkeySvg({ date: '', commit: commit(), machine: machine(), runs: rs }));
   for (const r of rs) log(`${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`);
