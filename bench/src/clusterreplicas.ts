@@ -29,7 +29,7 @@ export const REPLICA_CONFIGS: ReplicaConfig[] = [
   { name: '2 writers per broker', apis: 1, writers: 2 },
 ];
 
-export const REPLICA_RATES = [200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000];
+export const REPLICA_RATES = [200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000, 2400, 2800, 3200];
 
 export interface ReplicaStep {
   rate: number;
@@ -49,7 +49,8 @@ export interface ReplicaResult extends ReplicaConfig {
   limits: Record<string, { request: string; limit: string }>;
 }
 
-const CGROUP = '/sys/fs/cgroup/cpu,cpuacct/kubepods';
+/** The pods' CPU accounting (cgroup v1): the hierarchy is mounted with cpu (`cpu,cpuacct`) or on its own (`cpuacct`), by distribution. */
+const CGROUP = ['cpu,cpuacct', 'cpuacct'].map((h) => `/sys/fs/cgroup/${h}/kubepods`).find((d) => existsSync(d)) ?? '/sys/fs/cgroup/cpuacct/kubepods';
 const STEP_SEC = 20;
 
 /** The cgroup folder of each pod (cgroup v1, cgroupfs: kubepods[/<qos>]/pod<uid>). */
@@ -76,6 +77,8 @@ async function cpuByWorkload(t: ClusterTarget): Promise<Record<string, number>> 
   const { stdout } = await run(t.kubectl[0]!, [...t.kubectl.slice(1), 'get', 'pods', '-A', '-o', 'json'], { maxBuffer: 32 << 20 });
   const pods = (JSON.parse(stdout) as { items: Pod[] }).items;
   const groups = podCgroups();
+  // a figure the table would show as a dash: an error instead, naming where it looked
+  if (groups.size === 0) throw new Error(`no pod's CPU accounting under ${CGROUP}`);
   const out: Record<string, number> = {};
   for (const p of pods) {
     const dir = groups.get(p.metadata.uid);
