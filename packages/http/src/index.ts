@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@tweets/kit';
+import { Histogram, int, LATENCY_BUCKETS, type Logger, type Registry } from '@tweets/kit';
 import type { FieldError } from '@tweets/domain';
 
 /** An RFC 9457 problem body. `errors` names each offending field and why. */
@@ -50,12 +50,34 @@ const TITLES: Record<number, string> = {
 };
 
 /**
+ * How long a stopping server keeps answering, not ready, before it closes (closeAfterDrain): 0 locally;
+ * the Kubernetes manifests give the time an endpoint's removal takes to reach the Service and the ingress.
+ */
+export const drainSpec = { DRAIN_DELAY_MS: int({ default: 0, min: 0, max: 60_000 }) };
+
+/** Each server's drain state: set as its drain starts, by closeAfterDrain or by close(). */
+const draining = new WeakMap<FastifyInstance, { closing: boolean }>();
+
+/**
+ * Stops a server without failing a request a client or a proxy is about to send: first it answers as
+ * usual for `delayMs`, not ready (/readyz 503), each answer asking its client to close the connection, so
+ * that the endpoint is removed everywhere (a Kubernetes Service, an ingress) and pooled connections move to
+ * the other replicas; then it closes (503 to what still comes, in-flight requests answered).
+ */
+export async function closeAfterDrain(app: FastifyInstance, delayMs: number): Promise<void> {
+  const state = draining.get(app);
+  if (state) state.closing = true;
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+  await app.close();
+}
+
+/**
  * A Fastify instance with: a strict JSON parser (only application/json,
  * bounded size, malformed JSON is a 400 naming the parse error), every error
  * as application/problem+json, /livez and /readyz, and 503 while closing.
  */
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
-  let closing = false;
+  const state = { closing: false };
   const app = Fastify({
     loggerInstance: opts.log as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
@@ -111,11 +133,12 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   // preClose runs as close() starts: from then on every answer asks the client to
   // close its keep-alive connection, so draining does not wait for idle clients.
   app.addHook('preClose', async () => {
-    closing = true;
+    state.closing = true;
   });
+  draining.set(app, state);
   // A callback hook, not an async one: it runs on every answer, and a promise per answer is measurable.
   app.addHook('onSend', (_req, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (state.closing) reply.header('connection', 'close');
     done(null, payload);
   });
   if (opts.metrics) {
@@ -135,7 +158,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   }
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
-    const ok = !closing;
+    const ok = !state.closing;
     return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
   });
   return app;

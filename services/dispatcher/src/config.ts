@@ -1,3 +1,4 @@
+import { drainSpec } from '@tweets/http';
 import { BROKERS, DOMAIN_NAMES, type BrokerPath, type Domain } from '@tweets/domain';
 import { grpcTarget, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/kit';
 
@@ -19,6 +20,7 @@ export const spec = {
   DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 8081, min: 1, max: 65535 }),
+  ...drainSpec,
   /** Which brokers every item goes to: `both` (every path of the domain; the seed compares them) or one path. */
   ROUTE: oneOf(['both', ...BROKERS] as const, { default: 'both' }),
   ...writerAddrs,

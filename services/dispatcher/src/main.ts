@@ -1,4 +1,5 @@
 import { domainFromEnv } from '@tweets/domain';
+import { closeAfterDrain } from '@tweets/http';
 import { createRegistry, runService } from '@tweets/kit';
 import { contract } from '@tweets/wire';
 import { buildDispatcher } from './app.js';
@@ -26,7 +27,7 @@ await runService({
     return {
       async stop() {
         clearInterval(statsTimer);
-        await app.close();
+        await closeAfterDrain(app, cfg.DRAIN_DELAY_MS);
         await drain();
         for (const w of Object.values(writers)) w.close();
       },

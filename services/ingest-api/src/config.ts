@@ -1,4 +1,5 @@
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
+import { drainSpec } from '@tweets/http';
 import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
 import { valkeySpec } from '@tweets/store';
 
@@ -7,6 +8,7 @@ export const spec = (d: Domain) => ({
   DOMAIN: oneOf(DOMAIN_NAMES, { default: 'weather' }),
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 8080, min: 1, max: 65535 }),
+  ...drainSpec,
   DISPATCHER_URL: str({ default: 'http://127.0.0.1:8081', pattern: /^https?:\/\/[^/]+$/ }),
   /** The whole forward, dispatcher and brokers included, must answer within this; else 503. */
   FORWARD_TIMEOUT_MS: int({ default: 1500, min: 50, max: 60_000 }),

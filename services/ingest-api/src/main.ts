@@ -1,4 +1,5 @@
 import { domainFromEnv, protoCodec } from '@tweets/domain';
+import { closeAfterDrain } from '@tweets/http';
 import { createRegistry, runService, secretNames } from '@tweets/kit';
 import { connectFromConfig, readRecent, readStats } from '@tweets/store';
 import { buildApi } from './app.js';
@@ -36,7 +37,7 @@ await runService({
     return {
       async stop() {
         clearInterval(statsTimer);
-        await app.close();
+        await closeAfterDrain(app, cfg.DRAIN_DELAY_MS);
         await forwarder.close();
         valkey.disconnect();
       },
