@@ -2,6 +2,8 @@ import { Redis } from 'iovalkey';
 import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
+import { Admin } from '@platformatic/kafka';
+import { kafkaNodes } from './components.js';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
 
@@ -13,9 +15,11 @@ import { alive, readState } from './state.js';
  * tweet exactly once, in total and per (group, counted value): per (municipality, weather) for weather tweets.
  */
 
-export type FaultKind = 'kill' | 'restart';
+/** kill: SIGKILL. restart: SIGTERM, then the supervisor starts it again. freeze: SIGSTOP past Kafka's session timeout, then SIGCONT. */
+export type FaultKind = 'kill' | 'restart' | 'freeze';
 export interface Fault {
   kind: FaultKind;
+  /** A process of the stack, or `kafka-leader`: the Kafka node leading the tweet topic's first partition when the fault strikes. */
   component: string;
 }
 
@@ -41,6 +45,20 @@ export const QUICK_FAULTS: Fault[] = [
   { kind: 'kill', component: 'rabbitmq' },
   { kind: 'restart', component: 'valkey' },
 ];
+
+/**
+ * The replicated stack's node-loss faults (`npm run chaos -- --replicated`): a Kafka node of three lost or
+ * frozen, the tweet topic's leader each time, so its partitions' leadership must move.
+ */
+export const NODE_LOSS_FAULTS: Fault[] = [
+  { kind: 'kill', component: 'kafka-leader' },
+  { kind: 'freeze', component: 'kafka-leader' },
+  { kind: 'restart', component: 'kafka-leader' },
+];
+export const QUICK_NODE_LOSS_FAULTS: Fault[] = [{ kind: 'kill', component: 'kafka-leader' }];
+
+/** How long a frozen node stays stopped: past the replicated stack's Kafka session timeout (6 s), so it is fenced. */
+export const FREEZE_MS = 10_000;
 
 export interface ChaosOptions {
   /** Distinct tweets to send at least; the load goes on past this until every fault has run and recovered. */
@@ -71,6 +89,8 @@ export interface FaultRow {
   counted: Partial<Record<BrokerPath, number>>;
   lost: Partial<Record<BrokerPath, number>>;
   recoverSec: number;
+  /** The longest time from the fault until recovered in which no tweet was accepted while clients kept sending: the outage a client saw. */
+  outageSec: number;
   /** False if the stack was not ready again within recoverTimeoutMs. */
   recovered: boolean;
   clientErrors: number;
@@ -95,15 +115,36 @@ function allReady(l: StackLayout): boolean {
   return !!s && Object.values(s.components).every((c) => c.status === 'ready' && alive(c.pid));
 }
 
-/** Injects the fault; returns the PID it was sent to. */
-function inject(l: StackLayout, f: Fault): number {
-  const pid = readState(l)?.components[f.component]?.pid;
-  if (!pid || !alive(pid)) throw new Error(`${f.component} is not running`);
+/** The process a fault strikes: the one it names, or the Kafka node that leads the tweet topic's first partition now. */
+async function processOf(l: StackLayout, f: Fault): Promise<string> {
+  if (f.component !== 'kafka-leader') return f.component;
+  const nodes = kafkaNodes(l, true);
+  const admin = new Admin({ clientId: 'chaos', bootstrapBrokers: nodes.map((n) => `127.0.0.1:${n.port}`), timeout: 5000, retries: 3 });
+  try {
+    const topic = weather.broker.topic;
+    const leader = (await admin.metadata({ topics: [topic] })).topics.get(topic)?.partitions[0]?.leader;
+    const node = nodes.find((n) => n.id === leader);
+    if (!node) throw new Error(`no leader for ${topic}'s partition 0 (${leader})`);
+    return node.name;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Injects the fault; returns the process it struck and its PID. A frozen process is resumed after FREEZE_MS. */
+async function inject(l: StackLayout, f: Fault): Promise<{ name: string; pid: number; resumed?: Promise<void> }> {
+  const name = await processOf(l, f);
+  const pid = readState(l)?.components[name]?.pid;
+  if (!pid || !alive(pid)) throw new Error(`${name} is not running`);
+  if (f.kind === 'freeze') {
+    process.kill(pid, 'SIGSTOP');
+    return { name, pid, resumed: sleep(FREEZE_MS).then(() => void process.kill(pid, 'SIGCONT')) };
+  }
   // kill: SIGKILL, no chance to clean up. restart: a broker is stopped (SIGTERM,
   // Valkey: SIGKILL, to prove its AOF) and the supervisor starts it again.
-  const signal = f.kind === 'kill' || f.component === 'valkey' ? 'SIGKILL' : 'SIGTERM';
+  const signal = f.kind === 'kill' || name === 'valkey' ? 'SIGKILL' : 'SIGTERM';
   process.kill(pid, signal);
-  return pid;
+  return { name, pid };
 }
 
 export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<ChaosReport> {
@@ -135,7 +176,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     while (progress.accepted < n && !loadDone) await sleep(50);
   };
 
-  const faults: { f: Fault; at: number; sentBefore: number; recovered: number; ok: boolean }[] = [];
+  const faults: { f: Fault; name: string; at: number; sentBefore: number; recovered: number; outage: number; ok: boolean }[] = [];
   await untilAccepted(opts.gapTweets);
   for (const f of opts.faults) {
     if (loadDone) {
@@ -145,18 +186,28 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     const at = Date.now();
     opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s, after ${progress.accepted} accepted tweets`);
     const sentBefore = progress.sent;
-    const pid = inject(l, f);
-    // Recovered: the process gone (a broker's graceful stop takes seconds), every component ready
-    // again, and a tweet accepted after that.
-    while (alive(pid) && Date.now() - at < recoverTimeoutMs) await sleep(50);
-    let ready = false;
-    while (!(ready = allReady(l)) && Date.now() - at < recoverTimeoutMs) await sleep(100);
+    const struck = await inject(l, f);
+    // The outage: the longest stretch with nothing accepted, sampled until recovered.
+    let outage = 0;
+    const watch = async (until: () => boolean, everyMs: number) => {
+      while (!until() && Date.now() - at < recoverTimeoutMs) {
+        outage = Math.max(outage, Date.now() - Math.max(progress.lastAcceptedAt, at));
+        await sleep(everyMs);
+      }
+    };
+    // Recovered: the process gone (a broker's graceful stop takes seconds) or resumed, every component
+    // ready again, and a tweet accepted after that.
+    let resumed = !struck.resumed;
+    void struck.resumed?.then(() => (resumed = true));
+    await watch(() => (struck.resumed ? resumed : !alive(struck.pid)), 50);
+    await watch(() => allReady(l), 100);
+    const ready = allReady(l);
     const readyAt = Date.now();
-    while (progress.lastAcceptedAt < readyAt && !loadDone && Date.now() - at < recoverTimeoutMs) await sleep(50);
+    await watch(() => progress.lastAcceptedAt >= readyAt || loadDone, 50);
     const recovered = Date.now();
     const ok = ready && progress.lastAcceptedAt >= readyAt;
-    faults.push({ f, at, sentBefore, recovered, ok });
-    opts.log(ok ? `  recovered in ${((recovered - at) / 1000).toFixed(1)} s` : `  NOT recovered within ${recoverTimeoutMs / 1000} s`);
+    faults.push({ f, name: struck.name, at, sentBefore, recovered, outage, ok });
+    opts.log(ok ? `  ${struck.name}: recovered in ${((recovered - at) / 1000).toFixed(1)} s, nothing accepted for ${(outage / 1000).toFixed(1)} s at most` : `  NOT recovered within ${recoverTimeoutMs / 1000} s`);
     await untilAccepted(progress.accepted + opts.gapTweets);
   }
   faultsDone = true;
@@ -180,7 +231,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   valkey.disconnect();
 
   // Clients take tweets in index order, so the tweets started before a fault are 0 .. sentBefore-1.
-  const rows: FaultRow[] = faults.map(({ f, at, sentBefore, recovered, ok }, k) => {
+  const rows: FaultRow[] = faults.map(({ f, name, at, sentBefore, recovered, outage, ok }, k) => {
     const from = k === 0 ? 0 : sentBefore;
     const to = k + 1 < faults.length ? faults[k + 1]!.sentBefore : result.sent;
     const counted: Partial<Record<BrokerPath, number>> = {};
@@ -191,13 +242,14 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     const windowSize = to - from;
     const errors = result.errorTimesMs.filter((e) => e >= at - t0 && e < (k + 1 < faults.length ? faults[k + 1]!.at : loadEnd) - t0).length;
     return {
-      fault: `${f.kind === 'kill' ? 'SIGKILL' : 'restart'} ${f.component}`,
+      fault: `${{ kill: 'SIGKILL', restart: 'restart', freeze: `SIGSTOP ${FREEZE_MS / 1000} s` }[f.kind]} ${name}${f.component === name ? '' : ` (${f.component})`}`,
       atSec: Math.round((at - t0) / 100) / 10,
       sentBefore,
       window: { from, to },
       counted,
       lost: Object.fromEntries(PATHS.map((p) => [p, windowSize - counted[p]!])),
       recoverSec: Math.round((recovered - at) / 100) / 10,
+      outageSec: Math.round(outage / 100) / 10,
       recovered: ok,
       clientErrors: errors,
     };
@@ -237,9 +289,9 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
   };
 }
 
-export function renderReport(r: ChaosReport, command: string): string {
+export function renderReport(r: ChaosReport, command: string, title = 'Reliability under faults'): string {
   const lines = [
-    '# Reliability under faults',
+    `# ${title}`,
     '',
     `Generated by \`${command}\` on ${r.startedAt}. Verdict: **${r.passed ? 'PASS' : 'FAIL'}**.`,
     '',
@@ -250,11 +302,11 @@ export function renderReport(r: ChaosReport, command: string): string {
     `after ${r.options.gapTweets} accepted tweets, each next one ${r.options.gapTweets} accepted tweets after the last recovered, and the load`,
     `runs until every fault has recovered and at least ${r.options.count} tweets were sent, so on any machine every fault hits a live load.`,
     '',
-    `| fault | at (s) | tweets sent before | window | ${PATHS.map((p) => `counted ${p}`).join(' | ')} | ${PATHS.map((p) => `lost ${p}`).join(' | ')} | recovered in (s) | client-visible errors |`,
-    `| --- | ---: | ---: | ---: | ${PATHS.map(() => '---: | ---:').join(' | ')} | ---: | ---: |`,
+    `| fault | at (s) | tweets sent before | window | ${PATHS.map((p) => `counted ${p}`).join(' | ')} | ${PATHS.map((p) => `lost ${p}`).join(' | ')} | recovered in (s) | nothing accepted for (s) | client-visible errors |`,
+    `| --- | ---: | ---: | ---: | ${PATHS.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: |`,
     ...r.rows.map(
       (x) =>
-        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${PATHS.map((p) => x.counted[p]).join(' | ')} | ${PATHS.map((p) => x.lost[p]).join(' | ')} | ${x.recovered ? x.recoverSec : `not within ${x.recoverSec}`} | ${x.clientErrors} |`,
+        `| ${x.fault} | ${x.atSec} | ${x.sentBefore} | ${x.window.to - x.window.from} | ${PATHS.map((p) => x.counted[p]).join(' | ')} | ${PATHS.map((p) => x.lost[p]).join(' | ')} | ${x.recovered ? x.recoverSec : `not within ${x.recoverSec}`} | ${x.outageSec} | ${x.clientErrors} |`,
     ),
     '',
     `| path | distinct tweets sent | counted | distinct ids applied | lost | duplicated | per (${weather.groupBy}, ${weather.countBy}) |`,
@@ -269,12 +321,14 @@ export function renderReport(r: ChaosReport, command: string): string {
     '- *counted*: of those, how many each path applied (its per-id dedup key exists in Valkey); *lost*: the rest.',
     '- *duplicated*: the path\'s counter increase minus the distinct ids it applied; a double count would show here.',
     '- *recovered in*: from the fault until every process was ready again and a tweet was accepted after that.',
+    '- *nothing accepted for*: the longest stretch, from the fault until recovered, in which no tweet was accepted while the clients kept sending: the outage a client saw.',
     '- *client-visible errors*: non-2xx answers and failed requests in the window; each was retried with the same id.',
     '',
     'Faults: SIGKILL is `kill -9` of the process; a broker restart is SIGTERM (Valkey: SIGKILL, to prove its',
     'append-only file) followed by the supervisor starting it again, as Kubernetes would restart a pod. Valkey runs',
     'with `appendonly yes` and `appendfsync always`: every write is on disk before Valkey replies, so neither a',
-    'process crash nor a machine crash loses a counted tweet (see docs/valkey.md).',
+    'process crash nor a machine crash loses a counted tweet (see docs/valkey.md). A frozen process (SIGSTOP) is',
+    `resumed (SIGCONT) after ${FREEZE_MS / 1000} s; \`kafka-leader\` is the Kafka node leading the tweet topic's first partition at that moment.`,
     '',
     `Client errors by kind: \`${JSON.stringify(r.load.errors)}\``,
     '',

@@ -7,7 +7,7 @@ import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type Weat
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type RunLayout, type StackLayout } from './layout.js';
 import { TOOL_PORTS } from './ports.js';
-import { ALL_FAULTS, QUICK_FAULTS, renderReport, runChaos } from './chaos.js';
+import { ALL_FAULTS, NODE_LOSS_FAULTS, QUICK_FAULTS, QUICK_NODE_LOSS_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
 import { dashboards, render as renderDashboard } from '@tweets/dashboards';
@@ -18,10 +18,10 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { alive, readState } from './state.js';
 
-const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N]
+const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N] [--replicated]
        npm stop | npm run status | npm run provision
        npm run load [-- --count N --concurrency N] [--target URL]
-       npm run chaos [-- --quick] [--count N --rate R --concurrency N]
+       npm run chaos [-- --quick] [--replicated] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N] [--no-cluster]   (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
        npm run images [-- --push] [--base IMAGE] [--tag TAG] [--platform OS/ARCH]
@@ -77,12 +77,14 @@ interface Flags {
   /** cluster up: the overlay for the local node (local, local-blackfriday) and the components to add to it. */
   overlay: string;
   components: string[];
+  /** start, chaos: Kafka on three nodes (replication factor 3); chaos: the node-loss faults. */
+  replicated: boolean;
   /** positional arguments (artifact: build|push) */
   positional: string[];
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, overlay: '', components: [], positional: [] };
+  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, overlay: '', components: [], replicated: false, positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -104,6 +106,7 @@ function parseFlags(args: string[]): Flags {
     else if (a === '--users') f.concurrency = Number(val());
     else if (a === '--ui') f.ui = true;
     else if (a === '--cluster') f.cluster = true;
+    else if (a === '--replicated') f.replicated = true;
     else if (!a.startsWith('-')) f.positional.push(a);
     else if (a === '--base') f.base = val();
     else if (a === '--components') f.components = val().split(',').filter(Boolean);
@@ -207,6 +210,7 @@ export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}):
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
   if (sameShape(shapeOf(s), want)) return;
+  if (shapeOf(s).replicated !== want.replicated) throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka node(s); npm stop first`);
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
   const missing = components(l, want).filter((c) => c.kind === 'broker' && !s.components[c.name]);
   if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
@@ -307,8 +311,10 @@ export function testFiles(tier: 'unit' | 'integration' | 'cluster'): string[] {
     return [...files.filter((f) => !f.endsWith('teardown.test.js')), ...files.filter((f) => f.endsWith('teardown.test.js'))];
   }
   if (tier === 'integration') {
+    // last, the faults (they restart the brokers), then the loss of a node (it restarts the stack replicated)
     const files = inDir(join(ROOT, 'test', 'dist', 'test'));
-    return [...files.filter((f) => !f.endsWith('chaos.test.js')), ...files.filter((f) => f.endsWith('chaos.test.js'))];
+    const last = ['chaos.test.js', 'node-loss.test.js'];
+    return [...files.filter((f) => !last.some((x) => f.endsWith(x))), ...last.flatMap((x) => files.filter((f) => f.endsWith(`/${x}`)))];
   }
   const files: string[] = [];
   for (const group of ['packages', 'services']) for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
@@ -557,17 +563,18 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
     count: f.count || (f.quick ? 20_000 : 100_000),
     rate: f.rate || 1000,
     concurrency: f.concurrency || 200,
-    faults: f.quick ? QUICK_FAULTS : ALL_FAULTS,
+    faults: f.replicated ? (f.quick ? QUICK_NODE_LOSS_FAULTS : NODE_LOSS_FAULTS) : f.quick ? QUICK_FAULTS : ALL_FAULTS,
     gapTweets: f.quick ? 2000 : 3000,
     log: say,
   };
   const report = await runChaos(l, opts);
-  const command = `npm run chaos${f.quick ? ' -- --quick' : ''}`;
-  const md = renderReport(report, command);
+  const flags = [...(f.quick ? ['--quick'] : []), ...(f.replicated ? ['--replicated'] : [])];
+  const command = `npm run chaos${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
+  const md = renderReport(report, command, f.replicated ? 'Losing a Kafka node of three under load' : undefined);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));
-  const out = f.quick ? join(l.dir, 'runs', `chaos-${stamp}.md`) : join(ROOT, 'docs', 'reliability.md');
+  const out = f.quick ? join(l.dir, 'runs', `chaos-${stamp}.md`) : join(ROOT, 'docs', f.replicated ? 'node-loss.md' : 'reliability.md');
   writeFileSync(out, md);
   console.log(`\n${md}`);
   say(`report written to ${out}`);
@@ -581,7 +588,7 @@ export async function main(argv: string[]): Promise<number> {
     const l = layout(f.stack);
     switch (cmd) {
       case 'start':
-        await startStack(l, { route: f.route, domain: f.domain, writers: f.writers, apis: f.apis });
+        await startStack(l, { route: f.route, domain: f.domain, writers: f.writers, apis: f.apis, replicated: f.replicated });
         return f.load ? await load(l, f) : 0;
       case 'stop':
         await stopStack(l);
@@ -606,7 +613,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'test':
         return await testRuns(f);
       case 'chaos':
-        await startStack(l, { route: f.route });
+        await startStack(l, { route: f.route, replicated: f.replicated });
         return await chaos(l, f);
       case 'provision':
         provision(l);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
@@ -195,10 +195,50 @@ function rabbitmq(l: StackLayout): Component {
   };
 }
 
-function kafka(l: StackLayout): Component {
+/** A Kafka node of the stack: its id, its process's name, its broker and controller ports. */
+export interface KafkaNode {
+  id: number;
+  name: string;
+  port: number;
+  controller: number;
+}
+
+/**
+ * Kafka's nodes: one, or three in the replicated shape (`--replicated`), each a broker and a KRaft
+ * controller: a quorum of three voters, every partition on three brokers.
+ */
+export function kafkaNodes(l: StackLayout, replicated = false): KafkaNode[] {
+  const p = l.ports;
+  const one: KafkaNode = { id: 1, name: 'kafka', port: p.kafka, controller: p.kafkaController };
+  if (!replicated) return [one];
+  return [one, { id: 2, name: 'kafka-2', port: p.kafka2, controller: p.kafkaController2 }, { id: 3, name: 'kafka-3', port: p.kafka3, controller: p.kafkaController3 }];
+}
+
+/** The settings a Kafka node takes from the number of nodes: replication and the in-sync minimum. */
+function replication(n: number): string[] {
+  if (n === 1) return ['offsets.topic.replication.factor=1', 'transaction.state.log.replication.factor=1', 'transaction.state.log.min.isr=1', 'default.replication.factor=1', 'min.insync.replicas=1'];
+  return [
+    // as in production (deploy/k8s): every partition on three brokers, a write acknowledged (acks=all)
+    // once two have it, so one node lost loses nothing acknowledged and the topic keeps taking writes
+    'offsets.topic.replication.factor=3',
+    'transaction.state.log.replication.factor=3',
+    'transaction.state.log.min.isr=2',
+    'default.replication.factor=3',
+    'min.insync.replicas=2',
+    // a lost node is fenced after 6 s without a heartbeat (Kafka's default: 9 s), which takes it out of
+    // every partition's in-sync set and moves the leadership of its partitions: the writes it held up go on
+    'broker.heartbeat.interval.ms=1000',
+    'broker.session.timeout.ms=6000',
+    'replica.lag.time.max.ms=10000',
+  ];
+}
+
+function kafka(l: StackLayout, node: KafkaNode, nodes: KafkaNode[]): Component {
   const dir = join(l.dir, 'kafka');
+  // the single node's folder as before; the replicated shape's nodes apart (another cluster)
+  const home = nodes.length === 1 ? dir : join(dir, 'replicated', String(node.id));
   return {
-    name: 'kafka',
+    name: node.name,
     kind: 'broker',
     command: JAVA,
     args: [
@@ -210,29 +250,26 @@ function kafka(l: StackLayout): Component {
       '-cp',
       `${l.kafkaLibs}/*`,
       'kafka.Kafka',
-      join(dir, 'server.properties'),
+      join(home, 'server.properties'),
     ],
     env: {},
     prepare() {
-      const data = join(dir, 'data');
+      const data = join(home, 'data');
       write(
-        join(dir, 'server.properties'),
+        join(home, 'server.properties'),
         [
-          'node.id=1',
+          `node.id=${node.id}`,
           'process.roles=broker,controller',
-          `listeners=PLAINTEXT://127.0.0.1:${l.ports.kafka},CONTROLLER://127.0.0.1:${l.ports.kafkaController}`,
-          `advertised.listeners=PLAINTEXT://127.0.0.1:${l.ports.kafka}`,
+          `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controller}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
           'controller.listener.names=CONTROLLER',
           'inter.broker.listener.name=PLAINTEXT',
           'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-          `controller.quorum.voters=1@127.0.0.1:${l.ports.kafkaController}`,
+          `controller.quorum.voters=${nodes.map((n) => `${n.id}@127.0.0.1:${n.controller}`).join(',')}`,
           `log.dirs=${data}`,
           'num.partitions=6',
-          'offsets.topic.replication.factor=1',
           'offsets.topic.num.partitions=6',
-          'transaction.state.log.replication.factor=1',
-          'transaction.state.log.min.isr=1',
-          'min.insync.replicas=1',
+          ...replication(nodes.length),
           'group.initial.rebalance.delay.ms=0',
           'auto.create.topics.enable=false',
           // Threads sized for a small machine: the defaults (3 network, 8 I/O, 10
@@ -262,15 +299,22 @@ function kafka(l: StackLayout): Component {
           '',
         ].join('\n'),
       );
-      if (!existsSync(join(data, 'meta.properties'))) {
-        const clusterId = randomBytes(16).toString('base64url');
-        formatKafka(l, clusterId, join(dir, 'server.properties'));
-      }
+      if (!existsSync(join(data, 'meta.properties'))) formatKafka(l, clusterIdOf(dir, nodes.length), join(home, 'server.properties'));
     },
-    ready: () => kafkaReady(l.ports.kafka),
+    // A node of three serves once a quorum of controllers runs: the first two are started once they
+    // listen, the last once all three serve.
+    ready: nodes.length === 1 ? () => kafkaReady(node.port) : node === nodes.at(-1) ? async () => (await Promise.all(nodes.map((n) => kafkaReady(n.port)))).every(Boolean) : () => tcpOpen(node.controller),
     readyTimeoutMs: 180_000,
     stopTimeoutMs: 30_000,
   };
+}
+
+/** The cluster id a node's folder is formatted with: a new one for the single node; one the replicated shape's three nodes share. */
+function clusterIdOf(dir: string, nodes: number): string {
+  if (nodes === 1) return randomBytes(16).toString('base64url');
+  const file = join(dir, 'replicated', 'cluster-id');
+  if (!existsSync(file)) write(file, randomBytes(16).toString('base64url'));
+  return readFileSync(file, 'utf8').trim();
 }
 
 function formatKafka(l: StackLayout, clusterId: string, props: string): void {
@@ -333,26 +377,29 @@ export interface StackOptions {
    * default: no NGINX, one API on the API port.
    */
   apis?: number;
+  /** Kafka on three nodes (replication factor 3, in-sync minimum 2), as in production: `npm start -- --replicated`. */
+  replicated?: boolean;
 }
 
 /** What a stack runs, every option with its default: what its state records and a start or reconfigure asks for. */
 export type StackShape = Required<StackOptions>;
 
 /** The options with their defaults; also reads a stack's state, whose fields are the same (absent in older states). */
-export function shapeOf(o: { route?: string; profile?: string; domain?: string; writers?: number; apis?: number } = {}): StackShape {
+export function shapeOf(o: { route?: string; profile?: string; domain?: string; writers?: number; apis?: number; replicated?: boolean } = {}): StackShape {
   return {
     route: (o.route ?? 'both') as Route,
     profile: (o.profile ?? 'default') as Profile,
     domain: (o.domain ?? 'weather') as DomainName,
     writers: o.writers ?? 1,
     apis: o.apis ?? 0,
+    replicated: o.replicated ?? false,
   };
 }
 
 export const sameShape = (a: StackShape, b: StackShape) => (Object.keys(a) as (keyof StackShape)[]).every((k) => a[k] === b[k]);
 
 export const describeShape = (s: StackShape) =>
-  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX`;
+  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX${s.replicated ? ', Kafka on three nodes' : ''}`;
 
 /**
  * STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else,
@@ -388,7 +435,8 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     VALKEY_USERNAME: 'writer',
     VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
   };
-  const kafkaEnv = { KAFKA_BROKERS: `127.0.0.1:${p.kafka}` };
+  const kafkas = kafkaNodes(l, opts.replicated);
+  const kafkaEnv = { KAFKA_BROKERS: kafkas.map((n) => `127.0.0.1:${n.port}`).join(',') };
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const apis = apiReplicas(l, opts.apis ?? 0);
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
@@ -397,7 +445,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     valkey(l),
     on('rabbitmq', epmd(l)),
     on('rabbitmq', rabbitmq(l)),
-    on('kafka', kafka(l)),
+    ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
     ...writers('kafka').map((w) =>
       on('kafka', { ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () => grpcServing(w.port)), ...w.replica }),
     ),

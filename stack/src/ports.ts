@@ -31,6 +31,11 @@ export interface StackPorts {
   valkey: number;
   kafka: number;
   kafkaController: number;
+  /** The replicated shape's Kafka nodes 2 and 3 (`npm start -- --replicated`): each a broker and a controller. */
+  kafka2: number;
+  kafkaController2: number;
+  kafka3: number;
+  kafkaController3: number;
   prometheus: number;
 }
 
@@ -42,7 +47,7 @@ function stackPorts(services: number, rabbitmq: number, valkey: number, kafka: n
     kafkaConsumer: s(11), rabbitmqConsumer: s(12), kafkaWriterMetrics: s(13), rabbitmqWriterMetrics: s(14), bare: s(19),
     amqp: rabbitmq, rabbitmqDist: rabbitmq + 1, epmd: rabbitmq + 2,
     valkey,
-    kafka, kafkaController: kafka + 1, prometheus: kafka - 2,
+    kafka, kafkaController: kafka + 1, kafka2: kafka + 2, kafkaController2: kafka + 3, kafka3: kafka + 4, kafkaController3: kafka + 5, prometheus: kafka - 2,
   };
 }
 

@@ -6,8 +6,9 @@ export interface KafkaTarget {
 }
 
 /**
- * Creates the topic if it does not exist; an existing topic is left as it
- * is. Safe to call from every writer and consumer at start.
+ * Creates the topic if it does not exist, with the brokers' default replication factor (one node: 1; the
+ * replicated stack and the cluster: 3); an existing topic is left as it is. Safe to call from every writer
+ * and consumer at start.
  */
 export async function ensureTopic(target: KafkaTarget, topic: string, partitions: number): Promise<void> {
   const admin = new Admin({ clientId: `${target.clientId}-admin`, bootstrapBrokers: target.brokers, timeout: 5000, retries: 3 });
@@ -15,7 +16,7 @@ export async function ensureTopic(target: KafkaTarget, topic: string, partitions
     const existing = await admin.listTopics();
     if (existing.includes(topic)) return;
     try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+      await admin.createTopics({ topics: [topic], partitions });
     } catch (err) {
       // Another process may have created it between our list and create.
       const again = await admin.listTopics();
