@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'iovalkey';
 import { weather, type BrokerPath, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
-import { appliedIds } from '@tweets/store';
+import { appliedIds, pathKey } from '@tweets/store';
 import type { ClusterTarget } from './clusterhpa.js';
 
 const run = promisify(execFile);
@@ -76,7 +76,7 @@ async function replicaView(t: ClusterTarget): Promise<Pick<ValkeySecond, 'replic
   try {
     await r.connect();
     const info = await r.info('replication');
-    const total = await r.call('GET', `${weather.keyPrefix}:kafka:total`).catch(() => null);
+    const total = await r.call('GET', pathKey(weather.keyPrefix, 'kafka', 'total')).catch(() => null);
     return { replicaLink: /master_link_status:(\w+)/.exec(info)?.[1] ?? /role:(\w+)/.exec(info)?.[1] ?? '?', replicaTotal: total === null ? null : Number(total) };
   } catch {
     return { replicaLink: 'unreachable', replicaTotal: null };
