@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { ensureBinaries, type ModuleName } from '../binaries.js';
 import { goInstalled } from '../gotools.js';
-import { buildImages, IMAGE_REPO, imageExists, imageRef, imageServices, podman } from '../images.js';
+import { buildImages, IMAGE_REPO, imageExists, imageRef, imageServices, imageTag, podman } from '../images.js';
 import { layout, ROOT } from '../layout.js';
 import { ORAS_MODULE } from '../loadtest.js';
 import { DISTRIBUTION_MODULE } from '../registry.js';
@@ -97,10 +97,12 @@ export const thirdPartyImages = (names: string[], say: (m: string) => void) => O
 export function clusterImages(say: (m: string) => void): Record<string, string> {
   mkdirSync(STATE, { recursive: true });
   const services = imageServices().map((s) => s.name);
-  const missing = services.filter((s) => !imageExists(imageRef(s)));
-  if (missing.length > 0) buildImages({ log: say, only: missing });
+  // the tag read once: a commit made while the images build must not rename what was built
+  const tag = imageTag();
+  const missing = services.filter((s) => !imageExists(imageRef(s, tag)));
+  if (missing.length > 0) buildImages({ log: say, only: missing, tag });
   return {
-    ...Object.fromEntries(services.map((s) => [s, imageRef(s)])),
+    ...Object.fromEntries(services.map((s) => [s, imageRef(s, tag)])),
     ...thirdPartyImages(Object.keys(THIRD_PARTY), say),
   };
 }
