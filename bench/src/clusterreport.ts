@@ -88,8 +88,8 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
     '',
     L(
       lang,
-      `Load through the ingress: ${r.phases.map((p) => `${p.rate}/s for ${p.seconds} s`).join(', then ')}; CPU as the HPA saw it (metrics-server, % of the pod's request, averaged over its pods). Scale-down stabilization ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s for the run (the manifests' ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} sent, ${fmt(t.accepted)} accepted (${notAccepted} answered 503 and counted if retried); lost: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; counted twice: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
-      `Carga por el ingress: ${r.phases.map((p) => `${p.rate}/s durante ${p.seconds} s`).join(', luego ')}; la CPU como la vio el HPA (metrics-server, % de la petición del pod, promedio de sus pods). Estabilización de bajada de ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s para la corrida (la de los manifiestos: ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} enviados, ${fmt(t.accepted)} aceptados (${notAccepted} respondidos con 503, contados si se reintentaron); perdidos: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; contados dos veces: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
+      `Load through the ingress: ${r.phases.map((p) => `${p.rate}/s for ${p.seconds} s`).join(', then ')}; CPU as the HPA saw it (metrics-server, % of the pod's request, averaged over its pods). Scale-down stabilization ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s for the run (the manifests' ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} sent, ${fmt(t.accepted)} accepted (${notAccepted} answered with an error status); lost: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; counted twice: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
+      `Carga por el ingress: ${r.phases.map((p) => `${p.rate}/s durante ${p.seconds} s`).join(', luego ')}; la CPU como la vio el HPA (metrics-server, % de la petición del pod, promedio de sus pods). Estabilización de bajada de ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s para la corrida (la de los manifiestos: ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} enviados, ${fmt(t.accepted)} aceptados (${notAccepted} respondidos con un estado de error); perdidos: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; contados dos veces: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
     ),
     source(lang, file, r.commit),
   ].join('\n');
@@ -162,7 +162,7 @@ function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
         L(lang, 'the primary lost', 'el primario perdido'),
         L(lang, 'counting resumed after', 'el conteo siguió después de'),
         L(lang, 'valkey-0 ready again after', 'valkey-0 listo de nuevo después de'),
-        L(lang, 'longest second-run with nothing accepted', 'racha más larga sin aceptar nada'),
+        L(lang, 'longest time with nothing accepted', 'tiempo más largo sin aceptar nada'),
         L(lang, 'accepted', 'aceptados'),
         L(lang, `lost (${paths.join(' / ')})`, `perdidos (${paths.join(' / ')})`),
         L(lang, 'counted twice', 'contados dos veces'),
