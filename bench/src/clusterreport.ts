@@ -67,7 +67,7 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
     `${fmt(cpuIn(r, h, high!.name, h.hpa.min, (xs) => (xs.length ? Math.max(...xs) : null)))} %`,
     `${fmt(cpuIn(r, h, high!.name, h.maxReplicas, median))} % × ${h.maxReplicas}`,
     h.reachedMaxAt === null ? L(lang, 'never', 'nunca') : `${fmt(h.reachedMaxAt - low!.seconds)} s`,
-    h.backToMinAt === null ? L(lang, 'never', 'nunca') : `${fmt(h.backToMinAt - low!.seconds - high!.seconds)} s`,
+    h.backToMinAt === null ? (h.maxReplicas === h.hpa.min ? '—' : L(lang, 'never', 'nunca')) : `${fmt(h.backToMinAt - low!.seconds - high!.seconds)} s`,
   ]);
   const t = r.totals;
   const paths = Object.keys(t.lost);
