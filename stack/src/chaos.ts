@@ -3,7 +3,7 @@ import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDom
 import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { Admin } from '@platformatic/kafka';
-import { kafkaNodes } from './components.js';
+import { components, kafkaNodes, shapeOf } from './components.js';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
 
@@ -110,9 +110,11 @@ export interface ChaosReport {
 const PATHS = weather.paths;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every process of the stack's current shape ready and alive (a writer replica an earlier shape ran stays in the state, stopped). */
 function allReady(l: StackLayout): boolean {
   const s = readState(l);
-  return !!s && Object.values(s.components).every((c) => c.status === 'ready' && alive(c.pid));
+  if (!s) return false;
+  return components(l, shapeOf(s)).every((c) => s.components[c.name]?.status === 'ready' && alive(s.components[c.name]!.pid));
 }
 
 /** The process a fault strikes: the one it names, or the Kafka node that leads the tweet topic's first partition now. */

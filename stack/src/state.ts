@@ -20,6 +20,8 @@ export interface StackState {
   writers?: number;
   /** API processes behind NGINX (absent or 0: no NGINX, one API). */
   apis?: number;
+  /** Kafka on three nodes (absent: one). */
+  replicated?: boolean;
   components: Record<string, ComponentState>;
 }
 
