@@ -3,7 +3,10 @@ import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDom
 import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { Admin } from '@platformatic/kafka';
-import { components, kafkaNodes, shapeOf } from './components.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { components, kafkaNodes, rabbitmqEnv, rabbitmqNodes, shapeOf } from './components.js';
+import { inRoot } from './roots.js';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
 
@@ -19,7 +22,10 @@ import { alive, readState } from './state.js';
 export type FaultKind = 'kill' | 'restart' | 'freeze';
 export interface Fault {
   kind: FaultKind;
-  /** A process of the stack, or `kafka-leader`: the Kafka node leading the tweet topic's first partition when the fault strikes. */
+  /**
+   * A process of the stack, or `kafka-leader` / `rabbitmq-leader`: the Kafka node leading the tweet topic's
+   * first partition, the RabbitMQ node leading the tweet queue, when the fault strikes.
+   */
   component: string;
 }
 
@@ -47,15 +53,22 @@ export const QUICK_FAULTS: Fault[] = [
 ];
 
 /**
- * The replicated stack's node-loss faults (`npm run chaos -- --replicated`): a Kafka node of three lost or
- * frozen, the tweet topic's leader each time, so its partitions' leadership must move.
+ * The replicated stack's node-loss faults (`npm run chaos -- --replicated`): a Kafka node of three, and a
+ * RabbitMQ node of three, lost, frozen or stopped, the leader each time (of the tweet topic's partition, of
+ * the tweet queue), so leadership must move and the clients on that node must move to another.
  */
 export const NODE_LOSS_FAULTS: Fault[] = [
   { kind: 'kill', component: 'kafka-leader' },
   { kind: 'freeze', component: 'kafka-leader' },
   { kind: 'restart', component: 'kafka-leader' },
+  { kind: 'kill', component: 'rabbitmq-leader' },
+  { kind: 'freeze', component: 'rabbitmq-leader' },
+  { kind: 'restart', component: 'rabbitmq-leader' },
 ];
-export const QUICK_NODE_LOSS_FAULTS: Fault[] = [{ kind: 'kill', component: 'kafka-leader' }];
+export const QUICK_NODE_LOSS_FAULTS: Fault[] = [
+  { kind: 'kill', component: 'kafka-leader' },
+  { kind: 'kill', component: 'rabbitmq-leader' },
+];
 
 /** How long a frozen node stays stopped: past the replicated stack's Kafka session timeout (6 s), so it is fenced. */
 export const FREEZE_MS = 10_000;
@@ -117,8 +130,9 @@ function allReady(l: StackLayout): boolean {
   return components(l, shapeOf(s)).every((c) => s.components[c.name]?.status === 'ready' && alive(s.components[c.name]!.pid));
 }
 
-/** The process a fault strikes: the one it names, or the Kafka node that leads the tweet topic's first partition now. */
+/** The process a fault strikes: the one it names, or the node that leads the tweet topic's first partition or the tweet queue now. */
 async function processOf(l: StackLayout, f: Fault): Promise<string> {
+  if (f.component === 'rabbitmq-leader') return rabbitmqLeader(l);
   if (f.component !== 'kafka-leader') return f.component;
   const nodes = kafkaNodes(l, true);
   const admin = new Admin({ clientId: 'chaos', bootstrapBrokers: nodes.map((n) => `127.0.0.1:${n.port}`), timeout: 5000, retries: 3 });
@@ -131,6 +145,24 @@ async function processOf(l: StackLayout, f: Fault): Promise<string> {
   } finally {
     await admin.close();
   }
+}
+
+/** The RabbitMQ node leading the tweet queue (its quorum's Raft leader), asked of the first node that answers. */
+async function rabbitmqLeader(l: StackLayout): Promise<string> {
+  const nodes = rabbitmqNodes(l, true);
+  const queue = weather.broker.queue;
+  for (const asked of nodes) {
+    const { command, args } = inRoot('forky', '/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', asked.node, '-q', 'list_queues', '--formatter', 'json', 'name', 'leader']);
+    try {
+      const { stdout } = await promisify(execFile)(command, args, { env: { ...process.env, ...rabbitmqEnv(l, asked, nodes) }, timeout: 60_000 });
+      const leader = (JSON.parse(stdout) as { name: string; leader: string }[]).find((q) => q.name === queue)?.leader;
+      const node = nodes.find((n) => n.node === leader);
+      if (node) return node.name;
+    } catch {
+      // that node is down or busy: ask the next
+    }
+  }
+  throw new Error(`no RabbitMQ node named a leader for ${queue}`);
 }
 
 /** Injects the fault; returns the process it struck and its PID. A frozen process is resumed after FREEZE_MS. */
@@ -330,7 +362,8 @@ export function renderReport(r: ChaosReport, command: string, title = 'Reliabili
     'append-only file) followed by the supervisor starting it again, as Kubernetes would restart a pod. Valkey runs',
     'with `appendonly yes` and `appendfsync always`: every write is on disk before Valkey replies, so neither a',
     'process crash nor a machine crash loses a counted tweet (see docs/valkey.md). A frozen process (SIGSTOP) is',
-    `resumed (SIGCONT) after ${FREEZE_MS / 1000} s; \`kafka-leader\` is the Kafka node leading the tweet topic's first partition at that moment.`,
+    `resumed (SIGCONT) after ${FREEZE_MS / 1000} s; \`kafka-leader\` is the Kafka node leading the tweet topic's first partition at that moment,`,
+    '`rabbitmq-leader` the RabbitMQ node leading the tweet queue (the Raft leader of its quorum).',
     '',
     `Client errors by kind: \`${JSON.stringify(r.load.errors)}\``,
     '',

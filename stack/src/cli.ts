@@ -210,7 +210,7 @@ export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}):
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
   if (sameShape(shapeOf(s), want)) return;
-  if (shapeOf(s).replicated !== want.replicated) throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka node(s); npm stop first`);
+  if (shapeOf(s).replicated !== want.replicated) throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka and RabbitMQ node(s); npm stop first`);
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
   const missing = components(l, want).filter((c) => c.kind === 'broker' && !s.components[c.name]);
   if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
@@ -306,7 +306,7 @@ async function load(l: StackLayout, f: Flags): Promise<number> {
 /**
  * The integration tier's files that run after the others, each alone and in this order (node --test runs the
  * files it is given in an order of its own): the faults restart the stack's brokers; the loss of a node
- * starts the stack again with Kafka on three nodes.
+ * starts the stack again with Kafka and RabbitMQ on three nodes each.
  */
 const LAST = ['chaos.test.js', 'node-loss.test.js'];
 
@@ -577,7 +577,7 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const report = await runChaos(l, opts);
   const flags = [...(f.quick ? ['--quick'] : []), ...(f.replicated ? ['--replicated'] : [])];
   const command = `npm run chaos${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
-  const md = renderReport(report, command, f.replicated ? 'Losing a Kafka node of three under load' : undefined);
+  const md = renderReport(report, command, f.replicated ? 'Losing a broker node of three under load' : undefined);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));

@@ -128,50 +128,99 @@ function epmd(l: StackLayout): Component {
   };
 }
 
-/** RabbitMQ's data: a folder per minor version (data of an older line, 3.10's, is not upgraded in place; a new one starts empty). */
-const rabbitmqData = (l: StackLayout) => join(l.dir, 'rabbitmq', `data-${packageVersion('forky', 'rabbitmq-server').split('.').slice(0, 2).join('.')}`);
+/** A RabbitMQ node of the stack: its id, its process's name, its Erlang node name and its ports. */
+export interface RabbitNode {
+  id: number;
+  name: string;
+  node: string;
+  amqp: number;
+  dist: number;
+}
 
-function rabbitmqEnv(l: StackLayout): Record<string, string> {
+/**
+ * RabbitMQ's nodes: one, or three in the replicated shape (`--replicated`), clustered at their first boot
+ * (classic config peer discovery): the quorum queues get a member on each, a write is confirmed once two
+ * have it on disk, and losing one node loses nothing confirmed.
+ */
+export function rabbitmqNodes(l: StackLayout, replicated = false): RabbitNode[] {
+  const p = l.ports;
+  if (!replicated) return [{ id: 1, name: 'rabbitmq', node: `tweets-${l.name}@localhost`, amqp: p.amqp, dist: p.rabbitmqDist }];
+  const node = (id: number, name: string, amqp: number, dist: number): RabbitNode => ({ id, name, node: `tweets-${l.name}-r${id}@localhost`, amqp, dist });
+  return [node(1, 'rabbitmq', p.amqp, p.rabbitmqDist), node(2, 'rabbitmq-2', p.amqp2, p.rabbitmqDist2), node(3, 'rabbitmq-3', p.amqp3, p.rabbitmqDist3)];
+}
+
+/**
+ * A RabbitMQ node's folder: the single node's as before; the replicated shape's nodes apart (another
+ * cluster). Its data in a folder per minor version (data of an older line, 3.10's, is not upgraded in place;
+ * a new one starts empty).
+ */
+function rabbitmqHome(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNode[]): { home: string; data: string } {
   const dir = join(l.dir, 'rabbitmq');
+  const home = nodes.length === 1 ? dir : join(dir, 'replicated', String(node.id));
+  return { home, data: join(home, `data-${packageVersion('forky', 'rabbitmq-server').split('.').slice(0, 2).join('.')}`) };
+}
+
+/** The environment of a RabbitMQ node's server, and of the CLI that talks to it (its HOME holds the Erlang cookie every node shares). */
+export function rabbitmqEnv(l: StackLayout, node: RabbitNode = rabbitmqNodes(l)[0]!, nodes: readonly RabbitNode[] = [node]): Record<string, string> {
+  const { home, data } = rabbitmqHome(l, node, nodes);
   return {
-    HOME: dir,
+    HOME: join(l.dir, 'rabbitmq'),
     // The start script execs the Erlang VM instead of waiting on it as a child: the PID is the broker's own.
     RUNNING_UNDER_SYSTEMD: 'true',
-    RABBITMQ_NODENAME: `tweets-${l.name}@localhost`,
+    RABBITMQ_NODENAME: node.node,
     RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-    RABBITMQ_NODE_PORT: String(l.ports.amqp),
-    RABBITMQ_DIST_PORT: String(l.ports.rabbitmqDist),
+    RABBITMQ_NODE_PORT: String(node.amqp),
+    RABBITMQ_DIST_PORT: String(node.dist),
     ERL_EPMD_PORT: String(l.ports.epmd),
     ERL_EPMD_ADDRESS: '127.0.0.1',
-    RABBITMQ_MNESIA_BASE: rabbitmqData(l),
-    RABBITMQ_LOG_BASE: join(dir, 'log'),
-    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
-    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
-    RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+    RABBITMQ_MNESIA_BASE: data,
+    RABBITMQ_LOG_BASE: join(home, 'log'),
+    RABBITMQ_CONFIG_FILE: join(home, 'rabbitmq.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(home, 'advanced.config'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(home, 'enabled_plugins'),
+    RABBITMQ_CONF_ENV_FILE: join(home, 'rabbitmq-env.conf'),
+    RABBITMQ_PID_FILE: join(home, 'rabbitmq.pid'),
     // No scheduler busy-waiting: on a small machine the spinning Erlang schedulers
     // take CPU the other processes of the pipeline need.
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: process.env.RABBITMQ_ERL_ARGS ?? '+sbwt none +sbwtdcpu none +sbwtdio none',
   };
 }
 
-function rabbitmq(l: StackLayout): Component {
-  const dir = join(l.dir, 'rabbitmq');
+/** The settings that cluster the replicated shape's nodes at their first boot. */
+function clusterFormation(nodes: readonly RabbitNode[]): string[] {
+  if (nodes.length === 1) return [];
+  return ['cluster_formation.peer_discovery_backend = classic_config', ...nodes.map((n) => `cluster_formation.classic_config.nodes.${n.id} = ${n.node}`)];
+}
+
+/**
+ * A node serves once it takes AMQP connections. Of three, the last serves once all three do (the quorum
+ * queues are then declared with a member on each); the first two, when no other node serves yet (a cluster
+ * started again waits at boot for its peers), once their distribution port listens, as Kafka's controllers.
+ */
+function rabbitmqReady(node: RabbitNode, nodes: readonly RabbitNode[], url: (n: RabbitNode) => string): Component['ready'] {
+  const serves = (n: RabbitNode) => amqpReady(url(n));
+  if (nodes.length === 1) return () => serves(node);
+  if (node === nodes.at(-1)) return async () => (await Promise.all(nodes.map(serves))).every(Boolean);
+  return async () => (await serves(node)) || (!(await Promise.all(nodes.filter((n) => n !== node).map(serves))).some(Boolean) && (await tcpOpen(node.dist)));
+}
+
+function rabbitmq(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNode[]): Component {
+  const { home, data } = rabbitmqHome(l, node, nodes);
   const s = secrets(l);
+  const url = (n: RabbitNode) => `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${n.amqp}`;
   return {
-    name: 'rabbitmq',
+    name: node.name,
     kind: 'broker',
     // RabbitMQ 4.3 from Debian forky (stack/src/roots.ts)
     ...inRoot('forky', '/usr/lib/rabbitmq/bin/rabbitmq-server', []),
-    env: rabbitmqEnv(l),
+    env: rabbitmqEnv(l, node, nodes),
     prepare() {
-      mkdirSync(rabbitmqData(l), { recursive: true });
-      mkdirSync(join(dir, 'log'), { recursive: true });
+      mkdirSync(data, { recursive: true });
+      mkdirSync(join(home, 'log'), { recursive: true });
       write(
-        join(dir, 'rabbitmq.conf'),
+        join(home, 'rabbitmq.conf'),
         [
-          `listeners.tcp.default = 127.0.0.1:${l.ports.amqp}`,
+          `listeners.tcp.default = 127.0.0.1:${node.amqp}`,
           `default_user = ${s.rabbitmqUser}`,
           `default_pass = ${s.rabbitmqPassword}`,
           'default_vhost = /',
@@ -180,16 +229,17 @@ function rabbitmq(l: StackLayout): Component {
           'log.console = true',
           'log.console.level = warning',
           'log.file = false',
+          ...clusterFormation(nodes),
           '',
         ].join('\n'),
       );
       // The Erlang distribution listener (what rabbitmqctl and other nodes connect to, with the cookie) on
       // loopback like every other listener; Erlang's default is every interface.
-      write(join(dir, 'advanced.config'), '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n');
-      write(join(dir, 'enabled_plugins'), '[].\n');
-      write(join(dir, 'rabbitmq-env.conf'), '');
+      write(join(home, 'advanced.config'), '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n');
+      write(join(home, 'enabled_plugins'), '[].\n');
+      write(join(home, 'rabbitmq-env.conf'), '');
     },
-    ready: () => amqpReady(`amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${l.ports.amqp}`),
+    ready: rabbitmqReady(node, nodes, url),
     readyTimeoutMs: 180_000,
     stopTimeoutMs: 30_000,
   };
@@ -377,7 +427,10 @@ export interface StackOptions {
    * default: no NGINX, one API on the API port.
    */
   apis?: number;
-  /** Kafka on three nodes (replication factor 3, in-sync minimum 2), as in production: `npm start -- --replicated`. */
+  /**
+   * Kafka on three nodes (replication factor 3, in-sync minimum 2) and RabbitMQ on three (quorum queues
+   * with three members), as in production: `npm start -- --replicated`.
+   */
   replicated?: boolean;
 }
 
@@ -399,7 +452,7 @@ export function shapeOf(o: { route?: string; profile?: string; domain?: string; 
 export const sameShape = (a: StackShape, b: StackShape) => (Object.keys(a) as (keyof StackShape)[]).every((k) => a[k] === b[k]);
 
 export const describeShape = (s: StackShape) =>
-  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX${s.replicated ? ', Kafka on three nodes' : ''}`;
+  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX${s.replicated ? ', Kafka and RabbitMQ on three nodes each' : ''}`;
 
 /**
  * STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else,
@@ -436,15 +489,16 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
   };
   const kafkas = kafkaNodes(l, opts.replicated);
+  const rabbits = rabbitmqNodes(l, opts.replicated);
   const kafkaEnv = { KAFKA_BROKERS: kafkas.map((n) => `127.0.0.1:${n.port}`).join(',') };
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const apis = apiReplicas(l, opts.apis ?? 0);
-  const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, 'rabbitmq-url') };
+  const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, rabbits.length === 1 ? 'rabbitmq-url' : 'rabbitmq-urls') };
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
     valkey(l),
     on('rabbitmq', epmd(l)),
-    on('rabbitmq', rabbitmq(l)),
+    ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
     ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
     ...writers('kafka').map((w) =>
       on('kafka', { ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () => grpcServing(w.port)), ...w.replica }),

@@ -68,7 +68,7 @@ export function secrets(l: StackLayout): Secrets {
   });
   const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) : {};
   const s: Secrets = { ...fresh(), ...kept };
-  if (Object.keys(kept).length === Object.keys(s).length) return s;
+  if (Object.keys(kept).length === Object.keys(s).length && SECRET_FILES.every((n) => existsSync(join(l.secretsDir, n)))) return s;
   // First use, or a secret added since: write them all (mode 0600).
   mkdirSync(l.secretsDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
@@ -78,11 +78,17 @@ export function secrets(l: StackLayout): Secrets {
   };
   one('valkey-writer-password', s.valkeyWriterPassword);
   one('valkey-reader-password', s.valkeyReaderPassword);
-  one('rabbitmq-url', `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${l.ports.amqp}`);
+  const amqp = (port: number) => `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${port}`;
+  one('rabbitmq-url', amqp(l.ports.amqp));
+  // the replicated shape's three RabbitMQ nodes, comma-separated: the clients connect to the next one when theirs is lost
+  one('rabbitmq-urls', [l.ports.amqp, l.ports.amqp2, l.ports.amqp3].map(amqp).join(','));
   return s;
 }
 
-export function secretFile(l: StackLayout, name: 'valkey-writer-password' | 'valkey-reader-password' | 'rabbitmq-url'): string {
+/** The files the services read their secrets from (VALKEY_PASSWORD_FILE, RABBITMQ_URL_FILE). */
+const SECRET_FILES = ['valkey-writer-password', 'valkey-reader-password', 'rabbitmq-url', 'rabbitmq-urls'] as const;
+
+export function secretFile(l: StackLayout, name: (typeof SECRET_FILES)[number]): string {
   secrets(l);
   return join(l.secretsDir, name);
 }

@@ -28,6 +28,11 @@ export interface StackPorts {
   amqp: number;
   rabbitmqDist: number;
   epmd: number;
+  /** The replicated shape's RabbitMQ nodes 2 and 3 (`npm start -- --replicated`): AMQP and Erlang distribution each. */
+  amqp2: number;
+  rabbitmqDist2: number;
+  amqp3: number;
+  rabbitmqDist3: number;
   valkey: number;
   kafka: number;
   kafkaController: number;
@@ -45,7 +50,7 @@ function stackPorts(services: number, rabbitmq: number, valkey: number, kafka: n
   return {
     api: s(0), dispatcher: s(1), kafkaWriter: s(3), rabbitmqWriter: s(4), view: s(8),
     kafkaConsumer: s(11), rabbitmqConsumer: s(12), kafkaWriterMetrics: s(13), rabbitmqWriterMetrics: s(14), bare: s(19),
-    amqp: rabbitmq, rabbitmqDist: rabbitmq + 1, epmd: rabbitmq + 2,
+    amqp: rabbitmq, rabbitmqDist: rabbitmq + 1, epmd: rabbitmq + 2, amqp2: rabbitmq + 3, rabbitmqDist2: rabbitmq + 4, amqp3: rabbitmq + 5, rabbitmqDist3: rabbitmq + 6,
     valkey,
     kafka, kafkaController: kafka + 1, kafka2: kafka + 2, kafkaController2: kafka + 3, kafka3: kafka + 4, kafkaController3: kafka + 5, prometheus: kafka - 2,
   };

@@ -5,6 +5,7 @@ import type { ChannelModel, Options, RecoveringChannelModel } from 'amqplib';
 export type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 
 export interface RabbitLinkOptions {
+  /** amqp://user:password@host:port, or several comma-separated (a cluster's nodes): each connect tries the next. */
   url: string;
   /** Shown in the management UI and `rabbitmqctl list_connections`. */
   name: string;
@@ -70,12 +71,10 @@ export function enableCorkedWrites(): boolean {
  */
 export async function connectRabbit(o: RabbitLinkOptions): Promise<RecoveringChannelModel> {
   enableCorkedWrites();
-  const u = new URL(o.url);
-  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', '10');
+  const urls = nodeUrls(o.url);
+  const connectOptions = { noDelay: true, timeout: 3000, clientProperties: { connection_name: o.name } };
   const socketOptions = {
-    noDelay: true,
-    timeout: 3000,
-    clientProperties: { connection_name: o.name },
+    ...connectOptions,
     recovery: {
       initialDelay: 200,
       maxDelay: 2000,
@@ -86,7 +85,10 @@ export async function connectRabbit(o: RabbitLinkOptions): Promise<RecoveringCha
       setup: o.setup,
     },
   };
-  const conn = await amqp.connect(u.toString(), socketOptions as Options.Connect & { recovery: amqp.RecoveryOptions });
+  const conn =
+    urls.length === 1
+      ? await amqp.connect(urls[0]!, socketOptions as Options.Connect & { recovery: amqp.RecoveryOptions })
+      : await connectToNodes(urls, connectOptions, socketOptions.recovery);
   conn.on('connect', () => o.onEvent?.('connected'));
   conn.on('disconnect', (err: Error) => o.onEvent?.('disconnected', err.message));
   conn.on('blocked', (reason: string) => o.onEvent?.('blocked', reason));
@@ -152,3 +154,29 @@ export async function declareQueues(ch: { assertQueue(q: string, o: Options.Asse
 
 /** Most items the writer puts in one batch message: about 3.5 KB of tweets, under the size RabbitMQ keeps in its queue index (4 KB). */
 export const DEFAULT_RABBITMQ_BATCH_MAX = 32;
+
+/** The URLs of a RABBITMQ_URL (one, or a cluster's nodes comma-separated), each with a 10 s heartbeat unless it sets its own. */
+export function nodeUrls(url: string): string[] {
+  return url.split(',').map((one) => {
+    const u = new URL(one.trim());
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', '10');
+    return u.toString();
+  });
+}
+
+type RecoveryModule = { connectWithRecoveryPromise(open: () => Promise<ChannelModel>, recovery: unknown): Promise<RecoveringChannelModel> };
+
+/**
+ * A recovering connection over a cluster's nodes: each (re)connect tries the next node, so a client whose
+ * node is lost is on another within one backoff step. amqplib's recovery opens one URL only; its recovering
+ * model takes any function that opens a connection (lib/recovery.js of the pinned version, which throws
+ * here if its shape ever differs).
+ */
+async function connectToNodes(urls: string[], options: object, recovery: unknown): Promise<RecoveringChannelModel> {
+  const require = createRequire(import.meta.url);
+  const mod = require(require.resolve('amqplib').replace(/channel_api\.js$/, 'lib/recovery.js')) as Partial<RecoveryModule>;
+  if (typeof mod.connectWithRecoveryPromise !== 'function') throw new Error('amqplib: no recovering connection over several nodes in this version');
+  let next = 0;
+  const open = () => amqp.connect(urls[next++ % urls.length]!, options);
+  return mod.connectWithRecoveryPromise(open, recovery);
+}
