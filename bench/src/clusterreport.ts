@@ -27,11 +27,20 @@ export type HpaFile = Stamped & HpaRun;
 export type ReplicasFile = Stamped & { results: ReplicaResult[] };
 export type ValkeyFile = Stamped & { runs: ValkeyRun[] };
 
+/** `npm run chaos -- --replicated`'s result (stack/src/chaos.ts ChaosReport): the faults and the totals per path. */
+export type NodeLossFile = Stamped & {
+  load: { sent: number; ratePerSec: number };
+  rows: { fault: string; outageSec: number; recoverSec: number; lost: Record<string, number>; clientErrors: number }[];
+  totals: { counted: Record<string, number>; lost: Record<string, number>; duplicated: Record<string, number> };
+  passed: boolean;
+};
+
 export interface ClusterResults {
   hpa: [string, HpaFile];
   hpaBlackfriday: [string, HpaFile];
   replicas: [string, ReplicasFile];
   valkey: [string, ValkeyFile];
+  nodeLoss: [string, NodeLossFile];
 }
 
 /** The newest result of each cluster benchmark in `dir`. */
@@ -42,7 +51,7 @@ export function latestCluster(dir: string): ClusterResults {
     if (!f) throw new Error(`no ${kind} result in ${dir}: run npm run bench -- --${kind.replace('-blackfriday', ' --domain blackfriday')} with the cluster up`);
     return [f, JSON.parse(readFileSync(join(dir, f), 'utf8')) as T];
   };
-  return { hpa: newest('cluster-hpa'), hpaBlackfriday: newest('cluster-hpa-blackfriday'), replicas: newest('cluster-replicas'), valkey: newest('cluster-valkey') };
+  return { hpa: newest('cluster-hpa'), hpaBlackfriday: newest('cluster-hpa-blackfriday'), replicas: newest('cluster-replicas'), valkey: newest('cluster-valkey'), nodeLoss: newest('node-loss') };
 }
 
 const median = (xs: number[]) => {
@@ -174,12 +183,27 @@ function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
   ].join('\n');
 }
 
+/** The node-loss run: per fault the outage a client saw and what was lost, then each path's totals. */
+function nodeLossTable(lang: Lang, [file, r]: [string, NodeLossFile]): string {
+  const paths = Object.keys(r.totals.counted);
+  const faults = table(
+    [L(lang, 'fault', 'falla'), L(lang, 'nothing accepted for (s)', 'nada aceptado durante (s)'), L(lang, 'recovered in (s)', 'recuperado en (s)'), ...paths.map((p) => L(lang, `lost ${p}`, `perdidos ${p}`)), L(lang, 'errors clients saw (retried)', 'errores que vieron los clientes (reintentados)')],
+    r.rows.map((row) => [`\`${row.fault}\``, fmt(row.outageSec, 1), fmt(row.recoverSec, 1), ...paths.map((p) => fmt(row.lost[p] ?? 0)), fmt(row.clientErrors)]),
+  );
+  const totals = table(
+    [L(lang, 'path', 'camino'), L(lang, 'distinct tweets accepted', 'tweets distintos aceptados'), L(lang, 'counted', 'contados'), L(lang, 'lost', 'perdidos'), L(lang, 'doubled', 'duplicados')],
+    paths.map((p) => [p, fmt(r.load.sent), fmt(r.totals.counted[p]), fmt(r.totals.lost[p]), fmt(r.totals.duplicated[p])]),
+  );
+  return [faults, '', totals, '', source(lang, file, r.commit)].join('\n');
+}
+
 /** The report's sections measured on the node, by marker name. */
 export function clusterSections(c: ClusterResults, lang: Lang): Record<string, string> {
   return {
     clusterhpa: [`![${L(lang, "The API's HPA under load", 'El HPA de la API bajo carga')}](report/cluster-hpa${lang === 'es' ? '.es' : ''}.svg)`, '', hpaTable(lang, c.hpa)].join('\n'),
     clusterhpablackfriday: [`![${L(lang, 'The Black Friday HPAs under load', 'Los HPA de Black Friday bajo carga')}](report/cluster-hpa-blackfriday${lang === 'es' ? '.es' : ''}.svg)`, '', hpaTable(lang, c.hpaBlackfriday)].join('\n'),
     clusterreplicas: replicasTable(lang, c.replicas),
+    nodeloss: nodeLossTable(lang, c.nodeLoss),
     clustervalkey: [`![${L(lang, 'The Valkey primary lost under load', 'El primario de Valkey perdido bajo carga')}](report/cluster-valkey${lang === 'es' ? '.es' : ''}.svg)`, '', valkeyTable(lang, c.valkey)].join('\n'),
   };
 }

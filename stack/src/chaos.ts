@@ -5,7 +5,7 @@ import { appliedIds } from '@tweets/store';
 import { Admin } from '@platformatic/kafka';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { components, kafkaNodes, rabbitmqEnv, rabbitmqNodes, shapeOf } from './components.js';
+import { components, kafkaNodes, rabbitmqEnv, rabbitmqNodes, sentinelPorts, shapeOf, VALKEY_PRIMARY_NAME, valkeyNodes } from './components.js';
 import { inRoot } from './roots.js';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
@@ -23,8 +23,9 @@ export type FaultKind = 'kill' | 'restart' | 'freeze';
 export interface Fault {
   kind: FaultKind;
   /**
-   * A process of the stack, or `kafka-leader` / `rabbitmq-leader`: the Kafka node leading the tweet topic's
-   * first partition, the RabbitMQ node leading the tweet queue, when the fault strikes.
+   * A process of the stack, or `kafka-leader` / `rabbitmq-leader` / `valkey-primary`: the Kafka node leading
+   * the tweet topic's first partition, the RabbitMQ node leading the tweet queue, the Valkey server the
+   * sentinels name primary, when the fault strikes.
    */
   component: string;
 }
@@ -55,7 +56,8 @@ export const QUICK_FAULTS: Fault[] = [
 /**
  * The replicated stack's node-loss faults (`npm run chaos -- --replicated`): a Kafka node of three, and a
  * RabbitMQ node of three, lost, frozen or stopped, the leader each time (of the tweet topic's partition, of
- * the tweet queue), so leadership must move and the clients on that node must move to another.
+ * the tweet queue), so leadership must move and the clients on that node must move to another; then
+ * Valkey's primary killed (back before the sentinels act) and frozen past their 3 s (the replica promoted).
  */
 export const NODE_LOSS_FAULTS: Fault[] = [
   { kind: 'kill', component: 'kafka-leader' },
@@ -64,10 +66,13 @@ export const NODE_LOSS_FAULTS: Fault[] = [
   { kind: 'kill', component: 'rabbitmq-leader' },
   { kind: 'freeze', component: 'rabbitmq-leader' },
   { kind: 'restart', component: 'rabbitmq-leader' },
+  { kind: 'kill', component: 'valkey-primary' },
+  { kind: 'freeze', component: 'valkey-primary' },
 ];
 export const QUICK_NODE_LOSS_FAULTS: Fault[] = [
   { kind: 'kill', component: 'kafka-leader' },
   { kind: 'kill', component: 'rabbitmq-leader' },
+  { kind: 'freeze', component: 'valkey-primary' },
 ];
 
 /** How long a frozen node stays stopped: past the replicated stack's Kafka session timeout (6 s), so it is fenced. */
@@ -133,6 +138,12 @@ function allReady(l: StackLayout): boolean {
 /** The process a fault strikes: the one it names, or the node that leads the tweet topic's first partition or the tweet queue now. */
 async function processOf(l: StackLayout, f: Fault): Promise<string> {
   if (f.component === 'rabbitmq-leader') return rabbitmqLeader(l);
+  if (f.component === 'valkey-primary') {
+    const port = await valkeyPrimaryPort(l);
+    const node = valkeyNodes(l, true).find((n) => n.port === port);
+    if (!node) throw new Error(`the sentinels name 127.0.0.1:${port} primary, no Valkey of this stack`);
+    return node.name;
+  }
   if (f.component !== 'kafka-leader') return f.component;
   const nodes = kafkaNodes(l, true);
   const admin = new Admin({ clientId: 'chaos', bootstrapBrokers: nodes.map((n) => `127.0.0.1:${n.port}`), timeout: 5000, retries: 3 });
@@ -145,6 +156,25 @@ async function processOf(l: StackLayout, f: Fault): Promise<string> {
   } finally {
     await admin.close();
   }
+}
+
+/** The port of Valkey's primary: the one server, or the one the first sentinel that answers names. */
+async function valkeyPrimaryPort(l: StackLayout): Promise<number> {
+  const state = readState(l);
+  if (!state || !shapeOf(state).replicated) return l.ports.valkey;
+  for (const port of sentinelPorts(l)) {
+    const sentinel = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await sentinel.connect();
+      const addr = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', VALKEY_PRIMARY_NAME)) as [string, string] | null;
+      if (addr) return Number(addr[1]);
+    } catch {
+      // that sentinel is down: ask the next
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+  throw new Error('no sentinel named a Valkey primary');
 }
 
 /** The RabbitMQ node leading the tweet queue (its quorum's Raft leader), asked of the first node that answers. */
@@ -176,7 +206,7 @@ async function inject(l: StackLayout, f: Fault): Promise<{ name: string; pid: nu
   }
   // kill: SIGKILL, no chance to clean up. restart: a broker is stopped (SIGTERM,
   // Valkey: SIGKILL, to prove its AOF) and the supervisor starts it again.
-  const signal = f.kind === 'kill' || name === 'valkey' ? 'SIGKILL' : 'SIGTERM';
+  const signal = f.kind === 'kill' || name.startsWith('valkey') ? 'SIGKILL' : 'SIGTERM';
   process.kill(pid, signal);
   return { name, pid };
 }
@@ -258,7 +288,7 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
 
   // Which ids each path applied, from its dedup window's buckets.
   const s = secrets(l);
-  const valkey = new Redis({ host: '127.0.0.1', port: l.ports.valkey, username: 'reader', password: s.valkeyReaderPassword });
+  const valkey = new Redis({ host: '127.0.0.1', port: await valkeyPrimaryPort(l), username: 'reader', password: s.valkeyReaderPassword });
   const applied = Object.fromEntries(PATHS.map((p) => [p, new Uint8Array(result.sent)])) as Record<BrokerPath, Uint8Array>;
   const ids = Array.from({ length: result.sent }, (_, n) => `${idPrefix}-${n}`);
   for (const p of PATHS) applied[p] = await appliedIds(valkey, weather.keyPrefix, p, ids);
@@ -363,7 +393,8 @@ export function renderReport(r: ChaosReport, command: string, title = 'Reliabili
     'with `appendonly yes` and `appendfsync always`: every write is on disk before Valkey replies, so neither a',
     'process crash nor a machine crash loses a counted tweet (see docs/valkey.md). A frozen process (SIGSTOP) is',
     `resumed (SIGCONT) after ${FREEZE_MS / 1000} s; \`kafka-leader\` is the Kafka node leading the tweet topic's first partition at that moment,`,
-    '`rabbitmq-leader` the RabbitMQ node leading the tweet queue (the Raft leader of its quorum).',
+    '`rabbitmq-leader` the RabbitMQ node leading the tweet queue (the Raft leader of its quorum), `valkey-primary` the',
+    'Valkey server the sentinels name primary.',
     '',
     `Client errors by kind: \`${JSON.stringify(r.load.errors)}\``,
     '',

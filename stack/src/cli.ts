@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
@@ -564,6 +564,17 @@ async function cluster(f: Flags): Promise<number> {
   throw new Error(`npm run cluster -- up|down|status|ingress; got ${sub}`);
 }
 
+/**
+ * The full node-loss run's result, for the report's table: bench/results/<time>-<commit>-node-loss.json, the
+ * date, commit and machine first (as a benchmark's result).
+ */
+function writeNodeLossResult(report: object): string {
+  const sha = imageTag();
+  const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${sha}-node-loss.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit: sha, machine: { cores: cpus().length }, ...report }, null, 2));
+  return file;
+}
+
 /** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
 async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const opts = {
@@ -577,12 +588,13 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const report = await runChaos(l, opts);
   const flags = [...(f.quick ? ['--quick'] : []), ...(f.replicated ? ['--replicated'] : [])];
   const command = `npm run chaos${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
-  const md = renderReport(report, command, f.replicated ? 'Losing a broker node of three under load' : undefined);
+  const md = renderReport(report, command, f.replicated ? 'Losing a node under load: a Kafka node and a RabbitMQ node of three, Valkey\'s primary' : undefined);
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));
   const out = f.quick ? join(l.dir, 'runs', `chaos-${stamp}.md`) : join(ROOT, 'docs', f.replicated ? 'node-loss.md' : 'reliability.md');
   writeFileSync(out, md);
+  if (f.replicated && !f.quick) say(`result written to ${writeNodeLossResult(report)}`);
   console.log(`\n${md}`);
   say(`report written to ${out}`);
   return report.passed ? 0 : 1;

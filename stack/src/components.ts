@@ -51,11 +51,41 @@ function write(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
-function valkey(l: StackLayout): Component {
-  const dir = join(l.dir, 'valkey');
+/** A Valkey server of the stack: the primary, or (replicated shape) its replica. */
+export interface ValkeyNode {
+  name: string;
+  port: number;
+  dir: string;
+}
+
+/** The name the sentinels know the replicated Valkey by (VALKEY_PRIMARY_NAME). */
+export const VALKEY_PRIMARY_NAME = 'tweets';
+
+/**
+ * Valkey: one server, or in the replicated shape a primary and a replica, which three sentinels watch: when
+ * the primary is unreachable for 3 s, a majority of them promotes the replica, and the services, which ask
+ * the sentinels for the primary, follow it.
+ */
+export function valkeyNodes(l: StackLayout, replicated = false): ValkeyNode[] {
+  const primary = { name: 'valkey', port: l.ports.valkey, dir: join(l.dir, 'valkey') };
+  return replicated ? [primary, { name: 'valkey-2', port: l.ports.valkeyReplica, dir: join(l.dir, 'valkey-2') }] : [primary];
+}
+
+/** The replicated shape's sentinels' ports. */
+export const sentinelPorts = (l: StackLayout) => [l.ports.sentinel1, l.ports.sentinel2, l.ports.sentinel3];
+
+/** The settings that make a server a replica (the second) and let either be one after a failover. */
+function valkeyReplication(l: StackLayout, node: ValkeyNode, nodes: readonly ValkeyNode[]): string[] {
+  if (nodes.length === 1) return [];
+  const auth = ['masteruser default', `masterauth ${secrets(l).valkeyAdminPassword}`];
+  return node === nodes[0] ? auth : [...auth, `replicaof 127.0.0.1 ${nodes[0]!.port}`];
+}
+
+function valkey(l: StackLayout, node: ValkeyNode, nodes: readonly ValkeyNode[]): Component {
+  const dir = node.dir;
   const s = secrets(l);
   return {
-    name: 'valkey',
+    name: node.name,
     kind: 'broker',
     background: true,
     // Valkey 8.1 from Debian trixie (stack/src/roots.ts).
@@ -85,7 +115,7 @@ function valkey(l: StackLayout): Component {
       write(
         join(dir, 'valkey.conf'),
         [
-          `port ${l.ports.valkey}`,
+          `port ${node.port}`,
           'bind 127.0.0.1',
           'protected-mode yes',
           `dir ${dir}`,
@@ -103,15 +133,57 @@ function valkey(l: StackLayout): Component {
           `aclfile ${join(dir, 'users.acl')}`,
           'daemonize no',
           'loglevel notice',
+          ...valkeyReplication(l, node, nodes),
           '',
         ].join('\n'),
       );
     },
-    ready: () => valkeyPing(l.ports.valkey, 'writer', s.valkeyWriterPassword),
+    ready: () => valkeyPing(node.port, 'writer', s.valkeyWriterPassword),
     readyTimeoutMs: 60_000,
     // Replaying a large AOF (a benchmark's millions of dedup keys) takes longer than a start.
     loadingTimeoutMs: 600_000,
     stopTimeoutMs: 10_000,
+  };
+}
+
+/**
+ * A sentinel of the replicated Valkey (valkey-server --sentinel): it watches the primary, and with the others
+ * promotes the replica when the primary has been unreachable for 3 s (a quorum of 2 of 3 agrees it is down).
+ * Its config file is its own to rewrite (what it learns: the replica, the other sentinels, a failover).
+ */
+function sentinel(l: StackLayout, i: number): Component {
+  const dir = join(l.dir, 'valkey-sentinel', String(i + 1));
+  const port = sentinelPorts(l)[i]!;
+  const name = VALKEY_PRIMARY_NAME;
+  return {
+    name: `valkey-sentinel-${i + 1}`,
+    kind: 'broker',
+    background: true,
+    ...inRoot('trixie', '/usr/bin/valkey-server', [join(dir, 'sentinel.conf'), '--sentinel']),
+    env: {},
+    prepare() {
+      mkdirSync(dir, { recursive: true });
+      write(
+        join(dir, 'sentinel.conf'),
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          'daemonize no',
+          'loglevel notice',
+          `sentinel monitor ${name} 127.0.0.1 ${l.ports.valkey} 2`,
+          `sentinel auth-user ${name} default`,
+          `sentinel auth-pass ${name} ${secrets(l).valkeyAdminPassword}`,
+          `sentinel down-after-milliseconds ${name} 3000`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+    },
+    ready: () => tcpOpen(port),
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 5_000,
   };
 }
 
@@ -452,7 +524,7 @@ export function shapeOf(o: { route?: string; profile?: string; domain?: string; 
 export const sameShape = (a: StackShape, b: StackShape) => (Object.keys(a) as (keyof StackShape)[]).every((k) => a[k] === b[k]);
 
 export const describeShape = (s: StackShape) =>
-  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX${s.replicated ? ', Kafka and RabbitMQ on three nodes each' : ''}`;
+  `route ${s.route}, profile ${s.profile}, domain ${s.domain}, ${s.writers} writer(s) per broker, ${s.apis} API(s) behind NGINX${s.replicated ? ', Kafka and RabbitMQ on three nodes each, Valkey with a replica and three sentinels' : ''}`;
 
 /**
  * STACK_ENV='{"ingest-api":{"FORWARD_LINGER_MS":"2"}}': settings for a tuning run, over everything else,
@@ -483,7 +555,12 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
 
 function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const p = l.ports;
-  const valkeyWriter = {
+  const valkeys = valkeyNodes(l, opts.replicated);
+  // the replicated shape: the services ask the sentinels for the primary, and a batch counts once the replica has it too
+  const valkeyWhere: Record<string, string> = opts.replicated ? { VALKEY_SENTINELS: sentinelPorts(l).map((port) => `127.0.0.1:${port}`).join(','), VALKEY_PRIMARY_NAME } : {};
+  const valkeyWriter: Record<string, string> = {
+    ...valkeyWhere,
+    ...(opts.replicated ? { VALKEY_WAIT_REPLICAS: '1' } : {}),
     VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
     VALKEY_USERNAME: 'writer',
     VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
@@ -496,7 +573,8 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, rabbits.length === 1 ? 'rabbitmq-url' : 'rabbitmq-urls') };
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
-    valkey(l),
+    ...valkeys.map((n) => valkey(l, n, valkeys)),
+    ...(opts.replicated ? [0, 1, 2].map((i) => sentinel(l, i)) : []),
     on('rabbitmq', epmd(l)),
     ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
     ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
@@ -530,6 +608,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
         {
           PORT: String(a.port),
           DISPATCHER_URL: `http://127.0.0.1:${p.dispatcher}`,
+          ...valkeyWhere,
           VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
           VALKEY_USERNAME: 'reader',
           VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-reader-password'),

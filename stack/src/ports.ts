@@ -34,6 +34,11 @@ export interface StackPorts {
   amqp3: number;
   rabbitmqDist3: number;
   valkey: number;
+  /** The replicated shape's Valkey replica and its three sentinels. */
+  valkeyReplica: number;
+  sentinel1: number;
+  sentinel2: number;
+  sentinel3: number;
   kafka: number;
   kafkaController: number;
   /** The replicated shape's Kafka nodes 2 and 3 (`npm start -- --replicated`): each a broker and a controller. */
@@ -51,7 +56,7 @@ function stackPorts(services: number, rabbitmq: number, valkey: number, kafka: n
     api: s(0), dispatcher: s(1), kafkaWriter: s(3), rabbitmqWriter: s(4), view: s(8),
     kafkaConsumer: s(11), rabbitmqConsumer: s(12), kafkaWriterMetrics: s(13), rabbitmqWriterMetrics: s(14), bare: s(19),
     amqp: rabbitmq, rabbitmqDist: rabbitmq + 1, epmd: rabbitmq + 2, amqp2: rabbitmq + 3, rabbitmqDist2: rabbitmq + 4, amqp3: rabbitmq + 5, rabbitmqDist3: rabbitmq + 6,
-    valkey,
+    valkey, valkeyReplica: valkey + 1, sentinel1: valkey + 2, sentinel2: valkey + 3, sentinel3: valkey + 4,
     kafka, kafkaController: kafka + 1, kafka2: kafka + 2, kafkaController2: kafka + 3, kafka3: kafka + 4, kafkaController3: kafka + 5, prometheus: kafka - 2,
   };
 }

@@ -89,12 +89,26 @@ export function hostPort(opts: { default?: string } = {}): Reader<{ host: string
     read(name, env) {
       const v = raw(name, env, false) ?? opts.default;
       if (v === undefined) throw new Problem(`${name}: is required, as host:port`);
-      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
-      const port = m ? Number(m[2]) : 0;
-      if (!m || port < 1 || port > 65535) throw new Problem(`${name}: must be host:port; got ${JSON.stringify(v)}`);
-      return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+      return parseHostPort(name, v);
     },
   };
+}
+
+/** host:port,host:port: a list of servers (Valkey's sentinels); empty unless set. */
+export function hostPorts(): Reader<{ host: string; port: number }[]> {
+  return {
+    read(name, env) {
+      const v = raw(name, env, false) ?? '';
+      return v.split(',').map((s) => s.trim()).filter(Boolean).map((one) => parseHostPort(name, one));
+    },
+  };
+}
+
+function parseHostPort(name: string, v: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) throw new Problem(`${name}: must be host:port; got ${JSON.stringify(v)}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, grpcTarget, hostPort, int, list, loadConfig, oneOf, str } from '../src/config.js';
+import { ConfigError, grpcTarget, hostPort, hostPorts, int, list, loadConfig, oneOf, str } from '../src/config.js';
 
 const spec = {
   PORT: int({ default: 8080, min: 1, max: 65535 }),
@@ -64,4 +64,13 @@ test('a gRPC target is host:port, a dns: name or an address list; anything else 
     assert.equal(loadConfig(spec, { W: ok }).W, ok);
   for (const bad of ['writer', 'writer:0', 'dns:///writer', 'ipv4:127.0.0.1:1,nope', 'http://writer:50051', 'a:1,b:2'])
     assert.throws(() => loadConfig(spec, { W: bad }), (e: Error) => e instanceof ConfigError && /W: must be host:port, dns:\/\/\/name:port or ipv4:a:port,b:port/.test(e.message), bad);
+});
+
+test('a list of servers: empty unless set, each host:port checked', () => {
+  assert.deepEqual(loadConfig({ S: hostPorts() }, {}).S, []);
+  assert.deepEqual(loadConfig({ S: hostPorts() }, { S: '127.0.0.1:26379, [::1]:26380' }).S, [
+    { host: '127.0.0.1', port: 26379 },
+    { host: '::1', port: 26380 },
+  ]);
+  assert.throws(() => loadConfig({ S: hostPorts() }, { S: '127.0.0.1:26379,nohost' }), /S: must be host:port; got "nohost"/);
 });

@@ -8,14 +8,15 @@ export interface Applier<D extends Domain> {
   applyBatch(path: BrokerPath, items: readonly Applied<D>[]): Promise<number[]>;
 }
 
-export interface ValkeyTarget {
-  host: string;
-  port: number;
+/** Where Valkey is: one server, or the sentinels that know the current primary of a replicated Valkey. */
+export type ValkeyWhere = { host: string; port: number } | { sentinels: { host: string; port: number }[]; primaryName: string };
+
+export type ValkeyTarget = ValkeyWhere & {
   username: string;
   password: string;
   /** Shown in CLIENT LIST, to tell services apart. */
   name: string;
-}
+};
 
 /**
  * One long-lived connection. Commands fail fast while it is down (no offline
@@ -24,8 +25,7 @@ export interface ValkeyTarget {
  */
 export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): Redis {
   const redis = new Redis({
-    host: t.host,
-    port: t.port,
+    ...whereOptions(t),
     username: t.username,
     password: t.password || undefined,
     connectionName: t.name,
@@ -41,6 +41,23 @@ export function connectValkey(t: ValkeyTarget, onError: (err: Error) => void): R
   });
   redis.on('error', onError);
   return redis;
+}
+
+/**
+ * One server, or its sentinels: the client asks them for the primary at each connect, checks that the
+ * server it reaches is a primary, listens for their failover announcements (and drops a connection to a
+ * demoted or frozen primary when one comes), and reconnects on a READONLY answer, which a demoted
+ * primary gives.
+ */
+function whereOptions(t: ValkeyWhere) {
+  if ('host' in t) return { host: t.host, port: t.port };
+  return {
+    sentinels: t.sentinels,
+    name: t.primaryName,
+    failoverDetector: true,
+    sentinelRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+    reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false) as 2 | false,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { hostPort, int, str, type ConfigOf, type Logger } from '@tweets/kit';
+import { hostPort, hostPorts, int, str, type ConfigOf, type Logger } from '@tweets/kit';
 import type { Redis } from 'iovalkey';
 import { connectValkey } from './client.js';
 import { DEFAULT_DEDUP_SLICES, DEFAULT_DEDUP_WINDOW_SEC } from './store.js';
@@ -7,6 +7,12 @@ import { DEFAULT_DEDUP_SLICES, DEFAULT_DEDUP_WINDOW_SEC } from './store.js';
 export function valkeySpec(defaultUser: string, defaultPrefix: string) {
   return {
     VALKEY_ADDR: hostPort({ default: '127.0.0.1:16379' }),
+    /**
+     * Valkey's sentinels, host:port comma-separated: when set, the service asks them for the primary named
+     * VALKEY_PRIMARY_NAME, and follows it through a failover (VALKEY_ADDR is then unused).
+     */
+    VALKEY_SENTINELS: hostPorts(),
+    VALKEY_PRIMARY_NAME: str({ default: 'tweets', pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
     VALKEY_USERNAME: str({ default: defaultUser }),
     VALKEY_PASSWORD: str({ default: '', secret: true }),
     /** The domain's key prefix (its definition's, `wt` for weather tweets, unless set). */
@@ -23,7 +29,8 @@ export type ValkeyConfig = ConfigOf<ReturnType<typeof valkeySpec>>;
  */
 export function connectFromConfig(cfg: ValkeyConfig, name: string, log: Logger): Redis {
   let up = false;
-  const redis = connectValkey({ ...cfg.VALKEY_ADDR, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name }, (err) => {
+  const where = cfg.VALKEY_SENTINELS.length > 0 ? { sentinels: cfg.VALKEY_SENTINELS, primaryName: cfg.VALKEY_PRIMARY_NAME } : cfg.VALKEY_ADDR;
+  const redis = connectValkey({ ...where, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name }, (err) => {
     if (up) log.warn({ err: { message: err.message } }, 'valkey connection lost; reconnecting');
     else log.debug({ err: { message: err.message } }, 'valkey connection error');
     up = false;
