@@ -593,8 +593,9 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));
   const out = f.quick ? join(l.dir, 'runs', `chaos-${stamp}.md`) : join(ROOT, 'docs', f.replicated ? 'node-loss.md' : 'reliability.md');
-  writeFileSync(out, md);
+  // the result file first: it names the commit, which the report written next would make look changed
   if (f.replicated && !f.quick) say(`result written to ${writeNodeLossResult(report)}`);
+  writeFileSync(out, md);
   console.log(`\n${md}`);
   say(`report written to ${out}`);
   return report.passed ? 0 : 1;
