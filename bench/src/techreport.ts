@@ -207,7 +207,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       openLoopTable(lang, r, [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']], [
         { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], at: cpuCell(BROKER) },
         { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
-        { head: ['consumer CPU s per 1,000', 'CPU del consumer s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
+        { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
       ]),
       olSource,
     ),
