@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { build, ensureK8sTools, K8S_DIR } from '@tweets/stack/k8s';
-import { forLocalNode, INGRESS_CONF, nginxConf, routes } from '@tweets/stack/cluster';
+import { forLocalNode, INGRESS_CONF, NODE, nginxConf, routes } from '@tweets/stack/cluster';
 
 /**
  * deploy/k8s/overlays/local against the base it changes: what it puts in place of the operators' resources
@@ -79,4 +79,12 @@ test('the Black Friday local overlay: its Kafka topics, no RabbitMQ, the sales s
   assert.equal(names, 0, 'the custom resources are left out at apply');
   assert.ok(topics.length > 0 && topics.every((t) => !t.startsWith('weather')), `the sales topics, not the weather's: ${topics.join(' ')}`);
   assert.ok(blackfriday.some((o) => o.kind === 'HorizontalPodAutoscaler'), 'the sales HPAs');
+});
+
+test("the ingress's fixed Service address is the node plan's, in the range's static band (no Service created before it can take it)", () => {
+  const svc = local.find((o) => o.kind === 'Service' && o.metadata.name === 'nginx-ingress-controller')!;
+  assert.equal(svc.spec.clusterIP, NODE.ingressIp);
+  const [net] = NODE.serviceCidr.split('/');
+  const offset = Number(NODE.ingressIp.split('.')[3]) - Number(net!.split('.')[3]);
+  assert.ok(offset >= 1 && offset <= 16, `${NODE.ingressIp} is among the first 16 addresses of ${NODE.serviceCidr}`);
 });

@@ -28,6 +28,7 @@ import { ROOT } from '../layout.js';
 
 export { nginxConf, routes } from './ingress.js';
 export { forLocalNode, topicsOf } from './topics.js';
+export { NODE } from './plan.js';
 export { CLUSTER_SECRETS, INGRESS_CONF, PULL_SECRETS } from './deploy.js';
 export { locustInCluster } from './locust.js';
 export type { Kubectl } from './deploy.js';
