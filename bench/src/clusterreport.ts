@@ -98,7 +98,7 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
     L(
       lang,
       `Load through the ingress: ${r.phases.map((p) => `${p.rate}/s for ${p.seconds} s`).join(', then ')}; CPU as the HPA saw it (metrics-server, % of the pod's request, averaged over its pods). Scale-down stabilization ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s for the run (the manifests' ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} sent, ${fmt(t.accepted)} accepted (${notAccepted} answered with an error status); lost: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; counted twice: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
-      `Carga por el ingress: ${r.phases.map((p) => `${p.rate}/s durante ${p.seconds} s`).join(', luego ')}; la CPU como la vio el HPA (metrics-server, % de la petición del pod, promedio de sus pods). Estabilización de bajada de ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s para la corrida (la de los manifiestos: ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} enviados, ${fmt(t.accepted)} aceptados (${notAccepted} respondidos con un estado de error); perdidos: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; contados dos veces: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
+      `Carga por el ingress: ${r.phases.map((p) => `${p.rate}/s durante ${p.seconds} s`).join(', luego ')}; la CPU como la vio el HPA (metrics-server, % del request del pod, promedio de sus pods). Estabilización de bajada de ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s para la corrida (la de los manifiestos: ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} enviados, ${fmt(t.accepted)} aceptados (${notAccepted} respondidos con un estado de error); perdidos: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; contados dos veces: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
     ),
     source(lang, file, r.commit),
   ].join('\n');
@@ -147,7 +147,7 @@ function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
     L(
       lang,
       `Each pod with its manifest's CPU request and limit (API ${lim['ingest-api']!.request}/${lim['ingest-api']!.limit}, writers ${lim['writer-kafka']!.request}/${lim['writer-kafka']!.limit}); the HPA held at the count. Rates rise in 20-s steps through the ingress until one fails (a tweet not accepted, or p99 over 100 ms); CPU from the pods' own cgroups. One node of ${f.machine.cores} cores runs the brokers, Valkey and the control plane too.`,
-      `Cada pod con la petición y el límite de CPU de su manifiesto (API ${lim['ingest-api']!.request}/${lim['ingest-api']!.limit}, writers ${lim['writer-kafka']!.request}/${lim['writer-kafka']!.limit}); el HPA fijo en la cantidad. Las tasas suben en pasos de 20 s por el ingress hasta que uno falla (un tweet no aceptado, o p99 arriba de 100 ms); la CPU, de los cgroups de los pods. Un nodo de ${f.machine.cores} núcleos corre también los brokers, Valkey y el plano de control.`,
+      `Cada pod con el request y el limit de CPU de su manifiesto (API ${lim['ingest-api']!.request}/${lim['ingest-api']!.limit}, writers ${lim['writer-kafka']!.request}/${lim['writer-kafka']!.limit}); el HPA fijo en la cantidad. Las tasas suben en pasos de 20 s por el ingress hasta que uno falla (un tweet no aceptado, o p99 arriba de 100 ms); la CPU, de los cgroups de los pods. Un nodo de ${f.machine.cores} núcleos corre también los brokers, Valkey y el plano de control.`,
     ),
     source(lang, file, f.commit),
   ].join('\n');
@@ -225,7 +225,7 @@ export function hpaSvg(r: HpaRun & { commit?: string }, lang: Lang = 'en'): stri
     },
     {
       title: L(lang, `${h.deployment}: the HPA's CPU`, `${h.deployment}: la CPU del HPA`),
-      unit: L(lang, '% of the request', '% de la petición'),
+      unit: L(lang, '% of the request', '% del request'),
       series: [
         { name: L(lang, 'current', 'actual'), points: at(h, (s) => s.cpuPercent), color: '#d62728' },
         { name: L(lang, 'target', 'objetivo'), points: h.samples.map((s) => [s.t, h.hpa.targetPercent] as [number, number]), color: '#999' },

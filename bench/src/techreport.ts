@@ -298,7 +298,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
         [
           [L(lang, "API pod's CPU request (deploy/k8s/base/ingest-api.yaml)", 'Petición de CPU del pod de la API (deploy/k8s/base/ingest-api.yaml)'), `${scaling.requestMillicores}m`],
-          [L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media de la petición'), `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`],
+          [L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'), `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`],
           [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
           [
             apiCpuAt.rate ? L(lang, `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`, `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`) : '—',
@@ -308,7 +308,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
             ? [
                 [
                   L(lang, `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`, `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1,000)`),
-                  L(lang, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % de la petición`),
+                  L(lang, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`),
                 ],
               ]
             : []),
