@@ -3,10 +3,9 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DOMAIN_NAMES, domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
+import { DOMAIN_NAMES, domains, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
 import { layout, ROOT, type RunLayout, type StackLayout } from './layout.js';
-import { TOOL_PORTS } from './ports.js';
 import { ALL_FAULTS, NODE_LOSS_FAULTS, QUICK_FAULTS, QUICK_NODE_LOSS_FAULTS, renderReport, runChaos } from './chaos.js';
 import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
@@ -24,6 +23,7 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm run chaos [-- --quick] [--replicated] [--count N --rate R --concurrency N]
        npm test [-- --hog] [--repeat N] [--no-cluster]   (npm run test:slow: npm test -- --hog)
        npm run test:unit                     (the tests that need no broker)
+       npm run lint                          (ESLint over every workspace's TypeScript, eslint.config.js)
        npm run images [-- --push] [--base IMAGE] [--tag TAG] [--platform OS/ARCH]
        npm run artifact -- build|push [--count N] [--seed S] [--domain D] [--to HOST:PORT]
        npm run locust [-- --host URL] [--users N] [--count N] [--seed S] [--domain D] [--ui] [--cluster]
@@ -601,6 +601,17 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   return report.passed ? 0 : 1;
 }
 
+/** `npm run lint`: ESLint over the sources (eslint.config.js) under this Node.js; its exit code. */
+function lint(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings', '0', '.'], { cwd: ROOT, stdio: 'inherit' });
+    child.on('exit', (code) => {
+      say(code === 0 ? 'lint: clean' : 'lint: problems above');
+      resolve(code ?? 1);
+    });
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -635,6 +646,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'chaos':
         await startStack(l, { route: f.route, replicated: f.replicated });
         return await chaos(l, f);
+      case 'lint':
+        return await lint();
       case 'provision':
         provision(l);
         say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');

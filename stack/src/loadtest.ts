@@ -7,7 +7,7 @@
  * `npm run artifact -- push` pushes both with oras to the OCI registry as one
  * artifact: dataset.json is its config blob, tweets.jsonl its one layer.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@
  * htpasswd (bcrypt) logins; the user and password are generated into
  * .data/registry/ (gitignored). It runs detached until `npm stop`, by its PID.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { weather, type WeatherDomain } from '@tweets/domain';
+import type { WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { api, pidOf, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 

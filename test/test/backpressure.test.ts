@@ -34,8 +34,8 @@ test('while Kafka hangs: fast 503s with Retry-After, bounded memory, and recover
   const loading = runLoad({ domain: weather, url: api, count: 3000, concurrency: 50, rate: 400, idPrefix, retry: { maxTotalMs: 60_000 }, maxDurationMs: 120_000 });
   await sleep(1000);
   process.kill(kafka, 'SIGSTOP');
-  let probes: Awaited<ReturnType<typeof timedPost>>[] = [];
-  let rssPeak: Record<string, number> = {};
+  let probes: Awaited<ReturnType<typeof timedPost>>[];
+  let rssPeak: Record<string, number>;
   try {
     await sleep(1500);
     probes = await Promise.all(Array.from({ length: 20 }, (_, i) => timedPost({ municipality: 'mixco', temperature: 1, humidity: 1, weather: 'foggy' }, `${idPrefix}-probe-${i}`)));

@@ -103,7 +103,7 @@ test('the bar chart counts exactly what was sent, per weather condition, on both
   const bars = w.panels.find((p) => p.type === 'barchart')!;
   const want = Object.fromEntries(weather.fields.weather.values.map((c) => [c, sent.filter((t) => t.weather === c).length]));
   const until = Date.now() + COUNT_GUARD_MS;
-  let rows: Record<string, string | number>[] = [];
+  let rows: Record<string, string | number>[];
   const delta = (r: Record<string, string | number>, col: string) => Number(r[col]) - Number(barsBefore[String(r.Weather)]![col]);
   for (;;) {
     rows = await infinity(bars.targets![0] as unknown as InfinityTarget, { municipality: group });

@@ -103,6 +103,7 @@ test('the checks catch what they are there for: schemas a misspelled field and a
   const cases: { name: string; from: string | RegExp; to: string; schema: boolean }[] = [
     { name: 'a misspelled field', from: 'revisionHistoryLimit: 3', to: 'revisionHistoryLimt: 3', schema: true },
     { name: 'an HPA below one replica', from: 'minReplicas: 1', to: 'minReplicas: 0', schema: false },
+    // eslint-disable-next-line no-regex-spaces -- YAML's indentation, as it is written
     { name: 'a PDB with both bounds', from: /maxUnavailable: 1\n(  selector:\n    matchLabels:\n      app.kubernetes.io\/name: valkey)/, to: 'maxUnavailable: 1\n  minAvailable: 1\n$1', schema: false },
     { name: 'a Service port out of range', from: 'port: 8081', to: 'port: 80810', schema: false },
   ];

@@ -110,7 +110,10 @@ export function createConsumerCore<D extends Domain, R>(o: ConsumerCoreOptions<D
       if (store.failing) o.log.info('valkey takes writes again');
       store.failing = false;
       applyDuration?.observe((performance.now() - t0) / 1000);
-      for (const r of results) r === 1 ? counts.applied++ : counts.duplicates++;
+      for (const r of results) {
+        if (r === 1) counts.applied++;
+        else counts.duplicates++;
+      }
     }
   }
 

@@ -14,7 +14,6 @@ test('every key of a path carries the path as its hash tag', () => {
 });
 
 test('the two paths never share a key', () => {
-  const t = [{ id: 'same-id' }];
   const a = new Set(applyKeys(weather, 'wt', 'kafka', w, 1_800_000_000).keys);
   for (const k of applyKeys(weather, 'wt', 'rabbitmq', w, 1_800_000_000).keys) assert.ok(!a.has(k), k);
 });

@@ -45,7 +45,9 @@ export async function startWriterServer(o: {
   let serving: boolean | undefined;
   const follow = () => {
     const now = o.publisher.ready();
-    if (now !== serving) setHealth((serving = now) ? 'SERVING' : 'NOT_SERVING');
+    if (now === serving) return;
+    serving = now;
+    setHealth(now ? 'SERVING' : 'NOT_SERVING');
   };
   follow();
   const healthTimer = setInterval(follow, 500);
