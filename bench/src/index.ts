@@ -4,3 +4,4 @@ export * from './bench.js';
 export * from './sampler.js';
 export * from './seedload.js';
 export * from './replica.js';
+export * from './architecture.js';

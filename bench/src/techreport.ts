@@ -5,6 +5,7 @@
  * files of that run. The prose around them stays as written; each table sits
  * between `<!-- report:name -->` and `<!-- /report:name -->`.
  */
+import { architectureSvg } from './architecture.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ScenarioResult } from './report.js';
@@ -437,7 +438,7 @@ export function renderReport(o: { results: string; docs: string; root: string; q
     if (o.quick) continue;
     writeFileSync(file, doc);
     written.push(file);
-    for (const [name, body] of Object.entries({ ...charts(run, lang), ...clusterCharts(cluster, lang) })) {
+    for (const [name, body] of Object.entries({ ...charts(run, lang), ...clusterCharts(cluster, lang), architecture: architectureSvg(lang) })) {
       const f = join(figures, `${name}${lang === 'es' ? '.es' : ''}.svg`);
       writeFileSync(f, body);
       written.push(f);
