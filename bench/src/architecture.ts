@@ -43,20 +43,120 @@ export const FRAMES: Frame[] = [
 ];
 
 export const BOXES: Box[] = [
-  { id: 'locust', col: 0, row: 0, label: ['Locust', 'Locust'], note: ['Job, 10 users', 'Job, 10 usuarios'], refs: ['Job loadtest/locust'], from: 'components/locust' },
-  { id: 'ingress', col: 1, row: 0, label: ['NGINX ingress', 'Ingress NGINX'], note: ['Ingress weather-tweets', 'Ingress weather-tweets'], refs: ['Ingress tweets/weather-tweets', 'Namespace /nginx-ingress'] },
-  { id: 'api', col: 2, row: 0, label: ['ingest-api', 'ingest-api'], note: ['HPA 1-3, REST', 'HPA 1-3, REST'], refs: ['Deployment tweets/ingest-api', 'HorizontalPodAutoscaler tweets/ingest-api', 'Service tweets/ingest-api'] },
-  { id: 'dispatcher', col: 2, row: 1, label: ['dispatcher', 'dispatcher'], note: ['REST in, gRPC out', 'REST entra, gRPC sale'], refs: ['Deployment tweets/dispatcher', 'Service tweets/dispatcher'] },
-  { id: 'writer-kafka', col: 3, row: 0, label: ['writer-kafka', 'writer-kafka'], note: ['gRPC server', 'servidor gRPC'], refs: ['Deployment tweets/writer-kafka', 'Service tweets/writer-kafka'] },
-  { id: 'writer-rabbitmq', col: 3, row: 1, label: ['writer-rabbitmq', 'writer-rabbitmq'], note: ['gRPC server', 'servidor gRPC'], refs: ['Deployment tweets/writer-rabbitmq', 'Service tweets/writer-rabbitmq'] },
-  { id: 'kafka', col: 4, row: 0, label: ['Kafka (Strimzi)', 'Kafka (Strimzi)'], note: ['3 nodes, topic ×3', '3 nodos, tópico ×3'], refs: ['Kafka kafka/tweets', 'KafkaNodePool kafka/dual', 'KafkaTopic kafka/weather-tweets'] },
-  { id: 'rabbitmq', col: 4, row: 1, label: ['RabbitMQ', 'RabbitMQ'], note: ['3 nodes, quorum queue', '3 nodos, quorum queue'], refs: ['RabbitmqCluster rabbitmq/rabbitmq', 'Job rabbitmq/rabbitmq-app-user'] },
-  { id: 'kafka-consumer', col: 5, row: 0, label: ['kafka-consumer', 'kafka-consumer'], note: ['counts once per id', 'cuenta una vez por id'], refs: ['Deployment tweets/kafka-consumer'] },
-  { id: 'rabbitmq-consumer', col: 5, row: 1, label: ['rabbitmq-consumer', 'rabbitmq-consumer'], note: ['counts once per id', 'cuenta una vez por id'], refs: ['Deployment tweets/rabbitmq-consumer'] },
-  { id: 'valkey-0', col: 6, row: 0, label: ['valkey-0', 'valkey-0'], note: ['primary, AOF', 'primario, AOF'], refs: ['StatefulSet valkey/valkey', 'Service valkey/valkey'] },
-  { id: 'valkey-1', col: 6, row: 1, label: ['valkey-1', 'valkey-1'], note: ['replica', 'réplica'], refs: ['StatefulSet valkey/valkey', 'Service valkey/valkey-read'] },
-  { id: 'grafana', col: 1, row: 2, label: ['Grafana', 'Grafana'], note: ['Ingress /grafana', 'Ingress /grafana'], refs: ['Ingress monitoring/grafana'] },
-  { id: 'zot', col: 0, row: 2, label: ['Zot (a VM)', 'Zot (una VM)'], note: ['images, load file', 'imágenes, archivo de carga'], refs: [], outside: true },
+  {
+    id: 'locust',
+    col: 0,
+    row: 0,
+    label: ['Locust', 'Locust'],
+    note: ['Job, 10 users', 'Job, 10 usuarios'],
+    refs: ['Job loadtest/locust'],
+    from: 'components/locust',
+  },
+  {
+    id: 'ingress',
+    col: 1,
+    row: 0,
+    label: ['NGINX ingress', 'Ingress NGINX'],
+    note: ['Ingress weather-tweets', 'Ingress weather-tweets'],
+    refs: ['Ingress tweets/weather-tweets', 'Namespace /nginx-ingress'],
+  },
+  {
+    id: 'api',
+    col: 2,
+    row: 0,
+    label: ['ingest-api', 'ingest-api'],
+    note: ['HPA 1-3, REST', 'HPA 1-3, REST'],
+    refs: ['Deployment tweets/ingest-api', 'HorizontalPodAutoscaler tweets/ingest-api', 'Service tweets/ingest-api'],
+  },
+  {
+    id: 'dispatcher',
+    col: 2,
+    row: 1,
+    label: ['dispatcher', 'dispatcher'],
+    note: ['REST in, gRPC out', 'REST entra, gRPC sale'],
+    refs: ['Deployment tweets/dispatcher', 'Service tweets/dispatcher'],
+  },
+  {
+    id: 'writer-kafka',
+    col: 3,
+    row: 0,
+    label: ['writer-kafka', 'writer-kafka'],
+    note: ['gRPC server', 'servidor gRPC'],
+    refs: ['Deployment tweets/writer-kafka', 'Service tweets/writer-kafka'],
+  },
+  {
+    id: 'writer-rabbitmq',
+    col: 3,
+    row: 1,
+    label: ['writer-rabbitmq', 'writer-rabbitmq'],
+    note: ['gRPC server', 'servidor gRPC'],
+    refs: ['Deployment tweets/writer-rabbitmq', 'Service tweets/writer-rabbitmq'],
+  },
+  {
+    id: 'kafka',
+    col: 4,
+    row: 0,
+    label: ['Kafka (Strimzi)', 'Kafka (Strimzi)'],
+    note: ['3 nodes, topic ×3', '3 nodos, tópico ×3'],
+    refs: ['Kafka kafka/tweets', 'KafkaNodePool kafka/dual', 'KafkaTopic kafka/weather-tweets'],
+  },
+  {
+    id: 'rabbitmq',
+    col: 4,
+    row: 1,
+    label: ['RabbitMQ', 'RabbitMQ'],
+    note: ['3 nodes, quorum queue', '3 nodos, quorum queue'],
+    refs: ['RabbitmqCluster rabbitmq/rabbitmq', 'Job rabbitmq/rabbitmq-app-user'],
+  },
+  {
+    id: 'kafka-consumer',
+    col: 5,
+    row: 0,
+    label: ['kafka-consumer', 'kafka-consumer'],
+    note: ['counts once per id', 'cuenta una vez por id'],
+    refs: ['Deployment tweets/kafka-consumer'],
+  },
+  {
+    id: 'rabbitmq-consumer',
+    col: 5,
+    row: 1,
+    label: ['rabbitmq-consumer', 'rabbitmq-consumer'],
+    note: ['counts once per id', 'cuenta una vez por id'],
+    refs: ['Deployment tweets/rabbitmq-consumer'],
+  },
+  {
+    id: 'valkey-0',
+    col: 6,
+    row: 0,
+    label: ['valkey-0', 'valkey-0'],
+    note: ['primary, AOF', 'primario, AOF'],
+    refs: ['StatefulSet valkey/valkey', 'Service valkey/valkey'],
+  },
+  {
+    id: 'valkey-1',
+    col: 6,
+    row: 1,
+    label: ['valkey-1', 'valkey-1'],
+    note: ['replica', 'réplica'],
+    refs: ['StatefulSet valkey/valkey', 'Service valkey/valkey-read'],
+  },
+  {
+    id: 'grafana',
+    col: 1,
+    row: 2,
+    label: ['Grafana', 'Grafana'],
+    note: ['Ingress /grafana', 'Ingress /grafana'],
+    refs: ['Ingress monitoring/grafana'],
+  },
+  {
+    id: 'zot',
+    col: 0,
+    row: 2,
+    label: ['Zot (a VM)', 'Zot (una VM)'],
+    note: ['images, load file', 'imágenes, archivo de carga'],
+    refs: [],
+    outside: true,
+  },
 ];
 
 /** The flows: from, to, and what travels (drawn on the line where there is room). */
@@ -98,7 +198,9 @@ export function architectureSvg(lang: Lang = 'en'): string {
   for (const f of FRAMES) {
     const x = cellX(f.col) + 4;
     const y = cellY(f.row) + 4;
-    out.push(`<rect x="${x}" y="${y}" width="${f.cols * CELL.w - 8}" height="${f.rows * CELL.h - 8}" rx="8" fill="#f4f7fb" stroke="#9ab"/>`);
+    out.push(
+      `<rect x="${x}" y="${y}" width="${f.cols * CELL.w - 8}" height="${f.rows * CELL.h - 8}" rx="8" fill="#f4f7fb" stroke="#9ab"/>`,
+    );
     out.push(`<text x="${x + 6}" y="${y + 14}" fill="#456" font-style="italic">ns ${esc(f.name)}</text>`);
   }
   const byId = new Map(BOXES.map((b) => [b.id, b]));
@@ -112,7 +214,9 @@ export function architectureSvg(lang: Lang = 'en'): string {
   for (const b of BOXES) {
     const { x, y } = boxXY(b);
     const fill = b.outside ? '#fff4e0' : '#ffffff';
-    out.push(`<rect x="${x}" y="${y}" width="${BOX.w}" height="${BOX.h}" rx="5" fill="${fill}" stroke="#345" stroke-dasharray="${b.outside ? '4 3' : ''}"/>`);
+    out.push(
+      `<rect x="${x}" y="${y}" width="${BOX.w}" height="${BOX.h}" rx="5" fill="${fill}" stroke="#345" stroke-dasharray="${b.outside ? '4 3' : ''}"/>`,
+    );
     out.push(`<text x="${x + BOX.w / 2}" y="${y + 21}" text-anchor="middle" font-weight="bold">${esc(L(lang, ...b.label))}</text>`);
     if (b.note) out.push(`<text x="${x + BOX.w / 2}" y="${y + 38}" text-anchor="middle" fill="#444">${esc(L(lang, ...b.note))}</text>`);
   }

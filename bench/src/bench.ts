@@ -5,7 +5,18 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
-import { layout, readState, reconfigureStack, ROOT, secrets, startStack, stopStack, type Profile, type Route, type StackLayout } from '@tweets/stack';
+import {
+  layout,
+  readState,
+  reconfigureStack,
+  ROOT,
+  secrets,
+  startStack,
+  stopStack,
+  type Profile,
+  type Route,
+  type StackLayout,
+} from '@tweets/stack';
 import { connectValkey } from '@tweets/store';
 import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
@@ -13,10 +24,24 @@ import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type Process
 import { TreeSampler } from './sampler.js';
 import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
 
-export const SCENARIOS = ['bare', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic', 'naive'] as const;
+export const SCENARIOS = [
+  'bare',
+  'fanout',
+  'fanoutWriters2',
+  'fanoutApis1',
+  'fanoutApis2',
+  'fanoutApis3',
+  'kafkaOnly',
+  'rabbitmqOnly',
+  'rabbitmqOnlyClassic',
+  'naive',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: Profile; writers?: number; apis?: number; description: string }> = {
+const PIPELINE: Record<
+  Exclude<ScenarioName, 'bare'>,
+  { route: Route; profile: Profile; writers?: number; apis?: number; description: string }
+> = {
   fanout: { route: 'both', profile: 'default', description: 'both paths (Kafka and RabbitMQ)' },
   fanoutWriters2: { route: 'both', profile: 'default', writers: 2, description: 'both paths, two writer processes per broker' },
   fanoutApis1: { route: 'both', profile: 'default', apis: 1, description: 'both paths, NGINX in front of one API process' },
@@ -25,11 +50,26 @@ const PIPELINE: Record<Exclude<ScenarioName, 'bare'>, { route: Route; profile: P
   kafkaOnly: { route: 'kafka', profile: 'default', description: 'Kafka path only' },
   rabbitmqOnly: { route: 'rabbitmq', profile: 'default', description: 'RabbitMQ path only (a quorum queue)' },
   rabbitmqOnlyClassic: { route: 'rabbitmq', profile: 'classicQueue', description: 'RabbitMQ path only, a classic queue' },
-  naive: { route: 'both', profile: 'naive', description: 'both paths, one request, one call and one broker round trip per tweet at every hop' },
+  naive: {
+    route: 'both',
+    profile: 'naive',
+    description: 'both paths, one request, one call and one broker round trip per tweet at every hop',
+  },
 };
 
 /** The Node.js services, whose RSS the benchmark holds under a limit. */
-const NODE_SERVICES = ['ingest-api', 'ingest-api-2', 'ingest-api-3', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'writer-kafka-2', 'writer-rabbitmq-2', 'kafka-consumer', 'rabbitmq-consumer'];
+const NODE_SERVICES = [
+  'ingest-api',
+  'ingest-api-2',
+  'ingest-api-3',
+  'dispatcher',
+  'writer-kafka',
+  'writer-rabbitmq',
+  'writer-kafka-2',
+  'writer-rabbitmq-2',
+  'kafka-consumer',
+  'rabbitmq-consumer',
+];
 const LOADGEN = 'bench (load generator)';
 
 export interface BenchOptions {
@@ -120,9 +160,15 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
   const per1000 = Math.max(s.ok, 1) / 1000;
   const processes: Record<string, ProcessCost> = {};
   for (const n of Object.keys(cpu0)) {
-    processes[n] = { cpuSecPer1000: Math.round(((cpu1[n]!.cpuSec - cpu0[n]!.cpuSec) / per1000) * 1000) / 1000, peakRssMb: result.peakRssMb[n] ?? 0 };
+    processes[n] = {
+      cpuSecPer1000: Math.round(((cpu1[n]!.cpuSec - cpu0[n]!.cpuSec) / per1000) * 1000) / 1000,
+      peakRssMb: result.peakRssMb[n] ?? 0,
+    };
   }
-  processes[LOADGEN] = { cpuSecPer1000: Math.round(((self.user + self.system) / 1e6 / per1000) * 1000) / 1000, peakRssMb: result.peakRssMb[LOADGEN] ?? 0 };
+  processes[LOADGEN] = {
+    cpuSecPer1000: Math.round(((self.user + self.system) / 1e6 / per1000) * 1000) / 1000,
+    peakRssMb: result.peakRssMb[LOADGEN] ?? 0,
+  };
   o.log(`${name} ${rate}/s: ${passed ? 'pass' : `FAIL (${reason})`}; p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, achieved ${s.achievedRate}/s`);
   const cpuSecPer1000 = Object.fromEntries(Object.entries(processes).map(([n, c]) => [n, c.cpuSecPer1000]));
   return { step: { ...s, passed, reason, countedWithinMs, cpuSecPer1000 }, processes };
@@ -168,7 +214,11 @@ async function findMax(o: BenchOptions, name: string, description: string, t: Ta
 
 function stackPids(l: StackLayout): Record<string, number> {
   const s = readState(l);
-  return Object.fromEntries(Object.entries(s?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
+  return Object.fromEntries(
+    Object.entries(s?.components ?? {})
+      .filter(([, c]) => c.pid)
+      .map(([n, c]) => [n, c.pid!]),
+  );
 }
 
 /**
@@ -177,7 +227,10 @@ function stackPids(l: StackLayout): Record<string, number> {
  * earlier ones left in the dedup window (a larger AOF to rewrite, more memory).
  */
 async function emptyValkey(l: StackLayout): Promise<void> {
-  const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'default', password: secrets(l).valkeyAdminPassword, name: 'bench-reset' }, () => {});
+  const redis = connectValkey(
+    { host: '127.0.0.1', port: l.ports.valkey, username: 'default', password: secrets(l).valkeyAdminPassword, name: 'bench-reset' },
+    () => {},
+  );
   try {
     await new Promise((resolve, reject) => {
       redis.once('ready', resolve);
@@ -230,7 +283,8 @@ async function httpFloor(l: StackLayout, rate: number, seconds: number): Promise
 
 /** Each floor's lowest measurement: a floor is what a component costs at least. */
 function lowest<F extends Floors & { http: { bare: number; loadgen: number } }>(a: F, b: F): F {
-  const min = <T extends Record<string, number>>(x: T, y: T) => Object.fromEntries(Object.keys(x).map((k) => [k, Math.min(x[k]!, y[k]!)])) as T;
+  const min = <T extends Record<string, number>>(x: T, y: T) =>
+    Object.fromEntries(Object.keys(x).map((k) => [k, Math.min(x[k]!, y[k]!)])) as T;
   return { ...a, us: min(a.us, b.us), http: min(a.http, b.http) };
 }
 
@@ -258,7 +312,13 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     if (o.scenarios.includes('bare')) {
       const { child, url } = await startBare(l);
       try {
-        out.bare = await findMax(o, 'bare', 'no-op endpoint: parse JSON, answer 202', { url, countPaths: [], pids: () => ({ bare: child.pid! }) }, o.rates.bare);
+        out.bare = await findMax(
+          o,
+          'bare',
+          'no-op endpoint: parse JSON, answer 202',
+          { url, countPaths: [], pids: () => ({ bare: child.pid! }) },
+          o.rates.bare,
+        );
       } finally {
         child.kill('SIGTERM');
       }
@@ -267,7 +327,14 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     if (o.seedLoad) {
       const { child, url } = await startBare(l);
       try {
-        seed = await runSeedLoads(l, { ...o.seedLoad, paths: routedPaths((readState(l)?.route ?? 'both') as Route), log: o.log, bare: { url, pid: child.pid! }, floorSec: o.floorSec, warmupSec: o.warmupSec });
+        seed = await runSeedLoads(l, {
+          ...o.seedLoad,
+          paths: routedPaths((readState(l)?.route ?? 'both') as Route),
+          log: o.log,
+          bare: { url, pid: child.pid! },
+          floorSec: o.floorSec,
+          warmupSec: o.warmupSec,
+        });
       } finally {
         child.kill('SIGTERM');
       }
@@ -285,7 +352,14 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       if (o.warmupSec > 0) {
         const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
         const before = await fetchStats<WeatherDomain>(l.apiUrl);
-        const w = await openLoop({ url: l.apiUrl, path: '/tweets', rate: warm, durationMs: o.warmupSec * 1000, connections: CONNECTIONS, idPrefix: `warm-${name}-${Date.now()}` });
+        const w = await openLoop({
+          url: l.apiUrl,
+          path: '/tweets',
+          rate: warm,
+          durationMs: o.warmupSec * 1000,
+          connections: CONNECTIONS,
+          idPrefix: `warm-${name}-${Date.now()}`,
+        });
         await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
         await sleep(1000);
       }
@@ -313,13 +387,23 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const naive = get('naive');
   const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
-  const nodePeak = Math.max(0, ...(['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap((k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0)));
+  const nodePeak = Math.max(
+    0,
+    ...(['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap(
+      (k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0),
+    ),
+  );
   const at5000 = fanout.steps.find((s) => s.rate === 5000);
   const measured: Omit<BenchResults, 'targets'> = {
     date,
     commit: commit(),
     quick: o.quick,
-    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cores: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     criteria: { stepSeconds: o.stepSec, rampSeconds: o.rampSec, p99MaxMs: P99_MAX_MS, drainMaxMs: DRAIN_MAX_MS },
     bare,
     naive,
@@ -340,7 +424,15 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     floors: floors ?? null,
     ceiling: ceiling ?? null,
     nodeServicePeakRssMb: nodePeak,
-    seedLoad: seed ? { clients: seed.seed.clients, tweets: seed.seed.tweets, throughput: seed.seed.throughput, p50Ms: seed.seed.p50Ms, p99Ms: seed.seed.p99Ms } : null,
+    seedLoad: seed
+      ? {
+          clients: seed.seed.clients,
+          tweets: seed.seed.tweets,
+          throughput: seed.seed.throughput,
+          p50Ms: seed.seed.p50Ms,
+          p99Ms: seed.seed.p99Ms,
+        }
+      : null,
     seedLoads: seed ?? null,
   };
   const results: BenchResults = { ...measured, targets: judgeTargets(measured) };

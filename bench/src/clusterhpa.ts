@@ -43,7 +43,10 @@ export interface HpaSample {
   cpuPercent: number | null;
 }
 
-export interface HpaStep extends Pick<StepResult, 'rate' | 'sent' | 'ok' | 'non2xx' | 'statuses' | 'errors' | 'achievedRate' | 'p50Ms' | 'p99Ms'> {
+export interface HpaStep extends Pick<
+  StepResult,
+  'rate' | 'sent' | 'ok' | 'non2xx' | 'statuses' | 'errors' | 'achievedRate' | 'p50Ms' | 'p99Ms'
+> {
   t: number;
   phase: string;
 }
@@ -66,7 +69,14 @@ export interface HpaRun {
   /** Every HPA of the namespace, sampled together. */
   hpas: HpaTrace[];
   steps: HpaStep[];
-  totals: { sent: number; accepted: number; counted: Record<string, number>; lost: Record<string, number>; doubled: Record<string, number>; countedNotAccepted: Record<string, number> };
+  totals: {
+    sent: number;
+    accepted: number;
+    counted: Record<string, number>;
+    lost: Record<string, number>;
+    doubled: Record<string, number>;
+    countedNotAccepted: Record<string, number>;
+  };
 }
 
 export interface ClusterTarget {
@@ -85,16 +95,35 @@ async function kubectlJson<T>(t: ClusterTarget, args: string[]): Promise<T> {
 }
 
 interface Hpa {
-  spec: { minReplicas: number; maxReplicas: number; metrics: { resource: { target: { averageUtilization: number } } }[]; behavior?: { scaleDown?: { stabilizationWindowSeconds?: number } } };
-  status: { currentReplicas?: number; desiredReplicas?: number; currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[] };
+  spec: {
+    minReplicas: number;
+    maxReplicas: number;
+    metrics: { resource: { target: { averageUtilization: number } } }[];
+    behavior?: { scaleDown?: { stabilizationWindowSeconds?: number } };
+  };
+  status: {
+    currentReplicas?: number;
+    desiredReplicas?: number;
+    currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[];
+  };
 }
 
 /** Samples each HPA and its Deployment every few seconds until `stop` holds. */
-async function sampleUntil(t: ClusterTarget, ns: string, names: string[], t0: number, stop: () => boolean, out: Map<string, HpaSample[]>): Promise<void> {
+async function sampleUntil(
+  t: ClusterTarget,
+  ns: string,
+  names: string[],
+  t0: number,
+  stop: () => boolean,
+  out: Map<string, HpaSample[]>,
+): Promise<void> {
   while (!stop()) {
     await Promise.all(
       names.map(async (name) => {
-        const [h, d] = await Promise.all([kubectlJson<Hpa>(t, ['-n', ns, 'get', 'hpa', name]), kubectlJson<{ status: { readyReplicas?: number } }>(t, ['-n', ns, 'get', 'deployment', name])]);
+        const [h, d] = await Promise.all([
+          kubectlJson<Hpa>(t, ['-n', ns, 'get', 'hpa', name]),
+          kubectlJson<{ status: { readyReplicas?: number } }>(t, ['-n', ns, 'get', 'deployment', name]),
+        ]);
         out.get(name)!.push({
           t: Math.round((Date.now() - t0) / 100) / 10,
           replicas: h.status.currentReplicas ?? 0,
@@ -112,12 +141,25 @@ async function sampleUntil(t: ClusterTarget, ns: string, names: string[], t0: nu
 async function setStabilization(t: ClusterTarget, ns: string, hpas: Map<string, Hpa>, sec?: number): Promise<void> {
   for (const [name, h] of hpas) {
     const s = sec ?? h.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
-    await run(t.kubectl[0]!, [...t.kubectl.slice(1), '-n', ns, 'patch', 'hpa', name, '--type=merge', '-p', JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: s } } } })]);
+    await run(t.kubectl[0]!, [
+      ...t.kubectl.slice(1),
+      '-n',
+      ns,
+      'patch',
+      'hpa',
+      name,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: s } } } }),
+    ]);
   }
 }
 
 /** The run: the HPAs' scale-down window shortened, the load's phases in steps, the samples, then the check. */
-export async function runClusterHpa(t: ClusterTarget, o: { namespace?: string; domain?: Domain; phases?: HpaPhase[]; stabilizationSec?: number; log: (m: string) => void }): Promise<HpaRun> {
+export async function runClusterHpa(
+  t: ClusterTarget,
+  o: { namespace?: string; domain?: Domain; phases?: HpaPhase[]; stabilizationSec?: number; log: (m: string) => void },
+): Promise<HpaRun> {
   const d = o.domain ?? weather;
   const ns = o.namespace ?? 'tweets';
   const phases = o.phases ?? HPA_PHASES;
@@ -141,11 +183,38 @@ export async function runClusterHpa(t: ClusterTarget, o: { namespace?: string; d
         const idPrefix = `${prefix}-${steps.length}`;
         const ok = new Uint8Array(Math.floor(p.rate * STEP_SEC) + 1);
         const at = (Date.now() - t0) / 1000;
-        const r = await openLoop({ url: t.entry, path: d.resource, domain: d, rate: p.rate, durationMs: STEP_SEC * 1000, connections: 128, idPrefix, accepted: ok, timeoutMs: 10_000 });
+        const r = await openLoop({
+          url: t.entry,
+          path: d.resource,
+          domain: d,
+          rate: p.rate,
+          durationMs: STEP_SEC * 1000,
+          connections: 128,
+          idPrefix,
+          accepted: ok,
+          timeoutMs: 10_000,
+        });
         accepted.push({ ids: Array.from({ length: r.sent }, (_, n) => `${idPrefix}-${n}`), ok });
-        steps.push({ t: Math.round(at * 10) / 10, phase: p.name, rate: r.rate, sent: r.sent, ok: r.ok, non2xx: r.non2xx, statuses: r.statuses, errors: r.errors, achievedRate: r.achievedRate, p50Ms: r.p50Ms, p99Ms: r.p99Ms });
-        const now = names.map((n) => { const l = samples.get(n)!.at(-1); return `${n} ${l?.replicas} (desired ${l?.desired}, CPU ${l?.cpuPercent}%)`; });
-        o.log(`  t=${Math.round(at)} s: ${r.achievedRate}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.non2xx + r.errors} not accepted${r.non2xx ? ` (${JSON.stringify(r.statuses)})` : ''}; ${now.join('; ')}`);
+        steps.push({
+          t: Math.round(at * 10) / 10,
+          phase: p.name,
+          rate: r.rate,
+          sent: r.sent,
+          ok: r.ok,
+          non2xx: r.non2xx,
+          statuses: r.statuses,
+          errors: r.errors,
+          achievedRate: r.achievedRate,
+          p50Ms: r.p50Ms,
+          p99Ms: r.p99Ms,
+        });
+        const now = names.map((n) => {
+          const l = samples.get(n)!.at(-1);
+          return `${n} ${l?.replicas} (desired ${l?.desired}, CPU ${l?.cpuPercent}%)`;
+        });
+        o.log(
+          `  t=${Math.round(at)} s: ${r.achievedRate}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.non2xx + r.errors} not accepted${r.non2xx ? ` (${JSON.stringify(r.statuses)})` : ''}; ${now.join('; ')}`,
+        );
       }
     }
   } finally {
@@ -156,7 +225,12 @@ export async function runClusterHpa(t: ClusterTarget, o: { namespace?: string; d
   const traces = names.map((n): HpaTrace => {
     const h = hpas.get(n)!;
     const manifest = h.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
-    const hpa = { min: h.spec.minReplicas, max: h.spec.maxReplicas, targetPercent: h.spec.metrics[0]!.resource.target.averageUtilization, scaleDownStabilizationSec: { manifest, used } };
+    const hpa = {
+      min: h.spec.minReplicas,
+      max: h.spec.maxReplicas,
+      targetPercent: h.spec.metrics[0]!.resource.target.averageUtilization,
+      scaleDownStabilizationSec: { manifest, used },
+    };
     return { deployment: n, hpa, samples: samples.get(n)!, ...milestones(samples.get(n)!, h.spec.minReplicas, h.spec.maxReplicas) };
   });
   return { domain: d.name, namespace: ns, phases, hpas: traces, steps, totals: await check(t, d, before, accepted) };
@@ -170,7 +244,12 @@ function milestones(samples: HpaSample[], min: number, max: number): Pick<HpaTra
 }
 
 /** Every accepted id looked up in each path's dedup sets: lost (accepted, not counted), and the counts' rise beyond the distinct ids. */
-async function check(t: ClusterTarget, d: Domain, before: Awaited<ReturnType<typeof fetchStats<Domain>>>, accepted: { ids: string[]; ok: Uint8Array }[]): Promise<HpaRun['totals']> {
+async function check(
+  t: ClusterTarget,
+  d: Domain,
+  before: Awaited<ReturnType<typeof fetchStats<Domain>>>,
+  accepted: { ids: string[]; ok: Uint8Array }[],
+): Promise<HpaRun['totals']> {
   const sent = accepted.reduce((n, a) => n + a.ids.length, 0);
   const ok = accepted.reduce((n, a) => n + a.ok.reduce((x, y) => x + y, 0), 0);
   await waitForCounts<Domain>(t.entry, before, Object.fromEntries(d.paths.map((p) => [p, ok])), 300_000);

@@ -50,7 +50,8 @@ export interface ReplicaResult extends ReplicaConfig {
 }
 
 /** The pods' CPU accounting (cgroup v1): the hierarchy is mounted with cpu (`cpu,cpuacct`) or on its own (`cpuacct`), by distribution. */
-const CGROUP = ['cpu,cpuacct', 'cpuacct'].map((h) => `/sys/fs/cgroup/${h}/kubepods`).find((d) => existsSync(d)) ?? '/sys/fs/cgroup/cpuacct/kubepods';
+const CGROUP =
+  ['cpu,cpuacct', 'cpuacct'].map((h) => `/sys/fs/cgroup/${h}/kubepods`).find((d) => existsSync(d)) ?? '/sys/fs/cgroup/cpuacct/kubepods';
 const STEP_SEC = 20;
 
 /** The cgroup folder of each pod (cgroup v1, cgroupfs: kubepods[/<qos>]/pod<uid>). */
@@ -93,24 +94,56 @@ const kubectl = (t: ClusterTarget, args: string[]) => run(t.kubectl[0]!, [...t.k
 
 /** The API's count held by its HPA (min = max), the writers' set; then every pod of the namespace ready. */
 async function shape(t: ClusterTarget, c: { apis: number; writers: number }, hpa: { min: number; max: number }): Promise<void> {
-  await kubectl(t, ['-n', 'tweets', 'patch', 'hpa', 'ingest-api', '--type=merge', '-p', JSON.stringify({ spec: { minReplicas: c.apis || hpa.min, maxReplicas: c.apis || hpa.max } })]);
+  await kubectl(t, [
+    '-n',
+    'tweets',
+    'patch',
+    'hpa',
+    'ingest-api',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { minReplicas: c.apis || hpa.min, maxReplicas: c.apis || hpa.max } }),
+  ]);
   if (c.apis) await kubectl(t, ['-n', 'tweets', 'scale', 'deployment', 'ingest-api', `--replicas=${c.apis}`]);
   await kubectl(t, ['-n', 'tweets', 'scale', 'deployment', 'writer-kafka', 'writer-rabbitmq', `--replicas=${c.writers}`]);
-  for (const d of ['ingest-api', 'writer-kafka', 'writer-rabbitmq']) await kubectl(t, ['-n', 'tweets', 'rollout', 'status', `deployment/${d}`, '--timeout=300s']);
+  for (const d of ['ingest-api', 'writer-kafka', 'writer-rabbitmq'])
+    await kubectl(t, ['-n', 'tweets', 'rollout', 'status', `deployment/${d}`, '--timeout=300s']);
 }
 
 /** One rate for STEP_SEC: its latency, what was not accepted, and each workload's CPU per 1,000 accepted tweets. */
 async function step(t: ClusterTarget, rate: number, prefix: string): Promise<ReplicaStep> {
   const cpu0 = await cpuByWorkload(t);
-  const r = await openLoop({ url: t.entry, path: '/tweets', rate, durationMs: STEP_SEC * 1000, rampMs: 2000, connections: 256, idPrefix: `${prefix}-${rate}`, timeoutMs: 10_000 });
+  const r = await openLoop({
+    url: t.entry,
+    path: '/tweets',
+    rate,
+    durationMs: STEP_SEC * 1000,
+    rampMs: 2000,
+    connections: 256,
+    idPrefix: `${prefix}-${rate}`,
+    timeoutMs: 10_000,
+  });
   const cpu1 = await cpuByWorkload(t);
   const per1000 = Math.max(r.ok, 1) / 1000;
-  const cpuSecPer1000 = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Math.round(((cpu1[k]! - (cpu0[k] ?? cpu1[k]!)) / per1000) * 1000) / 1000]));
+  const cpuSecPer1000 = Object.fromEntries(
+    Object.keys(cpu1).map((k) => [k, Math.round(((cpu1[k]! - (cpu0[k] ?? cpu1[k]!)) / per1000) * 1000) / 1000]),
+  );
   const notAccepted = r.sent - r.ok;
-  return { rate, achievedRate: r.achievedRate, p50Ms: r.p50Ms, p99Ms: r.p99Ms, notAccepted, passed: notAccepted === 0 && r.p99Ms <= 100, cpuSecPer1000 };
+  return {
+    rate,
+    achievedRate: r.achievedRate,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    notAccepted,
+    passed: notAccepted === 0 && r.p99Ms <= 100,
+    cpuSecPer1000,
+  };
 }
 
-export async function runClusterReplicas(t: ClusterTarget, o: { configs?: ReplicaConfig[]; rates?: number[]; log: (m: string) => void }): Promise<ReplicaResult[]> {
+export async function runClusterReplicas(
+  t: ClusterTarget,
+  o: { configs?: ReplicaConfig[]; rates?: number[]; log: (m: string) => void },
+): Promise<ReplicaResult[]> {
   const { stdout } = await kubectl(t, ['-n', 'tweets', 'get', 'hpa', 'ingest-api', '-o', 'json']);
   const hpa = JSON.parse(stdout) as { spec: { minReplicas: number; maxReplicas: number } };
   const original = { min: hpa.spec.minReplicas, max: hpa.spec.maxReplicas };
@@ -119,12 +152,22 @@ export async function runClusterReplicas(t: ClusterTarget, o: { configs?: Replic
     for (const c of o.configs ?? REPLICA_CONFIGS) {
       await shape(t, c, original);
       o.log(`${c.name}: warming up`);
-      await openLoop({ url: t.entry, path: '/tweets', rate: 200, durationMs: 15_000, connections: 64, idPrefix: `warm-${Date.now()}`, timeoutMs: 10_000 });
+      await openLoop({
+        url: t.entry,
+        path: '/tweets',
+        rate: 200,
+        durationMs: 15_000,
+        connections: 64,
+        idPrefix: `warm-${Date.now()}`,
+        timeoutMs: 10_000,
+      });
       const steps: ReplicaStep[] = [];
       for (const rate of o.rates ?? REPLICA_RATES) {
         const s = await step(t, rate, `replicas-${Date.now().toString(36)}`);
         steps.push(s);
-        o.log(`  ${rate}/s: ${s.passed ? 'pass' : 'FAIL'}; achieved ${s.achievedRate}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.notAccepted} not accepted`);
+        o.log(
+          `  ${rate}/s: ${s.passed ? 'pass' : 'FAIL'}; achieved ${s.achievedRate}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.notAccepted} not accepted`,
+        );
         if (!s.passed) break;
       }
       out.push({ ...c, maxRate: Math.max(0, ...steps.filter((s) => s.passed).map((s) => s.rate)), steps, limits: await limits(t) });
@@ -139,7 +182,15 @@ export async function runClusterReplicas(t: ClusterTarget, o: { configs?: Replic
 async function limits(t: ClusterTarget): Promise<ReplicaResult['limits']> {
   const out: ReplicaResult['limits'] = {};
   for (const d of ['ingest-api', 'writer-kafka', 'writer-rabbitmq']) {
-    const { stdout } = await kubectl(t, ['-n', 'tweets', 'get', 'deployment', d, '-o', 'jsonpath={.spec.template.spec.containers[0].resources}']);
+    const { stdout } = await kubectl(t, [
+      '-n',
+      'tweets',
+      'get',
+      'deployment',
+      d,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].resources}',
+    ]);
     const r = JSON.parse(stdout) as { requests: { cpu: string }; limits: { cpu: string } };
     out[d] = { request: r.requests.cpu, limit: r.limits.cpu };
   }

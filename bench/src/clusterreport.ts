@@ -14,9 +14,18 @@ import { timelineSvg } from './timeline.js';
 type Lang = 'en' | 'es';
 const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
 /** Numbers as both languages write them here: 10,000 and 2.5 (Guatemala writes them as English does). */
-const fmt = (v: number | null | undefined, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-const source = (lang: Lang, f: string, commit: string) => `${L(lang, 'Source', 'Fuente')}: [${f}](../bench/results/${f}) (commit ${commit}).`;
+const fmt = (v: number | null | undefined, digits = 0) =>
+  v === null || v === undefined || Number.isNaN(v)
+    ? '—'
+    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const table = (head: string[], rows: string[][]) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+const source = (lang: Lang, f: string, commit: string) =>
+  `${L(lang, 'Source', 'Fuente')}: [${f}](../bench/results/${f}) (commit ${commit}).`;
 
 interface Stamped {
   date: string;
@@ -48,10 +57,19 @@ export function latestCluster(dir: string): ClusterResults {
   const files = readdirSync(dir).sort();
   const newest = <T>(kind: string): [string, T] => {
     const f = files.filter((x) => x.endsWith(`-${kind}.json`) && !x.includes(`-${kind}-`)).at(-1);
-    if (!f) throw new Error(`no ${kind} result in ${dir}: run npm run bench -- --${kind.replace('-blackfriday', ' --domain blackfriday')} with the cluster up`);
+    if (!f)
+      throw new Error(
+        `no ${kind} result in ${dir}: run npm run bench -- --${kind.replace('-blackfriday', ' --domain blackfriday')} with the cluster up`,
+      );
     return [f, JSON.parse(readFileSync(join(dir, f), 'utf8')) as T];
   };
-  return { hpa: newest('cluster-hpa'), hpaBlackfriday: newest('cluster-hpa-blackfriday'), replicas: newest('cluster-replicas'), valkey: newest('cluster-valkey'), nodeLoss: newest('node-loss') };
+  return {
+    hpa: newest('cluster-hpa'),
+    hpaBlackfriday: newest('cluster-hpa-blackfriday'),
+    replicas: newest('cluster-replicas'),
+    valkey: newest('cluster-valkey'),
+    nodeLoss: newest('node-loss'),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -63,7 +81,9 @@ const median = (xs: number[]) => {
 function cpuIn(run: HpaRun, h: HpaTrace, phase: string, replicas: number, pick: (xs: number[]) => number | null): number | null {
   const start = run.steps.find((s) => s.phase === phase)?.t ?? 0;
   const end = run.steps.filter((s) => s.phase === phase).at(-1)!.t + 10;
-  return pick(h.samples.filter((s) => s.t >= start && s.t < end && s.replicas === replicas && s.cpuPercent !== null).map((s) => s.cpuPercent!));
+  return pick(
+    h.samples.filter((s) => s.t >= start && s.t < end && s.replicas === replicas && s.cpuPercent !== null).map((s) => s.cpuPercent!),
+  );
 }
 
 function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
@@ -76,7 +96,11 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
     `${fmt(cpuIn(r, h, high!.name, h.hpa.min, (xs) => (xs.length ? Math.max(...xs) : null)))} %`,
     `${fmt(cpuIn(r, h, high!.name, h.maxReplicas, median))} % × ${h.maxReplicas}`,
     h.reachedMaxAt === null ? L(lang, 'never', 'nunca') : `${fmt(h.reachedMaxAt - low!.seconds)} s`,
-    h.backToMinAt === null ? (h.maxReplicas === h.hpa.min ? '—' : L(lang, 'never', 'nunca')) : `${fmt(h.backToMinAt - low!.seconds - high!.seconds)} s`,
+    h.backToMinAt === null
+      ? h.maxReplicas === h.hpa.min
+        ? '—'
+        : L(lang, 'never', 'nunca')
+      : `${fmt(h.backToMinAt - low!.seconds - high!.seconds)} s`,
   ]);
   const t = r.totals;
   const paths = Object.keys(t.lost);
@@ -107,13 +131,22 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
 /** The highest rate every configuration passed: where they are compared side by side. */
 const commonRate = (rs: ReplicaResult[]) => Math.min(...rs.map((r) => r.maxRate));
 const stepAt = (r: ReplicaResult, rate: number): ReplicaStep | undefined => r.steps.find((s) => s.rate === rate && s.passed);
-const cpu = (s: ReplicaStep | undefined, f: (w: string) => boolean) => (s ? Object.entries(s.cpuSecPer1000).filter(([w]) => f(w)).reduce((n, [, v]) => n + v, 0) : null);
-const APP = (w: string) => ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'].includes(w);
+const cpu = (s: ReplicaStep | undefined, f: (w: string) => boolean) =>
+  s
+    ? Object.entries(s.cpuSecPer1000)
+        .filter(([w]) => f(w))
+        .reduce((n, [, v]) => n + v, 0)
+    : null;
+const APP = (w: string) =>
+  ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'].includes(w);
 
 function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
   const rs = f.results;
   const common = commonRate(rs);
-  const name = (r: ReplicaResult) => (lang === 'en' ? r.name : r.name.replace('1 API, 1 writer per broker', '1 API, 1 writer por broker').replace('2 writers per broker', '2 writers por broker'));
+  const name = (r: ReplicaResult) =>
+    lang === 'en'
+      ? r.name
+      : r.name.replace('1 API, 1 writer per broker', '1 API, 1 writer por broker').replace('2 writers per broker', '2 writers por broker');
   const rows = rs.map((r) => {
     const top = stepAt(r, r.maxRate);
     const at = stepAt(r, common);
@@ -123,8 +156,14 @@ function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
       fmt(r.maxRate / r.apis),
       top ? `${fmt(top.p50Ms, 1)} / ${fmt(top.p99Ms, 1)}` : '—',
       at ? `${fmt(at.p50Ms, 1)} / ${fmt(at.p99Ms, 1)}` : '—',
-      fmt(cpu(at, (w) => w === 'ingest-api'), 3),
-      fmt(cpu(at, (w) => w.startsWith('writer-')), 3),
+      fmt(
+        cpu(at, (w) => w === 'ingest-api'),
+        3,
+      ),
+      fmt(
+        cpu(at, (w) => w.startsWith('writer-')),
+        3,
+      ),
       fmt(cpu(at, APP), 3),
     ];
   });
@@ -154,7 +193,10 @@ function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
 }
 
 function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
-  const mode = (m: ValkeyRun['mode']) => (m === 'kubernetes' ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes') : L(lang, 'replica promoted by hand', 'réplica promovida a mano'));
+  const mode = (m: ValkeyRun['mode']) =>
+    m === 'kubernetes'
+      ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes')
+      : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
   const paths = Object.keys(f.runs[0]!.totals.lost);
   const rows = f.runs.map((r) => [
     mode(r.mode),
@@ -187,11 +229,29 @@ function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
 function nodeLossTable(lang: Lang, [file, r]: [string, NodeLossFile]): string {
   const paths = Object.keys(r.totals.counted);
   const faults = table(
-    [L(lang, 'fault', 'falla'), L(lang, 'nothing accepted for (s)', 'nada aceptado durante (s)'), L(lang, 'recovered in (s)', 'recuperado en (s)'), ...paths.map((p) => L(lang, `lost ${p}`, `perdidos ${p}`)), L(lang, 'errors clients saw (retried)', 'errores que vieron los clientes (reintentados)')],
-    r.rows.map((row) => [`\`${row.fault}\``, fmt(row.outageSec, 1), fmt(row.recoverSec, 1), ...paths.map((p) => fmt(row.lost[p] ?? 0)), fmt(row.clientErrors)]),
+    [
+      L(lang, 'fault', 'falla'),
+      L(lang, 'nothing accepted for (s)', 'nada aceptado durante (s)'),
+      L(lang, 'recovered in (s)', 'recuperado en (s)'),
+      ...paths.map((p) => L(lang, `lost ${p}`, `perdidos ${p}`)),
+      L(lang, 'errors clients saw (retried)', 'errores que vieron los clientes (reintentados)'),
+    ],
+    r.rows.map((row) => [
+      `\`${row.fault}\``,
+      fmt(row.outageSec, 1),
+      fmt(row.recoverSec, 1),
+      ...paths.map((p) => fmt(row.lost[p] ?? 0)),
+      fmt(row.clientErrors),
+    ]),
   );
   const totals = table(
-    [L(lang, 'path', 'camino'), L(lang, 'distinct tweets accepted', 'tweets distintos aceptados'), L(lang, 'counted', 'contados'), L(lang, 'lost', 'perdidos'), L(lang, 'doubled', 'duplicados')],
+    [
+      L(lang, 'path', 'camino'),
+      L(lang, 'distinct tweets accepted', 'tweets distintos aceptados'),
+      L(lang, 'counted', 'contados'),
+      L(lang, 'lost', 'perdidos'),
+      L(lang, 'doubled', 'duplicados'),
+    ],
     paths.map((p) => [p, fmt(r.load.sent), fmt(r.totals.counted[p]), fmt(r.totals.lost[p]), fmt(r.totals.duplicated[p])]),
   );
   return [faults, '', totals, '', source(lang, file, r.commit)].join('\n');
@@ -200,17 +260,30 @@ function nodeLossTable(lang: Lang, [file, r]: [string, NodeLossFile]): string {
 /** The report's sections measured on the node, by marker name. */
 export function clusterSections(c: ClusterResults, lang: Lang): Record<string, string> {
   return {
-    clusterhpa: [`![${L(lang, "The API's HPA under load", 'El HPA de la API bajo carga')}](report/cluster-hpa${lang === 'es' ? '.es' : ''}.svg)`, '', hpaTable(lang, c.hpa)].join('\n'),
-    clusterhpablackfriday: [`![${L(lang, 'The Black Friday HPAs under load', 'Los HPA de Black Friday bajo carga')}](report/cluster-hpa-blackfriday${lang === 'es' ? '.es' : ''}.svg)`, '', hpaTable(lang, c.hpaBlackfriday)].join('\n'),
+    clusterhpa: [
+      `![${L(lang, "The API's HPA under load", 'El HPA de la API bajo carga')}](report/cluster-hpa${lang === 'es' ? '.es' : ''}.svg)`,
+      '',
+      hpaTable(lang, c.hpa),
+    ].join('\n'),
+    clusterhpablackfriday: [
+      `![${L(lang, 'The Black Friday HPAs under load', 'Los HPA de Black Friday bajo carga')}](report/cluster-hpa-blackfriday${lang === 'es' ? '.es' : ''}.svg)`,
+      '',
+      hpaTable(lang, c.hpaBlackfriday),
+    ].join('\n'),
     clusterreplicas: replicasTable(lang, c.replicas),
     nodeloss: nodeLossTable(lang, c.nodeLoss),
-    clustervalkey: [`![${L(lang, 'The Valkey primary lost under load', 'El primario de Valkey perdido bajo carga')}](report/cluster-valkey${lang === 'es' ? '.es' : ''}.svg)`, '', valkeyTable(lang, c.valkey)].join('\n'),
+    clustervalkey: [
+      `![${L(lang, 'The Valkey primary lost under load', 'El primario de Valkey perdido bajo carga')}](report/cluster-valkey${lang === 'es' ? '.es' : ''}.svg)`,
+      '',
+      valkeyTable(lang, c.valkey),
+    ].join('\n'),
   };
 }
 
 /** The HPA run's timeline: each HPA's replicas and CPU, the rate offered and achieved, the latency. */
 export function hpaSvg(r: HpaRun & { commit?: string }, lang: Lang = 'en'): string {
-  const at = (h: HpaTrace, f: (s: HpaRun['hpas'][number]['samples'][number]) => number | null) => h.samples.filter((s) => f(s) !== null).map((s) => [s.t, f(s)!] as [number, number]);
+  const at = (h: HpaTrace, f: (s: HpaRun['hpas'][number]['samples'][number]) => number | null) =>
+    h.samples.filter((s) => f(s) !== null).map((s) => [s.t, f(s)!] as [number, number]);
   const steps = (f: (s: HpaRun['steps'][number]) => number) => r.steps.map((s) => [s.t + 5, f(s)] as [number, number]);
   const unit = r.domain === 'weather' ? 'tweets/s' : L(lang, 'sales/s', 'ventas/s');
   const hpaPanels = r.hpas.flatMap((h) => [
@@ -228,16 +301,38 @@ export function hpaSvg(r: HpaRun & { commit?: string }, lang: Lang = 'en'): stri
       unit: L(lang, '% of the request', '% del request'),
       series: [
         { name: L(lang, 'current', 'actual'), points: at(h, (s) => s.cpuPercent), color: '#d62728' },
-        { name: L(lang, 'target', 'objetivo'), points: h.samples.map((s) => [s.t, h.hpa.targetPercent] as [number, number]), color: '#999' },
+        {
+          name: L(lang, 'target', 'objetivo'),
+          points: h.samples.map((s) => [s.t, h.hpa.targetPercent] as [number, number]),
+          color: '#999',
+        },
       ],
     },
   ]);
   return timelineSvg(
-    L(lang, `HPAs under a load through the ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`, `HPA bajo una carga por el ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`),
+    L(
+      lang,
+      `HPAs under a load through the ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`,
+      `HPA bajo una carga por el ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`,
+    ),
     [
       ...hpaPanels,
-      { title: L(lang, 'rate', 'tasa'), unit, series: [{ name: L(lang, 'offered', 'ofrecida'), points: steps((s) => s.rate), step: true, color: '#999' }, { name: L(lang, 'accepted', 'aceptada'), points: steps((s) => s.achievedRate), color: '#1f77b4' }] },
-      { title: L(lang, 'latency', 'latencia'), unit: 'ms', series: [{ name: 'p50', points: steps((s) => s.p50Ms), color: '#2ca02c' }, { name: 'p99', points: steps((s) => s.p99Ms), color: '#d62728' }] },
+      {
+        title: L(lang, 'rate', 'tasa'),
+        unit,
+        series: [
+          { name: L(lang, 'offered', 'ofrecida'), points: steps((s) => s.rate), step: true, color: '#999' },
+          { name: L(lang, 'accepted', 'aceptada'), points: steps((s) => s.achievedRate), color: '#1f77b4' },
+        ],
+      },
+      {
+        title: L(lang, 'latency', 'latencia'),
+        unit: 'ms',
+        series: [
+          { name: 'p50', points: steps((s) => s.p50Ms), color: '#2ca02c' },
+          { name: 'p99', points: steps((s) => s.p99Ms), color: '#d62728' },
+        ],
+      },
     ],
     L(lang, 'seconds since the load started', 'segundos desde que empezó la carga'),
   );
@@ -245,33 +340,59 @@ export function hpaSvg(r: HpaRun & { commit?: string }, lang: Lang = 'en'): stri
 
 /** The Valkey runs' timelines side by side: accepted and counted per second, who is ready, what the replica holds. */
 export function valkeySvg(f: ValkeyFile, lang: Lang = 'en'): string {
-  const perSec = (r: ValkeyRun, p: string) => r.timeline.slice(1).map((s, i) => [s.t, Math.max(0, s.counted[p]! - r.timeline[i]!.counted[p]!)] as [number, number]);
+  const perSec = (r: ValkeyRun, p: string) =>
+    r.timeline.slice(1).map((s, i) => [s.t, Math.max(0, s.counted[p]! - r.timeline[i]!.counted[p]!)] as [number, number]);
   const colors = ['#1f77b4', '#ff7f0e'];
   const panels = f.runs.flatMap((r) => {
-    const m = r.mode === 'kubernetes' ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes') : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
+    const m =
+      r.mode === 'kubernetes'
+        ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes')
+        : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
     return [
       {
         title: L(lang, `${m}: tweets per second (killed at ${r.killedAt} s)`, `${m}: tweets por segundo (eliminado a los ${r.killedAt} s)`),
         unit: 'tweets/s',
         series: [
           { name: L(lang, 'accepted', 'aceptados'), points: r.timeline.map((s) => [s.t, s.accepted] as [number, number]), color: '#999' },
-          ...Object.keys(r.totals.lost).map((p, i) => ({ name: L(lang, `counted, ${p}`, `contados, ${p}`), points: perSec(r, p), color: colors[i]! })),
+          ...Object.keys(r.totals.lost).map((p, i) => ({
+            name: L(lang, `counted, ${p}`, `contados, ${p}`),
+            points: perSec(r, p),
+            color: colors[i]!,
+          })),
         ],
       },
       {
         title: L(lang, `${m}: ready`, `${m}: listos`),
         unit: 'pods',
         series: [
-          { name: L(lang, 'consumers', 'consumidores'), points: r.timeline.map((s) => [s.t, s.consumersReady] as [number, number]), step: true, color: '#2ca02c' },
-          { name: 'valkey-0', points: r.timeline.map((s) => [s.t, s.primaryReady ? 1 : 0] as [number, number]), step: true, color: '#d62728' },
+          {
+            name: L(lang, 'consumers', 'consumidores'),
+            points: r.timeline.map((s) => [s.t, s.consumersReady] as [number, number]),
+            step: true,
+            color: '#2ca02c',
+          },
+          {
+            name: 'valkey-0',
+            points: r.timeline.map((s) => [s.t, s.primaryReady ? 1 : 0] as [number, number]),
+            step: true,
+            color: '#d62728',
+          },
         ],
       },
     ];
   });
-  return timelineSvg(L(lang, `The Valkey primary's pod killed under load (${f.commit})`, `El pod primario de Valkey eliminado bajo carga (${f.commit})`), panels, L(lang, 'seconds since the load started', 'segundos desde que empezó la carga'));
+  return timelineSvg(
+    L(lang, `The Valkey primary's pod killed under load (${f.commit})`, `El pod primario de Valkey eliminado bajo carga (${f.commit})`),
+    panels,
+    L(lang, 'seconds since the load started', 'segundos desde que empezó la carga'),
+  );
 }
 
 /** The charts of the cluster sections, by file name under docs/report (without `.svg`), in one language. */
 export function clusterCharts(c: ClusterResults, lang: Lang): Record<string, string> {
-  return { 'cluster-hpa': hpaSvg(c.hpa[1], lang), 'cluster-hpa-blackfriday': hpaSvg(c.hpaBlackfriday[1], lang), 'cluster-valkey': valkeySvg(c.valkey[1], lang) };
+  return {
+    'cluster-hpa': hpaSvg(c.hpa[1], lang),
+    'cluster-hpa-blackfriday': hpaSvg(c.hpaBlackfriday[1], lang),
+    'cluster-valkey': valkeySvg(c.valkey[1], lang),
+  };
 }

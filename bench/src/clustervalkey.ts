@@ -40,12 +40,24 @@ export interface ValkeyRun {
   totals: { accepted: number; lost: Record<string, number>; doubled: Record<string, number> };
 }
 
-const kubectl = (t: ClusterTarget, args: string[]) => run(t.kubectl[0]!, [...t.kubectl.slice(1), ...args], { maxBuffer: 16 << 20 }).then((r) => r.stdout.trim());
+const kubectl = (t: ClusterTarget, args: string[]) =>
+  run(t.kubectl[0]!, [...t.kubectl.slice(1), ...args], { maxBuffer: 16 << 20 }).then((r) => r.stdout.trim());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** valkey-cli in a pod of the StatefulSet, as the administrator (its password from the pod's own Secret). */
 const cli = (t: ClusterTarget, pod: string, args: string[]) =>
-  kubectl(t, ['-n', 'valkey', 'exec', pod, '-c', 'valkey', '--', 'sh', '-c', `valkey-cli --no-auth-warning --user default --pass "$(cat /conf/users.acl | sed -n 's/^user default on >\\([^ ]*\\).*/\\1/p')" ${args.join(' ')}`]);
+  kubectl(t, [
+    '-n',
+    'valkey',
+    'exec',
+    pod,
+    '-c',
+    'valkey',
+    '--',
+    'sh',
+    '-c',
+    `valkey-cli --no-auth-warning --user default --pass "$(cat /conf/users.acl | sed -n 's/^user default on >\\([^ ]*\\).*/\\1/p')" ${args.join(' ')}`,
+  ]);
 
 async function podIp(t: ClusterTarget, pod: string): Promise<string> {
   return kubectl(t, ['-n', 'valkey', 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}']);
@@ -54,10 +66,19 @@ async function podIp(t: ClusterTarget, pod: string): Promise<string> {
 async function second(t: ClusterTarget, t0: number, progress: { accepted: number }, last: { accepted: number }): Promise<ValkeySecond> {
   const [stats, pods, replica] = await Promise.all([
     fetchStats<WeatherDomain>(t.entry).catch(() => undefined),
-    kubectl(t, ['get', 'pods', '-A', '-o', 'json']).then((o) => JSON.parse(o) as { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; status: { containerStatuses?: { ready: boolean }[] } }[] }),
+    kubectl(t, ['get', 'pods', '-A', '-o', 'json']).then(
+      (o) =>
+        JSON.parse(o) as {
+          items: {
+            metadata: { name: string; namespace: string; labels?: Record<string, string> };
+            status: { containerStatuses?: { ready: boolean }[] };
+          }[];
+        },
+    ),
     replicaView(t),
   ]);
-  const ready = (f: (p: (typeof pods.items)[number]) => boolean) => pods.items.filter(f).filter((p) => p.status.containerStatuses?.every((c) => c.ready)).length;
+  const ready = (f: (p: (typeof pods.items)[number]) => boolean) =>
+    pods.items.filter(f).filter((p) => p.status.containerStatuses?.every((c) => c.ready)).length;
   const accepted = progress.accepted - last.accepted;
   last.accepted = progress.accepted;
   return {
@@ -72,12 +93,23 @@ async function second(t: ClusterTarget, t0: number, progress: { accepted: number
 
 /** The replica's link to its primary and the Kafka path's total it holds, read directly (the reader user). */
 async function replicaView(t: ClusterTarget): Promise<Pick<ValkeySecond, 'replicaLink' | 'replicaTotal'>> {
-  const r = new Redis({ host: await podIp(t, 'valkey-1'), port: 6379, username: 'reader', password: t.valkey.password, lazyConnect: true, connectTimeout: 800, maxRetriesPerRequest: 0 });
+  const r = new Redis({
+    host: await podIp(t, 'valkey-1'),
+    port: 6379,
+    username: 'reader',
+    password: t.valkey.password,
+    lazyConnect: true,
+    connectTimeout: 800,
+    maxRetriesPerRequest: 0,
+  });
   try {
     await r.connect();
     const info = await r.info('replication');
     const total = await r.call('GET', pathKey(weather.keyPrefix, 'kafka', 'total')).catch(() => null);
-    return { replicaLink: /master_link_status:(\w+)/.exec(info)?.[1] ?? /role:(\w+)/.exec(info)?.[1] ?? '?', replicaTotal: total === null ? null : Number(total) };
+    return {
+      replicaLink: /master_link_status:(\w+)/.exec(info)?.[1] ?? /role:(\w+)/.exec(info)?.[1] ?? '?',
+      replicaTotal: total === null ? null : Number(total),
+    };
   } catch {
     return { replicaLink: 'unreachable', replicaTotal: null };
   } finally {
@@ -86,12 +118,28 @@ async function replicaView(t: ClusterTarget): Promise<Pick<ValkeySecond, 'replic
 }
 
 /** One run: a load, the primary killed after `killAfterSec`, the timeline until `sec`; then the check. */
-async function once(t: ClusterTarget, mode: ValkeyRun['mode'], o: { rate: number; sec: number; killAfterSec: number; log: (m: string) => void }): Promise<ValkeyRun> {
+async function once(
+  t: ClusterTarget,
+  mode: ValkeyRun['mode'],
+  o: { rate: number; sec: number; killAfterSec: number; log: (m: string) => void },
+): Promise<ValkeyRun> {
   const before = await fetchStats<WeatherDomain>(t.entry);
   const idPrefix = `valkey-${mode === 'kubernetes' ? 'k' : 'p'}-${Date.now().toString(36)}`;
   const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
   let stop = false;
-  const load = runLoad({ domain: weather, url: t.entry, count: o.rate * o.sec * 2, concurrency: 40, rate: o.rate, idPrefix, retry: { maxTotalMs: 600_000 }, timeoutMs: 5000, maxDurationMs: 1_800_000, progress, stop: () => stop });
+  const load = runLoad({
+    domain: weather,
+    url: t.entry,
+    count: o.rate * o.sec * 2,
+    concurrency: 40,
+    rate: o.rate,
+    idPrefix,
+    retry: { maxTotalMs: 600_000 },
+    timeoutMs: 5000,
+    maxDurationMs: 1_800_000,
+    progress,
+    stop: () => stop,
+  });
   const t0 = Date.now();
   const timeline: ValkeySecond[] = [];
   const last = { accepted: 0 };
@@ -114,7 +162,22 @@ async function once(t: ClusterTarget, mode: ValkeyRun['mode'], o: { rate: number
 
 /** A Service of the StatefulSet's pointed at one pod (`undefined`: at all of them). */
 const select = (t: ClusterTarget, service: string, pod: string | undefined) =>
-  kubectl(t, ['-n', 'valkey', 'patch', 'service', service, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/selector', value: { 'app.kubernetes.io/name': 'valkey', ...(pod ? { 'statefulset.kubernetes.io/pod-name': pod } : {}) } }])]);
+  kubectl(t, [
+    '-n',
+    'valkey',
+    'patch',
+    'service',
+    service,
+    '--type=json',
+    '-p',
+    JSON.stringify([
+      {
+        op: 'replace',
+        path: '/spec/selector',
+        value: { 'app.kubernetes.io/name': 'valkey', ...(pod ? { 'statefulset.kubernetes.io/pod-name': pod } : {}) },
+      },
+    ]),
+  ]);
 
 /**
  * The replica made the primary: REPLICAOF NO ONE, the Service valkey (writes) pointed at it, and the reads'
@@ -137,7 +200,10 @@ async function restore(t: ClusterTarget): Promise<void> {
   await select(t, 'valkey-read', undefined);
 }
 
-function resumes(tl: ValkeySecond[], killedAt: number): Pick<ValkeyRun, 'countingResumedAfterSec' | 'primaryReadyAfterSec' | 'longestAcceptGapSec'> {
+function resumes(
+  tl: ValkeySecond[],
+  killedAt: number,
+): Pick<ValkeyRun, 'countingResumedAfterSec' | 'primaryReadyAfterSec' | 'longestAcceptGapSec'> {
   const after = tl.filter((s) => s.t > killedAt);
   // counting resumed: the first second after the kill whose counts are above the last second's, after a stall
   let stalled = false;
@@ -154,10 +220,19 @@ function resumes(tl: ValkeySecond[], killedAt: number): Pick<ValkeyRun, 'countin
     run = s.accepted === 0 ? run + 1 : 0;
     gap = Math.max(gap, run);
   }
-  return { countingResumedAfterSec: resumed === null ? null : Math.round(resumed * 10) / 10, primaryReadyAfterSec: ready ? Math.round((ready.t - killedAt) * 10) / 10 : null, longestAcceptGapSec: gap };
+  return {
+    countingResumedAfterSec: resumed === null ? null : Math.round(resumed * 10) / 10,
+    primaryReadyAfterSec: ready ? Math.round((ready.t - killedAt) * 10) / 10 : null,
+    longestAcceptGapSec: gap,
+  };
 }
 
-async function check(t: ClusterTarget, before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>, idPrefix: string, r: { sent: number; accepted: number }): Promise<ValkeyRun['totals']> {
+async function check(
+  t: ClusterTarget,
+  before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>,
+  idPrefix: string,
+  r: { sent: number; accepted: number },
+): Promise<ValkeyRun['totals']> {
   await waitForCounts<WeatherDomain>(t.entry, before, Object.fromEntries(weather.paths.map((p) => [p, r.accepted])), 300_000);
   const after = await fetchStats<WeatherDomain>(t.entry);
   const valkey = new Redis({ host: t.valkey.host, port: t.valkey.port, username: 'reader', password: t.valkey.password });
@@ -175,7 +250,10 @@ async function check(t: ClusterTarget, before: Awaited<ReturnType<typeof fetchSt
   return totals;
 }
 
-export async function runClusterValkey(t: ClusterTarget, o: { rate?: number; sec?: number; log: (m: string) => void }): Promise<ValkeyRun[]> {
+export async function runClusterValkey(
+  t: ClusterTarget,
+  o: { rate?: number; sec?: number; log: (m: string) => void },
+): Promise<ValkeyRun[]> {
   const opts = { rate: o.rate ?? 200, sec: o.sec ?? 90, killAfterSec: 20, log: o.log };
   const left = await once(t, 'kubernetes', opts);
   const byHand = await once(t, 'promoted by hand', opts);

@@ -17,7 +17,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer, type Message } from '@platformatic/kafka';
-import { connectRabbit, createDurableProducer, DEFAULT_RABBITMQ_BATCH_MAX, type ConfirmChannel, type ConsumeMessage } from '@tweets/brokers';
+import {
+  connectRabbit,
+  createDurableProducer,
+  DEFAULT_RABBITMQ_BATCH_MAX,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from '@tweets/brokers';
 import { jsonCodec, weather, type Tweet } from '@tweets/domain';
 import { readConfig as kafkaConsumerConfig } from '@tweets/kafka-consumer/config';
 import { randomItem, rng } from '@tweets/loadgen';
@@ -80,14 +86,20 @@ const WARM_SEC = 2;
 
 async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {
   const s = secrets(l);
-  const redis = connectValkey({ host: '127.0.0.1', port: l.ports.valkey, username: 'writer', password: s.valkeyWriterPassword, name: 'bench-floor' }, () => {});
+  const redis = connectValkey(
+    { host: '127.0.0.1', port: l.ports.valkey, username: 'writer', password: s.valkeyWriterPassword, name: 'bench-floor' },
+    () => {},
+  );
   await new Promise((r) => redis.once('ready', r));
   const prefix = `floor${Date.now().toString(36)}`;
   const store = new ItemStore(weather, redis, { prefix, dedupWindowSec: 120 });
   try {
     return await charged(pid, (warm) => {
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'fw' : 'f', 7);
-      return paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch))));
+      return paced(
+        { ...o, seconds: warm ? WARM_SEC : o.seconds },
+        async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch))),
+      );
     });
   } finally {
     await cleanFloorKeys(redis, prefix).finally(() => redis.disconnect());
@@ -135,7 +147,8 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
       // Each step's tweets in messages of up to 32, as the writer sends a call's tweets.
       const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11);
       const steps: ReturnType<typeof codec.encodeBatches>[] = [];
-      for (let i = 0; i + o.batch <= all.length; i += o.batch) steps.push(codec.encodeBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
+      for (let i = 0; i + o.batch <= all.length; i += o.batch)
+        steps.push(codec.encodeBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
       const start = delivered;
       let messages = 0;
       const n = await paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, (i) => {
@@ -145,8 +158,12 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
         return new Promise<void>((resolve, reject) => {
           let left = step.length;
           for (const m of step) {
-            ch.publish('', queue, m.body, { persistent: true, messageId: m.messageId, contentType: weather.broker.batchContentType }, (err: unknown) =>
-              err ? reject(err as Error) : --left === 0 && resolve(),
+            ch.publish(
+              '',
+              queue,
+              m.body,
+              { persistent: true, messageId: m.messageId, contentType: weather.broker.batchContentType },
+              (err: unknown) => (err ? reject(err as Error) : --left === 0 && resolve()),
             );
           }
         });
@@ -205,7 +222,9 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
         async (i) =>
           void (await producer.send({
             // one partition per send, the next send the next one, as the writer does
-            messages: all.slice(i * o.batch, (i + 1) * o.batch).map((t) => ({ topic, partition: i, key: Buffer.from(t.id), value: codec.encode(t) })),
+            messages: all
+              .slice(i * o.batch, (i + 1) * o.batch)
+              .map((t) => ({ topic, partition: i, key: Buffer.from(t.id), value: codec.encode(t) })),
           })),
         1,
       );

@@ -44,7 +44,14 @@ const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'un
 
 if (process.argv.includes('--soak')) {
   // Valkey's memory under sustained load, with the dedup window scaled down (docs/valkey.md).
-  const { result, files } = await runSoak({ rate: arg('--rate', 1000), windowSec: arg('--window', 60), slices: arg('--slices', 4), minutes: arg('--minutes', 5), outDir, log });
+  const { result, files } = await runSoak({
+    rate: arg('--rate', 1000),
+    windowSec: arg('--window', 60),
+    slices: arg('--slices', 4),
+    minutes: arg('--minutes', 5),
+    outDir,
+    log,
+  });
   console.log(`\n${soakMarkdown(result)}`);
   for (const f of files) log(`wrote ${f}`);
   process.exit(0);
@@ -123,11 +130,24 @@ async function clusterTarget() {
   const c = await import('@tweets/stack/cluster');
   if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
   const t = c.benchTarget();
-  const image = execFileSync(t.kubectl[0]!, [...t.kubectl.slice(1), '-n', 'tweets', 'get', 'deployment', 'dispatcher', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'], { encoding: 'utf8' });
-  const built = image.split(':').at(-1)!.replace(/-dirty$/, '');
+  const image = execFileSync(
+    t.kubectl[0]!,
+    [...t.kubectl.slice(1), '-n', 'tweets', 'get', 'deployment', 'dispatcher', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'],
+    { encoding: 'utf8' },
+  );
+  const built = image
+    .split(':')
+    .at(-1)!
+    .replace(/-dirty$/, '');
   // a later commit that changed nothing the services are built from (docs, the benchmarks) measures the same code
-  const same = built === commit() || spawnSync('git', ['diff', '--quiet', built, 'HEAD', '--', 'services', 'packages', 'deploy', 'package-lock.json'], { cwd: ROOT }).status === 0;
-  if (!same) throw new Error(`the node runs images of ${built}, and the services changed since (this checkout is ${commit()}): npm run cluster -- up deploys this commit's`);
+  const same =
+    built === commit() ||
+    spawnSync('git', ['diff', '--quiet', built, 'HEAD', '--', 'services', 'packages', 'deploy', 'package-lock.json'], { cwd: ROOT })
+      .status === 0;
+  if (!same)
+    throw new Error(
+      `the node runs images of ${built}, and the services changed since (this checkout is ${commit()}): npm run cluster -- up deploys this commit's`,
+    );
   return t;
 }
 
@@ -139,7 +159,10 @@ if (process.argv.includes('--cluster-hpa')) {
   const r = await runClusterHpa(await clusterTarget(), { domain, log });
   const file = writeResult(domain.name === 'weather' ? 'cluster-hpa' : `cluster-hpa-${domain.name}`, { machine: machine(), ...r });
   writeFileSync(file.replace(/\.json$/, '.svg'), hpaSvg({ ...r, commit: commit() }));
-  for (const h of r.hpas) log(`${h.deployment}: ${h.hpa.min} -> ${h.maxReplicas} replicas (its maximum ${h.hpa.max} at ${h.reachedMaxAt} s), back to ${h.hpa.min} at ${h.backToMinAt} s`);
+  for (const h of r.hpas)
+    log(
+      `${h.deployment}: ${h.hpa.min} -> ${h.maxReplicas} replicas (its maximum ${h.hpa.max} at ${h.reachedMaxAt} s), back to ${h.hpa.min} at ${h.backToMinAt} s`,
+    );
   console.log(JSON.stringify(r.totals, null, 2));
   log(`wrote ${file} and its .svg`);
   process.exit(0);
@@ -159,7 +182,10 @@ if (process.argv.includes('--cluster-valkey')) {
   const rs = await runClusterValkey(await clusterTarget(), { log });
   const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
   writeFileSync(file.replace(/\.json$/, '.svg'), valkeySvg({ date: '', commit: commit(), machine: machine(), runs: rs }));
-  for (const r of rs) log(`${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`);
+  for (const r of rs)
+    log(
+      `${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`,
+    );
   log(`wrote ${file}`);
   process.exit(0);
 }
@@ -215,10 +241,12 @@ if (process.argv.includes('--report')) {
 
 // --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
 const scenarios =
-  opt('--scenarios')?.split(',').map((s) => {
-    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
-    return s as ScenarioName;
-  }) ?? SCENARIOS;
+  opt('--scenarios')
+    ?.split(',')
+    .map((s) => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+      return s as ScenarioName;
+    }) ?? SCENARIOS;
 const { results, files } = await runBench(openLoopOptions(scenarios));
 console.log(`\n${markdown(results)}`);
 for (const f of files) console.log(`[bench] wrote ${f}`);

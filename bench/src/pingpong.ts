@@ -29,10 +29,14 @@ function echoServer(): void {
 
 async function run(port: number, pid: number, inFlight: number, roundTrips: number): Promise<PingPongResult> {
   const socks = await Promise.all(
-    Array.from({ length: inFlight }, () => new Promise<net.Socket>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(s));
-      s.setNoDelay(true);
-    })),
+    Array.from(
+      { length: inFlight },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(s));
+          s.setNoDelay(true);
+        }),
+    ),
   );
   const buf = Buffer.alloc(200, 1);
   let left = roundTrips;

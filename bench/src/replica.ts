@@ -58,7 +58,20 @@ function listening(port: number): Promise<boolean> {
 
 /** A throwaway Valkey with the stack's persistence (AOF, fsync before every reply). */
 async function startValkey(port: number, dir: string, replicaOf?: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+  ];
   if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
   const line = valkeyServer(args);
   const p = spawn(line.command, line.args, { stdio: 'ignore' });
@@ -78,8 +91,15 @@ async function replicaInSync(replica: Redis): Promise<void> {
   throw new Error('the replica did not sync with the primary within 30 s');
 }
 
-
-async function measure(o: { case: ReplicaCase; primary: Redis; replica: Redis | null; pids: { primary: number; replica?: number }; batches: number; batchSize: number; inFlight: number }): Promise<ReplicaResult> {
+async function measure(o: {
+  case: ReplicaCase;
+  primary: Redis;
+  replica: Redis | null;
+  pids: { primary: number; replica?: number };
+  batches: number;
+  batchSize: number;
+  inFlight: number;
+}): Promise<ReplicaResult> {
   const store = new ItemStore(weather, o.primary, { waitReplicas: o.case === 'replica+wait' ? 1 : 0, waitTimeoutMs: 5000 });
   const prefix = `${o.case}-${Date.now()}`;
   // Warm-up: the script loaded, the connection's buffers grown; not measured.
@@ -157,8 +177,18 @@ export async function runReplicaBench(o: ReplicaOptions): Promise<ReplicaResult[
     const out: ReplicaResult[] = [];
     const run = async (c: ReplicaCase, replica: Redis | null, replicaPid?: number) => {
       for (const batchSize of o.batchSizes) {
-        const r = await measure({ case: c, primary, replica, pids: { primary: primaryProc.pid!, replica: replicaPid }, batches: o.batches, batchSize, inFlight: o.inFlight });
-        o.log?.(`${c}, batches of ${batchSize}: ${r.tweetsPerSec} tweets/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; CPU µs per tweet: primary ${r.primaryUsPerTweet}, replica ${r.replicaUsPerTweet}; replica caught up ${r.replicaCatchUpMs ?? '-'} ms after the last apply`);
+        const r = await measure({
+          case: c,
+          primary,
+          replica,
+          pids: { primary: primaryProc.pid!, replica: replicaPid },
+          batches: o.batches,
+          batchSize,
+          inFlight: o.inFlight,
+        });
+        o.log?.(
+          `${c}, batches of ${batchSize}: ${r.tweetsPerSec} tweets/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; CPU µs per tweet: primary ${r.primaryUsPerTweet}, replica ${r.replicaUsPerTweet}; replica caught up ${r.replicaCatchUpMs ?? '-'} ms after the last apply`,
+        );
         out.push(r);
       }
     };

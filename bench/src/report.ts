@@ -114,12 +114,34 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
   };
 }
 
-const KEYS = ['bare', 'naive', 'fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic'] as const;
-const PIPELINES = ['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'rabbitmqOnlyClassic', 'naive'] as const;
+const KEYS = [
+  'bare',
+  'naive',
+  'fanout',
+  'fanoutWriters2',
+  'fanoutApis1',
+  'fanoutApis2',
+  'fanoutApis3',
+  'kafkaOnly',
+  'rabbitmqOnly',
+  'rabbitmqOnlyClassic',
+] as const;
+const PIPELINES = [
+  'fanout',
+  'fanoutWriters2',
+  'fanoutApis1',
+  'fanoutApis2',
+  'fanoutApis3',
+  'kafkaOnly',
+  'rabbitmqOnly',
+  'rabbitmqOnlyClassic',
+  'naive',
+] as const;
 
 export function markdown(r: BenchResults): string {
   const c = r.ceiling;
-  const ceilingOfKey = (k: (typeof KEYS)[number]) => (c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k.startsWith('fanout') ? c.fanout : null);
+  const ceilingOfKey = (k: (typeof KEYS)[number]) =>
+    c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k.startsWith('fanout') ? c.fanout : null;
   const rows = KEYS.map((k) => {
     const s = r[k];
     const ceil = ceilingOfKey(k);
@@ -191,7 +213,17 @@ export function svg(r: BenchResults): string {
   const hi = Math.max(100, ...lat);
   const x = (v: number) => m.l + (v / maxRate) * (W - m.l - m.r);
   const y = (v: number) => m.t + (1 - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - m.t - m.b);
-  const colors: Record<string, string> = { bare: '#888', naive: '#d62728', fanout: '#1f77b4', fanoutWriters2: '#9467bd', fanoutApis1: '#8c564b', fanoutApis2: '#e377c2', fanoutApis3: '#17becf', kafkaOnly: '#2ca02c', rabbitmqOnly: '#ff7f0e' };
+  const colors: Record<string, string> = {
+    bare: '#888',
+    naive: '#d62728',
+    fanout: '#1f77b4',
+    fanoutWriters2: '#9467bd',
+    fanoutApis1: '#8c564b',
+    fanoutApis2: '#e377c2',
+    fanoutApis3: '#17becf',
+    kafkaOnly: '#2ca02c',
+    rabbitmqOnly: '#ff7f0e',
+  };
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -204,7 +236,9 @@ export function svg(r: BenchResults): string {
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
     const v = 10 ** e;
     if (v < lo || v > hi) continue;
-    parts.push(`<line x1="${m.l}" y1="${y(v)}" x2="${W - m.r}" y2="${y(v)}" stroke="#eee"/><text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
+    parts.push(
+      `<line x1="${m.l}" y1="${y(v)}" x2="${W - m.r}" y2="${y(v)}" stroke="#eee"/><text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`,
+    );
   }
   for (let i = 0; i <= 4; i++) {
     const v = Math.round((maxRate * i) / 4);

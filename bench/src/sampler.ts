@@ -60,7 +60,11 @@ export class TreeSampler {
     return Object.fromEntries(
       Object.entries(this.trees).map(([n, pids]) => [
         n,
-        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), { cpuSec: 0, rssMb: 0, hwmMb: 0 }),
+        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), {
+          cpuSec: 0,
+          rssMb: 0,
+          hwmMb: 0,
+        }),
       ]),
     );
   }

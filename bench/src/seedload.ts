@@ -37,12 +37,42 @@ interface Probe {
 }
 
 const probes = (paths: readonly BrokerPath[]): Probe[] => [
-  { hop: 'api', what: 'POST /tweets in the API, from request received to answer sent', target: 'api', metric: 'http_server_request_duration_seconds', labels: { route: '/tweets', method: 'POST' } },
-  { hop: 'api→dispatcher', what: "the API's batch to the dispatcher and its answer", target: 'api', metric: 'api_forward_duration_seconds', labels: {} },
-  { hop: 'dispatcher', what: 'a batch in the dispatcher, from request received to answer sent', target: 'dispatcher', metric: 'http_server_request_duration_seconds', labels: { method: 'POST' } },
+  {
+    hop: 'api',
+    what: 'POST /tweets in the API, from request received to answer sent',
+    target: 'api',
+    metric: 'http_server_request_duration_seconds',
+    labels: { route: '/tweets', method: 'POST' },
+  },
+  {
+    hop: 'api→dispatcher',
+    what: "the API's batch to the dispatcher and its answer",
+    target: 'api',
+    metric: 'api_forward_duration_seconds',
+    labels: {},
+  },
+  {
+    hop: 'dispatcher',
+    what: 'a batch in the dispatcher, from request received to answer sent',
+    target: 'dispatcher',
+    metric: 'http_server_request_duration_seconds',
+    labels: { method: 'POST' },
+  },
   ...paths.flatMap((p): Probe[] => [
-    { hop: `dispatcher→writer-${p}`, what: `the dispatcher's gRPC call to the ${p} writer and its answer`, target: 'dispatcher', metric: 'dispatcher_writer_duration_seconds', labels: { path: p } },
-    { hop: `${p} ack`, what: `in the ${p} writer, from tweets handed to the broker client to the broker's durable ack`, target: `writer-${p}`, metric: 'writer_publish_duration_seconds', labels: { broker: p } },
+    {
+      hop: `dispatcher→writer-${p}`,
+      what: `the dispatcher's gRPC call to the ${p} writer and its answer`,
+      target: 'dispatcher',
+      metric: 'dispatcher_writer_duration_seconds',
+      labels: { path: p },
+    },
+    {
+      hop: `${p} ack`,
+      what: `in the ${p} writer, from tweets handed to the broker client to the broker's durable ack`,
+      target: `writer-${p}`,
+      metric: 'writer_publish_duration_seconds',
+      labels: { broker: p },
+    },
   ]),
 ];
 
@@ -71,7 +101,8 @@ function metricsUrls(l: StackLayout): Record<Probe['target'], string> {
 async function scrape(l: StackLayout, ps: Probe[]): Promise<Map<Probe, { sum: number; count: number }>> {
   const urls = metricsUrls(l);
   const texts = new Map<string, string>();
-  for (const t of new Set(ps.map((p) => p.target))) texts.set(t, await (await fetch(urls[t], { signal: AbortSignal.timeout(5000) })).text());
+  for (const t of new Set(ps.map((p) => p.target)))
+    texts.set(t, await (await fetch(urls[t], { signal: AbortSignal.timeout(5000) })).text());
   return new Map(ps.map((p) => [p, histogramTotals(texts.get(p.target)!, p.metric, p.labels)]));
 }
 
@@ -109,11 +140,20 @@ export async function closedLoop(
   const sampler = new TreeSampler(o.pids);
   const cpu0 = sampler.sample();
   const self0 = process.cpuUsage();
-  const load = await runLoad({ domain: weather, url, count: o.tweets, concurrency: o.clients, idPrefix: o.idPrefix, maxDurationMs: o.maxDurationMs ?? 300_000 });
+  const load = await runLoad({
+    domain: weather,
+    url,
+    count: o.tweets,
+    concurrency: o.clients,
+    idPrefix: o.idPrefix,
+    maxDurationMs: o.maxDurationMs ?? 300_000,
+  });
   const self = process.cpuUsage(self0);
   const cpu1 = sampler.sample();
   const per1000 = (sec: number) => Math.round((sec / Math.max(1, load.accepted)) * 1e6) / 1000;
-  const cpuSecPer1000: Record<string, number> = Object.fromEntries(Object.keys(cpu0).map((n) => [n, per1000(cpu1[n]!.cpuSec - cpu0[n]!.cpuSec)]));
+  const cpuSecPer1000: Record<string, number> = Object.fromEntries(
+    Object.keys(cpu0).map((n) => [n, per1000(cpu1[n]!.cpuSec - cpu0[n]!.cpuSec)]),
+  );
   cpuSecPer1000['load client'] = per1000((self.user + self.system) / 1e6);
   const sorted = [...load.latenciesMs].sort((a, b) => a - b);
   return {
@@ -133,11 +173,20 @@ export async function closedLoop(
 export async function seedLoad(l: StackLayout, o: SeedLoadOptions): Promise<SeedLoadResult> {
   const ps = probes(o.paths);
   const statsBefore = await fetchStats(l.apiUrl);
-  const pids = Object.fromEntries(Object.entries(readState(l)?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
+  const pids = Object.fromEntries(
+    Object.entries(readState(l)?.components ?? {})
+      .filter(([, c]) => c.pid)
+      .map(([n, c]) => [n, c.pid!]),
+  );
   const before = await scrape(l, ps);
   const run = await closedLoop(l.apiUrl, { ...o, pids });
   const after = await scrape(l, ps);
-  const { reached, waitedMs } = await waitForCounts(l.apiUrl, statsBefore, Object.fromEntries(o.paths.map((p) => [p, run.accepted])), 30_000);
+  const { reached, waitedMs } = await waitForCounts(
+    l.apiUrl,
+    statsBefore,
+    Object.fromEntries(o.paths.map((p) => [p, run.accepted])),
+    30_000,
+  );
   const hops: Record<string, Hop> = { client: { calls: run.accepted, meanMs: run.meanMs } };
   for (const p of ps) {
     const [b, a] = [before.get(p)!, after.get(p)!];
@@ -149,13 +198,18 @@ export async function seedLoad(l: StackLayout, o: SeedLoadOptions): Promise<Seed
 
 /** What each hop of the breakdown measures, for the Markdown table. */
 export function hopDescriptions(paths: readonly BrokerPath[]): Record<string, string> {
-  return { client: 'the load client: request sent to answer read, over a keep-alive connection', ...Object.fromEntries(probes(paths).map((p) => [p.hop, p.what])) };
+  return {
+    client: 'the load client: request sent to answer read, over a keep-alive connection',
+    ...Object.fromEntries(probes(paths).map((p) => [p.hop, p.what])),
+  };
 }
 
 /** The total, then the largest shares: `2.1 (api 0.5, dispatcher 0.4, …)`. */
 function cpuLine(c: Record<string, number>): string {
   const total = Object.values(c).reduce((a, b) => a + b, 0);
-  const top = Object.entries(c).filter(([, v]) => v >= 0.01).sort((a, b) => b[1] - a[1]);
+  const top = Object.entries(c)
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
   return `${Math.round(total * 100) / 100} (${top.map(([n, v]) => `${n} ${v}`).join(', ')})`;
 }
 
@@ -165,7 +219,9 @@ export function hopTable(runs: { label: string; r: SeedLoadResult }[]): string {
   const lines = [
     `| hop | ${runs.map((x) => x.label).join(' | ')} |`,
     `|---|${runs.map(() => '---:').join('|')}|`,
-    ...hops.map((h) => `| ${h} | ${runs.map(({ r }) => (r.hops[h] ? `${r.hops[h].meanMs} ms (${r.hops[h].calls} calls)` : '–')).join(' | ')} |`),
+    ...hops.map(
+      (h) => `| ${h} | ${runs.map(({ r }) => (r.hops[h] ? `${r.hops[h].meanMs} ms (${r.hops[h].calls} calls)` : '–')).join(' | ')} |`,
+    ),
     `| **throughput** | ${runs.map(({ r }) => `${r.throughput}/s`).join(' | ')} |`,
     `| **p50 / p99 / max** | ${runs.map(({ r }) => `${r.p50Ms} / ${r.p99Ms} / ${r.maxMs} ms`).join(' | ')} |`,
     `| **CPU s per 1,000 tweets** | ${runs.map(({ r }) => cpuLine(r.cpuSecPer1000)).join(' | ')} |`,
@@ -222,7 +278,13 @@ export async function runSeedLoads(
   o.log(`seed load: ${seed.throughput}/s, p50 ${seed.p50Ms} ms, p99 ${seed.p99Ms} ms`);
   let bare: ClosedLoopResult | null = null;
   if (o.bare) {
-    await closedLoop(o.bare.url, { clients: o.clients, tweets: 1_000_000, maxDurationMs: Math.min(5, o.warmupSec) * 1000, idPrefix: `${id}-bare-warm`, pids: {} });
+    await closedLoop(o.bare.url, {
+      clients: o.clients,
+      tweets: 1_000_000,
+      maxDurationMs: Math.min(5, o.warmupSec) * 1000,
+      idPrefix: `${id}-bare-warm`,
+      pids: {},
+    });
     bare = await closedLoop(o.bare.url, { clients: o.clients, tweets: o.tweets, idPrefix: `${id}-bare`, pids: { bare: o.bare.pid } });
     o.log(`seed load on the bare endpoint: ${bare.throughput}/s, p50 ${bare.p50Ms} ms, p99 ${bare.p99Ms} ms`);
   }
@@ -230,14 +292,20 @@ export async function runSeedLoads(
   const batches = seed.hops['api→dispatcher']?.calls ?? 0;
   if (o.floorSec && bare && batches > 0) {
     const batch = Math.max(1, Math.round(seed.accepted / batches));
-    const pids = Object.fromEntries(Object.entries(readState(l)?.components ?? {}).filter(([, c]) => c.pid).map(([n, c]) => [n, c.pid!]));
+    const pids = Object.fromEntries(
+      Object.entries(readState(l)?.components ?? {})
+        .filter(([, c]) => c.pid)
+        .map(([n, c]) => [n, c.pid!]),
+    );
     const f = await measureFloors(l, pids, { rate: seed.throughput, seconds: o.floorSec, batch });
     // A tweet costs at least the HTTP edge under the same clients, and per routed path its broker and one Valkey apply.
     const edgeUs = (bare.cpuSecPer1000.bare! + bare.cpuSecPer1000['load client']!) * 1000;
     const usPerTweet = Math.round(edgeUs + o.paths.reduce((a, p) => a + f.us[p] + f.us.valkey, 0));
     const ceiling = Math.floor((cpus().length * 1e6) / usPerTweet / 10) * 10;
     floors = { ...f, usPerTweet, ceiling, share: Math.round((seed.throughput / ceiling) * 100) / 100 };
-    o.log(`seed load floors (CPU µs per tweet, batches of ${batch}): ${JSON.stringify(f.us)}; ceiling ${ceiling}/s, reached ${floors.share}`);
+    o.log(
+      `seed load floors (CPU µs per tweet, batches of ${batch}): ${JSON.stringify(f.us)}; ceiling ${ceiling}/s, reached ${floors.share}`,
+    );
   }
   return { idle, seed, bare, floors, machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' } };
 }
@@ -255,7 +323,9 @@ export function seedLoadMarkdown(s: SeedLoads): string {
     ...(b
       ? [
           `The same ${b.clients} clients against the bare endpoint (one HTTP hop, no pipeline): ${b.throughput}/s, p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms,` +
-            ` ${total(b.cpuSecPer1000)} CPU s per 1,000 tweets (${Object.entries(b.cpuSecPer1000).map(([n, v]) => `${n} ${v}`).join(', ')}).`,
+            ` ${total(b.cpuSecPer1000)} CPU s per 1,000 tweets (${Object.entries(b.cpuSecPer1000)
+              .map(([n, v]) => `${n} ${v}`)
+              .join(', ')}).`,
         ]
       : []),
     ...(s.floors

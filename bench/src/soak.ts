@@ -83,9 +83,18 @@ export async function runSoak(o: SoakOptions): Promise<{ result: SoakResult; fil
     const base = await usedMemory(admin);
     const seconds = o.minutes * 60;
     const samples: SoakResult['samples'] = [];
-    o.log(`soak: ${o.rate}/s for ${seconds} s, dedup window ${o.windowSec} s in ${o.slices} buckets; Valkey at ${Math.round(base / 2 ** 20)} MB`);
+    o.log(
+      `soak: ${o.rate}/s for ${seconds} s, dedup window ${o.windowSec} s in ${o.slices} buckets; Valkey at ${Math.round(base / 2 ** 20)} MB`,
+    );
     const t0 = Date.now();
-    const load = openLoop({ url: l.apiUrl, path: '/tweets', rate: o.rate, durationMs: seconds * 1000, connections: 64, idPrefix: `soak-${Date.now()}` });
+    const load = openLoop({
+      url: l.apiUrl,
+      path: '/tweets',
+      rate: o.rate,
+      durationMs: seconds * 1000,
+      connections: 64,
+      idPrefix: `soak-${Date.now()}`,
+    });
     let done = false;
     void load.finally(() => (done = true));
     while (!done) {

@@ -14,7 +14,15 @@ import type { TransportResult } from './transport.js';
 import { clusterCharts, clusterSections, latestCluster } from './clusterreport.js';
 
 /** The open-loop scenarios the report compares (the bare endpoint and the naive pipeline are `npm run bench`'s). */
-export const REPORT_SCENARIOS = ['fanout', 'kafkaOnly', 'rabbitmqOnly', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3'] as const;
+export const REPORT_SCENARIOS = [
+  'fanout',
+  'kafkaOnly',
+  'rabbitmqOnly',
+  'fanoutWriters2',
+  'fanoutApis1',
+  'fanoutApis2',
+  'fanoutApis3',
+] as const;
 type ReportScenario = (typeof REPORT_SCENARIOS)[number];
 
 export type Lang = 'en' | 'es';
@@ -75,18 +83,29 @@ export function latestRun(dir: string, quick: boolean): ReportRun {
       .map((f) => [f, read<Manifest>(f)] as const)
       .filter(([, m]) => m.quick === quick)
       .at(-1) ?? [];
-  if (!file || !manifest) throw new Error(`no ${quick ? 'quick ' : ''}report run in ${dir}: run npm run bench -- --report${quick ? ' --quick' : ''}`);
-  return { file, manifest, openLoop: read(manifest.files.openLoop), transport: read(manifest.files.transport), valkeyReplica: read(manifest.files.valkeyReplica) };
+  if (!file || !manifest)
+    throw new Error(`no ${quick ? 'quick ' : ''}report run in ${dir}: run npm run bench -- --report${quick ? ' --quick' : ''}`);
+  return {
+    file,
+    manifest,
+    openLoop: read(manifest.files.openLoop),
+    transport: read(manifest.files.transport),
+    valkeyReplica: read(manifest.files.valkeyReplica),
+  };
 }
 
 /** Numbers in both languages as Guatemala writes them, like English: 10,000 and 2.19. */
 const fmt = (_lang: Lang, v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '—'
+    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
 
 /** CPU seconds per 1,000 tweets of the named processes (all when none named) at a step's rate, or at the scenario's top rate. */
 function cpuAt(s: ScenarioResult, rate: number | 'max', only?: (process: string) => boolean): number | null {
   const costs =
-    rate === 'max' ? Object.fromEntries(Object.entries(s.processes).map(([n, c]) => [n, c.cpuSecPer1000])) : s.steps.find((x) => x.rate === rate)?.cpuSecPer1000;
+    rate === 'max'
+      ? Object.fromEntries(Object.entries(s.processes).map(([n, c]) => [n, c.cpuSecPer1000]))
+      : s.steps.find((x) => x.rate === rate)?.cpuSecPer1000;
   const picked = Object.entries(costs ?? {}).filter(([n]) => (only ? only(n) : true));
   return picked.length ? picked.reduce((a, [, v]) => a + v, 0) : null;
 }
@@ -119,13 +138,22 @@ const NAMES: Record<ReportScenario, [string, string]> = {
   fanoutApis3: ['NGINX + 3 APIs', 'NGINX + 3 APIs'],
 };
 const nameOf = (lang: Lang, k: ReportScenario | 'direct' | 'writers1') =>
-  k === 'direct' ? L(lang, 'API direct (no NGINX)', 'API directa (sin NGINX)') : k === 'writers1' ? L(lang, 'one writer per broker', 'un writer por broker') : NAMES[k][lang === 'en' ? 0 : 1];
+  k === 'direct'
+    ? L(lang, 'API direct (no NGINX)', 'API directa (sin NGINX)')
+    : k === 'writers1'
+      ? L(lang, 'one writer per broker', 'un writer por broker')
+      : NAMES[k][lang === 'en' ? 0 : 1];
 
 const link = (f: string) => `[${f}](../bench/results/${f})`;
 const chart = (lang: Lang, name: string, alt: string) => `![${alt}](report/${name}${lang === 'es' ? '.es' : ''}.svg)`;
 
 /** An open-loop comparison: top rate and latency there, latency and CPU per 1,000 tweets at one rate all passed. */
-function openLoopTable(lang: Lang, r: BenchResults, rows: [ReportScenario, (ReportScenario | 'direct' | 'writers1')?][], extra: { head: [string, string]; at: (s: ScenarioResult, rate: number | null) => string }[]): string {
+function openLoopTable(
+  lang: Lang,
+  r: BenchResults,
+  rows: [ReportScenario, (ReportScenario | 'direct' | 'writers1')?][],
+  extra: { head: [string, string]; at: (s: ScenarioResult, rate: number | null) => string }[],
+): string {
   const ss = rows.map(([k]) => r[k]);
   const at = commonRate(ss);
   const head = [
@@ -170,12 +198,18 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   })();
   const seed = r.seedLoads?.seed;
   const seedApi = seed ? (seed.cpuSecPer1000['ingest-api'] ?? null) : null;
-  const seedMillicores = seed && seedApi !== null ? (seed.throughput * seedApi) : null;
+  const seedMillicores = seed && seedApi !== null ? seed.throughput * seedApi : null;
   // the columns the transport and replica tables share: what was sent, how fast, how long it took
   const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
-  const perBatchCells = (x: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }) => [fmt(lang, x.batchSize), fmt(lang, x.tweetsPerSec), fmt(lang, x.p50Ms, 2), fmt(lang, x.p99Ms, 2)];
+  const perBatchCells = (x: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }) => [
+    fmt(lang, x.batchSize),
+    fmt(lang, x.tweetsPerSec),
+    fmt(lang, x.p50Ms, 2),
+    fmt(lang, x.p99Ms, 2),
+  ];
   // a measured section: its chart, its table, where the figures come from
-  const figure = (name: string, alt: [string, string], body: string, footer: string) => [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
+  const figure = (name: string, alt: [string, string], body: string, footer: string) =>
+    [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
   const cpuCell = (only: (n: string) => boolean) => (s: ScenarioResult, at: number | null) => fmt(lang, at ? cpuAt(s, at, only) : null, 3);
   return {
     run: [
@@ -192,7 +226,14 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
             [L(lang, 'load', 'carga'), 'tweets/s', 'p50 ms', 'p99 ms'],
             [
               [L(lang, 'one tweet at a time', 'un tweet a la vez'), r.seedLoads!.idle],
-              [L(lang, `${seed.clients} clients, ${fmt(lang, seed.tweets)} tweets (the seed's load)`, `${seed.clients} clientes, ${fmt(lang, seed.tweets)} tweets (la carga del enunciado)`), seed],
+              [
+                L(
+                  lang,
+                  `${seed.clients} clients, ${fmt(lang, seed.tweets)} tweets (the seed's load)`,
+                  `${seed.clients} clientes, ${fmt(lang, seed.tweets)} tweets (la carga del enunciado)`,
+                ),
+                seed,
+              ],
             ].map(([label, x]) => {
               const s = x as typeof seed;
               return [label as string, fmt(lang, s.throughput), fmt(lang, s.p50Ms, 2), fmt(lang, s.p99Ms, 2)];
@@ -205,11 +246,16 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
     brokers: figure(
       'brokers',
       ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
-      openLoopTable(lang, r, [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']], [
-        { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], at: cpuCell(BROKER) },
-        { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
-        { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
-      ]),
+      openLoopTable(
+        lang,
+        r,
+        [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
+        [
+          { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], at: cpuCell(BROKER) },
+          { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
+          { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
+        ],
+      ),
       olSource,
     ),
     loads: (() => {
@@ -240,19 +286,29 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
     writers: figure(
       'writers',
       ['One against two writers per broker', 'Uno contra dos writers por broker'],
-      openLoopTable(lang, r, [['fanout', 'writers1'], ['fanoutWriters2']], [
-        { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], at: cpuCell(BROKER) },
-        { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
-      ]),
+      openLoopTable(
+        lang,
+        r,
+        [['fanout', 'writers1'], ['fanoutWriters2']],
+        [
+          { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], at: cpuCell(BROKER) },
+          { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
+        ],
+      ),
       olSource,
     ),
     apis: figure(
       'apis',
       ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
-      openLoopTable(lang, r, [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']], [
-        { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], at: cpuCell((n) => n === 'nginx') },
-        { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], at: cpuCell(isApi) },
-      ]),
+      openLoopTable(
+        lang,
+        r,
+        [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
+        [
+          { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], at: cpuCell((n) => n === 'nginx') },
+          { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], at: cpuCell(isApi) },
+        ],
+      ),
       olSource,
     ),
     transport: figure(
@@ -265,10 +321,21 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
           L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
         ],
-        run.transport.results.map((t) => [t.transport, ...perBatchCells(t), fmt(lang, t.clientUsPerTweet, 1), fmt(lang, t.serverUsPerTweet, 1)]),
+        run.transport.results.map((t) => [
+          t.transport,
+          ...perBatchCells(t),
+          fmt(lang, t.clientUsPerTweet, 1),
+          fmt(lang, t.serverUsPerTweet, 1),
+        ]),
         1,
       ),
-      L(lang, `${run.transport.results[0]?.inFlight ?? 0} batches in flight.`, `${run.transport.results[0]?.inFlight ?? 0} lotes en vuelo.`) + ' ' + source(m.files.transport, run.transport.commit),
+      L(
+        lang,
+        `${run.transport.results[0]?.inFlight ?? 0} batches in flight.`,
+        `${run.transport.results[0]?.inFlight ?? 0} lotes en vuelo.`,
+      ) +
+        ' ' +
+        source(m.files.transport, run.transport.commit),
     ),
     replica: figure(
       'replica',
@@ -282,7 +349,11 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
         ],
         run.valkeyReplica.results.map((v) => [
-          v.case === 'alone' ? L(lang, 'alone', 'sola') : v.case === 'replica' ? L(lang, 'with a replica', 'con réplica') : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1'),
+          v.case === 'alone'
+            ? L(lang, 'alone', 'sola')
+            : v.case === 'replica'
+              ? L(lang, 'with a replica', 'con réplica')
+              : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1'),
           ...perBatchCells(v),
           fmt(lang, v.primaryUsPerTweet, 1),
           v.case === 'alone' ? '—' : fmt(lang, v.replicaUsPerTweet, 1),
@@ -290,7 +361,11 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         ]),
         1,
       ),
-      L(lang, `${run.valkeyReplica.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`, `${run.valkeyReplica.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`) +
+      L(
+        lang,
+        `${run.valkeyReplica.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
+        `${run.valkeyReplica.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
+      ) +
         ' ' +
         source(m.files.valkeyReplica, run.valkeyReplica.commit),
     ),
@@ -298,18 +373,42 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       table(
         [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
         [
-          [L(lang, "API pod's CPU request (deploy/k8s/base/ingest-api.yaml)", 'Petición de CPU del pod de la API (deploy/k8s/base/ingest-api.yaml)'), `${scaling.requestMillicores}m`],
-          [L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'), `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`],
+          [
+            L(
+              lang,
+              "API pod's CPU request (deploy/k8s/base/ingest-api.yaml)",
+              'Petición de CPU del pod de la API (deploy/k8s/base/ingest-api.yaml)',
+            ),
+            `${scaling.requestMillicores}m`,
+          ],
+          [
+            L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'),
+            `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`,
+          ],
           [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
           [
-            apiCpuAt.rate ? L(lang, `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`, `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`) : '—',
+            apiCpuAt.rate
+              ? L(
+                  lang,
+                  `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`,
+                  `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`,
+                )
+              : '—',
             `${fmt(lang, apiCpuAt.cpu, 3)} s`,
           ],
           ...(seed && seedMillicores !== null
             ? [
                 [
-                  L(lang, `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`, `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1,000)`),
-                  L(lang, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`, `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`),
+                  L(
+                    lang,
+                    `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`,
+                    `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1,000)`,
+                  ),
+                  L(
+                    lang,
+                    `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
+                    `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`,
+                  ),
                 ],
               ]
             : []),
@@ -343,7 +442,9 @@ export function panels(title: string, ps: { title: string; bars: Bar[] }[]): str
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="10" y="20" font-size="14">${esc(title)}</text>`,
   ];
-  ps[0]?.bars.forEach((b, i) => out.push(`<text x="${labelW - 8}" y="${60 + i * (barH + gap) + 14}" text-anchor="end">${esc(b.label)}</text>`));
+  ps[0]?.bars.forEach((b, i) =>
+    out.push(`<text x="${labelW - 8}" y="${60 + i * (barH + gap) + 14}" text-anchor="end">${esc(b.label)}</text>`),
+  );
   ps.forEach((p, j) => {
     const x0 = labelW + j * pw;
     const max = Math.max(1e-9, ...p.bars.map((b) => b.value));
@@ -367,7 +468,10 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
   const openLoop = (title: string, rows: [ReportScenario, (ReportScenario | 'direct' | 'writers1')?][]) => {
     const at = commonRate(rows.map(([k]) => r[k]));
     return panels(title + suffix, [
-      { title: L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'), bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].maxRate, text: fmt(lang, r[k].maxRate) })) },
+      {
+        title: L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'),
+        bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].maxRate, text: fmt(lang, r[k].maxRate) })),
+      },
       {
         title: L(lang, 'p99 ms at max rate', 'p99 ms en la tasa máxima'),
         bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].p99Ms ?? 0, text: fmt(lang, r[k].p99Ms, 1) })),
@@ -384,23 +488,44 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
   const sizes = (rs: readonly { batchSize: number }[]) => [...new Set(rs.map((x) => x.batchSize))];
   const t = run.transport.results;
   const v = run.valkeyReplica.results;
-  const caseName = (c: string) => (c === 'alone' ? L(lang, 'alone', 'sola') : c === 'replica' ? L(lang, 'with a replica', 'con réplica') : L(lang, 'replica + WAIT 1', 'réplica + WAIT 1'));
+  const caseName = (c: string) =>
+    c === 'alone'
+      ? L(lang, 'alone', 'sola')
+      : c === 'replica'
+        ? L(lang, 'with a replica', 'con réplica')
+        : L(lang, 'replica + WAIT 1', 'réplica + WAIT 1');
   return {
-    brokers: openLoop(L(lang, 'Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'), [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']]),
-    writers: openLoop(L(lang, 'One against two writers per broker', 'Uno contra dos writers por broker'), [['fanout', 'writers1'], ['fanoutWriters2']]),
-    apis: openLoop(L(lang, 'NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'), [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']]),
+    brokers: openLoop(L(lang, 'Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'), [
+      ['kafkaOnly'],
+      ['rabbitmqOnly'],
+      ['fanout'],
+    ]),
+    writers: openLoop(L(lang, 'One against two writers per broker', 'Uno contra dos writers por broker'), [
+      ['fanout', 'writers1'],
+      ['fanoutWriters2'],
+    ]),
+    apis: openLoop(L(lang, 'NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'), [
+      ['fanout', 'direct'],
+      ['fanoutApis1'],
+      ['fanoutApis2'],
+      ['fanoutApis3'],
+    ]),
     transport: panels(
       L(lang, 'REST against gRPC: tweets/s between two processes', 'REST contra gRPC: tweets/s entre dos procesos') + suffix,
       sizes(t).map((b) => ({
         title: L(lang, `batches of ${b}`, `lotes de ${b}`),
-        bars: t.filter((x) => x.batchSize === b).map((x) => ({ label: x.transport, value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
+        bars: t
+          .filter((x) => x.batchSize === b)
+          .map((x) => ({ label: x.transport, value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
       })),
     ),
     replica: panels(
       L(lang, 'Valkey without and with a replica: tweets/s applied', 'Valkey sin y con réplica: tweets/s aplicados') + suffix,
       sizes(v).map((b) => ({
         title: L(lang, `batches of ${b}`, `lotes de ${b}`),
-        bars: v.filter((x) => x.batchSize === b).map((x) => ({ label: caseName(x.case), value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
+        bars: v
+          .filter((x) => x.batchSize === b)
+          .map((x) => ({ label: caseName(x.case), value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
       })),
     ),
   };
@@ -438,7 +563,11 @@ export function renderReport(o: { results: string; docs: string; root: string; q
     if (o.quick) continue;
     writeFileSync(file, doc);
     written.push(file);
-    for (const [name, body] of Object.entries({ ...charts(run, lang), ...clusterCharts(cluster, lang), architecture: architectureSvg(lang) })) {
+    for (const [name, body] of Object.entries({
+      ...charts(run, lang),
+      ...clusterCharts(cluster, lang),
+      architecture: architectureSvg(lang),
+    })) {
       const f = join(figures, `${name}${lang === 'es' ? '.es' : ''}.svg`);
       writeFileSync(f, body);
       written.push(f);

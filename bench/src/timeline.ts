@@ -32,17 +32,27 @@ function niceMax(v: number): number {
 }
 
 function path(s: Series, x: (t: number) => number, y: (v: number) => number): string {
-  const pts = s.points.flatMap(([t, v], i) => (s.step && i > 0 ? [[t, s.points[i - 1]![1]] as [number, number], [t, v] as [number, number]] : [[t, v] as [number, number]]));
+  const pts = s.points.flatMap(([t, v], i) =>
+    s.step && i > 0 ? [[t, s.points[i - 1]![1]] as [number, number], [t, v] as [number, number]] : [[t, v] as [number, number]],
+  );
   return pts.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
 }
 
 function panel(p: Panel, top: number, x: (t: number) => number): string {
   const max = niceMax(Math.max(0, ...p.series.flatMap((s) => s.points.map(([, v]) => v))));
   const y = (v: number) => top + PANEL_H - (v / max) * PANEL_H;
-  const grid = [0, 0.5, 1].map((f) => `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#ddd"/><text x="${LEFT - 6}" y="${y(max * f) + 4}" text-anchor="end">${max * f}</text>`);
+  const grid = [0, 0.5, 1].map(
+    (f) =>
+      `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#ddd"/><text x="${LEFT - 6}" y="${y(max * f) + 4}" text-anchor="end">${max * f}</text>`,
+  );
   const lines = p.series.map((s) => `<path d="${path(s, x, y)}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`);
-  const legend = p.series.map((s, i) => `<line x1="${W - RIGHT + 12}" x2="${W - RIGHT + 30}" y1="${top + 12 + i * 16}" y2="${top + 12 + i * 16}" stroke="${s.color}" stroke-width="2"/><text x="${W - RIGHT + 36}" y="${top + 16 + i * 16}">${esc(s.name)}</text>`);
-  return [`<text x="${LEFT}" y="${top - 8}" font-weight="bold">${esc(p.title)} (${esc(p.unit)})</text>`, ...grid, ...lines, ...legend].join('\n');
+  const legend = p.series.map(
+    (s, i) =>
+      `<line x1="${W - RIGHT + 12}" x2="${W - RIGHT + 30}" y1="${top + 12 + i * 16}" y2="${top + 12 + i * 16}" stroke="${s.color}" stroke-width="2"/><text x="${W - RIGHT + 36}" y="${top + 16 + i * 16}">${esc(s.name)}</text>`,
+  );
+  return [`<text x="${LEFT}" y="${top - 8}" font-weight="bold">${esc(p.title)} (${esc(p.unit)})</text>`, ...grid, ...lines, ...legend].join(
+    '\n',
+  );
 }
 
 /** The SVG of the panels over the time axis (seconds). */

@@ -86,11 +86,21 @@ async function serve(): Promise<void> {
 export function batchOf(n: number, offset: number, prefix = 't'): Tweet[] {
   const ms = weather.fields.municipality.values;
   const ws = weather.fields.weather.values;
-  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${offset + i}`, municipality: ms[i % 4]!, weather: ws[(i >> 2) % 4]!, temperature: 10 + (i % 20), humidity: 30 + (i % 60) }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${offset + i}`,
+    municipality: ms[i % 4]!,
+    weather: ws[(i >> 2) % 4]!,
+    temperature: 10 + (i % 20),
+    humidity: 30 + (i % 60),
+  }));
 }
 
 /** One way to send a batch, set up once per transport (connections, channels and streams are kept). */
-async function sender(t: Transport, ports: Ports, inFlight: number): Promise<{ send(items: Tweet[]): Promise<number>; close(): Promise<void> }> {
+async function sender(
+  t: Transport,
+  ports: Ports,
+  inFlight: number,
+): Promise<{ send(items: Tweet[]): Promise<number>; close(): Promise<void> }> {
   const c = contract(weather);
   const json = jsonCodec(weather);
   if (t === 'http-json' || t === 'http-proto') {
@@ -128,7 +138,14 @@ async function received(child: ReturnType<typeof fork>): Promise<number> {
   return answer;
 }
 
-async function measure(child: ReturnType<typeof fork>, ports: Ports, t: Transport, batchSize: number, inFlight: number, tweets: number): Promise<TransportResult> {
+async function measure(
+  child: ReturnType<typeof fork>,
+  ports: Ports,
+  t: Transport,
+  batchSize: number,
+  inFlight: number,
+  tweets: number,
+): Promise<TransportResult> {
   const s = await sender(t, ports, inFlight);
   try {
     // Warm-up: a tenth as many, not measured.
@@ -165,7 +182,13 @@ async function measure(child: ReturnType<typeof fork>, ports: Ports, t: Transpor
 }
 
 /** Closed loop: `inFlight` senders, each sending its next batch when the last is answered, until `tweets` are sent. */
-async function loop(s: { send(items: Tweet[]): Promise<number> }, batchSize: number, inFlight: number, tweets: number, offset: number): Promise<number[]> {
+async function loop(
+  s: { send(items: Tweet[]): Promise<number> },
+  batchSize: number,
+  inFlight: number,
+  tweets: number,
+  offset: number,
+): Promise<number[]> {
   const batches = Math.ceil(tweets / batchSize);
   const lat: number[] = [];
   let next = 0;
@@ -203,7 +226,9 @@ export async function runTransports(o: TransportOptions): Promise<TransportResul
     for (const batchSize of o.batchSizes) {
       for (const t of o.transports ?? TRANSPORTS) {
         const r = await measure(child, ports, t, batchSize, o.inFlight, o.tweets);
-        o.log?.(`${t}, batches of ${batchSize}: ${r.tweetsPerSec} tweets/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, CPU µs per tweet: client ${r.clientUsPerTweet}, server ${r.serverUsPerTweet}`);
+        o.log?.(
+          `${t}, batches of ${batchSize}: ${r.tweetsPerSec} tweets/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, CPU µs per tweet: client ${r.clientUsPerTweet}, server ${r.serverUsPerTweet}`,
+        );
         out.push(r);
       }
     }
@@ -214,7 +239,10 @@ export async function runTransports(o: TransportOptions): Promise<TransportResul
 }
 
 export function transportMarkdown(rs: readonly TransportResult[]): string {
-  const rows = rs.map((r) => `| ${r.transport} | ${r.batchSize} | ${r.tweetsPerSec} | ${r.batchesPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.clientUsPerTweet} | ${r.serverUsPerTweet} |`);
+  const rows = rs.map(
+    (r) =>
+      `| ${r.transport} | ${r.batchSize} | ${r.tweetsPerSec} | ${r.batchesPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.clientUsPerTweet} | ${r.serverUsPerTweet} |`,
+  );
   return [
     `The same batches between two processes, ${rs[0]?.inFlight ?? 0} in flight, every tweet decoded and checked by the server.`,
     '',

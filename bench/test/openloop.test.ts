@@ -16,7 +16,14 @@ test('a response with Connection: close counts once, as answered, and the next r
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const port = (server.address() as { port: number }).port;
-    const r = await openLoop({ url: `http://127.0.0.1:${port}`, path: '/tweets', rate: 300, durationMs: 1000, connections: 4, idPrefix: 'close' });
+    const r = await openLoop({
+      url: `http://127.0.0.1:${port}`,
+      path: '/tweets',
+      rate: 300,
+      durationMs: 1000,
+      connections: 4,
+      idPrefix: 'close',
+    });
     assert.equal(r.sent, 300);
     assert.equal(r.errors, 0, JSON.stringify(r));
     assert.equal(r.ok, 300);

@@ -19,7 +19,12 @@ test('each target is judged on its bound, and an unmeasured value does not meet 
   });
   const judge = (fanout: Partial<typeof base> & { maxRate: number }, rss = 249, s: ReturnType<typeof seed> | null = seed(2500, 20, 4)) =>
     Object.fromEntries(
-      judgeTargets({ fanout: { ...base, ...fanout } as never, nodeServicePeakRssMb: rss, seedLoad: s?.seedLoad ?? null, seedLoads: s?.seedLoads ?? null }).map((t) => [t.name, t.met]),
+      judgeTargets({
+        fanout: { ...base, ...fanout } as never,
+        nodeServicePeakRssMb: rss,
+        seedLoad: s?.seedLoad ?? null,
+        seedLoads: s?.seedLoads ?? null,
+      }).map((t) => [t.name, t.met]),
     );
   assert.deepEqual(judge({ maxRate: 10_000 }), {
     'fanout.maxRate': true,
@@ -34,7 +39,10 @@ test('each target is judged on its bound, and an unmeasured value does not meet 
   assert.equal(Object.values(judge({ maxRate: 10_000 }, 249, seed(2490, 20.1, 4.1))).filter((met) => !met).length, 3);
   assert.equal(Object.values(judge({ maxRate: 10_000 }, 249, null)).filter((met) => !met).length, 3, 'a seed load not run meets nothing');
   const failing = judge({ maxRate: 9_990, ratioToBare: 0.34, p99At5000Ms: null, ratioToNaive: 4.9 }, 250, seed(100, 99, 9));
-  assert.ok(Object.values(failing).every((met) => !met), JSON.stringify(failing));
+  assert.ok(
+    Object.values(failing).every((met) => !met),
+    JSON.stringify(failing),
+  );
 });
 
 test('refinement steps are round figures within the gap (the scan stops rather than rerun an end)', () => {
@@ -43,7 +51,12 @@ test('refinement steps are round figures within the gap (the scan stops rather t
   assert.equal(midpoint(4000, 4500), 4300);
   assert.equal(midpoint(200, 300), 250);
   assert.equal(midpoint(50, 100), 80);
-  for (const [lo, hi] of [[200, 300], [50, 100], [4000, 4300], [100, 110]] as const) {
+  for (const [lo, hi] of [
+    [200, 300],
+    [50, 100],
+    [4000, 4300],
+    [100, 110],
+  ] as const) {
     const m = midpoint(lo, hi);
     assert.ok(m >= lo && m <= hi);
   }

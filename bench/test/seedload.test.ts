@@ -16,7 +16,10 @@ api_forward_duration_seconds_count 4
 `;
 
 test('a histogram is summed over the series whose labels match, whatever their other labels', () => {
-  assert.deepEqual(histogramTotals(text, 'http_server_request_duration_seconds', { route: '/tweets', method: 'POST' }), { sum: 1.75, count: 12 });
+  assert.deepEqual(histogramTotals(text, 'http_server_request_duration_seconds', { route: '/tweets', method: 'POST' }), {
+    sum: 1.75,
+    count: 12,
+  });
   assert.deepEqual(histogramTotals(text, 'http_server_request_duration_seconds', { route: '/stats' }), { sum: 9, count: 9 });
   assert.deepEqual(histogramTotals(text, 'api_forward_duration_seconds', {}), { sum: 0.002, count: 4 });
   assert.deepEqual(histogramTotals(text, 'http_server_request_duration_seconds', { route: '/nope' }), { sum: 0, count: 0 });

@@ -11,11 +11,29 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** A scenario passing 1,000 and 5,000/s and failing 9,000/s, its CPU per 1,000 tweets split over two processes. */
 function scenario(name: string, maxRate: number, cpu: Record<string, number>): ScenarioResult {
   const step = (rate: number, passed: boolean) => ({
-    rate, durationMs: 30_000, sent: rate * 30, ok: rate * 30, non2xx: 0, errors: 0, achievedRate: rate,
-    p50Ms: rate / 1000, p90Ms: rate / 500, p99Ms: rate / 100, maxMs: 200, maxBySecondMs: [], passed, reason: passed ? '' : 'p99', countedWithinMs: 10, cpuSecPer1000: cpu,
+    rate,
+    durationMs: 30_000,
+    sent: rate * 30,
+    ok: rate * 30,
+    non2xx: 0,
+    errors: 0,
+    achievedRate: rate,
+    p50Ms: rate / 1000,
+    p90Ms: rate / 500,
+    p99Ms: rate / 100,
+    maxMs: 200,
+    maxBySecondMs: [],
+    passed,
+    reason: passed ? '' : 'p99',
+    countedWithinMs: 10,
+    cpuSecPer1000: cpu,
   });
   return {
-    name, description: name, maxRate, p50Ms: 5, p99Ms: 50,
+    name,
+    description: name,
+    maxRate,
+    p50Ms: 5,
+    p99Ms: 50,
     steps: [step(1000, true), step(5000, true), step(9000, false)],
     processes: Object.fromEntries(Object.entries(cpu).map(([n, c]) => [n, { cpuSecPer1000: c / 2, peakRssMb: 100 }])),
     peakRssMb: {},
@@ -23,19 +41,75 @@ function scenario(name: string, maxRate: number, cpu: Record<string, number>): S
 }
 
 function run(): ReportRun {
-  const s = (n: string, rate: number) => scenario(n, rate, { 'ingest-api': 0.04, kafka: 0.01, rabbitmq: 0.02, 'writer-kafka': 0.005, nginx: 0.03 });
+  const s = (n: string, rate: number) =>
+    scenario(n, rate, { 'ingest-api': 0.04, kafka: 0.01, rabbitmq: 0.02, 'writer-kafka': 0.005, nginx: 0.03 });
   const openLoop = {
-    commit: 'abc1234', date: '2026-12-03T09:00:00.000Z', machine: { cores: 2, cpuModel: 'Test CPU', memoryGiB: 24, node: 'v26' },
-    fanout: s('fanout', 7000), kafkaOnly: s('kafkaOnly', 8000), rabbitmqOnly: s('rabbitmqOnly', 7500), fanoutWriters2: s('w2', 6000),
-    fanoutApis1: s('a1', 6000), fanoutApis2: s('a2', 5000), fanoutApis3: s('a3', 5000),
-    seedLoads: { idle: { throughput: 400, p50Ms: 2, p99Ms: 7, cpuSecPer1000: { a: 0.5 } }, seed: { clients: 10, tweets: 10_000, throughput: 2000, p50Ms: 3, p99Ms: 9, cpuSecPer1000: { 'ingest-api': 0.1, b: 0.4 } } },
+    commit: 'abc1234',
+    date: '2026-12-03T09:00:00.000Z',
+    machine: { cores: 2, cpuModel: 'Test CPU', memoryGiB: 24, node: 'v26' },
+    fanout: s('fanout', 7000),
+    kafkaOnly: s('kafkaOnly', 8000),
+    rabbitmqOnly: s('rabbitmqOnly', 7500),
+    fanoutWriters2: s('w2', 6000),
+    fanoutApis1: s('a1', 6000),
+    fanoutApis2: s('a2', 5000),
+    fanoutApis3: s('a3', 5000),
+    seedLoads: {
+      idle: { throughput: 400, p50Ms: 2, p99Ms: 7, cpuSecPer1000: { a: 0.5 } },
+      seed: { clients: 10, tweets: 10_000, throughput: 2000, p50Ms: 3, p99Ms: 9, cpuSecPer1000: { 'ingest-api': 0.1, b: 0.4 } },
+    },
   } as never;
   return {
     file: 'x-report.json',
-    manifest: { date: '2026-12-03T09:00:00.000Z', commit: 'abc1234', quick: false, machine: { cores: 2, cpuModel: 'Test CPU', node: 'v26' }, durationSec: 600, files: { openLoop: 'x-report-openloop.json', transport: 'x-transport.json', valkeyReplica: 'x-valkey-replica.json' } },
+    manifest: {
+      date: '2026-12-03T09:00:00.000Z',
+      commit: 'abc1234',
+      quick: false,
+      machine: { cores: 2, cpuModel: 'Test CPU', node: 'v26' },
+      durationSec: 600,
+      files: { openLoop: 'x-report-openloop.json', transport: 'x-transport.json', valkeyReplica: 'x-valkey-replica.json' },
+    },
     openLoop,
-    transport: { date: '', commit: 'abc1234', results: [{ transport: 'grpc-unary', batchSize: 1, inFlight: 4, batches: 10, tweets: 10, received: 10, batchesPerSec: 7000, tweetsPerSec: 7000, p50Ms: 0.5, p99Ms: 1, clientUsPerTweet: 90, serverUsPerTweet: 80 }] },
-    valkeyReplica: { date: '', commit: 'abc1234', results: [{ case: 'replica+wait', batchSize: 100, inFlight: 2, tweets: 100, tweetsPerSec: 50_000, batchesPerSec: 500, p50Ms: 2, p99Ms: 4, primaryUsPerTweet: 3, replicaUsPerTweet: 2, replicaCatchUpMs: 3, replicaMatches: true }] },
+    transport: {
+      date: '',
+      commit: 'abc1234',
+      results: [
+        {
+          transport: 'grpc-unary',
+          batchSize: 1,
+          inFlight: 4,
+          batches: 10,
+          tweets: 10,
+          received: 10,
+          batchesPerSec: 7000,
+          tweetsPerSec: 7000,
+          p50Ms: 0.5,
+          p99Ms: 1,
+          clientUsPerTweet: 90,
+          serverUsPerTweet: 80,
+        },
+      ],
+    },
+    valkeyReplica: {
+      date: '',
+      commit: 'abc1234',
+      results: [
+        {
+          case: 'replica+wait',
+          batchSize: 100,
+          inFlight: 2,
+          tweets: 100,
+          tweetsPerSec: 50_000,
+          batchesPerSec: 500,
+          p50Ms: 2,
+          p99Ms: 4,
+          primaryUsPerTweet: 3,
+          replicaUsPerTweet: 2,
+          replicaCatchUpMs: 3,
+          replicaMatches: true,
+        },
+      ],
+    },
   };
 }
 
@@ -59,7 +133,14 @@ test('tables carry the run figures: CPU at the rate every scenario passed, summe
   // Spanish as written in Guatemala: 2,000 and 0.100, not 2.000 and 0,100
   assert.match(sections(run(), scaling, 'es').hpa!, /2,000 tweets\/s, 0\.100 s por 1,000/);
   // a process a scenario does not run has no figure, not a zero
-  assert.match(sections({ ...run(), openLoop: { ...run().openLoop, fanoutApis1: scenario('a1', 6000, { 'ingest-api': 0.04 }) } } as never, scaling, 'en').apis!, /\| NGINX \+ 1 API \| 6,000 \|.*\| — \| 0\.040 \|$/m);
+  assert.match(
+    sections(
+      { ...run(), openLoop: { ...run().openLoop, fanoutApis1: scenario('a1', 6000, { 'ingest-api': 0.04 }) } } as never,
+      scaling,
+      'en',
+    ).apis!,
+    /\| NGINX \+ 1 API \| 6,000 \|.*\| — \| 0\.040 \|$/m,
+  );
   assert.match(en.run!, /\[x-report-openloop\.json\]\(\.\.\/bench\/results\/x-report-openloop\.json\)/);
   const es = sections(run(), scaling, 'es');
   assert.match(es.brokers!, /\| solo Kafka \| 8,000 \| 5\.0 \/ 50\.0 \|/);
@@ -69,7 +150,10 @@ test('tables carry the run figures: CPU at the rate every scenario passed, summe
 
 test('every section is marked once; an unknown, doubled or missing marker is an error', () => {
   const doc = 'intro\n<!-- report:a -->\nold\n<!-- /report:a -->\nmiddle\n<!-- report:b -->\n<!-- /report:b -->\nend\n';
-  assert.equal(fill(doc, { a: 'A', b: 'B' }), 'intro\n<!-- report:a -->\nA\n<!-- /report:a -->\nmiddle\n<!-- report:b -->\nB\n<!-- /report:b -->\nend\n');
+  assert.equal(
+    fill(doc, { a: 'A', b: 'B' }),
+    'intro\n<!-- report:a -->\nA\n<!-- /report:a -->\nmiddle\n<!-- report:b -->\nB\n<!-- /report:b -->\nend\n',
+  );
   assert.throws(() => fill(doc, { a: 'A' }), /unknown report section b/);
   assert.throws(() => fill(doc, { a: 'A', b: 'B', c: 'C' }), /not marked: c/);
   assert.throws(() => fill(doc + '<!-- report:a -->\n<!-- /report:a -->\n', { a: 'A', b: 'B' }), /marked twice/);
@@ -78,8 +162,15 @@ test('every section is marked once; an unknown, doubled or missing marker is an 
 test('the newest run of the kind asked for is read, with the files its manifest names', () => {
   const dir = mkdtempSync(join(tmpdir(), 'report-'));
   try {
-    const manifest = (quick: boolean, stamp: string) => ({ quick, files: { openLoop: `${stamp}-ol.json`, transport: `${stamp}-t.json`, valkeyReplica: `${stamp}-v.json` } });
-    for (const [stamp, quick] of [['2026-01-01', false], ['2026-01-02', false], ['2026-01-03', true]] as const) {
+    const manifest = (quick: boolean, stamp: string) => ({
+      quick,
+      files: { openLoop: `${stamp}-ol.json`, transport: `${stamp}-t.json`, valkeyReplica: `${stamp}-v.json` },
+    });
+    for (const [stamp, quick] of [
+      ['2026-01-01', false],
+      ['2026-01-02', false],
+      ['2026-01-03', true],
+    ] as const) {
       writeFileSync(join(dir, `${stamp}-abc-report.json`), JSON.stringify(manifest(quick, stamp)));
       for (const k of ['ol', 't', 'v']) writeFileSync(join(dir, `${stamp}-${k}.json`), JSON.stringify({ stamp }));
     }
@@ -95,7 +186,12 @@ test('the newest run of the kind asked for is read, with the files its manifest 
 });
 
 test('both report files link only to files in the repository and to their own headings', () => {
-  const anchor = (h: string) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, '').replace(/ /g, '-');
+  const anchor = (h: string) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} -]/gu, '')
+      .replace(/ /g, '-');
   for (const name of ['report.md', 'report.es.md']) {
     const file = join(ROOT, 'docs', name);
     const doc = readFileSync(file, 'utf8');

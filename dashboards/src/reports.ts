@@ -47,14 +47,18 @@ export function reportsDashboard(d: Domain): dashboard.Dashboard {
     )
     .datasource(API_DATASOURCE)
     .withTarget(
-      d.paths
-        .reduce(
-          (q, p) => q.column(p, PATH_NAMES[p] ?? cap(p), 'number'),
-          new InfinityQueryBuilder(API_DATASOURCE.uid, 'A').url(`/stats/breakdown?group=$${group}`).column(counted, cap(counted), 'string'),
-        ),
+      d.paths.reduce(
+        (q, p) => q.column(p, PATH_NAMES[p] ?? cap(p), 'number'),
+        new InfinityQueryBuilder(API_DATASOURCE.uid, 'A').url(`/stats/breakdown?group=$${group}`).column(counted, cap(counted), 'string'),
+      ),
     )
     .xField(counted)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    )
     .orientation(common.VizOrientation.Vertical)
     .showValue(common.VisibilityMode.Always)
     .stacking(common.StackingMode.None)
@@ -95,7 +99,12 @@ export function reportsDashboard(d: Domain): dashboard.Dashboard {
           .column('path', 'Path', 'string')
           .column(f, cap(f), 'number'),
       )
-      .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields(`/^${cap(f)}$/`).values(true))
+      .reduceOptions(
+        new common.ReduceDataOptionsBuilder()
+          .calcs(['lastNotNull'])
+          .fields(`/^${cap(f)}$/`)
+          .values(true),
+      )
       .textMode(common.BigValueTextMode.ValueAndName)
       .graphMode(common.BigValueGraphMode.None)
       .decimals(shown === 'totals' ? 2 : 1)
@@ -109,15 +118,14 @@ export function reportsDashboard(d: Domain): dashboard.Dashboard {
     .description(`The newest ${d.item}s the ${d.paths[0]} path applied to Valkey (GET /recent), newest first.`)
     .datasource(API_DATASOURCE)
     .withTarget(
-      Object.keys(d.fields)
-        .reduce(
-          (q, f) => q.column(f, cap(f), ['enum', 'string'].includes((d.fields[f] as { kind: string }).kind) ? 'string' : 'number'),
-          new InfinityQueryBuilder(API_DATASOURCE.uid, 'A')
-            .url(`/recent?path=${d.paths[0]}&limit=20`)
-            .rootSelector('items')
-            .column('at', 'Counted at', 'timestamp_epoch')
-            .column('id', 'Id', 'string'),
-        ),
+      Object.keys(d.fields).reduce(
+        (q, f) => q.column(f, cap(f), ['enum', 'string'].includes((d.fields[f] as { kind: string }).kind) ? 'string' : 'number'),
+        new InfinityQueryBuilder(API_DATASOURCE.uid, 'A')
+          .url(`/recent?path=${d.paths[0]}&limit=20`)
+          .rootSelector('items')
+          .column('at', 'Counted at', 'timestamp_epoch')
+          .column('id', 'Id', 'string'),
+      ),
     )
     .height(10)
     .span(24);

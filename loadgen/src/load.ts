@@ -61,8 +61,17 @@ export async function runLoad<D extends Domain>(opts: LoadOptions<D>): Promise<L
   const pool = new Pool(opts.url, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const next = rng(opts.seed ?? 42);
   const result: LoadResult<D> = {
-    sent: 0, accepted: 0, rejected: 0, failed: 0, accepted_breakdown: emptyBreakdown(d), latenciesMs: [], wallMs: 0, errors: {},
-    attempts: 0, retried: 0, errorTimesMs: [],
+    sent: 0,
+    accepted: 0,
+    rejected: 0,
+    failed: 0,
+    accepted_breakdown: emptyBreakdown(d),
+    latenciesMs: [],
+    wallMs: 0,
+    errors: {},
+    attempts: 0,
+    retried: 0,
+    errorTimesMs: [],
   };
   const deadline = Date.now() + (opts.maxDurationMs ?? 600_000);
   let i = 0;

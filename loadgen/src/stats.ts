@@ -21,7 +21,8 @@ export async function waitForCounts<D extends Domain>(
 ): Promise<{ stats: StatsOf<D>; reached: boolean; waitedMs: number }> {
   const t0 = Date.now();
   let stats = await fetchStats<D>(apiUrl);
-  const reached = () => Object.entries(expected).every(([p, n]) => totalOf(stats, p as BrokerPath) - totalOf(before, p as BrokerPath) >= (n ?? 0));
+  const reached = () =>
+    Object.entries(expected).every(([p, n]) => totalOf(stats, p as BrokerPath) - totalOf(before, p as BrokerPath) >= (n ?? 0));
   while (!reached() && Date.now() - t0 < timeoutMs) {
     await new Promise((r) => setTimeout(r, 100));
     stats = await fetchStats<D>(apiUrl);

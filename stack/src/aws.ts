@@ -79,7 +79,11 @@ export function ensureBotocore(log: Log): string {
   const data = join(dir, 'botocore', 'data');
   if (existsSync(join(data, 'ec2'))) return data;
   log(`installing botocore ${BOTOCORE_VERSION} (the AWS CLI's service models) into .tools/aws`);
-  const r = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', dir, `botocore==${BOTOCORE_VERSION}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'python3',
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', dir, `botocore==${BOTOCORE_VERSION}`],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`pip install botocore==${BOTOCORE_VERSION} failed: ${r.stderr || r.error?.message}`);
   return data;
 }
@@ -91,7 +95,8 @@ interface Service {
   paginated: Set<string>;
 }
 
-const readJson = (path: string): Json => JSON.parse((path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path)).toString('utf8'));
+const readJson = (path: string): Json =>
+  JSON.parse((path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path)).toString('utf8'));
 
 /** A service's newest model in botocore's data folder. */
 function loadService(data: string, name: string): Service | undefined {
@@ -209,13 +214,18 @@ export function parseShorthand(s: string): Short {
 function valueProblems(svc: Service, shapeName: string, v: unknown, at: string): string[] {
   const shape = svc.shapes[shapeName]!;
   if (shape.type === 'structure') {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return [`${at}: a structure (${shapeName}) is expected, not ${JSON.stringify(v)}`];
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return [`${at}: a structure (${shapeName}) is expected, not ${JSON.stringify(v)}`];
     return Object.entries(v as Json).flatMap(([k, x]) =>
-      shape.members[k] ? valueProblems(svc, shape.members[k].shape, x, `${at}.${k}`) : [`${at}: ${shapeName} has no member ${k} (it has ${Object.keys(shape.members).join(', ')})`],
+      shape.members[k]
+        ? valueProblems(svc, shape.members[k].shape, x, `${at}.${k}`)
+        : [`${at}: ${shapeName} has no member ${k} (it has ${Object.keys(shape.members).join(', ')})`],
     );
   }
-  if (shape.type === 'list') return (Array.isArray(v) ? v : [v]).flatMap((x, n) => valueProblems(svc, shape.member.shape, x, `${at}[${n}]`));
-  if (shape.type === 'map') return Object.entries((v ?? {}) as Json).flatMap(([k, x]) => valueProblems(svc, shape.value.shape, x, `${at}.${k}`));
+  if (shape.type === 'list')
+    return (Array.isArray(v) ? v : [v]).flatMap((x, n) => valueProblems(svc, shape.member.shape, x, `${at}[${n}]`));
+  if (shape.type === 'map')
+    return Object.entries((v ?? {}) as Json).flatMap(([k, x]) => valueProblems(svc, shape.value.shape, x, `${at}.${k}`));
   if (shape.enum && typeof v === 'string' && !shape.enum.includes(v)) return [`${at}: ${v} is not one of ${shape.enum.join(', ')}`];
   return [];
 }
@@ -272,9 +282,11 @@ function commandProblems(data: string, words: string[]): string[] {
     if (member) {
       given.add(member);
       problems.push(...optionProblems(svc, input.members[member], values, `${where} ${name}`));
-    } else if (!GLOBAL.has(name) && !(op && svc.paginated.has(op) && PAGING.has(name)) && !custom?.has(name)) problems.push(`${where}: no option ${name}`);
+    } else if (!GLOBAL.has(name) && !(op && svc.paginated.has(op) && PAGING.has(name)) && !custom?.has(name))
+      problems.push(`${where}: no option ${name}`);
   }
-  for (const r of (input.required ?? []) as string[]) if (!given.has(r) && !FILLED_BY_CLI[op ?? '']?.includes(r) && command !== 'wait') problems.push(`${where}: --${kebab(r)} is required`);
+  for (const r of (input.required ?? []) as string[])
+    if (!given.has(r) && !FILLED_BY_CLI[op ?? '']?.includes(r) && command !== 'wait') problems.push(`${where}: --${kebab(r)} is required`);
   return problems;
 }
 
@@ -294,7 +306,10 @@ export function eksctlSchema(version: string, log: Log): string {
   const dir = join(CACHE, `eksctl-schema-${version}`);
   if (existsSync(join(dir, '.done'))) return dir;
   log(`downloading eksctl ${version}'s Go module for its ClusterConfig schema`);
-  const out = execFileSync(goBinary(), ['mod', 'download', '-json', `github.com/weaveworks/eksctl@v${version}`], { cwd: tmpdir(), encoding: 'utf8' });
+  const out = execFileSync(goBinary(), ['mod', 'download', '-json', `github.com/weaveworks/eksctl@v${version}`], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+  });
   const src = join((JSON.parse(out) as { Dir: string }).Dir, 'pkg', 'apis', 'eksctl.io', 'v1alpha5', 'assets', 'schema.json');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'eksctl.io'), { recursive: true });
@@ -305,6 +320,18 @@ export function eksctlSchema(version: string, log: Log): string {
 
 /** kubeconform, strict, on a ClusterConfig against eksctl's schema. */
 export function validateClusterConfig(kubeconform: string, schemas: string, yaml: string): { ok: boolean; output: string } {
-  const r = spawnSync(kubeconform, ['-strict', '-summary', '-output', 'text', '-schema-location', `${schemas}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`, '-'], { input: yaml, encoding: 'utf8' });
+  const r = spawnSync(
+    kubeconform,
+    [
+      '-strict',
+      '-summary',
+      '-output',
+      'text',
+      '-schema-location',
+      `${schemas}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`,
+      '-',
+    ],
+    { input: yaml, encoding: 'utf8' },
+  );
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
 }

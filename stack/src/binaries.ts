@@ -92,22 +92,44 @@ function ldflags(m: ModuleName): string {
  * The path of each named binary of a module, built first where missing (all of them in one `go build`).
  * Statically linked, for the scratch images some of them run in.
  */
-export function ensureBinaries<M extends ModuleName>(m: M, names: (keyof (typeof MODULES)[M]['binaries'] & string)[], log: (msg: string) => void): Record<string, string> {
+export function ensureBinaries<M extends ModuleName>(
+  m: M,
+  names: (keyof (typeof MODULES)[M]['binaries'] & string)[],
+  log: (msg: string) => void,
+): Record<string, string> {
   const mod: Module = MODULES[m];
   const dir = binDir(m);
   const missing = names.filter((n) => !existsSync(join(dir, n)));
   if (missing.length > 0) {
     const t0 = Date.now();
-    log(`building ${missing.join(', ')} (module ${relative(ROOT, moduleDir(m)) || 'deploy/k8s/tools'}) into ${relative(ROOT, dir)}; the first time takes minutes`);
+    log(
+      `building ${missing.join(', ')} (module ${relative(ROOT, moduleDir(m)) || 'deploy/k8s/tools'}) into ${relative(ROOT, dir)}; the first time takes minutes`,
+    );
     const tmp = `${dir}.tmp`;
     mkdirSync(tmp, { recursive: true });
     // one package: `-o` names the file (go would name etcd's after its module's last element, `v3`)
     const out = missing.length === 1 ? join(tmp, missing[0]!) : `${tmp}/`;
-    execFileSync('nice', ['-n', '19', goBinary(), 'build', '-trimpath', '-ldflags', ldflags(m), ...(mod.tags ? ['-tags', mod.tags] : []), '-o', out, ...missing.map((n) => mod.binaries[n]!)], {
-      cwd: moduleDir(m),
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
-    });
+    execFileSync(
+      'nice',
+      [
+        '-n',
+        '19',
+        goBinary(),
+        'build',
+        '-trimpath',
+        '-ldflags',
+        ldflags(m),
+        ...(mod.tags ? ['-tags', mod.tags] : []),
+        '-o',
+        out,
+        ...missing.map((n) => mod.binaries[n]!),
+      ],
+      {
+        cwd: moduleDir(m),
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
+      },
+    );
     mkdirSync(dir, { recursive: true });
     for (const n of missing) renameSync(join(tmp, n), join(dir, n));
     log(`built ${missing.join(', ')} in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -5,7 +5,16 @@ import { appliedIds } from '@tweets/store';
 import { Admin } from '@platformatic/kafka';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { components, kafkaNodes, rabbitmqEnv, rabbitmqNodes, sentinelPorts, shapeOf, VALKEY_PRIMARY_NAME, valkeyNodes } from './components.js';
+import {
+  components,
+  kafkaNodes,
+  rabbitmqEnv,
+  rabbitmqNodes,
+  sentinelPorts,
+  shapeOf,
+  VALKEY_PRIMARY_NAME,
+  valkeyNodes,
+} from './components.js';
 import { inRoot } from './roots.js';
 import { secrets, type StackLayout } from './layout.js';
 import { alive, readState } from './state.js';
@@ -117,9 +126,17 @@ export interface FaultRow {
 export interface ChaosReport {
   startedAt: string;
   options: { count: number; rate: number; concurrency: number; gapTweets: number };
-  load: Pick<LoadResult, 'sent' | 'accepted' | 'rejected' | 'failed' | 'attempts' | 'retried' | 'errors'> & { wallSec: number; ratePerSec: number };
+  load: Pick<LoadResult, 'sent' | 'accepted' | 'rejected' | 'failed' | 'attempts' | 'retried' | 'errors'> & {
+    wallSec: number;
+    ratePerSec: number;
+  };
   rows: FaultRow[];
-  totals: { counted: Record<string, number>; distinctApplied: Record<string, number>; lost: Record<string, number>; duplicated: Record<string, number> };
+  totals: {
+    counted: Record<string, number>;
+    distinctApplied: Record<string, number>;
+    lost: Record<string, number>;
+    duplicated: Record<string, number>;
+  };
   breakdownMatches: Record<string, boolean>;
   drainSec: number;
   passed: boolean;
@@ -163,7 +180,15 @@ async function valkeyPrimaryPort(l: StackLayout): Promise<number> {
   const state = readState(l);
   if (!state || !shapeOf(state).replicated) return l.ports.valkey;
   for (const port of sentinelPorts(l)) {
-    const sentinel = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const sentinel = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      connectTimeout: 1000,
+      commandTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     try {
       await sentinel.connect();
       const addr = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', VALKEY_PRIMARY_NAME)) as [string, string] | null;
@@ -182,9 +207,21 @@ async function rabbitmqLeader(l: StackLayout): Promise<string> {
   const nodes = rabbitmqNodes(l, true);
   const queue = weather.broker.queue;
   for (const asked of nodes) {
-    const { command, args } = inRoot('forky', '/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', asked.node, '-q', 'list_queues', '--formatter', 'json', 'name', 'leader']);
+    const { command, args } = inRoot('forky', '/usr/lib/rabbitmq/bin/rabbitmqctl', [
+      '-n',
+      asked.node,
+      '-q',
+      'list_queues',
+      '--formatter',
+      'json',
+      'name',
+      'leader',
+    ]);
     try {
-      const { stdout } = await promisify(execFile)(command, args, { env: { ...process.env, ...rabbitmqEnv(l, asked, nodes) }, timeout: 60_000 });
+      const { stdout } = await promisify(execFile)(command, args, {
+        env: { ...process.env, ...rabbitmqEnv(l, asked, nodes) },
+        timeout: 60_000,
+      });
       const leader = (JSON.parse(stdout) as { name: string; leader: string }[]).find((q) => q.name === queue)?.leader;
       const node = nodes.find((n) => n.node === leader);
       if (node) return node.name;
@@ -271,13 +308,19 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     const recovered = Date.now();
     const ok = ready && progress.lastAcceptedAt >= readyAt;
     faults.push({ f, name: struck.name, at, sentBefore, recovered, outage, ok });
-    opts.log(ok ? `  ${struck.name}: recovered in ${((recovered - at) / 1000).toFixed(1)} s, nothing accepted for ${(outage / 1000).toFixed(1)} s at most` : `  NOT recovered within ${recoverTimeoutMs / 1000} s`);
+    opts.log(
+      ok
+        ? `  ${struck.name}: recovered in ${((recovered - at) / 1000).toFixed(1)} s, nothing accepted for ${(outage / 1000).toFixed(1)} s at most`
+        : `  NOT recovered within ${recoverTimeoutMs / 1000} s`,
+    );
     await untilAccepted(progress.accepted + opts.gapTweets);
   }
   faultsDone = true;
   const result = await loading;
   const loadEnd = Date.now();
-  opts.log(`load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`);
+  opts.log(
+    `load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`,
+  );
 
   const expectedTotal = result.accepted;
   const { reached } = await waitForCounts(l.apiUrl, before, Object.fromEntries(PATHS.map((p) => [p, expectedTotal])), 180_000);
@@ -319,7 +362,12 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     };
   });
 
-  const totals = { counted: {} as Record<string, number>, distinctApplied: {} as Record<string, number>, lost: {} as Record<string, number>, duplicated: {} as Record<string, number> };
+  const totals = {
+    counted: {} as Record<string, number>,
+    distinctApplied: {} as Record<string, number>,
+    lost: {} as Record<string, number>,
+    duplicated: {} as Record<string, number>,
+  };
   const breakdownMatches: Record<string, boolean> = {};
   for (const p of PATHS) {
     const counted = after.paths[p].total - before.paths[p].total;
@@ -328,7 +376,8 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     totals.distinctApplied[p] = distinct;
     totals.lost[p] = result.accepted - distinct;
     totals.duplicated[p] = counted - distinct;
-    breakdownMatches[p] = JSON.stringify(breakdownDelta(weather, before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown);
+    breakdownMatches[p] =
+      JSON.stringify(breakdownDelta(weather, before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown);
   }
   const passed =
     reached &&
@@ -342,8 +391,15 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     startedAt,
     options: { count: opts.count, rate: opts.rate, concurrency: opts.concurrency, gapTweets: opts.gapTweets },
     load: {
-      sent: result.sent, accepted: result.accepted, rejected: result.rejected, failed: result.failed, attempts: result.attempts,
-      retried: result.retried, errors: result.errors, wallSec: Math.round(wallSec * 10) / 10, ratePerSec: Math.round(result.accepted / wallSec),
+      sent: result.sent,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      failed: result.failed,
+      attempts: result.attempts,
+      retried: result.retried,
+      errors: result.errors,
+      wallSec: Math.round(wallSec * 10) / 10,
+      ratePerSec: Math.round(result.accepted / wallSec),
     },
     rows,
     totals,
@@ -383,7 +439,7 @@ export function renderReport(r: ChaosReport, command: string, title = 'Reliabili
     'How to read it:',
     '- *window*: the tweets first sent between this fault and the next (the first row also holds the warm-up).',
     '- *counted*: of those, how many each path applied (its per-id dedup key exists in Valkey); *lost*: the rest.',
-    '- *duplicated*: the path\'s counter increase minus the distinct ids it applied; a double count would show here.',
+    "- *duplicated*: the path's counter increase minus the distinct ids it applied; a double count would show here.",
     '- *recovered in*: from the fault until every process was ready again and a tweet was accepted after that.',
     '- *nothing accepted for*: the longest stretch, from the fault until recovered, in which no tweet was accepted while the clients kept sending: the outage a client saw.',
     '- *client-visible errors*: non-2xx answers and failed requests in the window; each was retried with the same id.',

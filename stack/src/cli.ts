@@ -84,7 +84,37 @@ interface Flags {
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { stack: process.env.STACK ?? 'local', load: true, count: 0, concurrency: 0, route: 'both', domain: undefined, writers: 1, apis: 0, quick: false, rate: 0, hog: false, repeat: 1, unit: false, clusterTier: true, push: false, base: '', tag: '', platform: '', images: false, tools: false, target: '', seed: 1, ui: false, to: '', cluster: false, overlay: '', components: [], replicated: false, positional: [] };
+  const f: Flags = {
+    stack: process.env.STACK ?? 'local',
+    load: true,
+    count: 0,
+    concurrency: 0,
+    route: 'both',
+    domain: undefined,
+    writers: 1,
+    apis: 0,
+    quick: false,
+    rate: 0,
+    hog: false,
+    repeat: 1,
+    unit: false,
+    clusterTier: true,
+    push: false,
+    base: '',
+    tag: '',
+    platform: '',
+    images: false,
+    tools: false,
+    target: '',
+    seed: 1,
+    ui: false,
+    to: '',
+    cluster: false,
+    overlay: '',
+    components: [],
+    replicated: false,
+    positional: [],
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -190,7 +220,12 @@ export async function supervised(l: RunLayout): Promise<void> {
     if (s && (s.status === 'failed' || (s.status !== 'stopped' && !alive(s.supervisorPid)))) {
       throw new Error(`${l.name} failed to start: ${s.error ?? 'supervisor exited'} (see ${join(l.logs, 'supervisor.log')})`);
     }
-    const progress = s ? Object.entries(s.components).filter(([, c]) => c.status === 'ready').map(([n]) => n).join(', ') : '';
+    const progress = s
+      ? Object.entries(s.components)
+          .filter(([, c]) => c.status === 'ready')
+          .map(([n]) => n)
+          .join(', ')
+      : '';
     if (progress !== shown) {
       shown = progress;
       if (progress) say(`ready: ${progress}`);
@@ -210,17 +245,20 @@ export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}):
   const s = readState(l);
   if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
   if (sameShape(shapeOf(s), want)) return;
-  if (shapeOf(s).replicated !== want.replicated) throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka and RabbitMQ node(s); npm stop first`);
+  if (shapeOf(s).replicated !== want.replicated)
+    throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka and RabbitMQ node(s); npm stop first`);
   // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
   const missing = components(l, want).filter((c) => c.kind === 'broker' && !s.components[c.name]);
-  if (missing.length > 0) throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
+  if (missing.length > 0)
+    throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
   writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify(want));
   process.kill(s.supervisorPid, 'SIGHUP');
   const t0 = Date.now();
   while (Date.now() - t0 < START_GUARD_MS) {
     await sleep(200);
     const now = readState(l);
-    if (!now || !alive(now.supervisorPid) || now.status === 'failed') throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
+    if (!now || !alive(now.supervisorPid) || now.status === 'failed')
+      throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
     if (now.status === 'ready' && sameShape(shapeOf(now), want)) {
       say(`stack ${l.name}: services ready with ${describeShape(want)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
@@ -311,7 +349,13 @@ async function load(l: StackLayout, f: Flags): Promise<number> {
 const LAST = ['chaos.test.js', 'node-loss.test.js'];
 
 export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): string[] {
-  const inDir = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().filter((f) => f.endsWith('.test.js')).map((f) => join(dir, f)) : []);
+  const inDir = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .sort()
+          .filter((f) => f.endsWith('.test.js'))
+          .map((f) => join(dir, f))
+      : [];
   if (tier === 'cluster') {
     // the teardown last: it takes the node down
     const files = inDir(join(ROOT, 'test', 'dist', 'cluster'));
@@ -323,7 +367,8 @@ export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): st
     return files.filter((f) => !LAST.some((x) => f.endsWith(`/${x}`)));
   }
   const files: string[] = [];
-  for (const group of ['packages', 'services']) for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
+  for (const group of ['packages', 'services'])
+    for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
   for (const ws of ['loadgen', 'stack', 'bench']) files.push(...inDir(join(ROOT, ws, 'dist', 'test')));
   return files;
 }
@@ -332,7 +377,10 @@ function runTests(files: string[], env: Record<string, string> = {}): Promise<nu
   return new Promise<number>((resolve) => {
     // --test-force-exit: a file whose tests are done ends, even if a failure left a connection open
     // (a failed test must fail the run, never hang it).
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files], {
+      stdio: 'inherit',
+      env: { ...process.env, ...env },
+    });
     child.once('exit', (c) => resolve(c ?? 1));
   });
 }
@@ -413,7 +461,9 @@ async function testRuns(f: Flags): Promise<number> {
     } finally {
       if (hog?.pid && alive(hog.pid)) process.kill(hog.pid, 'SIGKILL');
     }
-    runs.push(`run ${run} of ${f.repeat}${hog ? ' (with a CPU hog)' : ''}: ${code === 0 ? 'pass' : 'FAIL'} in ${Math.round((Date.now() - t0) / 1000)} s`);
+    runs.push(
+      `run ${run} of ${f.repeat}${hog ? ' (with a CPU hog)' : ''}: ${code === 0 ? 'pass' : 'FAIL'} in ${Math.round((Date.now() - t0) / 1000)} s`,
+    );
     say(runs.at(-1)!);
   }
   if (runs.length > 1) for (const r of runs) say(r);
@@ -431,7 +481,16 @@ async function images(f: Flags): Promise<number> {
   for (const i of built) {
     const repository = `tweets/${i.service}`;
     const digestFile = join(mkdtempSync(join(tmpdir(), 'push-')), 'digest');
-    podman(['push', '--tls-verify=false', '--creds', `${r.user}:${r.password}`, '--digestfile', digestFile, i.ref, `docker://${r.address}/${repository}:${tag}`]);
+    podman([
+      'push',
+      '--tls-verify=false',
+      '--creds',
+      `${r.user}:${r.password}`,
+      '--digestfile',
+      digestFile,
+      i.ref,
+      `docker://${r.address}/${repository}:${tag}`,
+    ]);
     const pushed = readFileSync(digestFile, 'utf8').trim();
     const served = await servedDigest(r, repository, tag);
     ok &&= pushed === served;
@@ -453,7 +512,8 @@ async function artifact(f: Flags): Promise<number> {
   // --to HOST:PORT: another registry (Zot on its VM; deploy/gke/up.sh), its login from the environment
   const user = process.env.LOADTEST_REGISTRY_USER;
   const password = process.env.LOADTEST_REGISTRY_PASSWORD;
-  if (f.to && (!user || !password)) throw new Error('--to needs the registry login in LOADTEST_REGISTRY_USER and LOADTEST_REGISTRY_PASSWORD');
+  if (f.to && (!user || !password))
+    throw new Error('--to needs the registry login in LOADTEST_REGISTRY_USER and LOADTEST_REGISTRY_PASSWORD');
   if (!f.to) provisionRegistry();
   const r = f.to ? { address: f.to, user: user!, password: password! } : await ensureRegistry(say);
   const p = pushArtifact(orasBinary(say), r, dir, d, imageTag());
@@ -493,7 +553,17 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   const runDir = join(l.dir, 'runs', `locust-${stamp}`);
   const users = f.concurrency || 10;
   say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ' (web UI on http://127.0.0.1:${TOOL_PORTS.locustUi})' : ''}`);
-  const run = await runLocust({ locust: bin, host: url, users, artifact: reference, registry: r, oras: orasBin, idPrefix: `${stamp}:`, dir: runDir, ui: f.ui });
+  const run = await runLocust({
+    locust: bin,
+    host: url,
+    users,
+    artifact: reference,
+    registry: r,
+    oras: orasBin,
+    idPrefix: `${stamp}:`,
+    dir: runDir,
+    ui: f.ui,
+  });
   if (!run.results || run.code === 2) {
     say(`Locust did not run the file (exit ${run.code}); its log: ${join(runDir, 'locust.log')}`);
     return 1;
@@ -571,7 +641,10 @@ async function cluster(f: Flags): Promise<number> {
 function writeNodeLossResult(report: object): string {
   const sha = imageTag();
   const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${sha}-node-loss.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit: sha, machine: { cores: cpus().length }, ...report }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), commit: sha, machine: { cores: cpus().length }, ...report }, null, 2),
+  );
   return file;
 }
 
@@ -588,7 +661,11 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   const report = await runChaos(l, opts);
   const flags = [...(f.quick ? ['--quick'] : []), ...(f.replicated ? ['--replicated'] : [])];
   const command = `npm run chaos${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
-  const md = renderReport(report, command, f.replicated ? 'Losing a node under load: a Kafka node and a RabbitMQ node of three, Valkey\'s primary' : undefined);
+  const md = renderReport(
+    report,
+    command,
+    f.replicated ? "Losing a node under load: a Kafka node and a RabbitMQ node of three, Valkey's primary" : undefined,
+  );
   mkdirSync(join(l.dir, 'runs'), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(l.dir, 'runs', `chaos-${stamp}.json`), JSON.stringify(report, null, 2));
@@ -601,15 +678,22 @@ async function chaos(l: StackLayout, f: Flags): Promise<number> {
   return report.passed ? 0 : 1;
 }
 
-/** `npm run lint`: ESLint over the sources (eslint.config.js) under this Node.js; its exit code. */
-function lint(): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings', '0', '.'], { cwd: ROOT, stdio: 'inherit' });
-    child.on('exit', (code) => {
-      say(code === 0 ? 'lint: clean' : 'lint: problems above');
-      resolve(code ?? 1);
+/** `npm run lint`: Prettier's check of the TypeScript's layout (.prettierrc.json), then ESLint (eslint.config.js), under this Node.js. */
+async function lint(): Promise<number> {
+  const tool = (script: string[], args: string[]) =>
+    new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'node_modules', ...script), ...args], { cwd: ROOT, stdio: 'inherit' });
+      child.on('exit', (code) => resolve(code ?? 1));
     });
-  });
+  const layout = await tool(['prettier', 'bin', 'prettier.cjs'], ['--check', '--log-level', 'warn', '.']);
+  const rules = await tool(['eslint', 'bin', 'eslint.js'], ['--max-warnings', '0', '.']);
+  const clean = layout === 0 && rules === 0;
+  say(
+    clean
+      ? 'lint: clean'
+      : `lint: ${layout ? 'layout (npx prettier --write . fixes it)' : ''}${layout && rules ? ' and ' : ''}${rules ? 'rules' : ''}: problems above`,
+  );
+  return clean ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {

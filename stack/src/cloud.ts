@@ -24,7 +24,12 @@ import { parse } from 'yaml';
 import { ROOT } from './layout.js';
 
 type Json = Record<string, any>;
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any;
+};
 
 const RESTRICTED_CONTAINER = {
   allowPrivilegeEscalation: false,
@@ -46,14 +51,20 @@ export interface OperatorConfig {
  * step 5 passes it, and the KubeVirt CR the cloud's up.sh names in KUBEVIRT_CR.
  */
 export function operatorConfig(scripts: string, readFile: (path: string) => string): OperatorConfig {
-  const provider = /extraEnvs\[(\d+)\]\.name=STRIMZI_POD_SECURITY_PROVIDER_CLASS'?\s+--set\s+'?extraEnvs\[\1\]\.value=([\w.]+)/.exec(scripts)?.[2] ?? '';
+  const provider =
+    /extraEnvs\[(\d+)\]\.name=STRIMZI_POD_SECURITY_PROVIDER_CLASS'?\s+--set\s+'?extraEnvs\[\1\]\.value=([\w.]+)/.exec(scripts)?.[2] ?? '';
   const cr = /^KUBEVIRT_CR="\$ROOT\/(deploy\/[\w/.-]+\.yaml)"$/m.exec(scripts)?.[1];
   return { strimziProvider: provider, kubevirt: cr ? (parse(readFile(cr)) as Obj) : undefined };
 }
 
 const restrictedProvider = (p: string) => p === 'restricted' || p.endsWith('.RestrictedPodSecurityProvider');
 
-const pod = (ns: string, name: string, labels: Record<string, string>, spec: Json): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec });
+const pod = (ns: string, name: string, labels: Record<string, string>, spec: Json): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: ns, labels },
+  spec,
+});
 
 /**
  * Strimzi 1.2 (api/.../BaselinePodSecurityProvider.java, RestrictedPodSecurityProvider.java): a Kafka pod
@@ -67,17 +78,52 @@ function strimziPods(objs: Obj[], provider: string): Obj[] {
     const ns = k.metadata.namespace!;
     for (const pool of objs.filter((o) => o.kind === 'KafkaNodePool' && o.metadata.labels?.['strimzi.io/cluster'] === k.metadata.name)) {
       const persistent = JSON.stringify(pool.spec.storage ?? {}).includes('persistent-claim');
-      const volumes = [{ name: 'data-0', ...(persistent ? { persistentVolumeClaim: { claimName: 'data-0' } } : { emptyDir: {} }) }, { name: 'kafka-metrics-and-logging', configMap: { name: 'cm' } }, { name: 'cluster-ca', secret: { secretName: 'ca' } }];
-      out.push(pod(ns, `${k.metadata.name}-${pool.metadata.name}-0`, { 'strimzi.io/cluster': k.metadata.name }, {
-        ...(persistent ? { securityContext: { fsGroup: 0 } } : {}),
-        containers: [{ name: 'kafka', image: 'strimzi/kafka', ...(sc ? { securityContext: sc } : {}), volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/v/${v.name}` })) }],
-        volumes,
-      }));
+      const volumes = [
+        { name: 'data-0', ...(persistent ? { persistentVolumeClaim: { claimName: 'data-0' } } : { emptyDir: {} }) },
+        { name: 'kafka-metrics-and-logging', configMap: { name: 'cm' } },
+        { name: 'cluster-ca', secret: { secretName: 'ca' } },
+      ];
+      out.push(
+        pod(
+          ns,
+          `${k.metadata.name}-${pool.metadata.name}-0`,
+          { 'strimzi.io/cluster': k.metadata.name },
+          {
+            ...(persistent ? { securityContext: { fsGroup: 0 } } : {}),
+            containers: [
+              {
+                name: 'kafka',
+                image: 'strimzi/kafka',
+                ...(sc ? { securityContext: sc } : {}),
+                volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/v/${v.name}` })),
+              },
+            ],
+            volumes,
+          },
+        ),
+      );
     }
     const eo = k.spec?.entityOperator;
     if (eo) {
-      const containers = [...(eo.topicOperator ? ['topic-operator'] : []), ...(eo.userOperator ? ['user-operator'] : [])].map((name) => ({ name, image: 'strimzi/operator', ...(sc ? { securityContext: sc } : {}) }));
-      out.push(pod(ns, `${k.metadata.name}-entity-operator`, { 'strimzi.io/cluster': k.metadata.name }, { containers, volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'certs', secret: { secretName: 'eo-certs' } }] }));
+      const containers = [...(eo.topicOperator ? ['topic-operator'] : []), ...(eo.userOperator ? ['user-operator'] : [])].map((name) => ({
+        name,
+        image: 'strimzi/operator',
+        ...(sc ? { securityContext: sc } : {}),
+      }));
+      out.push(
+        pod(
+          ns,
+          `${k.metadata.name}-entity-operator`,
+          { 'strimzi.io/cluster': k.metadata.name },
+          {
+            containers,
+            volumes: [
+              { name: 'tmp', emptyDir: {} },
+              { name: 'certs', secret: { secretName: 'eo-certs' } },
+            ],
+          },
+        ),
+      );
     }
   }
   return out;
@@ -93,19 +139,27 @@ function rabbitmqPods(objs: Obj[]): Obj[] {
   return objs
     .filter((o) => o.kind === 'RabbitmqCluster')
     .map((r) =>
-      pod(r.metadata.namespace!, `${r.metadata.name}-server-0`, { 'app.kubernetes.io/name': r.metadata.name }, {
-        securityContext: { fsGroup: 0, runAsUser: 999, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        initContainers: [{ name: 'setup-container', image: r.spec.image, securityContext: sc }],
-        containers: [{ name: 'rabbitmq', image: r.spec.image, securityContext: sc }],
-        volumes: [
-          { name: 'persistence', persistentVolumeClaim: { claimName: `persistence-${r.metadata.name}-server-0` } },
-          { name: 'plugins-conf', configMap: { name: 'plugins' } },
-          { name: 'rabbitmq-confd', projected: { sources: [{ secret: { name: 'default-user' } }] } },
-          { name: 'erlang-cookie-secret', secret: { secretName: 'cookie' } },
-          { name: 'rabbitmq-plugins', emptyDir: {} },
-          { name: 'pod-info', downwardAPI: { items: [{ path: 'skipPreStopChecks', fieldRef: { fieldPath: "metadata.labels['skipPreStopChecks']" } }] } },
-        ],
-      }),
+      pod(
+        r.metadata.namespace!,
+        `${r.metadata.name}-server-0`,
+        { 'app.kubernetes.io/name': r.metadata.name },
+        {
+          securityContext: { fsGroup: 0, runAsUser: 999, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          initContainers: [{ name: 'setup-container', image: r.spec.image, securityContext: sc }],
+          containers: [{ name: 'rabbitmq', image: r.spec.image, securityContext: sc }],
+          volumes: [
+            { name: 'persistence', persistentVolumeClaim: { claimName: `persistence-${r.metadata.name}-server-0` } },
+            { name: 'plugins-conf', configMap: { name: 'plugins' } },
+            { name: 'rabbitmq-confd', projected: { sources: [{ secret: { name: 'default-user' } }] } },
+            { name: 'erlang-cookie-secret', secret: { secretName: 'cookie' } },
+            { name: 'rabbitmq-plugins', emptyDir: {} },
+            {
+              name: 'pod-info',
+              downwardAPI: { items: [{ path: 'skipPreStopChecks', fieldRef: { fieldPath: "metadata.labels['skipPreStopChecks']" } }] },
+            },
+          ],
+        },
+      ),
     );
 }
 
@@ -118,25 +172,63 @@ function rabbitmqPods(objs: Obj[]): Obj[] {
  */
 function kubevirtPods(objs: Obj[], kv?: Obj): Obj[] {
   const custom = kv?.spec?.configuration?.seccompConfiguration?.virtualMachineInstanceProfile?.customProfile;
-  const seccomp = custom?.localhostProfile ? { type: 'Localhost', localhostProfile: custom.localhostProfile } : custom?.runtimeDefaultProfile ? { type: 'RuntimeDefault' } : undefined;
+  const seccomp = custom?.localhostProfile
+    ? { type: 'Localhost', localhostProfile: custom.localhostProfile }
+    : custom?.runtimeDefaultProfile
+      ? { type: 'RuntimeDefault' }
+      : undefined;
   const nonRoot = { runAsUser: 107, runAsNonRoot: true, allowPrivilegeEscalation: false };
   return objs
     .filter((o) => o.kind === 'VirtualMachine')
     .map((vm) => {
       const t = vm.spec.template;
       const volumes = (t.spec.volumes ?? []).map((v: Json) =>
-        v.persistentVolumeClaim ? { name: v.name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim.claimName } } : v.secret ? { name: v.name, secret: { secretName: v.secret.secretName } } : { name: v.name, emptyDir: {} },
+        v.persistentVolumeClaim
+          ? { name: v.name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim.claimName } }
+          : v.secret
+            ? { name: v.name, secret: { secretName: v.secret.secretName } }
+            : { name: v.name, emptyDir: {} },
       );
-      const disks = (t.spec.volumes ?? []).filter((v: Json) => v.containerDisk).map((v: Json) => ({ name: `volume${v.name}`, image: v.containerDisk.image, securityContext: { ...nonRoot, capabilities: { drop: ['ALL'] } } }));
-      return pod(vm.metadata.namespace!, `virt-launcher-${vm.metadata.name}`, { 'kubevirt.io': 'virt-launcher', ...(t.metadata?.labels ?? {}) }, {
-        securityContext: { fsGroup: 107, runAsUser: 107, runAsGroup: 107, runAsNonRoot: true, ...(seccomp ? { seccompProfile: seccomp } : {}) },
-        // the VM's scheduling is its pod's (pkg/virt-controller/services/template.go), beside kubevirt.io/schedulable
-        nodeSelector: { 'kubevirt.io/schedulable': 'true', ...(t.spec.nodeSelector ?? {}) },
-        ...(t.spec.tolerations ? { tolerations: t.spec.tolerations } : {}),
-        initContainers: [{ name: 'container-disk-binary', image: 'virt-launcher', securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { drop: ['ALL'] } } }],
-        containers: [{ name: 'compute', image: 'virt-launcher', securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } } }, ...disks],
-        volumes,
-      });
+      const disks = (t.spec.volumes ?? [])
+        .filter((v: Json) => v.containerDisk)
+        .map((v: Json) => ({
+          name: `volume${v.name}`,
+          image: v.containerDisk.image,
+          securityContext: { ...nonRoot, capabilities: { drop: ['ALL'] } },
+        }));
+      return pod(
+        vm.metadata.namespace!,
+        `virt-launcher-${vm.metadata.name}`,
+        { 'kubevirt.io': 'virt-launcher', ...(t.metadata?.labels ?? {}) },
+        {
+          securityContext: {
+            fsGroup: 107,
+            runAsUser: 107,
+            runAsGroup: 107,
+            runAsNonRoot: true,
+            ...(seccomp ? { seccompProfile: seccomp } : {}),
+          },
+          // the VM's scheduling is its pod's (pkg/virt-controller/services/template.go), beside kubevirt.io/schedulable
+          nodeSelector: { 'kubevirt.io/schedulable': 'true', ...(t.spec.nodeSelector ?? {}) },
+          ...(t.spec.tolerations ? { tolerations: t.spec.tolerations } : {}),
+          initContainers: [
+            {
+              name: 'container-disk-binary',
+              image: 'virt-launcher',
+              securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+          containers: [
+            {
+              name: 'compute',
+              image: 'virt-launcher',
+              securityContext: { ...nonRoot, runAsGroup: 107, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } },
+            },
+            ...disks,
+          ],
+          volumes,
+        },
+      );
     });
 }
 
@@ -151,7 +243,10 @@ export function podsOf(objs: Obj[]): Obj[] {
     .filter((o) => ['Deployment', 'StatefulSet', 'Job', 'DaemonSet'].includes(o.kind) && o.spec?.template?.spec)
     .map((o) => {
       // a StatefulSet's claims become volumes of its pods
-      const claims = (o.spec.volumeClaimTemplates ?? []).map((c: Json) => ({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${o.metadata.name}-0` } }));
+      const claims = (o.spec.volumeClaimTemplates ?? []).map((c: Json) => ({
+        name: c.metadata.name,
+        persistentVolumeClaim: { claimName: `${c.metadata.name}-${o.metadata.name}-0` },
+      }));
       const spec = { ...o.spec.template.spec, volumes: [...(o.spec.template.spec.volumes ?? []), ...claims] };
       return pod(o.metadata.namespace!, `${o.kind.toLowerCase()}-${o.metadata.name}`, o.spec.template.metadata?.labels ?? {}, spec);
     });
@@ -194,14 +289,22 @@ export function unreadableFiles(objs: Obj[]): string[] {
         out.push(`${o.kind}/${o.metadata.name} ${c.name}: no runAsUser, so its files cannot be checked`);
         continue;
       }
-      const groups = [sc.runAsGroup ?? 0, ...(spec.securityContext?.supplementalGroups ?? []), ...(spec.securityContext?.fsGroup !== undefined ? [spec.securityContext.fsGroup] : [])];
-      const caps: string[] = c.securityContext?.capabilities?.drop?.includes('ALL') ? (c.securityContext?.capabilities?.add ?? []) : ['DAC_OVERRIDE'];
+      const groups = [
+        sc.runAsGroup ?? 0,
+        ...(spec.securityContext?.supplementalGroups ?? []),
+        ...(spec.securityContext?.fsGroup !== undefined ? [spec.securityContext.fsGroup] : []),
+      ];
+      const caps: string[] = c.securityContext?.capabilities?.drop?.includes('ALL')
+        ? (c.securityContext?.capabilities?.add ?? [])
+        : ['DAC_OVERRIDE'];
       for (const m of c.volumeMounts ?? []) {
         const v = spec.volumes.find((x: Json) => x.name === m.name);
         if (!v || !(v.secret || v.configMap)) continue;
         const f = volumeFile(spec, v);
         if (!canRead(sc.runAsUser, groups, f, caps))
-          out.push(`${o.kind}/${o.metadata.namespace}/${o.metadata.name} ${c.name}: ${m.mountPath} is ${f.uid}:${f.gid} ${f.mode.toString(8)}, unreadable by uid ${sc.runAsUser} (groups ${groups.join(',')})`);
+          out.push(
+            `${o.kind}/${o.metadata.namespace}/${o.metadata.name} ${c.name}: ${m.mountPath} is ${f.uid}:${f.gid} ${f.mode.toString(8)}, unreadable by uid ${sc.runAsUser} (groups ${groups.join(',')})`,
+          );
       }
     }
   }
@@ -237,16 +340,21 @@ export function ingressProblems(objs: Obj[], o: NicOptions): string[] {
     const type = ing.metadata.annotations?.['nginx.org/mergeable-ingress-type'];
     const rules: Json[] = ing.spec.rules ?? [];
     if (rules.length === 0) out.push(`${name}: spec.rules: Required value`);
-    if (type !== undefined && type !== 'master' && type !== 'minion') out.push(`${name}: nginx.org/mergeable-ingress-type must be master or minion`);
+    if (type !== undefined && type !== 'master' && type !== 'minion')
+      out.push(`${name}: nginx.org/mergeable-ingress-type must be master or minion`);
     const seen = new Set<string>();
     for (const [i, r] of rules.entries()) {
-      if (!r.host && !hostless) out.push(`${name}: spec.rules[${i}].host: Required value (NIC chart ${o.chartVersion}${versionAtLeast(o.chartVersion, '2.6.0') ? ' without allowEmptyIngressHost' : ''})`);
+      if (!r.host && !hostless)
+        out.push(
+          `${name}: spec.rules[${i}].host: Required value (NIC chart ${o.chartVersion}${versionAtLeast(o.chartVersion, '2.6.0') ? ' without allowEmptyIngressHost' : ''})`,
+        );
       if (seen.has(r.host ?? '')) out.push(`${name}: spec.rules[${i}].host: Duplicate value`);
       seen.add(r.host ?? '');
     }
     const paths = rules.flatMap((r) => (r.http?.paths ?? []).map((p: Json) => p.path ?? '/'));
     if (type === 'master' && (rules.length !== 1 || paths.length > 0)) out.push(`${name}: a master has exactly one rule and no paths`);
-    if (type === 'minion' && (rules.length !== 1 || paths.length === 0 || (ing.spec.tls ?? []).length > 0)) out.push(`${name}: a minion has exactly one rule, at least one path and no TLS`);
+    if (type === 'minion' && (rules.length !== 1 || paths.length === 0 || (ing.spec.tls ?? []).length > 0))
+      out.push(`${name}: a minion has exactly one rule, at least one path and no TLS`);
     for (const r of rules) {
       const list = byHost.get(r.host ?? '') ?? [];
       list.push({ name, type, paths: (r.http?.paths ?? []).map((p: Json) => p.path ?? '/') });
@@ -258,8 +366,12 @@ export function ingressProblems(objs: Obj[], o: NicOptions): string[] {
     const minions = list.filter((l) => l.type === 'minion');
     const plain = list.filter((l) => l.type === undefined);
     const h = host || '(no host)';
-    if (plain.length + masters.length > 1) out.push(`host ${h}: taken by ${[...plain, ...masters].map((l) => l.name).join(' and ')}: NIC serves it for one of them only ("All hosts are taken by other resources")`);
-    if (minions.length > 0 && masters.length === 0) out.push(`host ${h}: minions ${minions.map((l) => l.name).join(', ')} have no master: NIC serves none of their paths`);
+    if (plain.length + masters.length > 1)
+      out.push(
+        `host ${h}: taken by ${[...plain, ...masters].map((l) => l.name).join(' and ')}: NIC serves it for one of them only ("All hosts are taken by other resources")`,
+      );
+    if (minions.length > 0 && masters.length === 0)
+      out.push(`host ${h}: minions ${minions.map((l) => l.name).join(', ')} have no master: NIC serves none of their paths`);
     if (minions.length > 0 && plain.length > 0) out.push(`host ${h}: minions beside a non-mergeable Ingress`);
     const paths = minions.flatMap((m) => m.paths);
     const dup = paths.filter((p, i) => paths.indexOf(p) !== i);
@@ -274,18 +386,38 @@ export function ingressProblems(objs: Obj[], o: NicOptions): string[] {
 const selects = (sel: Json | undefined, labels: Record<string, string>) =>
   !!sel &&
   Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
-  (sel.matchExpressions ?? []).every((e: Json) => (e.operator === 'In' ? e.values.includes(labels[e.key]) : e.operator === 'NotIn' ? !e.values.includes(labels[e.key]) : e.operator === 'Exists' ? e.key in labels : !(e.key in labels)));
+  (sel.matchExpressions ?? []).every((e: Json) =>
+    e.operator === 'In'
+      ? e.values.includes(labels[e.key])
+      : e.operator === 'NotIn'
+        ? !e.values.includes(labels[e.key])
+        : e.operator === 'Exists'
+          ? e.key in labels
+          : !(e.key in labels),
+  );
 
 /** Workloads an HPA scales that still set replicas; PDBs that select nothing or block every eviction. */
 export function scalingProblems(objs: Obj[]): string[] {
   const out: string[] = [];
   const workloads = objs.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
   const hpas = objs.filter((o) => o.kind === 'HorizontalPodAutoscaler');
-  const hpaOf = (w: Obj) => hpas.find((h) => h.metadata.namespace === w.metadata.namespace && h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+  const hpaOf = (w: Obj) =>
+    hpas.find(
+      (h) =>
+        h.metadata.namespace === w.metadata.namespace &&
+        h.spec.scaleTargetRef.kind === w.kind &&
+        h.spec.scaleTargetRef.name === w.metadata.name,
+    );
   for (const w of workloads) {
-    if (hpaOf(w) && w.spec.replicas !== undefined) out.push(`${w.kind}/${w.metadata.namespace}/${w.metadata.name}: replicas ${w.spec.replicas} beside the HPA that scales it (every apply resets the HPA's count)`);
+    if (hpaOf(w) && w.spec.replicas !== undefined)
+      out.push(
+        `${w.kind}/${w.metadata.namespace}/${w.metadata.name}: replicas ${w.spec.replicas} beside the HPA that scales it (every apply resets the HPA's count)`,
+      );
   }
-  const pods = [...workloads.map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} })), ...objs.filter((o) => o.kind === 'VirtualMachine').map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} }))];
+  const pods = [
+    ...workloads.map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} })),
+    ...objs.filter((o) => o.kind === 'VirtualMachine').map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} })),
+  ];
   for (const pdb of objs.filter((o) => o.kind === 'PodDisruptionBudget')) {
     const name = `PodDisruptionBudget/${pdb.metadata.namespace}/${pdb.metadata.name}`;
     const matched = pods.filter((p) => p.w.metadata.namespace === pdb.metadata.namespace && selects(pdb.spec.selector, p.labels));
@@ -295,8 +427,12 @@ export function scalingProblems(objs: Obj[]): string[] {
     }
     const min = typeof pdb.spec.minAvailable === 'number' ? pdb.spec.minAvailable : undefined;
     if (min !== undefined) {
-      const floor = matched.reduce((n, p) => n + (p.w.kind === 'VirtualMachine' ? 1 : (hpaOf(p.w)?.spec.minReplicas ?? p.w.spec.replicas ?? 1)), 0);
-      if (floor <= min) out.push(`${name}: minAvailable ${min} with as few as ${floor} pods: no eviction is ever allowed, node drains stall`);
+      const floor = matched.reduce(
+        (n, p) => n + (p.w.kind === 'VirtualMachine' ? 1 : (hpaOf(p.w)?.spec.minReplicas ?? p.w.spec.replicas ?? 1)),
+        0,
+      );
+      if (floor <= min)
+        out.push(`${name}: minAvailable ${min} with as few as ${floor} pods: no eviction is ever allowed, node drains stall`);
     }
   }
   return out;
@@ -310,12 +446,15 @@ export function storageProblems(objs: Obj[], storageClass: string): string[] {
   const claims: [string, string | undefined][] = [];
   for (const o of objs) {
     const name = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
-    if (o.kind === 'StatefulSet') for (const c of o.spec.volumeClaimTemplates ?? []) claims.push([`${name} ${c.metadata.name}`, c.spec.storageClassName]);
+    if (o.kind === 'StatefulSet')
+      for (const c of o.spec.volumeClaimTemplates ?? []) claims.push([`${name} ${c.metadata.name}`, c.spec.storageClassName]);
     if (o.kind === 'PersistentVolumeClaim') claims.push([name, o.spec.storageClassName]);
     if (o.kind === 'KafkaNodePool') for (const v of o.spec.storage?.volumes ?? [o.spec.storage]) claims.push([name, v?.class]);
     if (o.kind === 'RabbitmqCluster') claims.push([name, o.spec.persistence?.storageClassName]);
   }
-  const out = claims.filter(([, c]) => c !== storageClass).map(([n, c]) => `${n}: storage class ${c ?? '(the default)'}, not ${storageClass}`);
+  const out = claims
+    .filter(([, c]) => c !== storageClass)
+    .map(([n, c]) => `${n}: storage class ${c ?? '(the default)'}, not ${storageClass}`);
   const sc = objs.find((o) => o.kind === 'StorageClass' && o.metadata.name === storageClass);
   if (claims.length && !sc) out.push(`no StorageClass ${storageClass} among the manifests`);
   return out;
@@ -332,7 +471,10 @@ const taintOf = (t: string) => {
 export function tolerates(tolerations: Json[] | undefined, taint: string): boolean {
   const t = taintOf(taint);
   return (tolerations ?? []).some(
-    (x) => (x.key === undefined || x.key === t.key) && (!x.effect || x.effect === t.effect) && (x.operator === 'Exists' || (x.value ?? '') === t.value),
+    (x) =>
+      (x.key === undefined || x.key === t.key) &&
+      (!x.effect || x.effect === t.effect) &&
+      (x.operator === 'Exists' || (x.value ?? '') === t.value),
   );
 }
 
@@ -350,7 +492,11 @@ export function placementProblems(specs: { name: string; spec: Json }[], label: 
 
 /** A cloud's scripts (deploy/<cloud>/*.sh: up.sh, down.sh, what they source) and the shared ones (deploy/common), as one text. */
 export function deployScripts(cloud: string): string {
-  const scripts = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sh')).sort().map((f) => join(dir, f));
+  const scripts = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.sh'))
+      .sort()
+      .map((f) => join(dir, f));
   const files = [...scripts(join(ROOT, 'deploy', cloud)), ...scripts(join(ROOT, 'deploy', 'common'))];
   return files.map((f) => readFileSync(f, 'utf8')).join('\n');
 }

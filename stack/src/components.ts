@@ -217,8 +217,18 @@ export interface RabbitNode {
 export function rabbitmqNodes(l: StackLayout, replicated = false): RabbitNode[] {
   const p = l.ports;
   if (!replicated) return [{ id: 1, name: 'rabbitmq', node: `tweets-${l.name}@localhost`, amqp: p.amqp, dist: p.rabbitmqDist }];
-  const node = (id: number, name: string, amqp: number, dist: number): RabbitNode => ({ id, name, node: `tweets-${l.name}-r${id}@localhost`, amqp, dist });
-  return [node(1, 'rabbitmq', p.amqp, p.rabbitmqDist), node(2, 'rabbitmq-2', p.amqp2, p.rabbitmqDist2), node(3, 'rabbitmq-3', p.amqp3, p.rabbitmqDist3)];
+  const node = (id: number, name: string, amqp: number, dist: number): RabbitNode => ({
+    id,
+    name,
+    node: `tweets-${l.name}-r${id}@localhost`,
+    amqp,
+    dist,
+  });
+  return [
+    node(1, 'rabbitmq', p.amqp, p.rabbitmqDist),
+    node(2, 'rabbitmq-2', p.amqp2, p.rabbitmqDist2),
+    node(3, 'rabbitmq-3', p.amqp3, p.rabbitmqDist3),
+  ];
 }
 
 /**
@@ -233,7 +243,11 @@ function rabbitmqHome(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNo
 }
 
 /** The environment of a RabbitMQ node's server, and of the CLI that talks to it (its HOME holds the Erlang cookie every node shares). */
-export function rabbitmqEnv(l: StackLayout, node: RabbitNode = rabbitmqNodes(l)[0]!, nodes: readonly RabbitNode[] = [node]): Record<string, string> {
+export function rabbitmqEnv(
+  l: StackLayout,
+  node: RabbitNode = rabbitmqNodes(l)[0]!,
+  nodes: readonly RabbitNode[] = [node],
+): Record<string, string> {
   const { home, data } = rabbitmqHome(l, node, nodes);
   return {
     HOME: join(l.dir, 'rabbitmq'),
@@ -261,7 +275,10 @@ export function rabbitmqEnv(l: StackLayout, node: RabbitNode = rabbitmqNodes(l)[
 /** The settings that cluster the replicated shape's nodes at their first boot. */
 function clusterFormation(nodes: readonly RabbitNode[]): string[] {
   if (nodes.length === 1) return [];
-  return ['cluster_formation.peer_discovery_backend = classic_config', ...nodes.map((n) => `cluster_formation.classic_config.nodes.${n.id} = ${n.node}`)];
+  return [
+    'cluster_formation.peer_discovery_backend = classic_config',
+    ...nodes.map((n) => `cluster_formation.classic_config.nodes.${n.id} = ${n.node}`),
+  ];
 }
 
 /**
@@ -273,7 +290,8 @@ function rabbitmqReady(node: RabbitNode, nodes: readonly RabbitNode[], url: (n: 
   const serves = (n: RabbitNode) => amqpReady(url(n));
   if (nodes.length === 1) return () => serves(node);
   if (node === nodes.at(-1)) return async () => (await Promise.all(nodes.map(serves))).every(Boolean);
-  return async () => (await serves(node)) || (!(await Promise.all(nodes.filter((n) => n !== node).map(serves))).some(Boolean) && (await tcpOpen(node.dist)));
+  return async () =>
+    (await serves(node)) || (!(await Promise.all(nodes.filter((n) => n !== node).map(serves))).some(Boolean) && (await tcpOpen(node.dist)));
 }
 
 function rabbitmq(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNode[]): Component {
@@ -333,12 +351,23 @@ export function kafkaNodes(l: StackLayout, replicated = false): KafkaNode[] {
   const p = l.ports;
   const one: KafkaNode = { id: 1, name: 'kafka', port: p.kafka, controller: p.kafkaController };
   if (!replicated) return [one];
-  return [one, { id: 2, name: 'kafka-2', port: p.kafka2, controller: p.kafkaController2 }, { id: 3, name: 'kafka-3', port: p.kafka3, controller: p.kafkaController3 }];
+  return [
+    one,
+    { id: 2, name: 'kafka-2', port: p.kafka2, controller: p.kafkaController2 },
+    { id: 3, name: 'kafka-3', port: p.kafka3, controller: p.kafkaController3 },
+  ];
 }
 
 /** The settings a Kafka node takes from the number of nodes: replication and the in-sync minimum. */
 function replication(n: number): string[] {
-  if (n === 1) return ['offsets.topic.replication.factor=1', 'transaction.state.log.replication.factor=1', 'transaction.state.log.min.isr=1', 'default.replication.factor=1', 'min.insync.replicas=1'];
+  if (n === 1)
+    return [
+      'offsets.topic.replication.factor=1',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'default.replication.factor=1',
+      'min.insync.replicas=1',
+    ];
   return [
     // as in production (deploy/k8s): every partition on three brokers, a write acknowledged (acks=all)
     // once two have it, so one node lost loses nothing acknowledged and the topic keeps taking writes
@@ -425,7 +454,12 @@ function kafka(l: StackLayout, node: KafkaNode, nodes: KafkaNode[]): Component {
     },
     // A node of three serves once a quorum of controllers runs: the first two are started once they
     // listen, the last once all three serve.
-    ready: nodes.length === 1 ? () => kafkaReady(node.port) : node === nodes.at(-1) ? async () => (await Promise.all(nodes.map((n) => kafkaReady(n.port)))).every(Boolean) : () => tcpOpen(node.controller),
+    ready:
+      nodes.length === 1
+        ? () => kafkaReady(node.port)
+        : node === nodes.at(-1)
+          ? async () => (await Promise.all(nodes.map((n) => kafkaReady(n.port)))).every(Boolean)
+          : () => tcpOpen(node.controller),
     readyTimeoutMs: 180_000,
     stopTimeoutMs: 30_000,
   };
@@ -453,7 +487,12 @@ function service(name: string, dir: string, env: Record<string, string>, ready: 
     background,
     command: process.execPath,
     // CPU_PROF_DIR=<dir>: every service writes a V8 CPU profile there when it stops (docs/benchmarks.md).
-    args: [...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []), join(ROOT, 'services', dir, 'dist', 'src', 'main.js')],
+    args: [
+      ...(process.env.CPU_PROF_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : []),
+      join(ROOT, 'services', dir, 'dist', 'src', 'main.js'),
+    ],
     env: { LOG_LEVEL: 'info', ...env },
     ready,
     readyTimeoutMs: 90_000,
@@ -478,7 +517,10 @@ export function backgroundPolicy(profile: Profile = 'default', env = process.env
 }
 
 /** The command line a component starts with under a background policy: SCHED_IDLE by chrt, which then execs it (same PID). */
-export function launchLine(c: Pick<Component, 'command' | 'args' | 'background'>, policy: BackgroundPolicy): { command: string; args: string[] } {
+export function launchLine(
+  c: Pick<Component, 'command' | 'args' | 'background'>,
+  policy: BackgroundPolicy,
+): { command: string; args: string[] } {
   if (c.background && policy === 'idle') return { command: CHRT, args: ['--idle', '0', c.command, ...c.args] };
   return { command: c.command, args: c.args };
 }
@@ -510,7 +552,9 @@ export interface StackOptions {
 export type StackShape = Required<StackOptions>;
 
 /** The options with their defaults; also reads a stack's state, whose fields are the same (absent in older states). */
-export function shapeOf(o: { route?: string; profile?: string; domain?: string; writers?: number; apis?: number; replicated?: boolean } = {}): StackShape {
+export function shapeOf(
+  o: { route?: string; profile?: string; domain?: string; writers?: number; apis?: number; replicated?: boolean } = {},
+): StackShape {
   return {
     route: (o.route ?? 'both') as Route,
     profile: (o.profile ?? 'default') as Profile,
@@ -557,7 +601,14 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const p = l.ports;
   const valkeys = valkeyNodes(l, opts.replicated);
   // the replicated shape: the services ask the sentinels for the primary, and a batch counts once the replica has it too
-  const valkeyWhere: Record<string, string> = opts.replicated ? { VALKEY_SENTINELS: sentinelPorts(l).map((port) => `127.0.0.1:${port}`).join(','), VALKEY_PRIMARY_NAME } : {};
+  const valkeyWhere: Record<string, string> = opts.replicated
+    ? {
+        VALKEY_SENTINELS: sentinelPorts(l)
+          .map((port) => `127.0.0.1:${port}`)
+          .join(','),
+        VALKEY_PRIMARY_NAME,
+      }
+    : {};
   const valkeyWriter: Record<string, string> = {
     ...valkeyWhere,
     ...(opts.replicated ? { VALKEY_WAIT_REPLICAS: '1' } : {}),
@@ -579,17 +630,44 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
     ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
     ...writers('kafka').map((w) =>
-      on('kafka', { ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () => grpcServing(w.port)), ...w.replica }),
+      on('kafka', {
+        ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () =>
+          grpcServing(w.port),
+        ),
+        ...w.replica,
+      }),
     ),
     ...writers('rabbitmq').map((w) =>
-      on('rabbitmq', { ...service(w.name, 'writer', { BROKER: 'rabbitmq', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...rabbitEnv }, () => grpcServing(w.port)), ...w.replica }),
+      on('rabbitmq', {
+        ...service(
+          w.name,
+          'writer',
+          { BROKER: 'rabbitmq', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...rabbitEnv },
+          () => grpcServing(w.port),
+        ),
+        ...w.replica,
+      }),
     ),
-    on('kafka', service('kafka-consumer', 'kafka-consumer', { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter }, () =>
-      httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`), true,
-    )),
-    on('rabbitmq', service('rabbitmq-consumer', 'rabbitmq-consumer', { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter }, () =>
-      httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`), true,
-    )),
+    on(
+      'kafka',
+      service(
+        'kafka-consumer',
+        'kafka-consumer',
+        { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter },
+        () => httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
+        true,
+      ),
+    ),
+    on(
+      'rabbitmq',
+      service(
+        'rabbitmq-consumer',
+        'rabbitmq-consumer',
+        { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter },
+        () => httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`),
+        true,
+      ),
+    ),
     service(
       'dispatcher',
       'dispatcher',
@@ -634,9 +712,16 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
 }
 
 /** A broker's writer processes: the first on the stack's writer ports, each next one 100 ports above the last. */
-export function writerReplicas(l: StackLayout, path: BrokerPath, n: number): { name: string; port: number; metricsPort: number; replica: Partial<Component> }[] {
+export function writerReplicas(
+  l: StackLayout,
+  path: BrokerPath,
+  n: number,
+): { name: string; port: number; metricsPort: number; replica: Partial<Component> }[] {
   if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`writers must be 1 to 4; got ${n}`);
-  const base = path === 'kafka' ? { port: l.ports.kafkaWriter, metrics: l.ports.kafkaWriterMetrics } : { port: l.ports.rabbitmqWriter, metrics: l.ports.rabbitmqWriterMetrics };
+  const base =
+    path === 'kafka'
+      ? { port: l.ports.kafkaWriter, metrics: l.ports.kafkaWriterMetrics }
+      : { port: l.ports.rabbitmqWriter, metrics: l.ports.rabbitmqWriterMetrics };
   return Array.from({ length: n }, (_, i) => ({
     name: i === 0 ? `writer-${path}` : `writer-${path}-${i + 1}`,
     port: base.port + 100 * i,
@@ -742,7 +827,11 @@ export function metricsTargets(
  * two days at most). The dashboards' queries (deploy/grafana) run against it
  * in the tests.
  */
-function prometheus(l: StackLayout, writers: readonly { name: string; metricsPort: number }[], apis: readonly { name: string; port: number }[]): Component {
+function prometheus(
+  l: StackLayout,
+  writers: readonly { name: string; metricsPort: number }[],
+  apis: readonly { name: string; port: number }[],
+): Component {
   const dir = join(l.dir, 'prometheus');
   return {
     name: 'prometheus',
@@ -764,7 +853,10 @@ function prometheus(l: StackLayout, writers: readonly { name: string; metricsPor
         // every metric carries its `service` label already (the registry's default label)
         [`  - job_name: ${job}`, `    static_configs:`, `      - targets: ['${target}']`].join('\n'),
       );
-      write(join(dir, 'prometheus.yml'), ['global:', '  scrape_interval: 5s', '  scrape_timeout: 4s', 'scrape_configs:', ...jobs, ''].join('\n'));
+      write(
+        join(dir, 'prometheus.yml'),
+        ['global:', '  scrape_interval: 5s', '  scrape_timeout: 4s', 'scrape_configs:', ...jobs, ''].join('\n'),
+      );
     },
     ready: () => httpReady(`http://127.0.0.1:${l.ports.prometheus}/-/ready`),
     readyTimeoutMs: 60_000,

@@ -28,6 +28,9 @@ export function goInstalled(bin: string, module: string, log: (m: string) => voi
   const path = join(dir, bin);
   if (existsSync(path)) return path;
   log(`installing ${module} with go install into ${relative(ROOT, dir)}`);
-  execFileSync(goBinary(), ['install', module], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: dir, ...(o.static ? { CGO_ENABLED: '0' } : {}) } });
+  execFileSync(goBinary(), ['install', module], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, GOBIN: dir, ...(o.static ? { CGO_ENABLED: '0' } : {}) },
+  });
   return path;
 }

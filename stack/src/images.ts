@@ -46,7 +46,8 @@ export const IMAGE_REPO = 'localhost/tweets';
 
 export class ImagesError extends Error {}
 
-const INSTALL = 'Podman (https://podman.io/docs/installation) or Docker; on Debian: apt-get install -y podman buildah runc (or: npm run provision -- --images, as root)';
+const INSTALL =
+  'Podman (https://podman.io/docs/installation) or Docker; on Debian: apt-get install -y podman buildah runc (or: npm run provision -- --images, as root)';
 const DEBOOTSTRAP = 'apt-get install -y -t bookworm-backports debootstrap, as root';
 
 /** The container engine (Podman, with the runtime that works here, or Docker); stdout as text. */
@@ -60,13 +61,18 @@ export function podman(args: string[], opts: { input?: Buffer | string; inherit?
     maxBuffer: 64 << 20,
     timeout: opts.timeoutMs,
   });
-  if (r.status !== 0) throw new ImagesError(`${e.name} ${args.slice(0, 2).join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`);
+  if (r.status !== 0)
+    throw new ImagesError(
+      `${e.name} ${args.slice(0, 2).join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`,
+    );
   return (r.stdout ?? '').trim();
 }
 
 export const imageExists = (ref: string) => {
   const e = engine();
-  return !!e && spawnSync(e.path, e.name === 'podman' ? ['image', 'exists', ref] : ['image', 'inspect', ref], { stdio: 'ignore' }).status === 0;
+  return (
+    !!e && spawnSync(e.path, e.name === 'podman' ? ['image', 'exists', ref] : ['image', 'inspect', ref], { stdio: 'ignore' }).status === 0
+  );
 };
 
 /** The services that have a Containerfile, each with the port it exposes. */
@@ -108,12 +114,17 @@ export function localBase(log: (m: string) => void): string {
   const version = pinnedNode();
   const npmVersion = execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim();
   // The tag names the recipe, so a change of it (Node.js, npm, packages) builds a new base.
-  const recipe = createHash('sha256').update(JSON.stringify([version, npmVersion, BASE_PACKAGES])).digest('hex').slice(0, 8);
+  const recipe = createHash('sha256')
+    .update(JSON.stringify([version, npmVersion, BASE_PACKAGES]))
+    .digest('hex')
+    .slice(0, 8);
   const ref = `${IMAGE_REPO}/node-base:${version}-trixie-${recipe}`;
   if (imageExists(ref)) return ref;
-  if (!existsSync('/usr/sbin/debootstrap')) throw new ImagesError(`${PUBLIC_BASE} could not be pulled, and the local base needs debootstrap: ${DEBOOTSTRAP}`);
+  if (!existsSync('/usr/sbin/debootstrap'))
+    throw new ImagesError(`${PUBLIC_BASE} could not be pulled, and the local base needs debootstrap: ${DEBOOTSTRAP}`);
   const node = process.execPath;
-  if (execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() !== `v${version}`) throw new ImagesError(`the local base needs Node.js ${version}; this is ${process.version}`);
+  if (execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() !== `v${version}`)
+    throw new ImagesError(`the local base needs Node.js ${version}; this is ${process.version}`);
   const rootfs = join(ROOT, '.data', 'images', `rootfs-trixie`);
   const marker = join(rootfs, '.tweets-packages');
   if (!existsSync(marker) || readFileSync(marker, 'utf8') !== BASE_PACKAGES.join(',')) {
@@ -122,7 +133,10 @@ export function localBase(log: (m: string) => void): string {
     mkdirSync(dirname(rootfs), { recursive: true });
     // debootstrap runs chroot and friends from the sbin folders, which a non-login PATH may lack.
     const path = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
-    execFileSync('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'trixie', rootfs], { stdio: 'inherit', env: { ...process.env, PATH: path } });
+    execFileSync('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'trixie', rootfs], {
+      stdio: 'inherit',
+      env: { ...process.env, PATH: path },
+    });
     writeFileSync(marker, BASE_PACKAGES.join(','));
   }
   // Node.js and npm, laid out as the official image does.
@@ -133,20 +147,29 @@ export function localBase(log: (m: string) => void): string {
   execFileSync('cp', [node, join(local, 'bin', 'node')]);
   const tmp = mkdtempSync(join(tmpdir(), 'npm-pack-'));
   try {
-    const file = execFileSync('npm', ['pack', `npm@${npmVersion}`, '--pack-destination', tmp, '--silent'], { cwd: tmp, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const file = execFileSync('npm', ['pack', `npm@${npmVersion}`, '--pack-destination', tmp, '--silent'], { cwd: tmp, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     execFileSync('tar', ['-xzf', join(tmp, file), '-C', tmp]);
     execFileSync('mv', [join(tmp, 'package'), join(local, 'lib', 'node_modules', 'npm')]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  for (const [bin, target] of [['npm', 'npm-cli.js'], ['npx', 'npx-cli.js']] as const) {
+  for (const [bin, target] of [
+    ['npm', 'npm-cli.js'],
+    ['npx', 'npx-cli.js'],
+  ] as const) {
     rmSync(join(local, 'bin', bin), { force: true });
     execFileSync('ln', ['-s', `../lib/node_modules/npm/bin/${target}`, join(local, 'bin', bin)]);
   }
   for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists']) rmSync(join(rootfs, d), { recursive: true, force: true });
   log(`importing ${ref} (Node.js ${version}, npm ${npmVersion})`);
   const tar = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
-  podman(['import', '--change', 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'CMD ["node"]', '-', ref], { input: tar });
+  podman(
+    ['import', '--change', 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'CMD ["node"]', '-', ref],
+    { input: tar },
+  );
   return ref;
 }
 
@@ -155,7 +178,10 @@ function pullBase(log: (m: string) => void, platform?: string): boolean {
   const e = engine();
   if (!e) return false;
   log(`pulling ${PUBLIC_BASE}${platform ? ` for ${platform}` : ''}`);
-  const r = spawnSync(e.path, [...runtimeArgs(e.name), 'pull', ...(platform ? ['--platform', platform] : []), PUBLIC_BASE], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
+  const r = spawnSync(e.path, [...runtimeArgs(e.name), 'pull', ...(platform ? ['--platform', platform] : []), PUBLIC_BASE], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 120_000,
+  });
   return r.status === 0;
 }
 
@@ -167,7 +193,8 @@ export function baseImage(log: (m: string) => void, wanted = process.env.NODE_IM
   if (wanted) return wanted;
   if ((!platform && imageExists(PUBLIC_BASE)) || pullBase(log, platform)) return PUBLIC_BASE;
   const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
-  if (platform && platform !== own) throw new ImagesError(`${PUBLIC_BASE} could not be pulled for ${platform}, and the local base is built for this machine's ${own} only`);
+  if (platform && platform !== own)
+    throw new ImagesError(`${PUBLIC_BASE} could not be pulled for ${platform}, and the local base is built for this machine's ${own} only`);
   log(`${PUBLIC_BASE} could not be pulled (public registries are out of reach); using a local base built from Debian's packages`);
   return localBase(log);
 }
@@ -182,14 +209,24 @@ export interface BuiltImage {
 
 function source(): string {
   try {
-    return execFileSync('git', ['remote', 'get-url', 'origin'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['remote', 'get-url', 'origin'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'local';
   }
 }
 
 /** Builds every service image from its Containerfile (the repository's root as the context). */
-export function buildImages(o: { base?: string; tag?: string; platform?: string; log: (m: string) => void; only?: string[] }): BuiltImage[] {
+export function buildImages(o: {
+  base?: string;
+  tag?: string;
+  platform?: string;
+  log: (m: string) => void;
+  only?: string[];
+}): BuiltImage[] {
   const base = baseImage(o.log, o.base ?? process.env.NODE_IMAGE, o.platform);
   const docker = engine()?.name === 'docker';
   const tag = o.tag ?? imageTag();
@@ -206,7 +243,8 @@ export function buildImages(o: { base?: string; tag?: string; platform?: string;
         'build',
         ...ULIMITS,
         // The build stage installs from the npm registry: the host's network, and its npm cache.
-        '--network', 'host',
+        '--network',
+        'host',
         ...(o.platform ? ['--platform', o.platform] : []),
         // build-time volumes are Podman's (Docker's build has none): the npm cache and a proxy's CA
         ...(docker ? [] : ['--volume', `${npmCache}:/root/.npm`]),
@@ -214,11 +252,16 @@ export function buildImages(o: { base?: string; tag?: string; platform?: string;
         ...(!docker && process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
           ? ['--volume', `${process.env.NODE_EXTRA_CA_CERTS}:/run/extra-ca.crt:ro`, '--build-arg', 'NODE_EXTRA_CA_CERTS=/run/extra-ca.crt']
           : []),
-        '--build-arg', `NODE_IMAGE=${base}`,
-        '--build-arg', `REVISION=${tag}`,
-        '--build-arg', `SOURCE=${source()}`,
-        '--tag', ref,
-        '--file', join(ROOT, 'services', s.name, 'Containerfile'),
+        '--build-arg',
+        `NODE_IMAGE=${base}`,
+        '--build-arg',
+        `REVISION=${tag}`,
+        '--build-arg',
+        `SOURCE=${source()}`,
+        '--tag',
+        ref,
+        '--file',
+        join(ROOT, 'services', s.name, 'Containerfile'),
         ROOT,
       ],
       { inherit: true },
@@ -230,6 +273,9 @@ export function buildImages(o: { base?: string; tag?: string; platform?: string;
 }
 
 export function renderImages(images: BuiltImage[]): string {
-  return ['| image | size (MB) | build (s) |', '| --- | ---: | ---: |', ...images.map((i) => `| ${i.ref} | ${i.sizeMb} | ${i.buildSec} |`)].join('\n');
+  return [
+    '| image | size (MB) | build (s) |',
+    '| --- | ---: | ---: |',
+    ...images.map((i) => `| ${i.ref} | ${i.sizeMb} | ${i.buildSec} |`),
+  ].join('\n');
 }
-

@@ -1,4 +1,13 @@
-export { CLUSTER_PORTS, CONTAINER_PORTS, planConflicts, portPlan, STACK_PORTS, TOOL_PORTS, type PlanEntry, type StackPorts } from './ports.js';
+export {
+  CLUSTER_PORTS,
+  CONTAINER_PORTS,
+  planConflicts,
+  portPlan,
+  STACK_PORTS,
+  TOOL_PORTS,
+  type PlanEntry,
+  type StackPorts,
+} from './ports.js';
 export { scratchDir, valkeyServer } from './roots.js';
 export { pins } from './provision.js';
 export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type Secrets } from './layout.js';

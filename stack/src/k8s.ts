@@ -77,7 +77,10 @@ type Schema = Record<string, unknown>;
 
 /** The Kubernetes OpenAPI (v2) document in the module cache, downloaded through the Go module proxy. */
 function swaggerPath(): string {
-  const out = execFileSync(goBinary(), ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion()}`], { cwd: TOOLS_MODULE, encoding: 'utf8' });
+  const out = execFileSync(goBinary(), ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion()}`], {
+    cwd: TOOLS_MODULE,
+    encoding: 'utf8',
+  });
   const dir = (JSON.parse(out) as { Dir: string }).Dir;
   return join(dir, 'api', 'openapi-spec', 'swagger.json');
 }
@@ -103,14 +106,17 @@ const QUANTITY = { oneOf: [{ type: 'string' }, { type: 'number' }] };
  * a schema whose references are already inlined.
  */
 function strictify(s: Schema): Schema {
-  if (s['format'] === 'int-or-string' || s['x-kubernetes-int-or-string'] === true) return { ...INT_OR_STRING, description: s['description'] };
+  if (s['format'] === 'int-or-string' || s['x-kubernetes-int-or-string'] === true)
+    return { ...INT_OR_STRING, description: s['description'] };
   const out: Schema = { ...s };
   if (out['properties']) {
     out['properties'] = Object.fromEntries(Object.entries(out['properties'] as Record<string, Schema>).map(([k, v]) => [k, strictify(v)]));
-    if (out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out['additionalProperties'] = false;
+    if (out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true)
+      out['additionalProperties'] = false;
   }
   if (out['items'] && typeof out['items'] === 'object') out['items'] = strictify(out['items'] as Schema);
-  if (out['additionalProperties'] && typeof out['additionalProperties'] === 'object') out['additionalProperties'] = strictify(out['additionalProperties'] as Schema);
+  if (out['additionalProperties'] && typeof out['additionalProperties'] === 'object')
+    out['additionalProperties'] = strictify(out['additionalProperties'] as Schema);
   for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(out[k])) out[k] = (out[k] as Schema[]).map(strictify);
   return out;
 }
@@ -128,7 +134,8 @@ function inline(defs: Record<string, Schema>, s: Schema, path: string[]): Schema
   }
   const out: Schema = {};
   for (const [k, v] of Object.entries(s)) {
-    if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, inline(defs, ps, path)]));
+    if (k === 'properties')
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, inline(defs, ps, path)]));
     else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object') out[k] = inline(defs, v as Schema, path);
     else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((x) => inline(defs, x, path));
     else out[k] = v;
@@ -146,7 +153,12 @@ function writeSchema(dir: string, group: string, version: string, kind: string, 
 /** The schema folder for kubeconform, generated once per Kubernetes version and set of CRDs. */
 function ensureSchemas(version: string, withCrds: boolean, log: Log): string {
   const crds = withCrds ? crdFiles() : [];
-  const key = createHash('sha256').update(version).update(readFileSync(new URL(import.meta.url))).update(crds.map((f) => readFileSync(f, 'utf8')).join('\n')).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(version)
+    .update(readFileSync(new URL(import.meta.url)))
+    .update(crds.map((f) => readFileSync(f, 'utf8')).join('\n'))
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(CACHE, `schemas-${key}`);
   if (existsSync(join(dir, '.done'))) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -165,7 +177,14 @@ function ensureSchemas(version: string, withCrds: boolean, log: Log): string {
   let c = 0;
   for (const f of crds) {
     for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
-      const crd = doc.toJS() as { kind?: string; spec?: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[] } } | null;
+      const crd = doc.toJS() as {
+        kind?: string;
+        spec?: {
+          group: string;
+          names: { kind: string };
+          versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[];
+        };
+      } | null;
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
       for (const v of crd.spec.versions) {
         if (!v.served || !v.schema) continue;
@@ -193,7 +212,9 @@ export const OVERLAY_ONLY: readonly string[] = ['blackfriday'];
 
 /** The components, in the order they apply (kafka-only last: it removes what others may patch). */
 export function componentNames(): string[] {
-  const all = readdirSync(join(K8S_DIR, 'components')).filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d));
+  const all = readdirSync(join(K8S_DIR, 'components')).filter(
+    (d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d),
+  );
   return all.sort((a, b) => Number(a === 'kafka-only') - Number(b === 'kafka-only') || a.localeCompare(b));
 }
 
@@ -251,7 +272,8 @@ export function variants(): Variant[] {
   for (const overlay of overlayNames()) {
     const own = includedBy(join(K8S_DIR, 'overlays', overlay));
     const taken = [`overlay:${overlay}`, ...own];
-    const allowed = (chosen: string[]) => !CONFLICTS.some(([a, b]) => [...taken, ...chosen].includes(a) && [...taken, ...chosen].includes(b));
+    const allowed = (chosen: string[]) =>
+      !CONFLICTS.some(([a, b]) => [...taken, ...chosen].includes(a) && [...taken, ...chosen].includes(b));
     const comps = componentNames().filter((c) => !own.includes(c) && allowed([c]) && (ONLY_WITH[overlay] ?? [c]).includes(c));
     for (const chosen of subsetsOf(comps, EVERY_SUBSET.includes(overlay)).filter(allowed)) {
       const name = [`overlays/${overlay}`, ...chosen].join('+');
@@ -294,7 +316,9 @@ export const CRD_GROUPS = ['kafka.strimzi.io', 'rabbitmq.com', 'kubevirt.io'];
 /** A built variant without the kinds of the operators' CRDs. */
 export function withoutCrdKinds(yaml: string): { yaml: string; skipped: number } {
   const docs = parseAllDocuments(yaml);
-  const kept = docs.filter((d) => !CRD_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!));
+  const kept = docs.filter(
+    (d) => !CRD_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!),
+  );
   return { yaml: kept.map((d) => d.toString()).join('---\n'), skipped: docs.length - kept.length };
 }
 
@@ -302,7 +326,15 @@ export function withoutCrdKinds(yaml: string): { yaml: string; skipped: number }
 export function kubeconform(t: K8sTools, yaml: string): { ok: boolean; output: string } {
   const r = spawnSync(
     t.kubeconform,
-    ['-strict', '-summary', '-output', 'text', '-schema-location', `${t.schemas}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`, '-'],
+    [
+      '-strict',
+      '-summary',
+      '-output',
+      'text',
+      '-schema-location',
+      `${t.schemas}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`,
+      '-',
+    ],
     { input: yaml, encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
@@ -350,7 +382,10 @@ async function portsFree(log: Log): Promise<void> {
   const ports = [ETCD_PORT, ETCD_PEER_PORT, APISERVER_PORT];
   const until = Date.now() + PORTS_WAIT_MS;
   for (let said = false; ports.some(taken); said = true) {
-    if (Date.now() > until) throw new K8sError(`127.0.0.1:${ports.filter(taken).join(', ')} still taken after ${PORTS_WAIT_MS / 60_000} min: another program holds them`);
+    if (Date.now() > until)
+      throw new K8sError(
+        `127.0.0.1:${ports.filter(taken).join(', ')} still taken after ${PORTS_WAIT_MS / 60_000} min: another program holds them`,
+      );
     if (!said) log(`the validation's ports (${ports.join(', ')}) are taken, by another validation most likely: waiting for them`);
     await sleep(2000);
   }
@@ -380,14 +415,21 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
   const etcd = spawn(
     t.etcd,
     [
-      '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', `http://127.0.0.1:${ETCD_PORT}`,
-      '--advertise-client-urls', `http://127.0.0.1:${ETCD_PORT}`,
-      '--listen-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--initial-cluster', `default=http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${ETCD_PORT}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${ETCD_PORT}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${ETCD_PEER_PORT}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${ETCD_PEER_PORT}`,
       '--unsafe-no-fsync',
-      '--log-level', 'warn',
+      '--log-level',
+      'warn',
     ],
     quiet,
   );
@@ -397,13 +439,18 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
     for (const p of [...procs].reverse()) await stopProc(p);
   };
   try {
-    await waitFor('etcd', async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
-      } catch {
-        return false;
-      }
-    }, 60_000, procs);
+    await waitFor(
+      'etcd',
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      procs,
+    );
     const apiserver = spawn(
       t.apiserver,
       [
@@ -441,7 +488,12 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
       { mode: 0o600 },
     );
     const kubectl = (args: string[], input?: string) => {
-      const r = spawnSync(t.kubectl, ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+      const r = spawnSync(t.kubectl, ['--kubeconfig', kubeconfig, ...args], {
+        input,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+        timeout: 300_000,
+      });
       return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
     };
     // Ready: /readyz answers ok (the built-in controllers' post-start hooks done, default namespaces made).
@@ -468,7 +520,9 @@ export function createCrds(api: ApiServer): number {
 
 /** Creates the namespaces of a built variant (for real), so its namespaced objects can be dry-run. */
 export function createNamespaces(api: ApiServer, yaml: string): void {
-  const names = kindsOf(yaml).filter((d) => d.kind === 'Namespace').map((d) => d.name);
+  const names = kindsOf(yaml)
+    .filter((d) => d.kind === 'Namespace')
+    .map((d) => d.name);
   for (const n of names) {
     const r = api.kubectl(['create', 'namespace', n]);
     if (!r.ok && !/AlreadyExists/.test(r.output)) throw new K8sError(`creating namespace ${n}: ${r.output}`);
@@ -489,11 +543,14 @@ export interface VariantResult {
 }
 
 /** The whole validation: every variant built, kubeconform'd and dry-run on a real API server. */
-export async function validateAll(log: Log): Promise<{ results: VariantResult[]; crds: boolean; seconds: { tools: number; checks: number } }> {
+export async function validateAll(
+  log: Log,
+): Promise<{ results: VariantResult[]; crds: boolean; seconds: { tools: number; checks: number } }> {
   const t0 = Date.now();
   const t = ensureK8sTools(log);
   const tools = (Date.now() - t0) / 1000;
-  if (!t.crds) log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${CRD_GROUPS.join(', ')}) are left out of every check`);
+  if (!t.crds)
+    log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${CRD_GROUPS.join(', ')}) are left out of every check`);
   const t1 = Date.now();
   const built = variants().map((v) => ({ v, yaml: build(t.kubectl, v.dir) }));
   const api = await startApiServer(t, log);
@@ -503,8 +560,16 @@ export async function validateAll(log: Log): Promise<{ results: VariantResult[];
     for (const { yaml } of built) createNamespaces(api, yaml);
     for (const { v, yaml: full } of built) {
       const { yaml, skipped } = t.crds ? { yaml: full, skipped: 0 } : withoutCrdKinds(full);
-      const r: VariantResult = { name: v.name, objects: kindsOf(yaml).length, skipped, kubeconform: kubeconform(t, yaml), dryRun: dryRun(api, yaml) };
-      log(`${r.kubeconform.ok && r.dryRun.ok ? 'ok  ' : 'FAIL'} ${v.name}: ${r.objects} objects${skipped ? ` (${skipped} of CRD kinds left out)` : ''}`);
+      const r: VariantResult = {
+        name: v.name,
+        objects: kindsOf(yaml).length,
+        skipped,
+        kubeconform: kubeconform(t, yaml),
+        dryRun: dryRun(api, yaml),
+      };
+      log(
+        `${r.kubeconform.ok && r.dryRun.ok ? 'ok  ' : 'FAIL'} ${v.name}: ${r.objects} objects${skipped ? ` (${skipped} of CRD kinds left out)` : ''}`,
+      );
       results.push(r);
     }
   } finally {

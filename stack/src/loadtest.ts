@@ -42,10 +42,12 @@ export interface Dataset {
 }
 
 /** The tag of the artifact of a count and seed: 10000-seed1 (weather), blackfriday-10000-seed1. */
-export const artifactTag = (count: number, seed: number, domain: DomainName = 'weather') => `${domain === 'weather' ? '' : `${domain}-`}${count}-seed${seed}`;
+export const artifactTag = (count: number, seed: number, domain: DomainName = 'weather') =>
+  `${domain === 'weather' ? '' : `${domain}-`}${count}-seed${seed}`;
 
 /** The folder a count and seed's file is generated into (gitignored). */
-export const datasetDir = (count: number, seed: number, domain: DomainName = 'weather') => join(ROOT, '.data', 'loadtest', artifactTag(count, seed, domain));
+export const datasetDir = (count: number, seed: number, domain: DomainName = 'weather') =>
+  join(ROOT, '.data', 'loadtest', artifactTag(count, seed, domain));
 
 /**
  * Generates the file and its manifest into dir: line i is the tweet
@@ -66,7 +68,15 @@ export function buildDataset(dir: string, count: number, seed: number, domain: D
   }
   const body = `${lines.join('\n')}\n`;
   const extra = domain.name === 'weather' ? {} : { domain: domain.name, resource: domain.resource };
-  const dataset = { format: 'weather-tweets.loadtest.v1', file: 'tweets.jsonl', ...extra, count, seed, sha256: createHash('sha256').update(body).digest('hex'), counts } as Dataset;
+  const dataset = {
+    format: 'weather-tweets.loadtest.v1',
+    file: 'tweets.jsonl',
+    ...extra,
+    count,
+    seed,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    counts,
+  } as Dataset;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tweets.jsonl'), body);
   writeFileSync(join(dir, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
@@ -124,10 +134,13 @@ export function pushArtifact(bin: string, r: RegistryLogin, dir: string, d: Data
     [
       'push',
       reference,
-      '--artifact-type', ARTIFACT_TYPE,
-      '--config', `dataset.json:${CONFIG_MEDIA_TYPE}`,
+      '--artifact-type',
+      ARTIFACT_TYPE,
+      '--config',
+      `dataset.json:${CONFIG_MEDIA_TYPE}`,
       ...Object.entries(annotations).flatMap(([k, v]) => ['--annotation', `${k}=${v}`]),
-      '--format', 'json',
+      '--format',
+      'json',
       `tweets.jsonl:${LAYER_MEDIA_TYPE}`,
     ],
     { cwd: dir },

@@ -25,11 +25,15 @@ export function ensureLocust(log: (m: string) => void): string {
   const marker = join(VENV, `.requirements-${createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex').slice(0, 12)}`);
   const bin = join(VENV, 'bin', 'locust');
   if (existsSync(marker) && existsSync(bin)) return bin;
-  log(`installing Locust (${readFileSync(REQUIREMENTS, 'utf8').match(/^locust==\S+/m)?.[0] ?? 'loadtest/requirements.txt'}) into .venv/loadtest`);
+  log(
+    `installing Locust (${readFileSync(REQUIREMENTS, 'utf8').match(/^locust==\S+/m)?.[0] ?? 'loadtest/requirements.txt'}) into .venv/loadtest`,
+  );
   rmSync(VENV, { recursive: true, force: true });
   const py = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
   if (py.status !== 0) throw new Error('python3 -m venv failed: Locust needs Python 3.10+ with its venv module (Debian: python3-venv)');
-  const pip = spawnSync(join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], { stdio: 'inherit' });
+  const pip = spawnSync(join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], {
+    stdio: 'inherit',
+  });
   if (pip.status !== 0) throw new Error('pip install -r loadtest/requirements.txt failed');
   writeFileSync(marker, '');
   return bin;
@@ -76,14 +80,22 @@ export function runLocust(o: {
   const results = join(o.dir, 'results.json');
   rmSync(results, { force: true });
   const args = [
-    '-f', LOCUSTFILE,
-    '--host', o.host,
-    '--users', String(o.users),
-    '--spawn-rate', String(o.users),
-    '--run-time', `${o.runTimeSec ?? 1800}s`,
-    '--csv', join(o.dir, 'locust'),
-    '--html', join(o.dir, 'locust.html'),
-    '--results', results,
+    '-f',
+    LOCUSTFILE,
+    '--host',
+    o.host,
+    '--users',
+    String(o.users),
+    '--spawn-rate',
+    String(o.users),
+    '--run-time',
+    `${o.runTimeSec ?? 1800}s`,
+    '--csv',
+    join(o.dir, 'locust'),
+    '--html',
+    join(o.dir, 'locust.html'),
+    '--results',
+    results,
     ...(o.ui ? ['--web-host', '127.0.0.1', '--web-port', String(TOOL_PORTS.locustUi), '--autostart'] : ['--headless', '--only-summary']),
     ...(o.artifact ? ['--artifact', o.artifact] : []),
     ...(o.artifactDir ? ['--artifact-dir', o.artifactDir] : []),
@@ -107,7 +119,12 @@ export function runLocust(o: {
     child.on('exit', (code) => {
       const stderr = Buffer.concat(err).toString('utf8');
       writeFileSync(join(o.dir, 'locust.log'), stderr);
-      resolve({ code: code ?? 1, results: existsSync(results) ? (JSON.parse(readFileSync(results, 'utf8')) as LocustResults) : undefined, stderr, dir: o.dir });
+      resolve({
+        code: code ?? 1,
+        results: existsSync(results) ? (JSON.parse(readFileSync(results, 'utf8')) as LocustResults) : undefined,
+        stderr,
+        dir: o.dir,
+      });
     });
   });
 }
@@ -126,7 +143,13 @@ export interface LocustCheck {
  * compares each path's increase per (municipality, weather) with the file's
  * manifest. Exact only when every tweet was accepted and every cell matches.
  */
-export async function checkCounts(url: string, before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>, r: LocustResults, paths: readonly string[], guardMs: number): Promise<LocustCheck> {
+export async function checkCounts(
+  url: string,
+  before: Awaited<ReturnType<typeof fetchStats<WeatherDomain>>>,
+  r: LocustResults,
+  paths: readonly string[],
+  guardMs: number,
+): Promise<LocustCheck> {
   // the file's domain: its breakdown is per municipality and weather, or per category
   const domain = domains[r.dataset.domain ?? 'weather'] as unknown as WeatherDomain;
   const expected = Object.fromEntries(paths.map((p) => [p, r.accepted]));
@@ -158,8 +181,13 @@ export function renderCheck(r: LocustResults, c: LocustCheck, paths: readonly st
   ];
   for (const p of paths) {
     const d = c.differences[p]!;
-    const total = Object.values(c.increase[p]!).reduce((s, row) => s + Object.values(row as Record<string, number>).reduce((a, b) => a + b, 0), 0);
-    lines.push(`${p}: counted ${total} of the file's ${r.count}; per ${cells} ${d.length === 0 ? 'exactly as the file' : `differs in ${d.length} cells: ${d.slice(0, 5).join('; ')}`}`);
+    const total = Object.values(c.increase[p]!).reduce(
+      (s, row) => s + Object.values(row as Record<string, number>).reduce((a, b) => a + b, 0),
+      0,
+    );
+    lines.push(
+      `${p}: counted ${total} of the file's ${r.count}; per ${cells} ${d.length === 0 ? 'exactly as the file' : `differs in ${d.length} cells: ${d.slice(0, 5).join('; ')}`}`,
+    );
   }
   lines.push(c.exact ? `EXACT: every ${domain.item} of the file counted once on ${paths.join(' and ')}` : 'NOT EXACT: see above');
   return lines.join('\n');

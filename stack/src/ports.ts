@@ -53,11 +53,35 @@ export interface StackPorts {
 function stackPorts(services: number, rabbitmq: number, valkey: number, kafka: number): StackPorts {
   const s = (offset: number) => services + offset;
   return {
-    api: s(0), dispatcher: s(1), kafkaWriter: s(3), rabbitmqWriter: s(4), view: s(8),
-    kafkaConsumer: s(11), rabbitmqConsumer: s(12), kafkaWriterMetrics: s(13), rabbitmqWriterMetrics: s(14), bare: s(19),
-    amqp: rabbitmq, rabbitmqDist: rabbitmq + 1, epmd: rabbitmq + 2, amqp2: rabbitmq + 3, rabbitmqDist2: rabbitmq + 4, amqp3: rabbitmq + 5, rabbitmqDist3: rabbitmq + 6,
-    valkey, valkeyReplica: valkey + 1, sentinel1: valkey + 2, sentinel2: valkey + 3, sentinel3: valkey + 4,
-    kafka, kafkaController: kafka + 1, kafka2: kafka + 2, kafkaController2: kafka + 3, kafka3: kafka + 4, kafkaController3: kafka + 5, prometheus: kafka - 2,
+    api: s(0),
+    dispatcher: s(1),
+    kafkaWriter: s(3),
+    rabbitmqWriter: s(4),
+    view: s(8),
+    kafkaConsumer: s(11),
+    rabbitmqConsumer: s(12),
+    kafkaWriterMetrics: s(13),
+    rabbitmqWriterMetrics: s(14),
+    bare: s(19),
+    amqp: rabbitmq,
+    rabbitmqDist: rabbitmq + 1,
+    epmd: rabbitmq + 2,
+    amqp2: rabbitmq + 3,
+    rabbitmqDist2: rabbitmq + 4,
+    amqp3: rabbitmq + 5,
+    rabbitmqDist3: rabbitmq + 6,
+    valkey,
+    valkeyReplica: valkey + 1,
+    sentinel1: valkey + 2,
+    sentinel2: valkey + 3,
+    sentinel3: valkey + 4,
+    kafka,
+    kafkaController: kafka + 1,
+    kafka2: kafka + 2,
+    kafkaController2: kafka + 3,
+    kafka3: kafka + 4,
+    kafkaController3: kafka + 5,
+    prometheus: kafka - 2,
   };
 }
 
@@ -80,8 +104,24 @@ export const MAX_WRITERS = 4;
 export const MAX_APIS = 3;
 
 /** The image containers of the image test: the service ports of the test stack's services, run from their images beside it. */
-export const CONTAINER_PORTS = (({ api, dispatcher, kafkaWriter, rabbitmqWriter, kafkaConsumer, rabbitmqConsumer, kafkaWriterMetrics, rabbitmqWriterMetrics }) => ({
-  api, dispatcher, kafkaWriter, rabbitmqWriter, kafkaConsumer, rabbitmqConsumer, kafkaWriterMetrics, rabbitmqWriterMetrics,
+export const CONTAINER_PORTS = (({
+  api,
+  dispatcher,
+  kafkaWriter,
+  rabbitmqWriter,
+  kafkaConsumer,
+  rabbitmqConsumer,
+  kafkaWriterMetrics,
+  rabbitmqWriterMetrics,
+}) => ({
+  api,
+  dispatcher,
+  kafkaWriter,
+  rabbitmqWriter,
+  kafkaConsumer,
+  rabbitmqConsumer,
+  kafkaWriterMetrics,
+  rabbitmqWriterMetrics,
 }))(stackPorts(20080, 0, 0, 0));
 
 /** The local OCI registry (CNCF Distribution; stack/src/registry.ts). */
@@ -117,13 +157,17 @@ export interface PlanEntry {
   ports: { port: number; what: string }[];
 }
 
-const entriesOf = (owner: string, ports: Record<string, number>): PlanEntry => ({ owner, ports: Object.entries(ports).map(([what, port]) => ({ port, what })) });
+const entriesOf = (owner: string, ports: Record<string, number>): PlanEntry => ({
+  owner,
+  ports: Object.entries(ports).map(([what, port]) => ({ port, what })),
+});
 
 /** A stack's ports with every replica's: writers and their metrics, and the APIs behind NGINX. */
 function stackEntry(name: string, p: StackPorts): PlanEntry {
   const e = entriesOf(`stack ${name}`, { ...p });
   for (let i = 1; i < MAX_WRITERS; i++) {
-    for (const k of ['kafkaWriter', 'rabbitmqWriter', 'kafkaWriterMetrics', 'rabbitmqWriterMetrics'] as const) e.ports.push({ port: p[k] + REPLICA_STEP * i, what: `${k} replica ${i + 1}` });
+    for (const k of ['kafkaWriter', 'rabbitmqWriter', 'kafkaWriterMetrics', 'rabbitmqWriterMetrics'] as const)
+      e.ports.push({ port: p[k] + REPLICA_STEP * i, what: `${k} replica ${i + 1}` });
   }
   for (let i = 1; i <= MAX_APIS; i++) e.ports.push({ port: p.api + REPLICA_STEP * i, what: `api ${i} behind NGINX` });
   return e;

@@ -27,7 +27,10 @@ export const consumerName = (path: BrokerPath) => `${path}-consumer` as const;
 export const SETTINGS: Record<ServiceName, readonly string[]> = {
   'ingest-api': Object.keys(apiSpec(weather)),
   dispatcher: Object.keys(dispatcherSpec),
-  ...(Object.fromEntries(BROKERS.map((p) => [writerName(p), Object.keys(writerSpec(weather))])) as Record<`writer-${BrokerPath}`, string[]>),
+  ...(Object.fromEntries(BROKERS.map((p) => [writerName(p), Object.keys(writerSpec(weather))])) as Record<
+    `writer-${BrokerPath}`,
+    string[]
+  >),
   'kafka-consumer': Object.keys(kafkaConsumerSpec(weather)),
   'rabbitmq-consumer': Object.keys(rabbitConsumerSpec(weather)),
 };

@@ -44,7 +44,10 @@ export function provision(l: StackLayout): void {
   if (missing.length > 0) aptInstall(missing);
   for (const name of Object.keys(ROOTS) as RootName[]) {
     if (rootReady(name)) continue;
-    if (process.getuid?.() !== 0) throw new ProvisionError(`the Debian ${ROOTS[name].suite} root the stack runs ${ROOTS[name].packages.join(', ')} from is not made yet: run \`npm run provision\` as root once`);
+    if (process.getuid?.() !== 0)
+      throw new ProvisionError(
+        `the Debian ${ROOTS[name].suite} root the stack runs ${ROOTS[name].packages.join(', ')} from is not made yet: run \`npm run provision\` as root once`,
+      );
     ensureRoot(name, log);
   }
   ensureKafkaJars(l);
@@ -81,7 +84,14 @@ export function provisionImages(): void {
  * openssl (its certificates) and htpasswd (the registry in it), and Podman for its images.
  */
 export function provisionCluster(): void {
-  const missing = [['runc', '/usr/sbin/runc'], ['iptables', '/usr/sbin/iptables'], ['ipset', '/usr/sbin/ipset'], ['nftables', '/usr/sbin/nft'], ['openssl', '/usr/bin/openssl'], ['podman', '/usr/bin/podman']]
+  const missing = [
+    ['runc', '/usr/sbin/runc'],
+    ['iptables', '/usr/sbin/iptables'],
+    ['ipset', '/usr/sbin/ipset'],
+    ['nftables', '/usr/sbin/nft'],
+    ['openssl', '/usr/bin/openssl'],
+    ['podman', '/usr/bin/podman'],
+  ]
     .filter(([, path]) => !existsSync(path!))
     .map(([pkg]) => pkg!);
   if (!has('htpasswd')) missing.push('apache2-utils');
@@ -100,7 +110,9 @@ function aptInstall(pkgs: string[]): void {
     `apt-get install -y -t bookworm-backports ${pkgs.join(' ')}`,
   ];
   if (process.getuid?.() !== 0) {
-    throw new ProvisionError(`missing packages: ${pkgs.join(', ')}. Install them as root, then run this again:\n  sudo sh -c '${cmd.join(' && ')}'`);
+    throw new ProvisionError(
+      `missing packages: ${pkgs.join(', ')}. Install them as root, then run this again:\n  sudo sh -c '${cmd.join(' && ')}'`,
+    );
   }
   log(`installing ${pkgs.join(', ')} with apt (bookworm-backports for Valkey 8)`);
   if (!existsSync(BACKPORTS_SOURCES)) writeFileSync(BACKPORTS_SOURCES, BACKPORTS);
@@ -129,7 +141,12 @@ export function kafkaVersion(): string {
 /** Every pin of deploy/k8s/base/versions.env, the one versions file of the deployment and the local stack. */
 export function pins(): Record<string, string> {
   const text = readFileSync(join(ROOT, 'deploy', 'k8s', 'base', 'versions.env'), 'utf8');
-  return Object.fromEntries(text.split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 }
 
 function ensureKafkaJars(l: StackLayout): void {
@@ -140,7 +157,16 @@ function ensureKafkaJars(l: StackLayout): void {
   log(`fetching Apache Kafka ${version} jars with Maven into ${l.kafkaLibs}`);
   execFileSync(
     'mvn',
-    ['-q', '-B', '-f', join(ROOT, 'stack', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${version}`, `-DoutputDirectory=${l.kafkaLibs}`],
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(ROOT, 'stack', 'kafka', 'pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-Dkafka.version=${version}`,
+      `-DoutputDirectory=${l.kafkaLibs}`,
+    ],
     { stdio: 'inherit' },
   );
   if (!readdirSync(l.kafkaLibs).includes(jar)) throw new ProvisionError(`maven did not fetch ${jar}`);

@@ -39,8 +39,10 @@ const distributionBinary = (log: (m: string) => void) => goInstalled('registry',
 function credentials(): { user: string; password: string; htpasswd: string } {
   const file = join(DIR, 'credentials.json');
   const htpasswd = join(DIR, 'htpasswd');
-  if (existsSync(file) && existsSync(htpasswd)) return { ...(JSON.parse(readFileSync(file, 'utf8')) as { user: string; password: string }), htpasswd };
-  if (!which('htpasswd')) throw new Error('htpasswd is not installed (apt-get install -y apache2-utils): the registry login needs a bcrypt htpasswd file');
+  if (existsSync(file) && existsSync(htpasswd))
+    return { ...(JSON.parse(readFileSync(file, 'utf8')) as { user: string; password: string }), htpasswd };
+  if (!which('htpasswd'))
+    throw new Error('htpasswd is not installed (apt-get install -y apache2-utils): the registry login needs a bcrypt htpasswd file');
   const c = { user: 'tweets', password: randomBytes(18).toString('base64url') };
   mkdirSync(DIR, { recursive: true, mode: 0o700 });
   writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', c.user, c.password], { encoding: 'utf8' }), { mode: 0o600 });
@@ -146,7 +148,11 @@ export async function servedDigest(r: Registry, repository: string, tag: string)
     method: 'HEAD',
     headers: {
       authorization: `Basic ${Buffer.from(`${r.user}:${r.password}`).toString('base64')}`,
-      accept: ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.index.v1+json'].join(', '),
+      accept: [
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.oci.image.index.v1+json',
+      ].join(', '),
     },
     signal: AbortSignal.timeout(5000),
   });

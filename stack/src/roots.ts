@@ -101,7 +101,10 @@ export function inRoot(name: RootName, command: string, args: readonly string[])
   // then allowed, and what it writes in the data folder is still that user's. The mount point is made by
   // `npm run provision` (as root), so such a user needs no right on the root itself.
   const user = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
-  return { command: '/usr/bin/unshare', args: [...user, '--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', rootDir(name), DATA_DIR, command, ...args] };
+  return {
+    command: '/usr/bin/unshare',
+    args: [...user, '--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', rootDir(name), DATA_DIR, command, ...args],
+  };
 }
 
 /** valkey-server with these arguments, from the trixie root: the stack's Valkey, for throwaway servers of single benchmarks. */

@@ -182,7 +182,13 @@ process.on('SIGHUP', () => {
     shape = want;
     const next = components(layout(name), shape);
     // The brokers stay; the new services (and NGINX) in their order; then the other tools.
-    list.splice(0, list.length, ...list.filter((c) => c.kind === 'broker'), ...next.filter(swapped), ...list.filter((c) => c.kind === 'tool' && !swapped(c)));
+    list.splice(
+      0,
+      list.length,
+      ...list.filter((c) => c.kind === 'broker'),
+      ...next.filter(swapped),
+      ...list.filter((c) => c.kind === 'tool' && !swapped(c)),
+    );
     for (const c of list) state.components[c.name] ??= { pid: null, status: 'stopped', restarts: 0, log: join(l.logs, `${c.name}.log`) };
     Object.assign(state, shape);
     // The brokers keep running: a background one (Valkey) takes the new profile's policy, every thread.

@@ -101,7 +101,11 @@ export function startView(port: number, apiUrl: string, d: Domain = weather) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(config);
     } else if (url.startsWith('/api/stats/breakdown?') && req.method === 'GET') {
       fetch(`${apiUrl}${url.slice(4)}`, { signal: AbortSignal.timeout(5000) })
-        .then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' }).end(await r.text()))
+        .then(async (r) =>
+          res
+            .writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' })
+            .end(await r.text()),
+        )
         .catch((e: Error) => res.writeHead(502, { 'content-type': 'text/plain' }).end(`the API did not answer: ${e.message}\n`));
     } else if (url === '/livez') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

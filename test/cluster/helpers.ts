@@ -19,7 +19,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Every Deployment and StatefulSet of a namespace rolled out and ready: a guard against a hang, far above what a slow machine needs. */
 export function rolledOut(ns: string, timeoutSec = 600): void {
   for (const kind of ['deployment', 'statefulset']) {
-    for (const name of k('-n', ns, 'get', kind, '-o', 'name').split('\n').filter(Boolean)) k('-n', ns, 'rollout', 'status', name, `--timeout=${timeoutSec}s`);
+    for (const name of k('-n', ns, 'get', kind, '-o', 'name').split('\n').filter(Boolean))
+      k('-n', ns, 'rollout', 'status', name, `--timeout=${timeoutSec}s`);
   }
 }
 

@@ -24,10 +24,27 @@ test('forbidden flows are refused: the API to Kafka, a pod outside the applicati
   const image = k('-n', 'tweets', 'get', 'deploy/ingest-api', '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
   k('delete', 'namespace', 'outside', '--ignore-not-found', '--wait=true', '--timeout=300s');
   k('create', 'namespace', 'outside');
-  k('-n', 'outside', 'run', 'probe', `--image=${image}`, '--image-pull-policy=IfNotPresent', '--restart=Never', '--command', '--', 'node', '-e', 'setInterval(() => {}, 1e6)');
+  k(
+    '-n',
+    'outside',
+    'run',
+    'probe',
+    `--image=${image}`,
+    '--image-pull-policy=IfNotPresent',
+    '--restart=Never',
+    '--command',
+    '--',
+    'node',
+    '-e',
+    'setInterval(() => {}, 1e6)',
+  );
   k('-n', 'outside', 'wait', '--for=condition=Ready', 'pod/probe', '--timeout=180s');
   assert.equal(dial('outside', 'probe', VALKEY, 6379), 'refused', 'Valkey takes its clients in the application only');
-  assert.equal(dial('outside', 'probe', 'ingest-api.tweets.svc.cluster.local', 8080), 'refused', 'the API takes the ingress and Prometheus only');
+  assert.equal(
+    dial('outside', 'probe', 'ingest-api.tweets.svc.cluster.local', 8080),
+    'refused',
+    'the API takes the ingress and Prometheus only',
+  );
 });
 
 test("the node's network stays inside the machine: a pod reaches no address outside it", () => {

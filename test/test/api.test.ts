@@ -22,7 +22,13 @@ const BAD: { name: string; body: unknown; headers?: Record<string, string>; stat
   { name: 'an implausible temperature', body: { ...good, temperature: 500 }, status: 422, field: 'temperature' },
   { name: 'a non-integer', body: { ...good, temperature: 25.5 }, status: 422, field: 'temperature' },
   { name: 'a body over the limit', body: JSON.stringify({ ...good, pad: 'x'.repeat(5000) }), status: 413, field: '' },
-  { name: 'a wrong content type', body: JSON.stringify(good), headers: { 'content-type': 'text/plain' }, status: 415, field: 'content-type' },
+  {
+    name: 'a wrong content type',
+    body: JSON.stringify(good),
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+    field: 'content-type',
+  },
   { name: 'a bad Idempotency-Key', body: good, headers: { 'idempotency-key': 'has spaces' }, status: 400, field: 'Idempotency-Key' },
 ];
 
@@ -35,7 +41,10 @@ test('bad input gets a 4xx problem naming the field and reason, and never reache
     assert.equal(r.json.status, b.status, b.name);
     assert.ok(typeof r.json.detail === 'string' && r.json.detail.length > 0, b.name);
     if (b.field) {
-      assert.ok(r.json.errors?.some((e: { field: string; reason: string }) => e.field === b.field && e.reason), `${b.name}: ${JSON.stringify(r.json)}`);
+      assert.ok(
+        r.json.errors?.some((e: { field: string; reason: string }) => e.field === b.field && e.reason),
+        `${b.name}: ${JSON.stringify(r.json)}`,
+      );
       assert.match(r.json.detail, new RegExp(b.field), b.name);
     }
   }
@@ -63,7 +72,8 @@ test('a valid tweet gets 202 with its id; the Idempotency-Key becomes the id', a
 test('the same Idempotency-Key sent again is counted once per path', async () => {
   const before = await fetchStats<WeatherDomain>(api);
   const key = uniq('dup');
-  for (let i = 0; i < 3; i++) assert.equal((await post({ ...good, municipality: 'chinautla', weather: 'rainy' }, { 'idempotency-key': key })).status, 202);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await post({ ...good, municipality: 'chinautla', weather: 'rainy' }, { 'idempotency-key': key })).status, 202);
   const marker = await post(good, { 'idempotency-key': uniq('marker') });
   assert.equal(marker.status, 202);
   const { stats, reached } = await waitForCounts(api, before, { kafka: 2, rabbitmq: 2 }, COUNT_GUARD_MS);
@@ -107,7 +117,7 @@ test('a stalled writer gets a fast 503; the retry with the same id counts once o
   assert.match(first.json.detail, /rabbitmq/);
   // Retry until accepted, as a client would (the bound only guards against a hang).
   let retry;
-  for (const until = Date.now() + 60_000; Date.now() < until; ) {
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
     retry = await post(tweet, { 'idempotency-key': key });
     if (retry.status === 202) break;
     await sleep(250);
@@ -120,7 +130,11 @@ test('a stalled writer gets a fast 503; the retry with the same id counts once o
   await sleep(500);
   const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) {
-    assert.equal(after.paths[p].counts.amatitlan.cloudy - before.paths[p].counts.amatitlan.cloudy, 1, `${p} counted the retried tweet once`);
+    assert.equal(
+      after.paths[p].counts.amatitlan.cloudy - before.paths[p].counts.amatitlan.cloudy,
+      1,
+      `${p} counted the retried tweet once`,
+    );
   }
 });
 

@@ -45,7 +45,10 @@ let tools: K8sTools;
 let api: ApiServer;
 let built: { name: string; objs: Obj[] }[];
 
-const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+const objects = (yaml: string) =>
+  parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 const bash = (script: string, env: Record<string, string> = {}, timeout = 120_000) =>
   spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout });
 const awsLib = (expr: string, env: Record<string, string> = {}) => {
@@ -56,11 +59,16 @@ const awsLib = (expr: string, env: Record<string, string> = {}) => {
 const NODE_LABEL = () => awsLib('printf %s "$KUBEVIRT_NODE_LABEL"');
 const NODE_TAINT = () => awsLib('printf %s "$KUBEVIRT_NODE_TAINT"');
 const eks = (name: string) => built.find((b) => b.name === name)!.objs;
-const vmSpecs = (objs: Obj[]) => objs.filter((o) => o.kind === 'VirtualMachine').map((o) => ({ name: `VirtualMachine/${o.metadata.name}`, spec: o.spec.template.spec }));
+const vmSpecs = (objs: Obj[]) =>
+  objs.filter((o) => o.kind === 'VirtualMachine').map((o) => ({ name: `VirtualMachine/${o.metadata.name}`, spec: o.spec.template.spec }));
 
 /** up.sh or down.sh with ARGS, in a dry run unless told; env added to the test's own. */
 function script(name: 'up.sh' | 'down.sh', args: string[], env: Record<string, string> = {}, timeout = 300_000) {
-  return spawnSync('bash', [join(AWS, name), ...args], { encoding: 'utf8', timeout, env: { ...process.env, CONTAINER_ENGINE: 'podman', ...env } });
+  return spawnSync('bash', [join(AWS, name), ...args], {
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, CONTAINER_ENGINE: 'podman', ...env },
+  });
 }
 
 before(async () => {
@@ -95,15 +103,31 @@ test("the EKS overlays: every store's volume on gp3, the VMs on the nested-virtu
     assert.deepEqual(scalingProblems(b.objs), [], b.name);
     assert.deepEqual(unreadableFiles(b.objs), [], b.name);
   }
-  const sc = eks('overlays/eks').find((o) => o.kind === 'StorageClass')! as Obj & { provisioner: string; parameters: Record<string, string>; volumeBindingMode: string };
-  assert.deepEqual([sc.provisioner, sc.parameters.type, sc.volumeBindingMode, sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']], ['ebs.csi.aws.com', 'gp3', 'WaitForFirstConsumer', 'true']);
+  const sc = eks('overlays/eks').find((o) => o.kind === 'StorageClass')! as Obj & {
+    provisioner: string;
+    parameters: Record<string, string>;
+    volumeBindingMode: string;
+  };
+  assert.deepEqual(
+    [sc.provisioner, sc.parameters.type, sc.volumeBindingMode, sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']],
+    ['ebs.csi.aws.com', 'gp3', 'WaitForFirstConsumer', 'true'],
+  );
   assert.equal(vmSpecs(eks('overlays/eks-blackfriday')).length, 2, 'the two VMs');
   // KubeVirt's own agent goes where the VMs go, or no VM starts there
   const cr = parse(readFileSync(join(AWS, 'kubevirt-cr.yaml'), 'utf8')) as Obj;
-  assert.deepEqual(placementProblems([{ name: 'KubeVirt workloads', spec: cr.spec.workloads.nodePlacement }], NODE_LABEL(), NODE_TAINT()), []);
+  assert.deepEqual(
+    placementProblems([{ name: 'KubeVirt workloads', spec: cr.spec.workloads.nodePlacement }], NODE_LABEL(), NODE_TAINT()),
+    [],
+  );
   // and the checks can fail: GKE's volumes and VMs are not EKS's
-  assert.match(storageProblems(eks('overlays/blackfriday'), 'gp3').join('\n'), /StatefulSet|PersistentVolumeClaim\/valkey\/valkey-0-data: storage class premium-rwo, not gp3/);
-  assert.match(placementProblems(vmSpecs(eks('overlays/blackfriday')), NODE_LABEL(), NODE_TAINT()).join('\n'), /valkey-0: does not tolerate the taint weather-tweets.io\/kubevirt=true:NoSchedule/);
+  assert.match(
+    storageProblems(eks('overlays/blackfriday'), 'gp3').join('\n'),
+    /StatefulSet|PersistentVolumeClaim\/valkey\/valkey-0-data: storage class premium-rwo, not gp3/,
+  );
+  assert.match(
+    placementProblems(vmSpecs(eks('overlays/blackfriday')), NODE_LABEL(), NODE_TAINT()).join('\n'),
+    /valkey-0: does not tolerate the taint weather-tweets.io\/kubevirt=true:NoSchedule/,
+  );
 });
 
 /** A variant's objects with what only the cloud decides taken out: storage classes, the VMs' placement. */
@@ -121,10 +145,18 @@ test('Black Friday on EKS is Black Friday on GKE, but for the storage class and 
     ['overlays/blackfriday', 'overlays/eks-blackfriday'],
     ['overlays/gke', 'overlays/eks'],
   ] as const) {
-    assert.equal(cloudNeutral(eks(aws), 'gp3'), cloudNeutral(eks(gke), 'premium-rwo'), `${aws} has everything ${gke} has, changed in nothing else`);
+    assert.equal(
+      cloudNeutral(eks(aws), 'gp3'),
+      cloudNeutral(eks(gke), 'premium-rwo'),
+      `${aws} has everything ${gke} has, changed in nothing else`,
+    );
   }
   const without = eks('overlays/eks-blackfriday').filter((o) => !(o.kind === 'KafkaTopic' && o.metadata.name === 'blackfriday-sales-dlq'));
-  assert.notEqual(cloudNeutral(without, 'gp3'), cloudNeutral(eks('overlays/blackfriday'), 'premium-rwo'), 'the comparison sees one object left out');
+  assert.notEqual(
+    cloudNeutral(without, 'gp3'),
+    cloudNeutral(eks('overlays/blackfriday'), 'premium-rwo'),
+    'the comparison sees one object left out',
+  );
 });
 
 /** The Pods of the EKS variants, ours and the operators' as deploy/aws configures them, one of each. */
@@ -132,46 +164,93 @@ function eksPods(): Obj[] {
   const cfg = operatorConfig(deployScripts('aws'), (p) => readFileSync(join(ROOT, p), 'utf8'));
   assert.ok(cfg.kubevirt?.spec?.workloads, 'the KubeVirt CR is deploy/aws/kubevirt-cr.yaml');
   const seen = new Map<string, Obj>();
-  for (const b of built.filter((x) => x.name.startsWith('overlays/eks'))) for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
-  return [...seen.values()].map((p, i) => ({ ...p, metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` }, spec: { ...p.spec, serviceAccountName: 'default' } }));
+  for (const b of built.filter((x) => x.name.startsWith('overlays/eks')))
+    for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
+  return [...seen.values()].map((p, i) => ({
+    ...p,
+    metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` },
+    spec: { ...p.spec, serviceAccountName: 'default' },
+  }));
 }
 
 test("every pod on EKS, ours and the operators', is admitted by its namespace's Pod Security level", { skip: NO_CRDS }, () => {
   const pods = eksPods();
   const launchers = pods.filter((p) => p.metadata.name.startsWith('virt-launcher-valkey-0'));
-  assert.ok(launchers.length > 0, 'the VMs\' launcher pods are among them');
-  assert.deepEqual(placementProblems(launchers.map((p) => ({ name: p.metadata.name, spec: p.spec })), NODE_LABEL(), NODE_TAINT()), [], 'and carry the VMs\' placement');
-  const refused = pods.map((p) => [p, api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(p))] as const).filter(([, r]) => !r.ok);
-  assert.deepEqual(refused.map(([p, r]) => `${p.metadata.namespace}/${p.metadata.name}: ${r.output}`), []);
+  assert.ok(launchers.length > 0, "the VMs' launcher pods are among them");
+  assert.deepEqual(
+    placementProblems(
+      launchers.map((p) => ({ name: p.metadata.name, spec: p.spec })),
+      NODE_LABEL(),
+      NODE_TAINT(),
+    ),
+    [],
+    "and carry the VMs' placement",
+  );
+  const refused = pods
+    .map((p) => [p, api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(p))] as const)
+    .filter(([, r]) => !r.ok);
+  assert.deepEqual(
+    refused.map(([p, r]) => `${p.metadata.namespace}/${p.metadata.name}: ${r.output}`),
+    [],
+  );
   // the check can fail: a launcher pod without the seccomp profile deploy/aws/kubevirt-cr.yaml asks for
-  const bare = operandPods(eks('overlays/eks-blackfriday'), { strimziProvider: 'restricted' }).find((p) => p.metadata.name === 'virt-launcher-valkey-0')!;
-  const r = api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify({ ...bare, spec: { ...bare.spec, serviceAccountName: 'default' } }));
+  const bare = operandPods(eks('overlays/eks-blackfriday'), { strimziProvider: 'restricted' }).find(
+    (p) => p.metadata.name === 'virt-launcher-valkey-0',
+  )!;
+  const r = api.kubectl(
+    ['create', '--dry-run=server', '-f', '-'],
+    JSON.stringify({ ...bare, spec: { ...bare.spec, serviceAccountName: 'default' } }),
+  );
   assert.match(r.output, /violates PodSecurity "restricted/);
 });
 
 test("every Ingress is one the pinned NIC takes; the controller's Service asks the AWS Load Balancer Controller for an internet-facing NLB", () => {
   const scripts = deployScripts('aws');
-  const opts = { chartVersion: pinnedVersions().NGINX_INGRESS_CHART_VERSION!, allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(scripts), ingressClass: 'nginx' };
+  const opts = {
+    chartVersion: pinnedVersions().NGINX_INGRESS_CHART_VERSION!,
+    allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(scripts),
+    ingressClass: 'nginx',
+  };
   for (const b of built.filter((x) => x.name.startsWith('overlays/eks'))) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
-  assert.match(scripts, /NIC_ARGS=\(--values "\$ROOT\/deploy\/k8s\/overlays\/eks\/nginx-ingress-values.yaml"\)/, 'up.sh gives the chart the overlay\'s values');
-  const values = parse(readFileSync(join(ROOT, 'deploy', 'k8s', 'overlays', 'eks', 'nginx-ingress-values.yaml'), 'utf8')) as { controller: { service: { annotations: Record<string, string> } } };
+  assert.match(
+    scripts,
+    /NIC_ARGS=\(--values "\$ROOT\/deploy\/k8s\/overlays\/eks\/nginx-ingress-values.yaml"\)/,
+    "up.sh gives the chart the overlay's values",
+  );
+  const values = parse(readFileSync(join(ROOT, 'deploy', 'k8s', 'overlays', 'eks', 'nginx-ingress-values.yaml'), 'utf8')) as {
+    controller: { service: { annotations: Record<string, string> } };
+  };
   const a = values.controller.service.annotations;
   assert.deepEqual(
-    [a['service.beta.kubernetes.io/aws-load-balancer-type'], a['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'], a['service.beta.kubernetes.io/aws-load-balancer-scheme']],
+    [
+      a['service.beta.kubernetes.io/aws-load-balancer-type'],
+      a['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'],
+      a['service.beta.kubernetes.io/aws-load-balancer-scheme'],
+    ],
     ['external', 'ip', 'internet-facing'],
   );
 });
 
 /** The repository files a cloud's scripts name ($ROOT/..., but .data/ and paths built from variables). */
-const filesNamed = (scripts: string) => [...new Set([...scripts.matchAll(/\$ROOT\/([\w./-]+)/g)].map((m) => m[1]!).filter((f) => !f.startsWith('.data/') && !/\/$/.test(f)))];
+const filesNamed = (scripts: string) => [
+  ...new Set([...scripts.matchAll(/\$ROOT\/([\w./-]+)/g)].map((m) => m[1]!).filter((f) => !f.startsWith('.data/') && !/\/$/.test(f))),
+];
 
 test('every file the deploy scripts of both clouds name exists', () => {
   for (const cloud of ['aws', 'gke']) {
     const named = filesNamed(deployScripts(cloud));
     assert.ok(named.length >= 8, `${cloud}: ${named.join(', ')}`);
-    assert.deepEqual(named.filter((f) => !existsSync(join(ROOT, f))), [], `${cloud}: files named but absent`);
+    assert.deepEqual(
+      named.filter((f) => !existsSync(join(ROOT, f))),
+      [],
+      `${cloud}: files named but absent`,
+    );
   }
-  assert.deepEqual(filesNamed('. "$ROOT/deploy/aws/kubevirt.yaml"').filter((f) => !existsSync(join(ROOT, f))), ['deploy/aws/kubevirt.yaml'], 'the check can fail');
+  assert.deepEqual(
+    filesNamed('. "$ROOT/deploy/aws/kubevirt.yaml"').filter((f) => !existsSync(join(ROOT, f))),
+    ['deploy/aws/kubevirt.yaml'],
+    'the check can fail',
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -239,7 +318,11 @@ test('up.sh --dry-run --overlay blackfriday prints the whole plan in order, with
     'done (dry run): nothing was created',
   ];
   assert.equal(missingInOrder(plan, steps), undefined, `the plan has each step, in order:\n${plan}`);
-  assert.doesNotMatch(plan, /cert-manager|rabbitmq-cluster-operator|rollout status deployment\/(writer-rabbitmq|rabbitmq-consumer)/, 'Kafka only: nothing of RabbitMQ');
+  assert.doesNotMatch(
+    plan,
+    /cert-manager|rabbitmq-cluster-operator|rollout status deployment\/(writer-rabbitmq|rabbitmq-consumer)/,
+    'Kafka only: nothing of RabbitMQ',
+  );
   assert.equal(existsSync(join(ROOT, '.data', 'aws', 'us-east-1-weather-tweets')), false, 'a dry run writes nothing');
   for (const c of STUBBED) assert.deepEqual(s.calls(c), [], `a dry run runs no ${c}`);
   assert.notEqual(missingInOrder(plan, [...steps].reverse()), undefined, 'the order check can fail');
@@ -249,7 +332,11 @@ test('up.sh refuses what EKS does not offer, and the weather system needs no VM 
   const weather = script('up.sh', ['--dry-run', '--tag', 't', '--components', 'kafka-only,writers-2']);
   assert.equal(weather.status, 0, weather.stderr);
   assert.doesNotMatch(weather.stdout, /create-launch-template|kubevirt-operator|cert-manager/);
-  assert.match(weather.stdout, /aws autoscaling describe-auto-scaling-groups .*weather-tweets-kubevirt/, 'it looks for a VM group left billing');
+  assert.match(
+    weather.stdout,
+    /aws autoscaling describe-auto-scaling-groups .*weather-tweets-kubevirt/,
+    'it looks for a VM group left billing',
+  );
   for (const [args, message] of [
     [['--components', 'valkey-kubevirt'], /valkey-kubevirt is not offered on its own on EKS/],
     [['--overlay', 'gke'], /no overlay gke for EKS/],
@@ -274,7 +361,10 @@ test('every aws command of the plans is one the AWS CLI takes: service, operatio
   assert.ok(aws.length >= 60, `the plans' aws commands (${aws.length})`);
   assert.deepEqual(awsCliProblems(cmds, data), []);
   // the check refuses what the CLI refuses: a misspelled option, a field the shape lacks, a value out of its enum
-  const bad = plans[0]!.stdout.replace('--allocation-id ', '--allocation-ids ').replace('NestedVirtualization\\":\\ \\"enabled', 'NestedVirtualization\\":\\ \\"enable').replace('HttpTokens=required', 'HttpToken=required');
+  const bad = plans[0]!.stdout
+    .replace('--allocation-id ', '--allocation-ids ')
+    .replace('NestedVirtualization\\":\\ \\"enabled', 'NestedVirtualization\\":\\ \\"enable')
+    .replace('HttpTokens=required', 'HttpToken=required');
   const problems = awsCliProblems(planCommands(bad), data).join('\n');
   assert.match(problems, /associate-address: no option --allocation-ids/);
   assert.match(problems, /NestedVirtualization: enable is not one of enabled, disabled/);
@@ -286,11 +376,18 @@ test("eksctl's ClusterConfig that up.sh writes passes the pinned eksctl's schema
   const m = /^\+ write \S+\/eksctl-cluster\.yaml:\n((?: {4}.*\n)+)/m.exec(plan);
   assert.ok(m, `the plan shows the ClusterConfig:\n${plan}`);
   const yaml = m[1]!.replace(/^ {4}/gm, '');
-  const config = parse(yaml) as { metadata: { version: string }; addons: { name: string; version?: string; configurationValues?: string }[] };
+  const config = parse(yaml) as {
+    metadata: { version: string };
+    addons: { name: string; version?: string; configurationValues?: string }[];
+  };
   const v = pinnedVersions();
   assert.equal(config.metadata.version, v.EKS_VERSION);
   assert.equal(config.addons.find((a) => a.name === 'aws-ebs-csi-driver')?.version, `v${v.EBS_CSI_DRIVER_VERSION}`);
-  assert.deepEqual(JSON.parse(config.addons.find((a) => a.name === 'vpc-cni')!.configurationValues!), { enableNetworkPolicy: 'true' }, 'the CNI enforces the NetworkPolicies');
+  assert.deepEqual(
+    JSON.parse(config.addons.find((a) => a.name === 'vpc-cni')!.configurationValues!),
+    { enableNetworkPolicy: 'true' },
+    'the CNI enforces the NetworkPolicies',
+  );
   const schema = eksctlSchema(v.EKSCTL_VERSION!, log);
   const ok = validateClusterConfig(tools.kubeconform, schema, yaml);
   assert.ok(ok.ok, ok.output);
@@ -307,17 +404,32 @@ test("eksctl's ClusterConfig that up.sh writes passes the pinned eksctl's schema
 test("the VM nodes' launch template: nested virtualization on an instance type that has it, joining with the label and taint the overlay expects", () => {
   const plan = script('up.sh', ['--dry-run', '--overlay', 'blackfriday', '--tag', 't', '--kubevirt-instance-type', 'c8i.xlarge']).stdout;
   const cmd = planCommands(plan).find((c) => c[1] === 'ec2' && c[2] === 'create-launch-template')!;
-  const data = JSON.parse(cmd[cmd.indexOf('--launch-template-data') + 1]!) as { InstanceType: string; CpuOptions: { NestedVirtualization: string }; UserData: string; ImageId: string };
+  const data = JSON.parse(cmd[cmd.indexOf('--launch-template-data') + 1]!) as {
+    InstanceType: string;
+    CpuOptions: { NestedVirtualization: string };
+    UserData: string;
+    ImageId: string;
+  };
   assert.equal(data.CpuOptions.NestedVirtualization, 'enabled');
   assert.match(data.InstanceType, /^[cmr]8i(-flex)?\./, 'C8i, M8i or R8i: the types that have nested virtualization');
-  assert.match(data.ImageId, new RegExp(`^resolve:ssm:/aws/service/eks/optimized-ami/${pinnedVersions().EKS_VERSION}/amazon-linux-2023/x86_64/`));
+  assert.match(
+    data.ImageId,
+    new RegExp(`^resolve:ssm:/aws/service/eks/optimized-ami/${pinnedVersions().EKS_VERSION}/amazon-linux-2023/x86_64/`),
+  );
   const userData = Buffer.from(data.UserData, 'base64').toString('utf8');
-  assert.match(userData, /^modprobe kvm_intel/m, 'KVM\'s module loaded');
-  const config = parse(userData.split('Content-Type: application/node.eks.aws\n')[1]!.split('\n--')[0]!) as { kind: string; spec: { kubelet: { flags: string[] } } };
+  assert.match(userData, /^modprobe kvm_intel/m, "KVM's module loaded");
+  const config = parse(userData.split('Content-Type: application/node.eks.aws\n')[1]!.split('\n--')[0]!) as {
+    kind: string;
+    spec: { kubelet: { flags: string[] } };
+  };
   assert.equal(config.kind, 'NodeConfig');
   assert.deepEqual(config.spec.kubelet.flags, [`--node-labels=${NODE_LABEL()}`, `--register-with-taints=${NODE_TAINT()}`]);
   const wrong = script('up.sh', ['--dry-run', '--overlay', 'blackfriday', '--tag', 't', '--kubevirt-instance-type', 'm7a.large']).stdout;
-  const t = JSON.parse(planCommands(wrong).find((c) => c[2] === 'create-launch-template')!.at(-1)!) as { InstanceType: string };
+  const t = JSON.parse(
+    planCommands(wrong)
+      .find((c) => c[2] === 'create-launch-template')!
+      .at(-1)!,
+  ) as { InstanceType: string };
   assert.doesNotMatch(t.InstanceType, /^[cmr]8i(-flex)?\./, 'the type check can fail');
 });
 
@@ -337,9 +449,27 @@ test("the registry's user data: cloud-init runs the startup script at every boot
   assert.match(part, /^install_zot\(\) \{/m, 'the install step with the checksum check (gke.test.ts runs it) is in it');
 });
 
-test('up.sh checks every prerequisite first, the CLIs\' versions too, each named with where to get it', () => {
+test("up.sh checks every prerequisite first, the CLIs' versions too, each named with where to get it", () => {
   const bin = mkdtempSync(join(tmpdir(), 'aws-path-'));
-  for (const t of ['bash', 'sed', 'grep', 'cat', 'dirname', 'tail', 'head', 'mkdir', 'chmod', 'rm', 'touch', 'date', 'tr', 'printf', 'env', 'sort', 'node']) {
+  for (const t of [
+    'bash',
+    'sed',
+    'grep',
+    'cat',
+    'dirname',
+    'tail',
+    'head',
+    'mkdir',
+    'chmod',
+    'rm',
+    'touch',
+    'date',
+    'tr',
+    'printf',
+    'env',
+    'sort',
+    'node',
+  ]) {
     const p = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
     if (p.startsWith('/')) spawnSync('ln', ['-s', p, join(bin, t)]);
   }
@@ -348,7 +478,11 @@ test('up.sh checks every prerequisite first, the CLIs\' versions too, each named
   for (const t of ['aws', 'eksctl', 'kubectl', 'helm', 'htpasswd', 'podman or docker', 'go: oras'])
     assert.match(none.stderr, new RegExp(`missing: ${t}.{10,}`), `${t} is named, with a hint`);
   // every tool there, but the AWS CLI and eksctl older than the pins
-  const s = commandStubs({ aws: [[/^--version$/, 'aws-cli/2.30.1 Python/3.13.7 Linux/6.1 exe/x86_64']], eksctl: [[/^version$/, '0.229.0']], ...Object.fromEntries(['kubectl', 'helm', 'openssl', 'htpasswd', 'base64', 'curl', 'git', 'npm', 'podman', 'oras'].map((c) => [c, []])) });
+  const s = commandStubs({
+    aws: [[/^--version$/, 'aws-cli/2.30.1 Python/3.13.7 Linux/6.1 exe/x86_64']],
+    eksctl: [[/^version$/, '0.229.0']],
+    ...Object.fromEntries(['kubectl', 'helm', 'openssl', 'htpasswd', 'base64', 'curl', 'git', 'npm', 'podman', 'oras'].map((c) => [c, []])),
+  });
   const old = spawnSync(join(bin, 'bash'), [join(AWS, 'up.sh')], { encoding: 'utf8', env: { PATH: `${s.dir}:${bin}`, HOME: WORK } });
   assert.equal(old.status, 1, old.stderr);
   const v = pinnedVersions();
@@ -358,72 +492,134 @@ test('up.sh checks every prerequisite first, the CLIs\' versions too, each named
   assert.equal(existsSync(join(ROOT, '.data', 'aws', 'us-east-1-weather-tweets')), false, 'nothing was made');
 });
 
-test("the server's dry run of the kustomization up.sh writes: the VMs' disk from Zot with its login, the Ingresses' host", { skip: NO_CRDS }, () => {
-  const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
-  assert.ok(crd.ok, crd.output);
-  api.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/applysets.deploy.weather-tweets.io']);
-  const parent = bash(`. "${COMMON}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
-  assert.equal(parent.status, 0, parent.stderr);
-  const r = script('up.sh', ['--dry-run', '--overlay', 'blackfriday', '--tag', 't1', '--context', 'validate'], { KUBECONFIG: api.kubeconfig });
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(r.stdout, /the server's dry run failed/, r.stdout.slice(-3000));
-  assert.match(r.stdout, /server: virtualmachine.kubevirt.io\/valkey-0 serverside-applied \(server dry run\)/);
-  const objs = objects(build(tools.kubectl, join(ROOT, '.data', 'aws-plan', 'us-east-1-weather-tweets', 'kustomize')));
-  for (const vm of objs.filter((o) => o.kind === 'VirtualMachine'))
-    assert.deepEqual(vm.spec.template.spec.volumes[0].containerDisk, { image: '203-0-113-10.sslip.io:5000/tweets/valkey-vm-disk:13', imagePullSecret: 'registry-pull' }, vm.metadata.name);
-  assert.ok(deployScripts('aws').includes('apply_secret valkey registry-pull docker-registry'), "up.sh makes that login in the VMs' namespace");
-  const hosts = new Set(objs.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host));
-  assert.deepEqual([...hosts], ['k8s-nginxing-nginxing-0123456789.elb.us-east-1.amazonaws.com']);
-});
+test(
+  "the server's dry run of the kustomization up.sh writes: the VMs' disk from Zot with its login, the Ingresses' host",
+  { skip: NO_CRDS },
+  () => {
+    const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
+    assert.ok(crd.ok, crd.output);
+    api.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/applysets.deploy.weather-tweets.io']);
+    const parent = bash(`. "${COMMON}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
+    assert.equal(parent.status, 0, parent.stderr);
+    const r = script('up.sh', ['--dry-run', '--overlay', 'blackfriday', '--tag', 't1', '--context', 'validate'], {
+      KUBECONFIG: api.kubeconfig,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /the server's dry run failed/, r.stdout.slice(-3000));
+    assert.match(r.stdout, /server: virtualmachine.kubevirt.io\/valkey-0 serverside-applied \(server dry run\)/);
+    const objs = objects(build(tools.kubectl, join(ROOT, '.data', 'aws-plan', 'us-east-1-weather-tweets', 'kustomize')));
+    for (const vm of objs.filter((o) => o.kind === 'VirtualMachine'))
+      assert.deepEqual(
+        vm.spec.template.spec.volumes[0].containerDisk,
+        { image: '203-0-113-10.sslip.io:5000/tweets/valkey-vm-disk:13', imagePullSecret: 'registry-pull' },
+        vm.metadata.name,
+      );
+    assert.ok(
+      deployScripts('aws').includes('apply_secret valkey registry-pull docker-registry'),
+      "up.sh makes that login in the VMs' namespace",
+    );
+    const hosts = new Set(objs.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host));
+    assert.deepEqual([...hosts], ['k8s-nginxing-nginxing-0123456789.elb.us-east-1.amazonaws.com']);
+  },
+);
 
 // ---------------------------------------------------------------------------
 // down.sh, last: it deletes the namespaces (which, with no controller here, stay Terminating)
 
-test('down.sh deletes everything that bills, in order, each waited for, though a KafkaTopic keeps its finalizer and a volume stays', { skip: NO_CRDS }, () => {
-  const topic = { apiVersion: 'kafka.strimzi.io/v1', kind: 'KafkaTopic', metadata: { name: 'stuck', namespace: 'kafka', labels: { 'strimzi.io/cluster': 'tweets' }, finalizers: ['strimzi.io/topic-operator'] }, spec: { partitions: 1, replicas: 1 } };
-  const pv = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pvc-0002' }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0a1b2c3d4e5f60718' } } };
-  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx-ingress-controller', namespace: 'nginx-ingress' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } };
-  for (const o of [topic, pv, svc]) {
-    const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
-    assert.ok(r.ok, r.output);
-  }
-  const lb = 'k8s-nginxing-nginxing-abc.elb.us-east-1.amazonaws.com';
-  const status = api.kubectl(['-n', 'nginx-ingress', 'patch', 'service', 'nginx-ingress-controller', '--subresource', 'status', '--type', 'merge', '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ hostname: lb }] } } })]);
-  assert.ok(status.ok, status.output);
-  const s = commandStubs({
-    eksctl: [[/^get cluster/, 'NAME weather-tweets']],
-    aws: [
-      [/^elbv2 describe-load-balancers/, 'arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/k8s/1'],
-      [/^autoscaling describe-auto-scaling-groups .*AutoScalingGroupName/, 'weather-tweets-kubevirt'],
-      [/^autoscaling describe-auto-scaling-groups .*InstanceId/, 'i-0aaa\ti-0bbb'],
-      [/^ec2 describe-instances/, 'i-0zot'],
-      [/^ec2 describe-addresses/, 'eipalloc-0zot'],
-      [/^ec2 describe-security-groups/, 'sg-0zot'],
-    ],
-  });
-  const t0 = Date.now();
-  const r = script('down.sh', ['--context', 'validate'], { PATH: `${s.dir}:${process.env.PATH}`, KUBECONFIG: api.kubeconfig, DOWN_WAIT_SECONDS: '3' }, 180_000);
-  log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
-  assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
-  const calls = s.calls();
-  const order = [
-    `aws elbv2 describe-load-balancers --region us-east-1 --query LoadBalancers[?DNSName=='${lb}'].LoadBalancerArn`,
-    'aws elbv2 wait load-balancers-deleted --region us-east-1 --load-balancer-arns arn:aws:elasticloadbalancing',
-    'aws autoscaling delete-auto-scaling-group --region us-east-1 --auto-scaling-group-name weather-tweets-kubevirt --force-delete',
-    'aws ec2 wait instance-terminated --region us-east-1 --instance-ids i-0aaa i-0bbb',
-    'aws ec2 delete-launch-template --region us-east-1 --launch-template-name weather-tweets-kubevirt',
-    'eksctl delete cluster --name weather-tweets --region us-east-1 --wait',
-    'aws iam delete-instance-profile --instance-profile-name weather-tweets-us-east-1-kubevirt-node',
-    'aws iam delete-role --role-name weather-tweets-us-east-1-kubevirt-node',
-    'aws ec2 delete-volume --region us-east-1 --volume-id vol-0a1b2c3d4e5f60718',
-    'aws ec2 wait volume-deleted --region us-east-1 --volume-ids vol-0a1b2c3d4e5f60718',
-    'aws ec2 terminate-instances --region us-east-1 --instance-ids i-0zot',
-    'aws ec2 wait instance-terminated --region us-east-1 --instance-ids i-0zot',
-    'aws ec2 release-address --region us-east-1 --allocation-id eipalloc-0zot',
-    'aws ec2 delete-security-group --region us-east-1 --group-id sg-0zot',
-  ];
-  const joined = calls.join('\n');
-  assert.equal(missingInOrder(joined, order), undefined, `each call after the one before:\n${joined}`);
-  assert.match(api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output, /^$/, 'the KafkaTopic is gone: its finalizer was removed');
-  api.kubectl(['delete', 'pv', 'pvc-0002', '--wait=false']);
-});
+test(
+  'down.sh deletes everything that bills, in order, each waited for, though a KafkaTopic keeps its finalizer and a volume stays',
+  { skip: NO_CRDS },
+  () => {
+    const topic = {
+      apiVersion: 'kafka.strimzi.io/v1',
+      kind: 'KafkaTopic',
+      metadata: {
+        name: 'stuck',
+        namespace: 'kafka',
+        labels: { 'strimzi.io/cluster': 'tweets' },
+        finalizers: ['strimzi.io/topic-operator'],
+      },
+      spec: { partitions: 1, replicas: 1 },
+    };
+    const pv = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pvc-0002' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0a1b2c3d4e5f60718' },
+      },
+    };
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'nginx-ingress-controller', namespace: 'nginx-ingress' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    };
+    for (const o of [topic, pv, svc]) {
+      const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
+      assert.ok(r.ok, r.output);
+    }
+    const lb = 'k8s-nginxing-nginxing-abc.elb.us-east-1.amazonaws.com';
+    const status = api.kubectl([
+      '-n',
+      'nginx-ingress',
+      'patch',
+      'service',
+      'nginx-ingress-controller',
+      '--subresource',
+      'status',
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ status: { loadBalancer: { ingress: [{ hostname: lb }] } } }),
+    ]);
+    assert.ok(status.ok, status.output);
+    const s = commandStubs({
+      eksctl: [[/^get cluster/, 'NAME weather-tweets']],
+      aws: [
+        [/^elbv2 describe-load-balancers/, 'arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/k8s/1'],
+        [/^autoscaling describe-auto-scaling-groups .*AutoScalingGroupName/, 'weather-tweets-kubevirt'],
+        [/^autoscaling describe-auto-scaling-groups .*InstanceId/, 'i-0aaa\ti-0bbb'],
+        [/^ec2 describe-instances/, 'i-0zot'],
+        [/^ec2 describe-addresses/, 'eipalloc-0zot'],
+        [/^ec2 describe-security-groups/, 'sg-0zot'],
+      ],
+    });
+    const t0 = Date.now();
+    const r = script(
+      'down.sh',
+      ['--context', 'validate'],
+      { PATH: `${s.dir}:${process.env.PATH}`, KUBECONFIG: api.kubeconfig, DOWN_WAIT_SECONDS: '3' },
+      180_000,
+    );
+    log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
+    assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
+    const calls = s.calls();
+    const order = [
+      `aws elbv2 describe-load-balancers --region us-east-1 --query LoadBalancers[?DNSName=='${lb}'].LoadBalancerArn`,
+      'aws elbv2 wait load-balancers-deleted --region us-east-1 --load-balancer-arns arn:aws:elasticloadbalancing',
+      'aws autoscaling delete-auto-scaling-group --region us-east-1 --auto-scaling-group-name weather-tweets-kubevirt --force-delete',
+      'aws ec2 wait instance-terminated --region us-east-1 --instance-ids i-0aaa i-0bbb',
+      'aws ec2 delete-launch-template --region us-east-1 --launch-template-name weather-tweets-kubevirt',
+      'eksctl delete cluster --name weather-tweets --region us-east-1 --wait',
+      'aws iam delete-instance-profile --instance-profile-name weather-tweets-us-east-1-kubevirt-node',
+      'aws iam delete-role --role-name weather-tweets-us-east-1-kubevirt-node',
+      'aws ec2 delete-volume --region us-east-1 --volume-id vol-0a1b2c3d4e5f60718',
+      'aws ec2 wait volume-deleted --region us-east-1 --volume-ids vol-0a1b2c3d4e5f60718',
+      'aws ec2 terminate-instances --region us-east-1 --instance-ids i-0zot',
+      'aws ec2 wait instance-terminated --region us-east-1 --instance-ids i-0zot',
+      'aws ec2 release-address --region us-east-1 --allocation-id eipalloc-0zot',
+      'aws ec2 delete-security-group --region us-east-1 --group-id sg-0zot',
+    ];
+    const joined = calls.join('\n');
+    assert.equal(missingInOrder(joined, order), undefined, `each call after the one before:\n${joined}`);
+    assert.match(
+      api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output,
+      /^$/,
+      'the KafkaTopic is gone: its finalizer was removed',
+    );
+    api.kubectl(['delete', 'pv', 'pvc-0002', '--wait=false']);
+  },
+);

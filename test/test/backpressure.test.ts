@@ -31,14 +31,27 @@ test('while Kafka hangs: fast 503s with Retry-After, bounded memory, and recover
 
   // A load that retries until accepted runs through the whole outage.
   const idPrefix = uniq('bp');
-  const loading = runLoad({ domain: weather, url: api, count: 3000, concurrency: 50, rate: 400, idPrefix, retry: { maxTotalMs: 60_000 }, maxDurationMs: 120_000 });
+  const loading = runLoad({
+    domain: weather,
+    url: api,
+    count: 3000,
+    concurrency: 50,
+    rate: 400,
+    idPrefix,
+    retry: { maxTotalMs: 60_000 },
+    maxDurationMs: 120_000,
+  });
   await sleep(1000);
   process.kill(kafka, 'SIGSTOP');
   let probes: Awaited<ReturnType<typeof timedPost>>[];
   let rssPeak: Record<string, number>;
   try {
     await sleep(1500);
-    probes = await Promise.all(Array.from({ length: 20 }, (_, i) => timedPost({ municipality: 'mixco', temperature: 1, humidity: 1, weather: 'foggy' }, `${idPrefix}-probe-${i}`)));
+    probes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        timedPost({ municipality: 'mixco', temperature: 1, humidity: 1, weather: 'foggy' }, `${idPrefix}-probe-${i}`),
+      ),
+    );
     await sleep(3000);
     rssPeak = Object.fromEntries(SERVICES.map((s) => [s, rssMb(pidOf(s))]));
   } finally {
@@ -61,8 +74,16 @@ test('while Kafka hangs: fast 503s with Retry-After, bounded memory, and recover
   assert.ok(result.retried > 0, 'the outage was visible to the client');
   // The probes were refused; retry them now so every id we sent is accepted.
   for (let i = 0; i < 20; i++) {
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
-      if ((await post({ municipality: 'mixco', temperature: 1, humidity: 1, weather: 'foggy' }, { 'idempotency-key': `${idPrefix}-probe-${i}` })).status === 202) break;
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
+      if (
+        (
+          await post(
+            { municipality: 'mixco', temperature: 1, humidity: 1, weather: 'foggy' },
+            { 'idempotency-key': `${idPrefix}-probe-${i}` },
+          )
+        ).status === 202
+      )
+        break;
       await sleep(250);
     }
   }

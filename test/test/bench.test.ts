@@ -38,7 +38,11 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   for (const k of ['bare', 'fanout'] as const) {
     const sc = latest[k];
     // Both rates ran: the scan stops at a failing rate, so a second step means the first passed.
-    assert.deepEqual(sc.steps.map((s: { rate: number }) => s.rate), sc.steps[0].passed ? [50, 100] : [50], `${k} steps`);
+    assert.deepEqual(
+      sc.steps.map((s: { rate: number }) => s.rate),
+      sc.steps[0].passed ? [50, 100] : [50],
+      `${k} steps`,
+    );
     for (const s of sc.steps) {
       assert.equal(s.sent, s.rate, `${k} ${s.rate}/s: one second at the rate`);
       assert.equal(s.ok + s.non2xx + s.errors, s.sent, `${k} ${s.rate}/s: every request has an outcome`);
@@ -65,7 +69,8 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   // The floors were measured at the fan-out's top passing rate (its first rate if none passed), each component on its own.
   assert.equal(latest.floors.rate, latest.fanout.maxRate || 50);
   // At 50-100/s for a second, a cheap component may use less than one 10 ms clock tick: zero is a valid reading.
-  for (const k of ['rabbitmq', 'kafka', 'valkey'] as const) assert.ok(Number.isFinite(latest.floors.us[k]) && latest.floors.us[k] >= 0, `floor of ${k}`);
+  for (const k of ['rabbitmq', 'kafka', 'valkey'] as const)
+    assert.ok(Number.isFinite(latest.floors.us[k]) && latest.floors.us[k] >= 0, `floor of ${k}`);
   assert.ok(latest.floors.us.rabbitmq + latest.floors.us.kafka > 0, 'the brokers cost something');
   assert.ok(latest.floors.http.bare > 0 && latest.floors.http.loadgen > 0);
   assert.deepEqual(latest.ceiling, ceilingOf(latest.floors, latest.machine.cores));
@@ -74,14 +79,24 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   const { idle, seed, bare } = latest.seedLoads;
   assert.deepEqual(latest.seedLoad, { clients: 3, tweets: 60, throughput: seed.throughput, p50Ms: seed.p50Ms, p99Ms: seed.p99Ms });
   assert.equal(idle.clients, 1);
-  for (const [name, r, n] of [['idle', idle, IDLE_TWEETS], ['seed', seed, 60]] as const) {
+  for (const [name, r, n] of [
+    ['idle', idle, IDLE_TWEETS],
+    ['seed', seed, 60],
+  ] as const) {
     assert.equal(r.accepted, n, `${name}: every tweet accepted`);
     assert.notEqual(r.countedWithinMs, null, `${name}: counted on both paths`);
     assert.ok(r.p50Ms > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.maxMs, `${name}: percentiles in order`);
     assert.equal(r.hops.client.calls, n);
     // Other tests may post to the same stack meanwhile: a hop saw at least this run's calls.
     assert.ok(r.hops.api.calls >= n, `${name}: the API's histogram counted every request`);
-    for (const hop of ['api→dispatcher', 'dispatcher', 'dispatcher→writer-kafka', 'kafka ack', 'dispatcher→writer-rabbitmq', 'rabbitmq ack']) {
+    for (const hop of [
+      'api→dispatcher',
+      'dispatcher',
+      'dispatcher→writer-kafka',
+      'kafka ack',
+      'dispatcher→writer-rabbitmq',
+      'rabbitmq ack',
+    ]) {
       assert.ok(r.hops[hop].calls > 0 && r.hops[hop].meanMs > 0, `${name}: ${hop} measured (${JSON.stringify(r.hops[hop])})`);
     }
     assert.ok(r.cpuSecPer1000['ingest-api'] >= 0 && r.cpuSecPer1000['load client'] > 0);
@@ -100,4 +115,3 @@ test('the bench harness produces well-formed, self-consistent results', { timeou
   assert.match(svg, /<\/svg>$/);
   assert.equal((svg.match(/<polyline/g) ?? []).length, 4, 'p50 and p99 lines for the two scenarios run');
 });
-

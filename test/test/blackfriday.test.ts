@@ -92,7 +92,8 @@ function grown(before: Stats, after: Stats): Record<string, { reports: number; u
 function knownSales(): SaleFields[] {
   const sales: SaleFields[] = [];
   CATEGORIAS.forEach((categoria, i) => {
-    for (let k = 0; k < 300 + 150 * i; k++) sales.push({ categoria, producto_id: `P-${i}-${k % 37}`, precio: ((k * 7919) % 100_000) / 100, cantidad_vendida: 1 + (k % 9) });
+    for (let k = 0; k < 300 + 150 * i; k++)
+      sales.push({ categoria, producto_id: `P-${i}-${k % 37}`, precio: ((k * 7919) % 100_000) / 100, cantidad_vendida: 1 + (k % 9) });
   });
   const next = rng(11);
   for (let j = sales.length - 1; j > 0; j--) {
@@ -114,7 +115,15 @@ test('known sales through POST /sales are counted exactly per category, with the
   const before = await fetchStats<BlackFridayDomain>(api);
   assert.deepEqual(Object.keys(before.paths), ['kafka'], 'Kafka is the only path');
   const sales = knownSales();
-  const result = await runLoad({ domain: blackfriday, url: api, count: sales.length, concurrency: 10, idPrefix: uniq('bf-e2e'), tweets: sales, retry: { maxTotalMs: 60_000 } });
+  const result = await runLoad({
+    domain: blackfriday,
+    url: api,
+    count: sales.length,
+    concurrency: 10,
+    idPrefix: uniq('bf-e2e'),
+    tweets: sales,
+    retry: { maxTotalMs: 60_000 },
+  });
   assert.equal(result.accepted, sales.length, JSON.stringify(result.errors));
   // Bad sales, each refused with the field named; none may reach Kafka.
   const bad: [unknown, string][] = [
@@ -129,7 +138,10 @@ test('known sales through POST /sales are counted exactly per category, with the
   for (const [body, field] of bad) {
     const r = await postSale(body);
     assert.equal(r.status, 422, JSON.stringify(body));
-    assert.ok(r.json.errors.some((e: { field: string }) => e.field === field), `${JSON.stringify(r.json)} names ${field}`);
+    assert.ok(
+      r.json.errors.some((e: { field: string }) => e.field === field),
+      `${JSON.stringify(r.json)} names ${field}`,
+    );
   }
   // One more good sale after the bad ones: once it is counted, everything before it is too.
   const last = { categoria: 'Belleza' as const, producto_id: 'LAST', precio: 0.5, cantidad_vendida: 2 };
@@ -144,21 +156,37 @@ test('known sales through POST /sales are counted exactly per category, with the
   assert.deepEqual(stats.paths.kafka.byCategoria, after.paths.kafka.byCategoria);
   // What the dashboard reads: a bar per category (GET /stats/breakdown), and the chosen category's totals.
   const rows = (await (await fetch(`${api}/stats/breakdown?group=Ropa`)).json()) as { categoria: string; kafka: number }[];
-  assert.deepEqual(rows, CATEGORIAS.map((c) => ({ categoria: c, kafka: after.paths.kafka.byCategoria[c] })));
+  assert.deepEqual(
+    rows,
+    CATEGORIAS.map((c) => ({ categoria: c, kafka: after.paths.kafka.byCategoria[c] })),
+  );
   const totals = (await (await fetch(`${api}/stats/totals?group=Ropa`)).json()) as unknown;
   assert.deepEqual(totals, [{ path: 'kafka', ...after.paths.kafka.totals.Ropa }]);
   // Every panel of the Black Friday dashboard, run as Grafana's Infinity would, for the category Ropa.
   type Panel = { type: string; title: string; targets: InfinityTarget[] };
-  const dash = dashboards()['blackfriday/dashboards/blackfriday-sales.json'] as { panels: Panel[]; templating: { list: { name: string }[] } };
-  assert.deepEqual(dash.templating.list.map((v) => v.name), ['categoria'], 'the category is a variable');
+  const dash = dashboards()['blackfriday/dashboards/blackfriday-sales.json'] as {
+    panels: Panel[];
+    templating: { list: { name: string }[] };
+  };
+  assert.deepEqual(
+    dash.templating.list.map((v) => v.name),
+    ['categoria'],
+    'the category is a variable',
+  );
   for (const p of dash.panels) {
     const got = await infinity(p.targets[0]!, { categoria: 'Ropa' });
-    if (p.type === 'barchart') assert.deepEqual(got, CATEGORIAS.map((c) => ({ Categoria: c, Kafka: after.paths.kafka.byCategoria[c] })), p.title);
-    if (p.title.startsWith('Total ingresos')) assert.deepEqual(got, [{ Path: 'kafka', Ingresos: after.paths.kafka.totals.Ropa.ingresos }], p.title);
+    if (p.type === 'barchart')
+      assert.deepEqual(
+        got,
+        CATEGORIAS.map((c) => ({ Categoria: c, Kafka: after.paths.kafka.byCategoria[c] })),
+        p.title,
+      );
+    if (p.title.startsWith('Total ingresos'))
+      assert.deepEqual(got, [{ Path: 'kafka', Ingresos: after.paths.kafka.totals.Ropa.ingresos }], p.title);
   }
 });
 
-test('a client generated from the seed\'s Black Friday proto calls ProcesarVenta on the writer unchanged', async () => {
+test("a client generated from the seed's Black Friday proto calls ProcesarVenta on the writer unchanged", async () => {
   const before = await fetchStats<BlackFridayDomain>(api);
   const dir = mkdtempSync(join(tmpdir(), 'seed-bf-'));
   writeFileSync(join(dir, 'seed.proto'), SEED_PROTO);
@@ -166,7 +194,11 @@ test('a client generated from the seed\'s Black Friday proto calls ProcesarVenta
   const pkg = grpc.loadPackageDefinition(def) as any;
   const client = new pkg.blackfriday.ProductSaleService(`127.0.0.1:${stack.ports.kafkaWriter}`, grpc.credentials.createInsecure());
   const call = (req: object): Promise<{ estado: string }> =>
-    new Promise((resolve, reject) => client.ProcesarVenta(req, { deadline: Date.now() + 30_000 }, (err: Error | null, res: { estado: string }) => (err ? reject(err) : resolve(res))));
+    new Promise((resolve, reject) =>
+      client.ProcesarVenta(req, { deadline: Date.now() + 30_000 }, (err: Error | null, res: { estado: string }) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
   try {
     const res = await call({ categoria: 'Hogar', producto_id: 'SEED-1', precio: 129.9, cantidad_vendida: 3 });
     assert.equal(res.estado, 'ok');
@@ -175,7 +207,10 @@ test('a client generated from the seed\'s Black Friday proto calls ProcesarVenta
       assert.match(err.details, /categoria must be one of Electronica, Ropa, Hogar, Belleza/);
       return true;
     });
-    await assert.rejects(call({ categoria: 'Ropa', producto_id: 'SEED-3', precio: 5.555, cantidad_vendida: 1 }), /precio must have at most 2 decimals/);
+    await assert.rejects(
+      call({ categoria: 'Ropa', producto_id: 'SEED-3', precio: 5.555, cantidad_vendida: 1 }),
+      /precio must have at most 2 decimals/,
+    );
   } finally {
     client.close();
   }
@@ -190,7 +225,14 @@ test('a client generated from the seed\'s Black Friday proto calls ProcesarVenta
 test('the Kafka consumer killed under load: every sale counted exactly once, per category', { timeout: 900_000 }, async () => {
   const before = await fetchStats<BlackFridayDomain>(api);
   const sales = knownSales();
-  const { result, victim } = await killUnderLoad('kafka-consumer', { domain: blackfriday, url: api, count: sales.length, concurrency: 10, idPrefix: uniq('bf-kill'), tweets: sales });
+  const { result, victim } = await killUnderLoad('kafka-consumer', {
+    domain: blackfriday,
+    url: api,
+    count: sales.length,
+    concurrency: 10,
+    idPrefix: uniq('bf-kill'),
+    tweets: sales,
+  });
   assert.equal(result.accepted, sales.length, JSON.stringify(result.errors));
   const { reached } = await waitForCounts(api, before, { kafka: sales.length }, COUNT_GUARD_MS);
   assert.ok(reached, 'every accepted sale counted after the restart');
@@ -201,20 +243,34 @@ test('the Kafka consumer killed under load: every sale counted exactly once, per
   assert.deepEqual(grown(before, after), tally(sales));
 });
 
-test("Locust sends the second seed's load: Black Friday sales from an OCI artifact, counted exactly per category", { timeout: 900_000 }, async () => {
-  const log = (m: string) => console.log(`# ${m}`);
-  const registry = await ensureRegistry(log);
-  const orasBin = orasBinary(log);
-  const dir = mkdtempSync(join(tmpdir(), 'loadtest-bf-'));
-  const d = buildDataset(dir, 500, 7, blackfriday);
-  assert.equal(d.resource, '/sales', 'the file says where its items go');
-  const pushed = pushArtifact(orasBin, registry, dir, d, 'test');
-  assert.match(pushed.reference, /:blackfriday-500-seed7$/);
-  const before = await fetchStats<BlackFridayDomain>(api);
-  const run = await runLocust({ locust: ensureLocust(log), host: api, users: 10, artifact: pushed.reference, registry, oras: orasBin, idPrefix: `bf-${Date.now()}:`, dir: mkdtempSync(join(tmpdir(), 'locust-bf-')), quiet: true });
-  assert.equal(run.code, 0, run.stderr.slice(-3000));
-  assert.equal(run.results!.accepted, 500);
-  const check = await checkCounts(api, before as never, run.results!, blackfriday.paths, COUNT_GUARD_MS);
-  assert.deepEqual(check.differences, { kafka: [] });
-  assert.ok(check.exact);
-});
+test(
+  "Locust sends the second seed's load: Black Friday sales from an OCI artifact, counted exactly per category",
+  { timeout: 900_000 },
+  async () => {
+    const log = (m: string) => console.log(`# ${m}`);
+    const registry = await ensureRegistry(log);
+    const orasBin = orasBinary(log);
+    const dir = mkdtempSync(join(tmpdir(), 'loadtest-bf-'));
+    const d = buildDataset(dir, 500, 7, blackfriday);
+    assert.equal(d.resource, '/sales', 'the file says where its items go');
+    const pushed = pushArtifact(orasBin, registry, dir, d, 'test');
+    assert.match(pushed.reference, /:blackfriday-500-seed7$/);
+    const before = await fetchStats<BlackFridayDomain>(api);
+    const run = await runLocust({
+      locust: ensureLocust(log),
+      host: api,
+      users: 10,
+      artifact: pushed.reference,
+      registry,
+      oras: orasBin,
+      idPrefix: `bf-${Date.now()}:`,
+      dir: mkdtempSync(join(tmpdir(), 'locust-bf-')),
+      quiet: true,
+    });
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    assert.equal(run.results!.accepted, 500);
+    const check = await checkCounts(api, before as never, run.results!, blackfriday.paths, COUNT_GUARD_MS);
+    assert.deepEqual(check.differences, { kafka: [] });
+    assert.ok(check.exact);
+  },
+);

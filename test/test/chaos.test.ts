@@ -19,7 +19,9 @@ test('under faults: every distinct tweet counted exactly once on each path', { t
     gapTweets: 2000,
     log: (m) => console.log(`# ${m}`),
   });
-  console.log(`# ${JSON.stringify({ load: report.load, totals: report.totals, rows: report.rows.map((r) => [r.fault, r.recoverSec, r.clientErrors]) })}`);
+  console.log(
+    `# ${JSON.stringify({ load: report.load, totals: report.totals, rows: report.rows.map((r) => [r.fault, r.recoverSec, r.clientErrors]) })}`,
+  );
   assert.equal(report.load.failed, 0, 'every tweet was accepted in the end');
   assert.equal(report.rows.length, QUICK_FAULTS.length, 'every fault was injected during the load');
   for (const r of report.rows) {

@@ -25,7 +25,11 @@ const prom = `http://127.0.0.1:${stack.ports.prometheus}`;
 
 async function promQuery(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await res.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
   assert.equal(body.status, 'success', `${expr}: ${body.error}`);
   return body.data.result;
 }
@@ -53,7 +57,13 @@ async function scraped(expr: string, want: number): Promise<number> {
 
 const group = 'chinautla';
 const sent: Tweet[] = weather.fields.weather.values.flatMap((w, i) =>
-  Array.from({ length: 3 + i }, (_, k) => ({ id: `dash-${Date.now()}-${w}-${k}`, municipality: group, temperature: 20 + i, humidity: 40 + k, weather: w })),
+  Array.from({ length: 3 + i }, (_, k) => ({
+    id: `dash-${Date.now()}-${w}-${k}`,
+    municipality: group,
+    temperature: 20 + i,
+    humidity: 40 + k,
+    weather: w,
+  })),
 );
 let barsBefore: Record<string, Record<string, number>>;
 let promBefore: { accepted: number; applied: Record<string, number> };
@@ -62,16 +72,33 @@ before(async () => {
   const res = await fetch(`${prom}/-/ready`);
   assert.equal(res.status, 200, 'the stack runs Prometheus');
   const bars = all['dashboards/weather-reports.json']!.panels.find((p) => p.type === 'barchart')!;
-  barsBefore = Object.fromEntries((await infinity(bars.targets![0] as unknown as InfinityTarget, { municipality: group })).map((r) => [String(r.Weather), r as Record<string, number>]));
+  barsBefore = Object.fromEntries(
+    (await infinity(bars.targets![0] as unknown as InfinityTarget, { municipality: group })).map((r) => [
+      String(r.Weather),
+      r as Record<string, number>,
+    ]),
+  );
   // The counters as the services hold them now, and Prometheus caught up with them: the load's increase is then exact.
   const consumerPort = { kafka: stack.ports.kafkaConsumer, rabbitmq: stack.ports.rabbitmqConsumer } as Record<string, number>;
   promBefore = {
     accepted: await exposed(`${api}/metrics`, 'tweets_received_total{outcome="accepted"'),
     applied: Object.fromEntries(
-      await Promise.all(weather.paths.map(async (p) => [p, await exposed(`http://127.0.0.1:${consumerPort[p]}/metrics`, `consumer_tweets_total{path="${p}",outcome="applied"`)] as const)),
+      await Promise.all(
+        weather.paths.map(
+          async (p) =>
+            [
+              p,
+              await exposed(`http://127.0.0.1:${consumerPort[p]}/metrics`, `consumer_tweets_total{path="${p}",outcome="applied"`),
+            ] as const,
+        ),
+      ),
     ),
   };
-  assert.equal(await scraped('sum(tweets_received_total{outcome="accepted"})', promBefore.accepted), promBefore.accepted, 'Prometheus has scraped the API');
+  assert.equal(
+    await scraped('sum(tweets_received_total{outcome="accepted"})', promBefore.accepted),
+    promBefore.accepted,
+    'Prometheus has scraped the API',
+  );
   // In two halves, the second after Prometheus scraped the first: a rate (and a latency quantile) needs an
   // increase between two scrapes, as a panel during a load has.
   const half = Math.floor(sent.length / 2);
@@ -87,15 +114,28 @@ before(async () => {
 test('the committed dashboards are what the code generates, and name only provisioned data sources', () => {
   const provisioned = readFileSync(join(ROOT, 'deploy', 'grafana', 'datasources.yaml'), 'utf8');
   for (const [file, d] of Object.entries(all)) {
-    assert.equal(readFileSync(join(ROOT, 'deploy', 'grafana', file), 'utf8'), `${JSON.stringify(d, null, 2)}\n`, `${file}: run npm run dashboards`);
+    assert.equal(
+      readFileSync(join(ROOT, 'deploy', 'grafana', file), 'utf8'),
+      `${JSON.stringify(d, null, 2)}\n`,
+      `${file}: run npm run dashboards`,
+    );
     assert.ok(d.uid && d.title && d.panels.length > 0);
     for (const p of d.panels) {
       assert.ok(p.targets && p.targets.length > 0, `${d.title} / ${p.title}: has queries`);
-      for (const t of p.targets) assert.match(provisioned, new RegExp(`uid: ${t.datasource.uid}\\n\\s+type: ${t.datasource.type}`), `${p.title}: data source ${t.datasource.uid} is provisioned`);
+      for (const t of p.targets)
+        assert.match(
+          provisioned,
+          new RegExp(`uid: ${t.datasource.uid}\\n\\s+type: ${t.datasource.type}`),
+          `${p.title}: data source ${t.datasource.uid} is provisioned`,
+        );
     }
   }
   const w = all['dashboards/weather-reports.json']!;
-  assert.deepEqual(w.templating.list.map((v) => [v.name, v.current.value]), [['municipality', 'mixco']], 'a municipality variable, mixco by default');
+  assert.deepEqual(
+    w.templating.list.map((v) => [v.name, v.current.value]),
+    [['municipality', 'mixco']],
+    'a municipality variable, mixco by default',
+  );
 });
 
 test('the bar chart counts exactly what was sent, per weather condition, on both paths; every other panel of the weather dashboard has data', async () => {
@@ -107,10 +147,18 @@ test('the bar chart counts exactly what was sent, per weather condition, on both
   const delta = (r: Record<string, string | number>, col: string) => Number(r[col]) - Number(barsBefore[String(r.Weather)]![col]);
   for (;;) {
     rows = await infinity(bars.targets![0] as unknown as InfinityTarget, { municipality: group });
-    if (rows.every((r) => delta(r, 'Kafka') >= want[String(r.Weather)]! && delta(r, 'RabbitMQ') >= want[String(r.Weather)]!) || Date.now() > until) break;
+    if (
+      rows.every((r) => delta(r, 'Kafka') >= want[String(r.Weather)]! && delta(r, 'RabbitMQ') >= want[String(r.Weather)]!) ||
+      Date.now() > until
+    )
+      break;
     await sleep(250);
   }
-  assert.deepEqual(rows.map((r) => String(r.Weather)), [...weather.fields.weather.values], 'a bar group per condition, in the domain order');
+  assert.deepEqual(
+    rows.map((r) => String(r.Weather)),
+    [...weather.fields.weather.values],
+    'a bar group per condition, in the domain order',
+  );
   for (const r of rows) {
     assert.equal(delta(r, 'Kafka'), want[String(r.Weather)], `${r.Weather} on Kafka`);
     assert.equal(delta(r, 'RabbitMQ'), want[String(r.Weather)], `${r.Weather} on RabbitMQ`);
@@ -125,7 +173,11 @@ test('the bar chart counts exactly what was sent, per weather condition, on both
 
 test('every Prometheus panel of the pipeline dashboard has data after the load, and the counters are exact', async () => {
   const n = sent.length;
-  assert.equal(await scraped('sum(tweets_received_total{outcome="accepted"})', promBefore.accepted + n), promBefore.accepted + n, 'accepted, as Prometheus scraped it');
+  assert.equal(
+    await scraped('sum(tweets_received_total{outcome="accepted"})', promBefore.accepted + n),
+    promBefore.accepted + n,
+    'accepted, as Prometheus scraped it',
+  );
   for (const p of weather.paths) {
     const expr = `sum(consumer_tweets_total{path="${p}",outcome="applied"})`;
     assert.equal(await scraped(expr, promBefore.applied[p]! + n), promBefore.applied[p]! + n, `${p}: applied once each`);
@@ -153,15 +205,36 @@ test('the live view draws the bars /stats holds, in headless Chromium', async (t
   assert.ok(chromium, "Chromium is installed (Debian's chromium; npm test provisions it)");
   const url = `http://127.0.0.1:${stack.ports.view}/?group=${group}`;
   const dir = mkdtempSync(join(tmpdir(), 'view-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${dir}`, '--virtual-time-budget=4000'];
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${dir}`,
+    '--virtual-time-budget=4000',
+  ];
   const dom = spawnSync(chromium!, [...flags, '--dump-dom', url], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(dom.status, 0, dom.stderr);
-  const bars = [...dom.stdout.matchAll(/<rect class="bar" data-weather="(\w+)" data-path="(\w+)" data-count="(\d+)"/g)].map((m) => ({ weather: m[1]!, path: m[2]!, count: Number(m[3]) }));
-  const stats = (await (await fetch(`${api}/stats`)).json()) as { paths: Record<string, { counts: Record<string, Record<string, number>> }> };
+  const bars = [...dom.stdout.matchAll(/<rect class="bar" data-weather="(\w+)" data-path="(\w+)" data-count="(\d+)"/g)].map((m) => ({
+    weather: m[1]!,
+    path: m[2]!,
+    count: Number(m[3]),
+  }));
+  const stats = (await (await fetch(`${api}/stats`)).json()) as {
+    paths: Record<string, { counts: Record<string, Record<string, number>> }>;
+  };
   assert.equal(bars.length, weather.fields.weather.values.length * weather.paths.length, 'a bar per condition and path');
-  for (const b of bars) assert.equal(b.count, stats.paths[b.path]!.counts[group]![b.weather], `${b.path} ${b.weather}: the bar shows /stats' count`);
+  for (const b of bars)
+    assert.equal(b.count, stats.paths[b.path]!.counts[group]![b.weather], `${b.path} ${b.weather}: the bar shows /stats' count`);
   const png = join(ROOT, '.data', stack.name, 'live-view.png');
-  const shot = spawnSync(chromium!, [...flags, '--window-size=960,560', `--screenshot=${png}`, url], { encoding: 'utf8', timeout: 120_000 });
+  const shot = spawnSync(chromium!, [...flags, '--window-size=960,560', `--screenshot=${png}`, url], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(shot.status, 0, shot.stderr);
   assert.ok(readFileSync(png).subarray(1, 4).toString() === 'PNG', 'a PNG screenshot');
   t.diagnostic(`screenshot: ${png}`);

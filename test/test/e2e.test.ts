@@ -62,7 +62,13 @@ test('5,600 known tweets through the API are counted exactly per (municipality, 
   // deadline on the way); the retried tweet must still count once.
   const result = await runLoad({
     domain: weather,
-    url: api, count: tweets.length, concurrency: 10, idPrefix: uniq('e2e'), tweets, retry: { maxTotalMs: 120_000 }, maxDurationMs: 600_000,
+    url: api,
+    count: tweets.length,
+    concurrency: 10,
+    idPrefix: uniq('e2e'),
+    tweets,
+    retry: { maxTotalMs: 120_000 },
+    maxDurationMs: 600_000,
   });
   loading = false;
   await bad;

@@ -48,12 +48,29 @@ const numberedTweet = fc.record({
 });
 
 const badValue = fc.oneof(
-  fc.constant(null), fc.boolean(), fc.double(), fc.integer({ min: -1e6, max: 1e6 }), fc.string({ maxLength: 12 }),
-  fc.constantFrom('municipalities_unknown', 'weathers_unknown', 'MIXCO', 'Sunny', '', ' sunny'), fc.array(fc.integer(), { maxLength: 2 }),
-  fc.constant(61), fc.constant(-51), fc.constant(101), fc.constant(-1), fc.constant(25.5), fc.constant('25'),
+  fc.constant(null),
+  fc.boolean(),
+  fc.double(),
+  fc.integer({ min: -1e6, max: 1e6 }),
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('municipalities_unknown', 'weathers_unknown', 'MIXCO', 'Sunny', '', ' sunny'),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.constant(61),
+  fc.constant(-51),
+  fc.constant(101),
+  fc.constant(-1),
+  fc.constant(25.5),
+  fc.constant('25'),
 );
 
-const mutated = fc.tuple(validTweet, fc.constantFrom('drop', 'extra', 'replace'), fc.constantFrom('municipality', 'temperature', 'humidity', 'weather'), badValue, fc.string({ minLength: 1, maxLength: 10 }))
+const mutated = fc
+  .tuple(
+    validTweet,
+    fc.constantFrom('drop', 'extra', 'replace'),
+    fc.constantFrom('municipality', 'temperature', 'humidity', 'weather'),
+    badValue,
+    fc.string({ minLength: 1, maxLength: 10 }),
+  )
   .map(([t, how, field, value, extraName]) => {
     const o: Record<string, unknown> = { ...t };
     if (how === 'drop') delete o[field];
@@ -74,12 +91,20 @@ const body = fc.oneof(
 
 const contentType = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'Application/JSON') },
-  { weight: 2, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'application/jsonx', '', 'none') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'application/jsonx', '', 'none'),
+  },
 );
 
 const keyKind = fc.constantFrom('none', 'unique', 'invalid');
 
-interface Case { body: string; contentType: string; key: 'none' | 'unique' | 'invalid'; badKey: string }
+interface Case {
+  body: string;
+  contentType: string;
+  key: 'none' | 'unique' | 'invalid';
+  badKey: string;
+}
 
 function expectAccepted(c: Case): boolean {
   if (!/^application\/json\s*(;|$)/i.test(c.contentType)) return false;

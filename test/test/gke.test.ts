@@ -7,8 +7,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ROOT } from '@tweets/stack';
-import { commandStubs, deployScripts, ingressProblems, operandPods, operatorConfig, podsOf, scalingProblems, unreadableFiles, type Obj } from '@tweets/stack/cloud';
-import { build, CRDS_DIR, createCrds, ensureK8sTools, K8S_DIR, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
+import {
+  commandStubs,
+  deployScripts,
+  ingressProblems,
+  operandPods,
+  operatorConfig,
+  podsOf,
+  scalingProblems,
+  unreadableFiles,
+  type Obj,
+} from '@tweets/stack/cloud';
+import {
+  build,
+  CRDS_DIR,
+  createCrds,
+  ensureK8sTools,
+  K8S_DIR,
+  startApiServer,
+  variants,
+  type ApiServer,
+  type K8sTools,
+} from '@tweets/stack/k8s';
 
 /**
  * deploy/gke and deploy/k8s against what a first real run on GKE showed (docs/deploy-gke.md lists which
@@ -28,10 +48,19 @@ let tools: K8sTools;
 let api: ApiServer;
 let built: { name: string; objs: Obj[] }[];
 
-const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+const objects = (yaml: string) =>
+  parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 const bash = (script: string, env: Record<string, string> = {}, timeout = 120_000) =>
   spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout });
-const versions = () => Object.fromEntries(readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=') as [string, string]));
+const versions = () =>
+  Object.fromEntries(
+    readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=') as [string, string]),
+  );
 
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
@@ -64,7 +93,8 @@ test('the Zot install step verifies the binary against a checksum file as Zot re
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   const lines = `${sha('other\n')} zot-linux-arm64\n${sha(bin)} zot-linux-amd64\n`.replace(/ /g, ' *');
   writeFileSync(join(rel, 'checksums.sha256.txt'), lines);
-  const install = (dest: string) => bash(`. "${ROOT}/deploy/zot/startup.sh"; install_zot 9.9.9 "file://${rel}" "${dest}"`, { ZOT_STARTUP_LIB: '1' });
+  const install = (dest: string) =>
+    bash(`. "${ROOT}/deploy/zot/startup.sh"; install_zot 9.9.9 "file://${rel}" "${dest}"`, { ZOT_STARTUP_LIB: '1' });
   const ok = install(join(WORK, 'zot-out', 'zot'));
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(readFileSync(join(WORK, 'zot-out', 'zot'), 'utf8'), /v9\.9\.9/, 'installed');
@@ -83,13 +113,25 @@ function allPods(): Obj[] {
   const cfg = operatorConfig(deployScripts('gke'), (p) => readFileSync(join(ROOT, p), 'utf8'));
   const seen = new Map<string, Obj>();
   for (const b of built) for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
-  return [...seen.values()].map((p, i) => ({ ...p, metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` }, spec: { ...p.spec, serviceAccountName: 'default' } }));
+  return [...seen.values()].map((p, i) => ({
+    ...p,
+    metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` },
+    spec: { ...p.spec, serviceAccountName: 'default' },
+  }));
 }
 
 test("every pod, ours and the operators', is admitted by its namespace's Pod Security level", { skip: NO_CRDS }, () => {
   const pods = allPods();
   const kinds = new Set(pods.map((p) => p.metadata.name.replace(/-\d+$/, '')));
-  for (const k of ['tweets-dual-0', 'tweets-entity-operator', 'rabbitmq-server-0', 'virt-launcher-valkey-0', 'job-rabbitmq-app-user', 'statefulset-valkey', 'job-locust'])
+  for (const k of [
+    'tweets-dual-0',
+    'tweets-entity-operator',
+    'rabbitmq-server-0',
+    'virt-launcher-valkey-0',
+    'job-rabbitmq-app-user',
+    'statefulset-valkey',
+    'job-locust',
+  ])
     assert.ok(kinds.has(k), `the pods include ${k} (${[...kinds].join(', ')})`);
   const refused: string[] = [];
   for (const p of pods) {
@@ -98,8 +140,13 @@ test("every pod, ours and the operators', is admitted by its namespace's Pod Sec
   }
   assert.deepEqual(refused, [], `PodSecurity admission refuses:\n${refused.join('\n')}`);
   // and the check can fail: the same Kafka pod without the restricted provider
-  const baseline = operandPods(built.find((b) => b.name === 'base')!.objs, { strimziProvider: '' }).find((p) => p.kind === 'Pod' && /dual/.test(p.metadata.name))!;
-  const r = api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify({ ...baseline, spec: { ...baseline.spec, serviceAccountName: 'default' } }));
+  const baseline = operandPods(built.find((b) => b.name === 'base')!.objs, { strimziProvider: '' }).find(
+    (p) => p.kind === 'Pod' && /dual/.test(p.metadata.name),
+  )!;
+  const r = api.kubectl(
+    ['create', '--dry-run=server', '-f', '-'],
+    JSON.stringify({ ...baseline, spec: { ...baseline.spec, serviceAccountName: 'default' } }),
+  );
   assert.equal(r.ok, false, 'a Kafka pod of the baseline provider is refused in the restricted namespace kafka');
   assert.match(r.output, /violates PodSecurity "restricted/);
 });
@@ -112,27 +159,43 @@ test('every Secret and ConfigMap file a container mounts is readable by the user
   if (job) {
     const without = structuredClone(job);
     delete without.spec.template.spec.securityContext.fsGroup;
-    assert.match(unreadableFiles([without]).join('\n'), /\/cookie is 0:0 400, unreadable by uid 999/, 'without fsGroup the cookie is unreadable');
+    assert.match(
+      unreadableFiles([without]).join('\n'),
+      /\/cookie is 0:0 400, unreadable by uid 999/,
+      'without fsGroup the cookie is unreadable',
+    );
   }
 });
 
 test('every Ingress is one the pinned NIC takes: a host, one master per host with its minions', () => {
   const v = versions();
   const up = deployScripts('gke');
-  const opts = { chartVersion: v.NGINX_INGRESS_CHART_VERSION!, allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(up), ingressClass: 'nginx' };
+  const opts = {
+    chartVersion: v.NGINX_INGRESS_CHART_VERSION!,
+    allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(up),
+    ingressClass: 'nginx',
+  };
   for (const b of built) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
   const hosts = new Set(built.flatMap((b) => b.objs.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)));
   assert.deepEqual([...hosts], ['weather-tweets.example'], 'one host, the placeholder up.sh replaces');
   assert.match(up, /op: replace, path: \/spec\/rules\/0\/host, value: "%s"/, "up.sh sets every Ingress's host");
-  const hostless = built[0]!.objs.filter((o) => o.kind === 'Ingress').map((o) => ({ ...o, metadata: { ...o.metadata, annotations: {} }, spec: { ...o.spec, rules: o.spec.rules.map((r: object) => ({ ...r, host: undefined })) } }));
+  const hostless = built[0]!.objs
+    .filter((o) => o.kind === 'Ingress')
+    .map((o) => ({
+      ...o,
+      metadata: { ...o.metadata, annotations: {} },
+      spec: { ...o.spec, rules: o.spec.rules.map((r: object) => ({ ...r, host: undefined })) },
+    }));
   assert.match(ingressProblems(hostless, opts).join('\n'), /host: Required value/, 'the check refuses what NIC refuses');
 });
 
 test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets one go', () => {
   for (const b of built) assert.deepEqual(scalingProblems(b.objs), [], b.name);
   const f = built.find((b) => b.name === 'overlays/blackfriday+consumers-2+dispatcher-3+writers-2')!;
-  const hpa = Object.fromEntries(f.objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => [h.metadata.name, h.spec.minReplicas]));
-  assert.deepEqual(hpa, { 'ingest-api': 1, dispatcher: 3, 'kafka-consumer': 2 }, 'the components raise the HPAs\' minimum');
+  const hpa = Object.fromEntries(
+    f.objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => [h.metadata.name, h.spec.minReplicas]),
+  );
+  assert.deepEqual(hpa, { 'ingest-api': 1, dispatcher: 3, 'kafka-consumer': 2 }, "the components raise the HPAs' minimum");
 });
 
 // ---------------------------------------------------------------------------
@@ -141,7 +204,23 @@ test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets
 test('up.sh checks every prerequisite first, each named with where to get it', () => {
   // a PATH with the shell's own tools and none of the deployment's
   const bin = mkdtempSync(join(tmpdir(), 'gke-path-'));
-  for (const t of ['bash', 'sed', 'grep', 'cat', 'dirname', 'tail', 'head', 'mkdir', 'chmod', 'rm', 'touch', 'date', 'tr', 'printf', 'env']) {
+  for (const t of [
+    'bash',
+    'sed',
+    'grep',
+    'cat',
+    'dirname',
+    'tail',
+    'head',
+    'mkdir',
+    'chmod',
+    'rm',
+    'touch',
+    'date',
+    'tr',
+    'printf',
+    'env',
+  ]) {
     const p = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
     if (p.startsWith('/')) spawnSync('ln', ['-s', p, join(bin, t)]);
   }
@@ -154,7 +233,8 @@ test('up.sh checks every prerequisite first, each named with where to get it', (
 
 test('secret_value tells an absent Secret from a cluster it cannot ask', () => {
   api.kubectl(['-n', 'default', 'create', 'secret', 'generic', 'probe', '--from-literal=k=v1']);
-  const get = (ctx: string, name: string) => bash(`. "${COMMON}/lib.sh"; secret_value default ${name} k`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: ctx });
+  const get = (ctx: string, name: string) =>
+    bash(`. "${COMMON}/lib.sh"; secret_value default ${name} k`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: ctx });
   assert.deepEqual([get('validate', 'probe').status, get('validate', 'probe').stdout], [0, 'v1']);
   assert.deepEqual([get('validate', 'absent').status, get('validate', 'absent').stdout], [0, '']);
   const down = get('nowhere', 'probe');
@@ -163,11 +243,25 @@ test('secret_value tells an absent Secret from a cluster it cannot ask', () => {
 
 test('up.sh --dry-run: the same plan twice, and with a component removed the server shows the prune', { skip: NO_CRDS }, () => {
   const up = (components: string) =>
-    spawnSync('bash', [join(GKE, 'up.sh'), '--dry-run', '--project', 'demo', '--tag', 't1', '--context', 'validate', ...(components ? ['--components', components] : [])], {
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: { ...process.env, KUBECONFIG: api.kubeconfig },
-    });
+    spawnSync(
+      'bash',
+      [
+        join(GKE, 'up.sh'),
+        '--dry-run',
+        '--project',
+        'demo',
+        '--tag',
+        't1',
+        '--context',
+        'validate',
+        ...(components ? ['--components', components] : []),
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 300_000,
+        env: { ...process.env, KUBECONFIG: api.kubeconfig },
+      },
+    );
   // what a first run applied: the system with writers-2, as up.sh's ApplySet
   const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
   assert.ok(crd.ok, crd.output);
@@ -185,15 +279,33 @@ test('up.sh --dry-run: the same plan twice, and with a component removed the ser
   const b = up('');
   assert.equal(a.status, 0, a.stderr);
   assert.equal(a.stdout, b.stdout, 'the same plan twice');
-  assert.match(a.stdout, /server: poddisruptionbudget.policy\/writers pruned/, `without writers-2 the plan prunes its PDB:\n${a.stdout.slice(-3000)}`);
+  assert.match(
+    a.stdout,
+    /server: poddisruptionbudget.policy\/writers pruned/,
+    `without writers-2 the plan prunes its PDB:\n${a.stdout.slice(-3000)}`,
+  );
   assert.match(a.stdout, /--prune --applyset=applysets.deploy.weather-tweets.io\/weather-tweets/);
   assert.doesNotMatch(a.stdout, /ingress.networking.k8s.io\/tweets pruned/, 'what stays is not pruned');
 });
 
 // last: it deletes the namespaces (which, with no controller here, stay Terminating)
 test('down.sh deletes everything, in order, though a KafkaTopic keeps its finalizer and a volume stays', { skip: NO_CRDS }, () => {
-  const topic = { apiVersion: 'kafka.strimzi.io/v1', kind: 'KafkaTopic', metadata: { name: 'stuck', namespace: 'kafka', labels: { 'strimzi.io/cluster': 'tweets' }, finalizers: ['strimzi.io/topic-operator'] }, spec: { partitions: 1, replicas: 1 } };
-  const pv = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pvc-0001' }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/us-central1-a/disks/pvc-0001' } } };
+  const topic = {
+    apiVersion: 'kafka.strimzi.io/v1',
+    kind: 'KafkaTopic',
+    metadata: { name: 'stuck', namespace: 'kafka', labels: { 'strimzi.io/cluster': 'tweets' }, finalizers: ['strimzi.io/topic-operator'] },
+    spec: { partitions: 1, replicas: 1 },
+  };
+  const pv = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'pvc-0001' },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/us-central1-a/disks/pvc-0001' },
+    },
+  };
   for (const o of [topic, pv]) {
     const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
     assert.ok(r.ok, r.output);
@@ -208,13 +320,24 @@ test('down.sh deletes everything, in order, though a KafkaTopic keeps its finali
   log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
   assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
   const calls = s.calls('gcloud');
-  const order = ['container clusters delete weather-tweets', 'compute disks delete pvc-0001 --zone us-central1-a', 'compute addresses delete weather-tweets-ingress', 'compute instances delete zot-registry', 'compute firewall-rules delete zot-registry-allow', 'compute addresses delete zot-registry-ip'];
+  const order = [
+    'container clusters delete weather-tweets',
+    'compute disks delete pvc-0001 --zone us-central1-a',
+    'compute addresses delete weather-tweets-ingress',
+    'compute instances delete zot-registry',
+    'compute firewall-rules delete zot-registry-allow',
+    'compute addresses delete zot-registry-ip',
+  ];
   let at = -1;
   for (const c of order) {
     const i = calls.findIndex((x, j) => j > at && x.startsWith(c));
     assert.ok(i > at, `gcloud ${c}, after the previous one:\n${calls.join('\n')}`);
     at = i;
   }
-  assert.match(api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output, /^$/, 'the KafkaTopic is gone: its finalizer was removed');
+  assert.match(
+    api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output,
+    /^$/,
+    'the KafkaTopic is gone: its finalizer was removed',
+  );
   api.kubectl(['delete', 'pv', 'pvc-0001', '--wait=false']);
 });

@@ -60,12 +60,16 @@ export async function infinity(t: InfinityTarget, vars: Record<string, string>):
   assert.equal(res.status, 200, `${url}: ${res.status}`);
   let rows = (await res.json()) as unknown;
   for (const key of t.root_selector ? t.root_selector.split('.') : []) rows = (rows as Record<string, unknown>)[key];
-  assert.ok(Array.isArray(rows) && rows.length > 0, `${url} (root ${JSON.stringify(t.root_selector)}) gives rows: a panel with none shows "No data"`);
+  assert.ok(
+    Array.isArray(rows) && rows.length > 0,
+    `${url} (root ${JSON.stringify(t.root_selector)}) gives rows: a panel with none shows "No data"`,
+  );
   return (rows as Record<string, unknown>[]).map((r) =>
     Object.fromEntries(
       t.columns.map((c) => {
         const v = r[c.selector];
-        if (c.type === 'number' || c.type === 'timestamp_epoch') assert.equal(typeof v, 'number', `${url}: ${c.selector} is a number (${JSON.stringify(v)})`);
+        if (c.type === 'number' || c.type === 'timestamp_epoch')
+          assert.equal(typeof v, 'number', `${url}: ${c.selector} is a number (${JSON.stringify(v)})`);
         else assert.equal(typeof v, 'string', `${url}: ${c.selector} is a string`);
         return [c.text, v as string | number];
       }),
@@ -78,7 +82,10 @@ export async function infinity(t: InfinityTarget, vars: Record<string, string>):
  * load is accepted (whatever the machine's speed); the supervisor restarts it. Resolves with the load's
  * result and the PID that was killed.
  */
-export async function killUnderLoad<D extends Domain>(component: string, o: Omit<LoadOptions<D>, 'progress' | 'retry'>): Promise<{ result: LoadResult<D>; victim: number }> {
+export async function killUnderLoad<D extends Domain>(
+  component: string,
+  o: Omit<LoadOptions<D>, 'progress' | 'retry'>,
+): Promise<{ result: LoadResult<D>; victim: number }> {
   const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
   let settled = false;
   const load = runLoad({ ...o, retry: { maxTotalMs: 120_000 }, progress }).finally(() => {

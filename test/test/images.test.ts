@@ -4,7 +4,19 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
-import { buildImages, components, ensureRegistry, grpcServing, httpReady, imageExists, imageRef, imageServices, imageTag, podman, servedDigest } from '@tweets/stack/images';
+import {
+  buildImages,
+  components,
+  ensureRegistry,
+  grpcServing,
+  httpReady,
+  imageExists,
+  imageRef,
+  imageServices,
+  imageTag,
+  podman,
+  servedDigest,
+} from '@tweets/stack/images';
 import { CONTAINER_PORTS } from '@tweets/stack';
 import { COUNT_GUARD_MS, sleep, stack, uniq } from './helpers.js';
 
@@ -25,7 +37,12 @@ const containerPort = (p: string | number) => {
   if (port === undefined) throw new Error(`port ${p} is no service port of stack ${stack.name}`);
   return String(port);
 };
-const ISOLATED = { KAFKA_TOPIC: 'weather-tweets-ct', RABBITMQ_QUEUE: 'weather-tweets-ct', KAFKA_GROUP: 'weather-tweets-ct', VALKEY_PREFIX: 'wtct' };
+const ISOLATED = {
+  KAFKA_TOPIC: 'weather-tweets-ct',
+  RABBITMQ_QUEUE: 'weather-tweets-ct',
+  KAFKA_GROUP: 'weather-tweets-ct',
+  VALKEY_PREFIX: 'wtct',
+};
 const PORT_VARS = ['PORT', 'GRPC_PORT', 'HEALTH_PORT', 'METRICS_PORT'];
 const ADDR_VARS = ['KAFKA_WRITER_ADDR', 'RABBITMQ_WRITER_ADDR'];
 /** How long a container may take to stop on SIGTERM before podman kills it; far above the seconds a drain takes. */
@@ -45,12 +62,25 @@ after(() => {
 /** The podman run arguments of one service: the stack's env with container ports and names, secrets as podman secrets. */
 function runArgs(c: (typeof services)[number]): string[] {
   // The root file system is read-only; /tmp and the folder the secret files are mounted in are tmpfs.
-  const args = ['run', '--detach', '--name', `ct-${c.name}`, '--network', 'host', '--read-only', '--tmpfs', '/tmp', '--tmpfs', '/run/secrets:mode=0755'];
+  const args = [
+    'run',
+    '--detach',
+    '--name',
+    `ct-${c.name}`,
+    '--network',
+    'host',
+    '--read-only',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/run/secrets:mode=0755',
+  ];
   args.push('--cap-drop', 'all', '--security-opt', 'no-new-privileges');
   args.push('--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024');
   const env: Record<string, string> = { ...c.env, ...ISOLATED, HOST: '127.0.0.1', GRPC_HOST: '127.0.0.1', HEALTH_HOST: '127.0.0.1' };
   for (const v of PORT_VARS) if (env[v]) env[v] = containerPort(env[v]);
-  for (const v of [...ADDR_VARS, 'DISPATCHER_URL']) if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${containerPort(p)}`);
+  for (const v of [...ADDR_VARS, 'DISPATCHER_URL'])
+    if (env[v]) env[v] = env[v]!.replace(/:(\d+)$/, (_, p: string) => `:${containerPort(p)}`);
   for (const [k, v] of Object.entries(env)) {
     if (k.endsWith('_FILE')) {
       const name = `ct-${basename(v)}`;
@@ -59,7 +89,12 @@ function runArgs(c: (typeof services)[number]): string[] {
         podman(['secret', 'create', name, v]);
         secrets.push(name);
       }
-      args.push('--secret', `${name},type=mount,target=/run/secrets/${basename(v)},uid=10001,mode=0400`, '--env', `${k}=/run/secrets/${basename(v)}`);
+      args.push(
+        '--secret',
+        `${name},type=mount,target=/run/secrets/${basename(v)},uid=10001,mode=0400`,
+        '--env',
+        `${k}=/run/secrets/${basename(v)}`,
+      );
     } else args.push('--env', `${k}=${v}`);
   }
   args.push(imageRef(c.service!, tag));
@@ -80,7 +115,15 @@ const api = `http://127.0.0.1:${CONTAINER_PORTS.api}`;
 
 async function sendAndCount(count: number): Promise<void> {
   const before = await fetchStats<WeatherDomain>(api);
-  const result = await runLoad({ domain: weather, url: api, count, concurrency: 10, idPrefix: uniq('ct'), retry: { maxTotalMs: 120_000 }, maxDurationMs: 600_000 });
+  const result = await runLoad({
+    domain: weather,
+    url: api,
+    count,
+    concurrency: 10,
+    idPrefix: uniq('ct'),
+    retry: { maxTotalMs: 120_000 },
+    maxDurationMs: 600_000,
+  });
   assert.equal(result.accepted, count, JSON.stringify(result.errors));
   const { reached } = await waitForCounts(api, before, Object.fromEntries(weather.paths.map((p) => [p, count])), COUNT_GUARD_MS);
   assert.ok(reached, 'both paths counted every accepted tweet');
@@ -88,7 +131,11 @@ async function sendAndCount(count: number): Promise<void> {
   const after = await fetchStats<WeatherDomain>(api);
   for (const p of weather.paths) {
     assert.equal(after.paths[p].total - before.paths[p].total, count, `${p} total`);
-    assert.deepEqual(breakdownDelta(weather, before.paths[p], after.paths[p]), result.accepted_breakdown, `${p} per (municipality, weather)`);
+    assert.deepEqual(
+      breakdownDelta(weather, before.paths[p], after.paths[p]),
+      result.accepted_breakdown,
+      `${p} per (municipality, weather)`,
+    );
   }
 }
 
@@ -103,34 +150,38 @@ test('every service image is built, runs as a non-root numeric user, and names i
   }
 });
 
-test('the pipeline from images: exact counts on both paths; each container stops cleanly on SIGTERM and starts again', { timeout: 1_800_000 }, async () => {
-  for (const c of services) {
-    // A container left by an interrupted run goes first.
-    podman(['rm', '--force', '--ignore', `ct-${c.name}`]);
-    containers.push(`ct-${c.name}`);
-    podman(runArgs(c));
-    await waitReady(c);
-  }
-  assert.equal(podman(['exec', 'ct-ingest-api', 'id', '-u']), '10001');
-  assert.throws(() => podman(['exec', 'ct-ingest-api', 'sh', '-c', 'echo x > /app/x']), /Read-only file system/);
-  await sendAndCount(2000);
+test(
+  'the pipeline from images: exact counts on both paths; each container stops cleanly on SIGTERM and starts again',
+  { timeout: 1_800_000 },
+  async () => {
+    for (const c of services) {
+      // A container left by an interrupted run goes first.
+      podman(['rm', '--force', '--ignore', `ct-${c.name}`]);
+      containers.push(`ct-${c.name}`);
+      podman(runArgs(c));
+      await waitReady(c);
+    }
+    assert.equal(podman(['exec', 'ct-ingest-api', 'id', '-u']), '10001');
+    assert.throws(() => podman(['exec', 'ct-ingest-api', 'sh', '-c', 'echo x > /app/x']), /Read-only file system/);
+    await sendAndCount(2000);
 
-  for (const c of [...services].reverse()) {
-    const t0 = Date.now();
-    podman(['stop', '--time', String(GRACE_SEC), `ct-${c.name}`]);
-    const sec = (Date.now() - t0) / 1000;
-    const exit = podman(['inspect', '--format', '{{.State.ExitCode}}', `ct-${c.name}`]);
-    log(`${c.name}: stopped in ${sec.toFixed(1)} s, exit code ${exit}`);
-    if (exit !== '0') log(podman(['logs', '--tail', '8', `ct-${c.name}`]));
-    assert.equal(exit, '0', `${c.name} drained and exited 0 on SIGTERM (not killed after the grace period)`);
-    assert.ok(sec < GRACE_SEC, `${c.name} stopped within its grace period`);
-  }
-  for (const c of services) {
-    podman(['start', `ct-${c.name}`]);
-    await waitReady(c);
-  }
-  await sendAndCount(500);
-});
+    for (const c of [...services].reverse()) {
+      const t0 = Date.now();
+      podman(['stop', '--time', String(GRACE_SEC), `ct-${c.name}`]);
+      const sec = (Date.now() - t0) / 1000;
+      const exit = podman(['inspect', '--format', '{{.State.ExitCode}}', `ct-${c.name}`]);
+      log(`${c.name}: stopped in ${sec.toFixed(1)} s, exit code ${exit}`);
+      if (exit !== '0') log(podman(['logs', '--tail', '8', `ct-${c.name}`]));
+      assert.equal(exit, '0', `${c.name} drained and exited 0 on SIGTERM (not killed after the grace period)`);
+      assert.ok(sec < GRACE_SEC, `${c.name} stopped within its grace period`);
+    }
+    for (const c of services) {
+      podman(['start', `ct-${c.name}`]);
+      await waitReady(c);
+    }
+    await sendAndCount(500);
+  },
+);
 
 test('every image round-trips through the local OCI registry with the same digest', { timeout: 900_000 }, async () => {
   const r = await ensureRegistry(log);
@@ -146,8 +197,15 @@ test('every image round-trips through the local OCI registry with the same diges
     podman(['rmi', '--ignore', remote]);
     podman(['pull', '--tls-verify=false', '--creds', creds, remote]);
     const repoDigests = podman(['image', 'inspect', '--format', '{{json .RepoDigests}}', remote]);
-    assert.ok((JSON.parse(repoDigests) as string[]).includes(`${r.address}/${repository}@${pushed}`), `${remote}: pulled back with the pushed digest (${repoDigests})`);
-    assert.equal(podman(['image', 'inspect', '--format', '{{.Id}}', remote]), podman(['image', 'inspect', '--format', '{{.Id}}', imageRef(s.name, tag)]), `${remote}: the same image`);
+    assert.ok(
+      (JSON.parse(repoDigests) as string[]).includes(`${r.address}/${repository}@${pushed}`),
+      `${remote}: pulled back with the pushed digest (${repoDigests})`,
+    );
+    assert.equal(
+      podman(['image', 'inspect', '--format', '{{.Id}}', remote]),
+      podman(['image', 'inspect', '--format', '{{.Id}}', imageRef(s.name, tag)]),
+      `${remote}: the same image`,
+    );
     podman(['rmi', remote]);
   }
 });

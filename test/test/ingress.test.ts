@@ -27,10 +27,20 @@ test('NGINX spreads the tweets over both API processes, and each is counted once
   const before = await fetchStats<WeatherDomain>(api);
   const start = await acceptedByEach();
   const n = 3000;
-  const r = await runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('ingress'), retry: { maxTotalMs: 60_000 } });
+  const r = await runLoad({
+    domain: weather,
+    url: api,
+    count: n,
+    concurrency: 20,
+    idPrefix: uniq('ingress'),
+    retry: { maxTotalMs: 60_000 },
+  });
   assert.equal(r.accepted, n, JSON.stringify(r.errors));
   const share = (await acceptedByEach()).map((x, i) => x - start[i]!);
-  assert.ok(share.every((x) => x > 0), `both APIs took tweets (${share.join(' + ')})`);
+  assert.ok(
+    share.every((x) => x > 0),
+    `both APIs took tweets (${share.join(' + ')})`,
+  );
   assert.equal(share[0]! + share[1]!, n, 'NGINX retried no POST on the other API');
   const { reached, stats } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
   assert.ok(reached);
@@ -40,7 +50,13 @@ test('NGINX spreads the tweets over both API processes, and each is counted once
 test('an API process killed under load: clients retry with their key, nothing is lost or counted twice', { timeout: 600_000 }, async () => {
   const before = await fetchStats<WeatherDomain>(api);
   const n = 4000;
-  const { result: r } = await killUnderLoad('ingest-api-2', { domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('ingress-kill') });
+  const { result: r } = await killUnderLoad('ingest-api-2', {
+    domain: weather,
+    url: api,
+    count: n,
+    concurrency: 20,
+    idPrefix: uniq('ingress-kill'),
+  });
   assert.equal(r.accepted, n, JSON.stringify(r.errors));
   const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
   assert.ok(reached, 'every accepted tweet counted on both paths');

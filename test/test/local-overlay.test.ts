@@ -13,8 +13,16 @@ import { forLocalNode, INGRESS_CONF, NODE, nginxConf, routes } from '@tweets/sta
  * (forLocalNode: the operators' custom resources left out, the topics Job given the KafkaTopics).
  */
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
-const objects = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+};
+const objects = (yaml: string) =>
+  parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 const key = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 let base: Obj[];
 let local: Obj[];
@@ -39,25 +47,40 @@ test('the local overlay keeps every workload, Service, HPA, PDB, NetworkPolicy, 
 });
 
 test('Kafka and RabbitMQ by the names, Services, labels and topics the operators would give them', () => {
-  const svc = (ns: string, name: string) => local.find((o) => o.kind === 'Service' && o.metadata.namespace === ns && o.metadata.name === name);
+  const svc = (ns: string, name: string) =>
+    local.find((o) => o.kind === 'Service' && o.metadata.namespace === ns && o.metadata.name === name);
   assert.equal(svc('kafka', 'tweets-kafka-bootstrap')?.spec.ports[0].port, 9092, "Strimzi's bootstrap Service");
   assert.equal(svc('rabbitmq', 'rabbitmq')?.spec.ports[0].port, 5672, "the RabbitMQ operator's client Service");
   assert.ok(svc('rabbitmq', 'rabbitmq-nodes'), "the headless Service the base's app-user Job dials the node under");
   const kafka = local.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'tweets-dual')!;
-  assert.equal(kafka.spec.template.metadata.labels['strimzi.io/cluster'], 'tweets', "the label the base's Kafka clients' NetworkPolicy selects");
+  assert.equal(
+    kafka.spec.template.metadata.labels['strimzi.io/cluster'],
+    'tweets',
+    "the label the base's Kafka clients' NetworkPolicy selects",
+  );
   const rabbit = local.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'rabbitmq-server')!;
   assert.equal(rabbit.spec.template.metadata.labels['app.kubernetes.io/name'], 'rabbitmq');
   // the topics: the base's KafkaTopics, their replicas bounded by the local node's brokers
   const brokers = Number(kafka.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'KAFKA_REPLICAS').value);
   const job = local.find((o) => o.kind === 'Job' && o.metadata.name === 'kafka-topics')!;
   const env = job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'TOPICS').value as string;
-  const topics = env.split(/\s+/).filter(Boolean).map((t) => t.split(':'));
+  const topics = env
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((t) => t.split(':'));
   const wanted = base
     .filter((o) => o.kind === 'KafkaTopic')
     .map((t) => {
       const rf = Math.min(t.spec.replicas, brokers);
       const config = { ...t.spec.config, 'min.insync.replicas': Math.min(t.spec.config['min.insync.replicas'], rf) };
-      return [t.spec.topicName ?? t.metadata.name, String(t.spec.partitions), String(rf), Object.entries(config).map(([k, v]) => `${k}=${v}`).join(',')];
+      return [
+        t.spec.topicName ?? t.metadata.name,
+        String(t.spec.partitions),
+        String(rf),
+        Object.entries(config)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      ];
     });
   assert.deepEqual(topics.sort(), wanted.sort(), 'name, partitions, replicas and settings of each KafkaTopic');
 });
@@ -72,13 +95,22 @@ test("the local ingress's NGINX config is what the base's Ingresses give (npm ru
 
 test('the Black Friday local overlay: its Kafka topics, no RabbitMQ, the sales services of components/blackfriday', () => {
   const kinds = (ns: string) => blackfriday.filter((o) => o.metadata.namespace === ns).map((o) => o.kind);
-  assert.deepEqual(kinds('rabbitmq').filter((k) => k === 'StatefulSet' || k === 'Service'), [], 'no RabbitMQ to run: the sales go through Kafka only');
+  assert.deepEqual(
+    kinds('rabbitmq').filter((k) => k === 'StatefulSet' || k === 'Service'),
+    [],
+    'no RabbitMQ to run: the sales go through Kafka only',
+  );
   const job = blackfriday.find((o) => o.kind === 'Job' && o.metadata.name === 'kafka-topics')!;
-  const topics = (job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'TOPICS').value as string).split(/\s+/).map((t) => t.split(':')[0] ?? '');
+  const topics = (job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'TOPICS').value as string)
+    .split(/\s+/)
+    .map((t) => t.split(':')[0] ?? '');
   const names = blackfriday.filter((o) => o.kind === 'KafkaTopic').length;
   assert.equal(names, 0, 'the custom resources are left out at apply');
   assert.ok(topics.length > 0 && topics.every((t) => !t.startsWith('weather')), `the sales topics, not the weather's: ${topics.join(' ')}`);
-  assert.ok(blackfriday.some((o) => o.kind === 'HorizontalPodAutoscaler'), 'the sales HPAs');
+  assert.ok(
+    blackfriday.some((o) => o.kind === 'HorizontalPodAutoscaler'),
+    'the sales HPAs',
+  );
 });
 
 test("the ingress's fixed Service address is the node plan's, in the range's static band (no Service created before it can take it)", () => {

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { validateFields, weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats } from '@tweets/loadgen';
 import { ensureRegistry, type Registry } from '@tweets/stack/images';
-import { ARTIFACT_TYPE, buildDataset, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, oras, orasBinary, pushArtifact, REPOSITORY } from '@tweets/stack/loadtest';
+import {
+  ARTIFACT_TYPE,
+  buildDataset,
+  CONFIG_MEDIA_TYPE,
+  LAYER_MEDIA_TYPE,
+  oras,
+  orasBinary,
+  pushArtifact,
+  REPOSITORY,
+} from '@tweets/stack/loadtest';
 import { checkCounts, ensureLocust, runLocust } from '@tweets/stack/locust';
 import { api, COUNT_GUARD_MS } from './helpers.js';
 
@@ -39,7 +48,10 @@ test('the input file is the same for the same seed, valid, and its manifest coun
   assert.equal(da.sha256, db.sha256, 'same count and seed, same bytes');
   assert.notEqual(da.sha256, dc.sha256, 'another seed, another file');
   assert.equal(sha(join(a, 'tweets.jsonl')), da.sha256);
-  const lines = readFileSync(join(a, 'tweets.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(join(a, 'tweets.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 500);
   assert.equal(new Set(lines.map((t) => t.id)).size, 500, 'ids are unique');
   const counts: Record<string, Record<string, number>> = {};
@@ -49,7 +61,8 @@ test('the input file is the same for the same seed, valid, and its manifest coun
     counts[String(t.municipality)] ??= {};
     counts[String(t.municipality)]![String(t.weather)] = (counts[String(t.municipality)]![String(t.weather)] ?? 0) + 1;
   }
-  for (const [m, row] of Object.entries(da.counts)) for (const [w, n] of Object.entries(row)) assert.equal(counts[m]?.[w] ?? 0, n, `${m}/${w}`);
+  for (const [m, row] of Object.entries(da.counts))
+    for (const [w, n] of Object.entries(row)) assert.equal(counts[m]?.[w] ?? 0, n, `${m}/${w}`);
 });
 
 test('the artifact round trip: pushed with its type, config and annotations, pulled back with the same digests', () => {
@@ -88,7 +101,15 @@ test('Locust refuses a file that is not what its manifest says, and a registry i
   oras(orasBin, registry, ['pull', pushed.reference, '--output', pulled]);
   writeFileSync(join(pulled, 'manifest.json'), oras(orasBin, registry, ['manifest', 'fetch', pushed.reference]));
   cpSync(join(dir, 'dataset.json'), join(pulled, 'dataset.json'));
-  const good = await runLocust({ locust, host: api, users: 2, artifactDir: pulled, idPrefix: `ok-${Date.now()}:`, dir: tmp(), quiet: true });
+  const good = await runLocust({
+    locust,
+    host: api,
+    users: 2,
+    artifactDir: pulled,
+    idPrefix: `ok-${Date.now()}:`,
+    dir: tmp(),
+    quiet: true,
+  });
   assert.equal(good.code, 0, `the untouched folder runs: ${good.stderr.slice(-2000)}`);
   appendFileSync(join(pulled, 'tweets.jsonl'), '{"id":"extra","municipality":"mixco","temperature":20,"humidity":50,"weather":"sunny"}\n');
   const local = await runLocust({ locust, host: api, users: 2, artifactDir: pulled, dir: tmp(), quiet: true });
@@ -105,7 +126,16 @@ test('Locust refuses a file that is not what its manifest says, and a registry i
   assert.equal(remote.code, 2);
   assert.match(remote.stderr, /refusing to start: tweets\.jsonl does not match its dataset manifest/);
 
-  const unreachable = await runLocust({ locust, host: api, users: 2, artifact: '127.0.0.1:1/tweets/loadtest:1-seed1', registry, oras: orasBin, dir: tmp(), quiet: true });
+  const unreachable = await runLocust({
+    locust,
+    host: api,
+    users: 2,
+    artifact: '127.0.0.1:1/tweets/loadtest:1-seed1',
+    registry,
+    oras: orasBin,
+    dir: tmp(),
+    quiet: true,
+  });
   assert.equal(unreachable.code, 2);
   assert.match(unreachable.stderr, /refusing to start: oras manifest fetch/);
 });
@@ -115,7 +145,17 @@ test('Locust sends the whole file from the registry with 10 users; both paths co
   const d = buildDataset(dir, 600, 21);
   const pushed = pushArtifact(orasBin, registry, dir, d, 'test');
   const before = await fetchStats<WeatherDomain>(api);
-  const run = await runLocust({ locust, host: api, users: 10, artifact: pushed.reference, registry, oras: orasBin, idPrefix: `e2e-${Date.now()}:`, dir: tmp(), quiet: true });
+  const run = await runLocust({
+    locust,
+    host: api,
+    users: 10,
+    artifact: pushed.reference,
+    registry,
+    oras: orasBin,
+    idPrefix: `e2e-${Date.now()}:`,
+    dir: tmp(),
+    quiet: true,
+  });
   assert.equal(run.code, 0, run.stderr.slice(-3000));
   const r = run.results!;
   assert.equal(r.count, 600);

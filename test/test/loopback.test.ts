@@ -18,7 +18,7 @@ function descendants(roots: number[]): Set<number> {
     }
   }
   const out = new Set(roots);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parent) if (out.has(ppid) && !out.has(pid)) grew = out.add(pid).size > 0;
   }
@@ -33,7 +33,12 @@ function listeners(): { address: string; port: number; pids: number[]; line: str
     .map((line) => {
       const local = line.trim().split(/\s+/)[4]!;
       const at = local.lastIndexOf(':');
-      return { address: local.slice(0, at), port: Number(local.slice(at + 1)), pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])), line };
+      return {
+        address: local.slice(0, at),
+        port: Number(local.slice(at + 1)),
+        pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])),
+        line,
+      };
     });
 }
 
@@ -42,12 +47,29 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:127\.\d+\.\d+\.\d+\])$/;
 test("every socket the stack's processes listen on is bound to loopback, RabbitMQ's Erlang distribution port included", () => {
   const s = readState(stack);
   assert.ok(s, `stack ${stack.name} is running`);
-  const pids = descendants(Object.values(s.components).map((c) => c.pid).filter((p): p is number => p !== null));
+  const pids = descendants(
+    Object.values(s.components)
+      .map((c) => c.pid)
+      .filter((p): p is number => p !== null),
+  );
   const ours = listeners().filter((l) => l.pids.some((p) => pids.has(p)));
   const ports = new Set(ours.map((l) => l.port));
-  for (const p of [stack.ports.api, stack.ports.valkey, stack.ports.kafka, stack.ports.kafkaController, stack.ports.amqp, stack.ports.rabbitmqDist, stack.ports.epmd, stack.ports.prometheus]) {
+  for (const p of [
+    stack.ports.api,
+    stack.ports.valkey,
+    stack.ports.kafka,
+    stack.ports.kafkaController,
+    stack.ports.amqp,
+    stack.ports.rabbitmqDist,
+    stack.ports.epmd,
+    stack.ports.prometheus,
+  ]) {
     assert.ok(ports.has(p), `port ${p} is among the stack's listeners: ${[...ports].join(', ')}`);
   }
   const exposed = ours.filter((l) => !LOOPBACK.test(l.address));
-  assert.deepEqual(exposed.map((l) => l.line), [], 'listeners on an address other than loopback');
+  assert.deepEqual(
+    exposed.map((l) => l.line),
+    [],
+    'listeners on an address other than loopback',
+  );
 });

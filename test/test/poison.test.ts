@@ -13,13 +13,15 @@ const rabbitUrl = () => `amqp://${creds.rabbitmqUser}:${creds.rabbitmqPassword}@
 
 /** A persistent message straight into the queue, as another publisher would send it; resolves once the broker confirmed it. */
 function publish(ch: amqp.ConfirmChannel, body: Buffer, opts: amqp.Options.Publish): Promise<void> {
-  return new Promise((resolve, reject) => ch.sendToQueue(queue, body, { persistent: true, ...opts }, (err: unknown) => (err ? reject(err as Error) : resolve())));
+  return new Promise((resolve, reject) =>
+    ch.sendToQueue(queue, body, { persistent: true, ...opts }, (err: unknown) => (err ? reject(err as Error) : resolve())),
+  );
 }
 
 /** Takes messages from the DLQ until `want` of them match (others stay unacked on this channel and go back when it closes). */
 async function fromDlq(ch: amqp.Channel, match: (m: amqp.GetMessage) => boolean, want: number): Promise<amqp.GetMessage[]> {
   const got: amqp.GetMessage[] = [];
-  for (const until = Date.now() + 60_000; Date.now() < until && got.length < want; ) {
+  for (const until = Date.now() + 60_000; Date.now() < until && got.length < want;) {
     const m = await ch.get(`${queue}.dlq`, { noAck: false });
     if (m && match(m)) got.push(m);
     else if (!m) await sleep(100);
@@ -38,7 +40,13 @@ test('a Kafka message the consumer cannot decode goes to the DLQ with its reason
   const { reached } = await waitForCounts(api, before, { kafka: 1, rabbitmq: 1 }, COUNT_GUARD_MS);
   assert.ok(reached, 'the good tweet behind the poison was counted');
 
-  const c = new Consumer({ clientId: 'poison-test', groupId: uniq('dlq-reader'), bootstrapBrokers: brokers, autocommit: false, maxWaitTime: 200 });
+  const c = new Consumer({
+    clientId: 'poison-test',
+    groupId: uniq('dlq-reader'),
+    bootstrapBrokers: brokers,
+    autocommit: false,
+    maxWaitTime: 200,
+  });
   const stream = await c.consume({ topics: ['weather-tweets.dlq'], mode: 'earliest', autocommit: false });
   const found: { reason: string; source: string }[] = [];
   const deadline = Date.now() + 60_000; // a guard: the six are there once the good tweet was counted

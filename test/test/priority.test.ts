@@ -18,5 +18,6 @@ function policies(pid: number): Set<number> {
 
 test('the consumers and Valkey run under SCHED_IDLE, every thread; the request path at normal priority', () => {
   for (const c of ['valkey', 'kafka-consumer', 'rabbitmq-consumer']) assert.deepEqual([...policies(pidOf(c))], [SCHED_IDLE], c);
-  for (const c of ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka']) assert.deepEqual([...policies(pidOf(c))], [SCHED_OTHER], c);
+  for (const c of ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka'])
+    assert.deepEqual([...policies(pidOf(c))], [SCHED_OTHER], c);
 });

@@ -7,11 +7,21 @@ import { appliedIds, connectValkey, ItemStore, pathKey, readRecent, readStats, s
 import { creds, stack } from './helpers.js';
 
 const prefix = `t${Date.now().toString(36)}`;
-const writer = connectValkey({ host: '127.0.0.1', port: stack.ports.valkey, username: 'writer', password: creds.valkeyWriterPassword, name: 'store-test' }, () => {});
+const writer = connectValkey(
+  { host: '127.0.0.1', port: stack.ports.valkey, username: 'writer', password: creds.valkeyWriterPassword, name: 'store-test' },
+  () => {},
+);
 after(() => writer.disconnect());
 await once(writer, 'ready');
 
-const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({ id, municipality: 'mixco', temperature: 20, humidity: 50, weather: 'sunny', ...over });
+const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({
+  id,
+  municipality: 'mixco',
+  temperature: 20,
+  humidity: 50,
+  weather: 'sunny',
+  ...over,
+});
 
 test('an id is applied once per path, and the two paths count apart', async () => {
   const store = new ItemStore(weather, writer, { prefix });
@@ -52,11 +62,18 @@ test('recent tweets are capped, newest first, and read back with readRecent', as
   const store = new ItemStore(weather, writer, { prefix: p, recentCap: 3 });
   const now = Date.now();
   await store.applyBatch('rabbitmq', [tweet('old')], now - 3_600_000);
-  await store.applyBatch('rabbitmq', ['1', '2', '3', '4', '5'].map((i) => tweet(i)), now);
+  await store.applyBatch(
+    'rabbitmq',
+    ['1', '2', '3', '4', '5'].map((i) => tweet(i)),
+    now,
+  );
   const recent = await writer.lrange(pathKey(p, 'rabbitmq', 'recent'), 0, -1);
   assert.equal(recent.length, 3);
   assert.equal(JSON.parse(recent[0]!).id, '5');
-  assert.deepEqual(await readRecent(writer, weather, 'rabbitmq', 2, p), [{ at: now, ...tweet('5') }, { at: now, ...tweet('4') }]);
+  assert.deepEqual(await readRecent(writer, weather, 'rabbitmq', 2, p), [
+    { at: now, ...tweet('5') },
+    { at: now, ...tweet('4') },
+  ]);
 });
 
 test('recent holds the newest applied tweets of a batch, as JSON with the time applied, and only those count for it', async () => {
@@ -94,7 +111,13 @@ test('an applied id is remembered for the dedup window, then counts again; its b
 });
 
 test('the reader user can read but not write; no user may act without a password', async () => {
-  const reader = new Redis({ port: stack.ports.valkey, host: '127.0.0.1', username: 'reader', password: creds.valkeyReaderPassword, lazyConnect: true });
+  const reader = new Redis({
+    port: stack.ports.valkey,
+    host: '127.0.0.1',
+    username: 'reader',
+    password: creds.valkeyReaderPassword,
+    lazyConnect: true,
+  });
   await reader.connect();
   try {
     await readStats(reader, weather, prefix);
@@ -103,7 +126,13 @@ test('the reader user can read but not write; no user may act without a password
   } finally {
     reader.disconnect();
   }
-  const anon = new Redis({ port: stack.ports.valkey, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const anon = new Redis({
+    port: stack.ports.valkey,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   anon.on('error', () => {});
   await anon.connect().catch(() => {});
   await assert.rejects(anon.get('x'), /NOAUTH|closed|Connection/i);

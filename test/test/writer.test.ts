@@ -37,7 +37,9 @@ function seedClient(port: number) {
 
 function call(client: any, req: object): Promise<{ status: string }> {
   return new Promise((resolve, reject) =>
-    client.SendTweet(req, { deadline: Date.now() + 30_000 }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))),
+    client.SendTweet(req, { deadline: Date.now() + 30_000 }, (err: Error | null, res: { status: string }) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
 }
 
@@ -57,11 +59,14 @@ test('a client generated from the seed proto can call both writers', async () =>
     const client = seedClient(port);
     const res = await call(client, { municipality: 'guatemala', temperature: 18, humidity: 77, weather: 'foggy' });
     assert.equal(res.status, 'ok');
-    await assert.rejects(call(client, { municipality: 'municipalities_unknown', temperature: 18, humidity: 77, weather: 'foggy' }), (err: any) => {
-      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
-      assert.match(err.details, /municipality/);
-      return true;
-    });
+    await assert.rejects(
+      call(client, { municipality: 'municipalities_unknown', temperature: 18, humidity: 77, weather: 'foggy' }),
+      (err: any) => {
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(err.details, /municipality/);
+        return true;
+      },
+    );
     await assert.rejects(call(client, { municipality: 'mixco', temperature: 18, humidity: 170, weather: 'foggy' }), /humidity/);
     client.close();
   }
@@ -80,7 +85,7 @@ test('every tweet the Kafka writer acknowledges is in the topic, under concurren
   client.close();
   const ok = results.filter((r) => r.status === 'fulfilled').length;
   assert.equal(ok, n, JSON.stringify(results.find((r) => r.status === 'rejected')));
-  assert.equal(await topicEnd() - start, BigInt(n), 'one record per acknowledged tweet');
+  assert.equal((await topicEnd()) - start, BigInt(n), 'one record per acknowledged tweet');
   const { reached, stats } = await waitForCounts(api, before, { kafka: n }, COUNT_GUARD_MS);
   assert.ok(reached);
   assert.equal(stats.paths.kafka.total - before.paths.kafka.total, n);
@@ -94,9 +99,25 @@ test('batches on one SendTweetStream are answered by number; a bad batch fails a
   const stream = new BatchStream(c, client);
   const tag = `stream-${Date.now()}`;
   const batch = (b: number, humidity = 50) =>
-    c.codec.encodeBatch(Array.from({ length: 5 }, (_, i) => ({ id: `${tag}-${b}-${i}`, municipality: 'amatitlan' as const, temperature: 20, humidity, weather: 'rainy' as const })));
-  const results = await Promise.allSettled([stream.send(batch(1), 30_000), stream.send(batch(2, 150), 30_000), stream.send(batch(3), 30_000), stream.send(batch(4), 30_000)]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    c.codec.encodeBatch(
+      Array.from({ length: 5 }, (_, i) => ({
+        id: `${tag}-${b}-${i}`,
+        municipality: 'amatitlan' as const,
+        temperature: 20,
+        humidity,
+        weather: 'rainy' as const,
+      })),
+    );
+  const results = await Promise.allSettled([
+    stream.send(batch(1), 30_000),
+    stream.send(batch(2, 150), 30_000),
+    stream.send(batch(3), 30_000),
+    stream.send(batch(4), 30_000),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+  );
   for (const r of results) if (r.status === 'fulfilled') assert.equal(r.value.count, 5);
   const bad = (results[1] as PromiseRejectedResult).reason;
   assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);

@@ -26,7 +26,14 @@ test('with two writers per broker, the dispatcher spreads batches over both, and
   const before = await fetchStats<WeatherDomain>(api);
   const start = { kafka: await published('kafka'), rabbitmq: await published('rabbitmq') };
   const n = 3000;
-  const r = await runLoad({ domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-2'), retry: { maxTotalMs: 60_000 } });
+  const r = await runLoad({
+    domain: weather,
+    url: api,
+    count: n,
+    concurrency: 20,
+    idPrefix: uniq('writers-2'),
+    retry: { maxTotalMs: 60_000 },
+  });
   assert.equal(r.accepted, n, JSON.stringify(r.errors));
   const { reached, stats } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
   assert.ok(reached);
@@ -34,19 +41,32 @@ test('with two writers per broker, the dispatcher spreads batches over both, and
     assert.equal(stats.paths[p].total - before.paths[p].total, n, `${p}: each tweet once`);
     const now = await published(p);
     const share = now.map((x, i) => x - start[p][i]!);
-    assert.ok(share.every((x) => x > 0), `${p}: both writers published (${share.join(' + ')})`);
+    assert.ok(
+      share.every((x) => x > 0),
+      `${p}: both writers published (${share.join(' + ')})`,
+    );
     assert.ok(share[0]! + share[1]! >= n, `${p}: the writers published every tweet (${share.join(' + ')})`);
   }
 });
 
-test('a writer replica killed under load: the other takes its batches, nothing is lost or counted twice', { timeout: 600_000 }, async () => {
-  const before = await fetchStats<WeatherDomain>(api);
-  const n = 4000;
-  const { result: r } = await killUnderLoad('writer-kafka-2', { domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq('writers-kill') });
-  assert.equal(r.accepted, n, JSON.stringify(r.errors));
-  const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
-  assert.ok(reached, 'every accepted tweet counted on both paths');
-  await sleep(1000);
-  const after = await fetchStats<WeatherDomain>(api);
-  for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(after.paths[p].total - before.paths[p].total, n, `${p}: once each`);
-});
+test(
+  'a writer replica killed under load: the other takes its batches, nothing is lost or counted twice',
+  { timeout: 600_000 },
+  async () => {
+    const before = await fetchStats<WeatherDomain>(api);
+    const n = 4000;
+    const { result: r } = await killUnderLoad('writer-kafka-2', {
+      domain: weather,
+      url: api,
+      count: n,
+      concurrency: 20,
+      idPrefix: uniq('writers-kill'),
+    });
+    assert.equal(r.accepted, n, JSON.stringify(r.errors));
+    const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
+    assert.ok(reached, 'every accepted tweet counted on both paths');
+    await sleep(1000);
+    const after = await fetchStats<WeatherDomain>(api);
+    for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(after.paths[p].total - before.paths[p].total, n, `${p}: once each`);
+  },
+);

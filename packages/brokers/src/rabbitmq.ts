@@ -99,7 +99,10 @@ export async function connectRabbit(o: RabbitLinkOptions): Promise<RecoveringCha
     await Promise.race([
       conn.waitForConnect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`rabbitmq: no connection within ${o.connectTimeoutMs ?? 6000} ms`)), o.connectTimeoutMs ?? 6000);
+        timer = setTimeout(
+          () => reject(new Error(`rabbitmq: no connection within ${o.connectTimeoutMs ?? 6000} ms`)),
+          o.connectTimeoutMs ?? 6000,
+        );
       }),
     ]);
   } catch (err) {
@@ -147,7 +150,10 @@ export function queueOptions(queue: string, type: QueueType = 'quorum', delivery
 }
 
 /** Declares the tweet queue and its DLQ (of the same type), as the writer and the consumer both do on every connect. */
-export async function declareQueues(ch: { assertQueue(q: string, o: Options.AssertQueue): Promise<unknown> }, s: QueueSettings): Promise<void> {
+export async function declareQueues(
+  ch: { assertQueue(q: string, o: Options.AssertQueue): Promise<unknown> },
+  s: QueueSettings,
+): Promise<void> {
   await ch.assertQueue(deadLetterQueue(s.RABBITMQ_QUEUE), { durable: true, arguments: { 'x-queue-type': s.RABBITMQ_QUEUE_TYPE } });
   await ch.assertQueue(s.RABBITMQ_QUEUE, queueOptions(s.RABBITMQ_QUEUE, s.RABBITMQ_QUEUE_TYPE, s.RABBITMQ_DELIVERY_LIMIT));
 }
@@ -175,7 +181,8 @@ type RecoveryModule = { connectWithRecoveryPromise(open: () => Promise<ChannelMo
 async function connectToNodes(urls: string[], options: object, recovery: unknown): Promise<RecoveringChannelModel> {
   const require = createRequire(import.meta.url);
   const mod = require(require.resolve('amqplib').replace(/channel_api\.js$/, 'lib/recovery.js')) as Partial<RecoveryModule>;
-  if (typeof mod.connectWithRecoveryPromise !== 'function') throw new Error('amqplib: no recovering connection over several nodes in this version');
+  if (typeof mod.connectWithRecoveryPromise !== 'function')
+    throw new Error('amqplib: no recovering connection over several nodes in this version');
   let next = 0;
   const open = () => amqp.connect(urls[next++ % urls.length]!, options);
   return mod.connectWithRecoveryPromise(open, recovery);

@@ -1,5 +1,16 @@
 import { formatErrors, jsonCodec, type BrokerPath, type Domain } from '@tweets/domain';
-import { closeServer, Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, runService, startHealthServer, type Logger, type Registry } from '@tweets/kit';
+import {
+  closeServer,
+  Counter,
+  createRegistry,
+  Gauge,
+  Histogram,
+  LATENCY_BUCKETS,
+  runService,
+  startHealthServer,
+  type Logger,
+  type Registry,
+} from '@tweets/kit';
 import { applyUntilDone, connectFromConfig, ItemStore, type Applied, type Applier, type ValkeyConfig } from '@tweets/store';
 
 /** One message a broker delivered: its bytes and properties, and the adapter's own handle on it (`ref`). */
@@ -139,7 +150,7 @@ function consumerMetrics(registry: Registry, item: string, path: BrokerPath, cou
   });
   new Gauge({
     name: 'consumer_store_failing',
-    help: '1 while Valkey refuses the consumer\'s writes (down, or full) and nothing is acked',
+    help: "1 while Valkey refuses the consumer's writes (down, or full) and nothing is acked",
     labelNames: ['path'] as const,
     registers: [registry],
     collect() {
@@ -181,7 +192,17 @@ export interface RunningConsumer {
  * the domain's store, the broker adapter, /livez and /readyz on the health
  * port, progress in the log every 10 s, and a graceful stop on SIGTERM.
  */
-export async function runConsumerService<D extends Domain, C extends ValkeyConfig & { HEALTH_HOST: string; HEALTH_PORT: number; DEDUP_WINDOW_SEC: number; DEDUP_SLICES: number; VALKEY_WAIT_REPLICAS: number; VALKEY_WAIT_TIMEOUT_MS: number }>(o: {
+export async function runConsumerService<
+  D extends Domain,
+  C extends ValkeyConfig & {
+    HEALTH_HOST: string;
+    HEALTH_PORT: number;
+    DEDUP_WINDOW_SEC: number;
+    DEDUP_SLICES: number;
+    VALKEY_WAIT_REPLICAS: number;
+    VALKEY_WAIT_TIMEOUT_MS: number;
+  },
+>(o: {
   name: string;
   domain: D;
   secrets: string[];
@@ -205,7 +226,12 @@ export async function runConsumerService<D extends Domain, C extends ValkeyConfi
       const consumer = await o.start(cfg, { domain: o.domain, store, log, metrics });
       // Not ready while its broker is away, Valkey is down, or Valkey refuses its writes (full): the
       // pipeline's health shows a consumer that acks nothing and lets its lag grow.
-      const health = await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, () => consumer.ready() && valkey.status === 'ready' && !consumer.store.failing, metrics);
+      const health = await startHealthServer(
+        cfg.HEALTH_HOST,
+        cfg.HEALTH_PORT,
+        () => consumer.ready() && valkey.status === 'ready' && !consumer.store.failing,
+        metrics,
+      );
       const statsTimer = setInterval(() => log.info(consumer.counts, 'progress'), 10_000);
       statsTimer.unref();
       return {

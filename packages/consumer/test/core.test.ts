@@ -7,7 +7,14 @@ import { createConsumerCore, type Delivery, type Poison } from '../src/index.js'
 
 const log = pino({ level: 'silent' });
 const codec = jsonCodec(weather);
-const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({ id, municipality: 'mixco', temperature: 20, humidity: 50, weather: 'sunny', ...over });
+const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({
+  id,
+  municipality: 'mixco',
+  temperature: 20,
+  humidity: 50,
+  weather: 'sunny',
+  ...over,
+});
 
 /** A store that remembers ids per path, as the apply script does, and can be made to fail. */
 function fakeStore() {
@@ -49,7 +56,11 @@ const one = (t: Tweet, ref = 0): Delivery<number> => ({ body: codec.encode(t), r
 
 test('single and batch messages are applied once each; the counts say what was new', async () => {
   const { store, core, dlq } = setup();
-  await core.handle([one(tweet('a')), { body: codec.encodeBatch([tweet('b'), tweet('c')]), contentType: weather.broker.batchContentType, ref: 1 }, one(tweet('a'))]);
+  await core.handle([
+    one(tweet('a')),
+    { body: codec.encodeBatch([tweet('b'), tweet('c')]), contentType: weather.broker.batchContentType, ref: 1 },
+    one(tweet('a')),
+  ]);
   assert.deepEqual(store.calls, [{ path: 'kafka', ids: ['a', 'b', 'c', 'a'] }]);
   assert.deepEqual(core.counts, { applied: 3, duplicates: 1, deadLettered: 0 });
   assert.deepEqual(dlq, []);
@@ -64,7 +75,10 @@ test('an array without a content type is read as a batch; a single message keeps
     return s(path, batch);
   };
   await core.handle([{ body: codec.encodeBatch([tweet('x')]), ref: 0 }, one(tweet('y'))]);
-  assert.deepEqual(items.map((t) => t.id), ['x', 'y']);
+  assert.deepEqual(
+    items.map((t) => t.id),
+    ['x', 'y'],
+  );
   assert.equal(items[1]!.json, codec.json(tweet('y')));
 });
 
@@ -76,7 +90,14 @@ test('poison is dead-lettered with its reason before the batch resolves; an inva
     { body: batch, contentType: weather.broker.batchContentType, messageId: 'm2', ref: 1 },
     { body: Buffer.from('{"id":"z","municipality":"mixco"}'), messageId: 'm3', ref: 2 },
   ]);
-  assert.deepEqual(dlq.map((p) => [p.messageId, p.delivery.ref]), [['m1', 0], ['m2#1', 1], ['m3', 2]]);
+  assert.deepEqual(
+    dlq.map((p) => [p.messageId, p.delivery.ref]),
+    [
+      ['m1', 0],
+      ['m2#1', 1],
+      ['m3', 2],
+    ],
+  );
   assert.match(dlq[0]!.reason, /not JSON/);
   assert.match(dlq[1]!.reason, /^tweet 1 of a batch: humidity must be from 0 to 100/);
   assert.deepEqual(JSON.parse(dlq[1]!.body.toString()), { ...tweet('h'), humidity: 101 });
@@ -87,14 +108,20 @@ test('poison is dead-lettered with its reason before the batch resolves; an inva
 test('items are applied in round trips of at most batchMax', async () => {
   const { store, core } = setup({ batchMax: 2 });
   await core.handle(['1', '2', '3', '4', '5'].map((id) => one(tweet(id))));
-  assert.deepEqual(store.calls.map((c) => c.ids), [['1', '2'], ['3', '4'], ['5']]);
+  assert.deepEqual(
+    store.calls.map((c) => c.ids),
+    [['1', '2'], ['3', '4'], ['5']],
+  );
 });
 
 test('a Valkey outage is retried until it ends; the batch resolves only once applied', async () => {
   const { store, core } = setup();
   store.failNext(2);
   await core.handle([one(tweet('r'))]);
-  assert.deepEqual(store.calls.map((c) => c.ids), [['r']]);
+  assert.deepEqual(
+    store.calls.map((c) => c.ids),
+    [['r']],
+  );
   assert.equal(core.counts.applied, 1);
 });
 

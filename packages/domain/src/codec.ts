@@ -146,7 +146,8 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
     wireType: WIRE_TYPE[f.kind],
     ...(f.kind === 'enum' ? { numberOf: Object.fromEntries(f.values.map((v, i) => [v, i + 1])) } : {}),
   }));
-  if ([...slots.map((s) => s.number), d.idNumber].some((n) => n < 1 || n > 15)) throw new Error(`${d.name}: field numbers must be 1 to 15 (one-byte tags)`);
+  if ([...slots.map((s) => s.number), d.idNumber].some((n) => n < 1 || n > 15))
+    throw new Error(`${d.name}: field numbers must be 1 to 15 (one-byte tags)`);
   const idTag = (d.idNumber << 3) | 2;
   /** The slot of each field number, for decoding. */
   const byNumber: (Slot | undefined)[] = [];
@@ -209,7 +210,14 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
     return pos;
   }
 
-  function decodeRequestAt(buf: Uint8Array, start: number, end: number, makeId: () => string, at: string, errors: FieldError[]): ItemOf<D> | undefined {
+  function decodeRequestAt(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    makeId: () => string,
+    at: string,
+    errors: FieldError[],
+  ): ItemOf<D> | undefined {
     const values = new Array<number | string>(n + 1);
     for (const s of slots) values[s.number] = s.kind === 'string' ? '' : 0;
     let id = '';
@@ -245,10 +253,12 @@ export function protoCodec<D extends Domain>(d: D): ProtoCodec<D> {
       const v = values[s.number]!;
       if (s.kind === 'enum') {
         const name = s.values[(v as number) - 1];
-        if (name === undefined) errors.push({ field: `${at}${s.name}`, reason: `must be one of ${s.values.join(', ')}; got ${v === 0 ? s.zero : v}` });
+        if (name === undefined)
+          errors.push({ field: `${at}${s.name}`, reason: `must be one of ${s.values.join(', ')}; got ${v === 0 ? s.zero : v}` });
         else item[s.name] = name;
       } else {
-        const why = s.kind === 'int' ? checkRange(s, v as number) : s.kind === 'string' ? checkString(s, v as string) : checkDouble(s, v as number);
+        const why =
+          s.kind === 'int' ? checkRange(s, v as number) : s.kind === 'string' ? checkString(s, v as string) : checkDouble(s, v as number);
         if (why) errors.push({ field: `${at}${s.name}`, reason: why });
         else item[s.name] = v;
       }

@@ -37,7 +37,8 @@ export interface DecodedBatch<T> {
 /** A broker message's JSON (bytes, or their text); not JSON is poison. */
 function parseMessage(message: Buffer | Uint8Array | string): Validation<unknown> {
   try {
-    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
+    const text =
+      typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
     return { ok: false, errors: [{ field: '', reason: `not JSON: ${(err as Error).message}` }] };
@@ -81,7 +82,8 @@ export function jsonCodec<D extends Domain>(d: D): JsonCodec<D> {
       const p = parseMessage(message);
       if (!p.ok) return p;
       const parsed = p.value;
-      if (!Array.isArray(parsed)) return { ok: false, errors: [{ field: '', reason: `a batch must be a JSON array; got ${typeName(parsed)}` }] };
+      if (!Array.isArray(parsed))
+        return { ok: false, errors: [{ field: '', reason: `a batch must be a JSON array; got ${typeName(parsed)}` }] };
       const out: DecodedBatch<ItemOf<D>> = { items: [], invalid: [] };
       for (let i = 0; i < parsed.length; i++) {
         const v = validateItem(d, parsed[i]);

@@ -42,7 +42,11 @@ export function emptyBreakdown<D extends Domain>(d: D): BreakdownOf<D> {
 }
 
 /** after - before, per (group, counted value). */
-export function breakdownDelta<D extends Domain>(d: D, before: { counts: BreakdownOf<D> }, after: { counts: BreakdownOf<D> }): BreakdownOf<D> {
+export function breakdownDelta<D extends Domain>(
+  d: D,
+  before: { counts: BreakdownOf<D> },
+  after: { counts: BreakdownOf<D> },
+): BreakdownOf<D> {
   const { groups, counted } = groupsAndValues(d);
   const b = before.counts as Record<string, Record<string, number>>;
   const a = after.counts as Record<string, Record<string, number>>;
@@ -58,21 +62,33 @@ export function breakdownRows<D extends Domain>(d: D, stats: StatsOf<D>, group: 
   const { counted } = groupsAndValues(d);
   const counts = (p: string) => (stats.paths as Record<string, PathStatsOf<D>>)[p]!.counts as Record<string, Record<string, number>>;
   // One dimension (sales per category): a row per value with its reports, the group's and every other's.
-  if (d.countBy === d.groupBy) return counted.map((c) => ({ [d.countBy]: c, ...Object.fromEntries(d.paths.map((p) => [p, counts(p)[c]![c]!])) }));
+  if (d.countBy === d.groupBy)
+    return counted.map((c) => ({ [d.countBy]: c, ...Object.fromEntries(d.paths.map((p) => [p, counts(p)[c]![c]!])) }));
   return counted.map((c) => ({
     [d.countBy]: c,
-    ...Object.fromEntries(d.paths.map((p) => [p, ((stats.paths as Record<string, PathStatsOf<D>>)[p]!.counts as Record<string, Record<string, number>>)[group]![c]!])),
+    ...Object.fromEntries(
+      d.paths.map((p) => [
+        p,
+        ((stats.paths as Record<string, PathStatsOf<D>>)[p]!.counts as Record<string, Record<string, number>>)[group]![c]!,
+      ]),
+    ),
   }));
 }
 
 /** One row per path for one group: its reports and the averages of the summed fields (GET /stats/summary). */
 export function summaryRows<D extends Domain>(d: D, stats: StatsOf<D>, group: GroupOf<D>): Record<string, string | number | null>[] {
-  return d.paths.map((p) => ({ path: p, ...((stats.paths as Record<string, PathStatsOf<D>>)[p]!.averages as Record<string, Record<string, number | null>>)[group]! }));
+  return d.paths.map((p) => ({
+    path: p,
+    ...((stats.paths as Record<string, PathStatsOf<D>>)[p]!.averages as Record<string, Record<string, number | null>>)[group]!,
+  }));
 }
 
 /** One row per path for one group: its reports and the total of each summed field (GET /stats/totals). */
 export function totalsRows<D extends Domain>(d: D, stats: StatsOf<D>, group: GroupOf<D>): Record<string, string | number>[] {
-  return d.paths.map((p) => ({ path: p, ...((stats.paths as Record<string, PathStatsOf<D>>)[p]!.totals as Record<string, Record<string, number>>)[group]! }));
+  return d.paths.map((p) => ({
+    path: p,
+    ...((stats.paths as Record<string, PathStatsOf<D>>)[p]!.totals as Record<string, Record<string, number>>)[group]!,
+  }));
 }
 
 /** Whether a string names a group of the domain (a municipality, for weather tweets). */

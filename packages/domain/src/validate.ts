@@ -69,7 +69,8 @@ export function checkDouble(f: DoubleField, v: number): string | undefined {
   if (!Number.isFinite(v)) return `must be a finite number; got ${v}`;
   if (v < f.min || v > f.max) return `must be from ${f.min} to ${f.max}; got ${v}`;
   const scaled = v * 10 ** f.decimals;
-  if (Math.abs(scaled - Math.round(scaled)) > 1e-6 * Math.max(1, Math.abs(scaled))) return `must have at most ${f.decimals} decimals; got ${v}`;
+  if (Math.abs(scaled - Math.round(scaled)) > 1e-6 * Math.max(1, Math.abs(scaled)))
+    return `must have at most ${f.decimals} decimals; got ${v}`;
   return undefined;
 }
 

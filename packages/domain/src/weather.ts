@@ -13,7 +13,13 @@ export const weather = {
   item: 'tweet',
   resource: '/tweets',
   fields: {
-    municipality: { kind: 'enum', number: 1, type: 'Municipalities', zero: 'municipalities_unknown', values: ['mixco', 'guatemala', 'amatitlan', 'chinautla'] },
+    municipality: {
+      kind: 'enum',
+      number: 1,
+      type: 'Municipalities',
+      zero: 'municipalities_unknown',
+      values: ['mixco', 'guatemala', 'amatitlan', 'chinautla'],
+    },
     /** Degrees Celsius. Guatemala ranges from about -10 to 45; wider is implausible. */
     temperature: { kind: 'int', number: 2, min: -50, max: 60, sample: [10, 30] },
     /** Relative humidity, percent. */

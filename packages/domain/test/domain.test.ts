@@ -19,7 +19,13 @@ const MUNICIPALITIES = weather.fields.municipality.values;
 const WEATHERS = weather.fields.weather.values;
 const validateTweet = (body: unknown) => validateFields(weather, body);
 const validateIdentifiedTweet = (body: unknown) => validateItem(weather, body);
-const { encode: encodeTweet, decode: decodeTweet, encodeBatch: encodeTweetBatch, decodeBatch: decodeTweetBatch, encodeBatches: encodeTweetBatches } = jsonCodec(weather);
+const {
+  encode: encodeTweet,
+  decode: decodeTweet,
+  encodeBatch: encodeTweetBatch,
+  decodeBatch: decodeTweetBatch,
+  encodeBatches: encodeTweetBatches,
+} = jsonCodec(weather);
 
 const good = { municipality: 'mixco', temperature: 25, humidity: 60, weather: 'sunny' };
 
@@ -39,7 +45,11 @@ test('accepts every municipality and weather of the seed', () => {
 });
 
 test('accepts the range limits', () => {
-  for (const [temperature, humidity] of [[-50, 0], [60, 100], [0, 50]] as const) {
+  for (const [temperature, humidity] of [
+    [-50, 0],
+    [60, 100],
+    [0, 50],
+  ] as const) {
     assert.equal(validateTweet({ ...good, temperature, humidity }).ok, true);
   }
 });
@@ -63,16 +73,28 @@ test('rejects extra fields by name', () => {
 
 test("the API's form takes an enum by its proto number as well (the proto3 JSON mapping); 0 and others are refused", () => {
   const api = (body: unknown) => validateFields(weather, body, { enumNumbers: true });
-  assert.deepEqual(api({ ...good, municipality: 4, weather: 1 }), { ok: true, value: { ...good, municipality: 'chinautla', weather: 'sunny' } });
-  assert.deepEqual(api({ ...good, municipality: 'guatemala', weather: 3 }), { ok: true, value: { ...good, municipality: 'guatemala', weather: 'rainy' } });
+  assert.deepEqual(api({ ...good, municipality: 4, weather: 1 }), {
+    ok: true,
+    value: { ...good, municipality: 'chinautla', weather: 'sunny' },
+  });
+  assert.deepEqual(api({ ...good, municipality: 'guatemala', weather: 3 }), {
+    ok: true,
+    value: { ...good, municipality: 'guatemala', weather: 'rainy' },
+  });
   for (const municipality of [0, 5, -1, 1.5, '1', 'municipalities_unknown']) {
     const r = api({ ...good, municipality });
     assert.ok(!r.ok, String(municipality));
-    assert.deepEqual(r.errors.map((e) => e.field), ['municipality']);
+    assert.deepEqual(
+      r.errors.map((e) => e.field),
+      ['municipality'],
+    );
   }
   const zero = api({ ...good, weather: 0 });
   assert.ok(!zero.ok);
-  assert.match(zero.errors[0]!.reason, /must be one of sunny, cloudy, rainy, foggy \(or their numbers, 1 to 4\); got 0 \(weathers_unknown\)/);
+  assert.match(
+    zero.errors[0]!.reason,
+    /must be one of sunny, cloudy, rainy, foggy \(or their numbers, 1 to 4\); got 0 \(weathers_unknown\)/,
+  );
 });
 
 test('rejects unknown enum names, the *_unknown zero values, numbers and other casing', () => {
@@ -131,8 +153,17 @@ test('a batch message round-trips; each invalid element is poison alone; a non-a
 
   const mixed = decodeTweetBatch(JSON.stringify([a, { ...b, humidity: 101 }, 'x']));
   assert.ok(mixed.ok);
-  assert.deepEqual(mixed.value.items.map((t) => t.id), ['b-1']);
-  assert.deepEqual(mixed.value.invalid.map((i) => [i.index, i.errors[0]!.field]), [[1, 'humidity'], [2, '']]);
+  assert.deepEqual(
+    mixed.value.items.map((t) => t.id),
+    ['b-1'],
+  );
+  assert.deepEqual(
+    mixed.value.invalid.map((i) => [i.index, i.errors[0]!.field]),
+    [
+      [1, 'humidity'],
+      [2, ''],
+    ],
+  );
   assert.deepEqual(JSON.parse(mixed.value.invalid[0]!.json), { ...b, humidity: 101 });
 
   assert.equal(decodeTweetBatch('not json').ok, false);
@@ -144,14 +175,35 @@ test('a batch message round-trips; each invalid element is poison alone; a non-a
 test('tweets split into batch messages of up to max, in order, each named by its first tweet', () => {
   const ts = Array.from({ length: 5 }, (_, i) => ({ id: `s-${i}`, ...good }) as Tweet);
   const ms = encodeTweetBatches(ts, 2);
-  assert.deepEqual(ms.map((m) => [m.messageId, m.count]), [['s-0+1', 2], ['s-2+1', 2], ['s-4+0', 1]]);
-  assert.deepEqual(ms.flatMap((m) => JSON.parse(m.body.toString()) as Tweet[]), ts);
+  assert.deepEqual(
+    ms.map((m) => [m.messageId, m.count]),
+    [
+      ['s-0+1', 2],
+      ['s-2+1', 2],
+      ['s-4+0', 1],
+    ],
+  );
+  assert.deepEqual(
+    ms.flatMap((m) => JSON.parse(m.body.toString()) as Tweet[]),
+    ts,
+  );
   assert.deepEqual(encodeTweetBatches([], 2), []);
 });
 
 test("the weather definition keeps the seed's enum names and numbers, and the field numbers of the seed's proto", () => {
-  assert.deepEqual(fieldList(weather).map((f) => [f.name, f.number]), [['municipality', 1], ['temperature', 2], ['humidity', 3], ['weather', 4]]);
-  assert.deepEqual([weather.fields.municipality.zero, ...MUNICIPALITIES], ['municipalities_unknown', 'mixco', 'guatemala', 'amatitlan', 'chinautla']);
+  assert.deepEqual(
+    fieldList(weather).map((f) => [f.name, f.number]),
+    [
+      ['municipality', 1],
+      ['temperature', 2],
+      ['humidity', 3],
+      ['weather', 4],
+    ],
+  );
+  assert.deepEqual(
+    [weather.fields.municipality.zero, ...MUNICIPALITIES],
+    ['municipalities_unknown', 'mixco', 'guatemala', 'amatitlan', 'chinautla'],
+  );
   assert.deepEqual([weather.fields.weather.zero, ...WEATHERS], ['weathers_unknown', 'sunny', 'cloudy', 'rainy', 'foggy']);
   assert.equal(weather.idNumber, 5);
 });
@@ -172,8 +224,21 @@ const parcel = {
   paths: ['kafka'],
   keyPrefix: 'pc',
   dashboard: { title: 'Parcels', uid: 'parcels', sums: 'averages' },
-  proto: { package: 'parcels', service: 'ParcelService', file: 'parcels.proto', rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' }, batchField: 'parcels', statusField: 'status' },
-  broker: { topic: 'parcels', queue: 'parcels', consumerGroup: 'parcels', contentType: 'application/x-parcel', batchContentType: 'application/x-parcels' },
+  proto: {
+    package: 'parcels',
+    service: 'ParcelService',
+    file: 'parcels.proto',
+    rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' },
+    batchField: 'parcels',
+    statusField: 'status',
+  },
+  broker: {
+    topic: 'parcels',
+    queue: 'parcels',
+    consumerGroup: 'parcels',
+    contentType: 'application/x-parcel',
+    batchContentType: 'application/x-parcels',
+  },
 } as const satisfies Domain;
 
 test('another domain is a definition: its fields are validated, and both codecs round-trip it', () => {
@@ -189,16 +254,25 @@ test('another domain is a definition: its fields are validated, and both codecs 
   const proto = protoCodec(parcel);
   // field 1 varint 1 (small), field 3 varint 1200, field 2 "p-1"
   assert.deepEqual([...proto.encodeRequest(p)], [0x08, 1, 0x18, 0xb0, 0x09, 0x12, 3, 0x70, 0x2d, 0x31]);
-  assert.deepEqual(proto.decodeRequest(proto.encodeRequest(p), () => 'x'), { ok: true, value: p });
+  assert.deepEqual(
+    proto.decodeRequest(proto.encodeRequest(p), () => 'x'),
+    { ok: true, value: p },
+  );
   const batch = proto.decodeBatch(proto.encodeBatch([p, { ...p, id: 'p-2', grams: 40_000 }]));
   assert.ok(!batch.ok);
-  assert.deepEqual(batch.errors.map((e) => e.field), ['parcels[1].grams']);
+  assert.deepEqual(
+    batch.errors.map((e) => e.field),
+    ['parcels[1].grams'],
+  );
 });
 
-test('a Black Friday sale: the seed\'s category names or numbers, a bounded product id, a price with at most 2 decimals, whole units', () => {
+test("a Black Friday sale: the seed's category names or numbers, a bounded product id, a price with at most 2 decimals, whole units", () => {
   const good = { categoria: 'Electronica', producto_id: 'SKU-1', precio: 19.99, cantidad_vendida: 2 };
   assert.deepEqual(validateFields(blackfriday, good), { ok: true, value: good });
-  assert.deepEqual(validateFields(blackfriday, { ...good, categoria: 4 }, { enumNumbers: true }), { ok: true, value: { ...good, categoria: 'Belleza' } });
+  assert.deepEqual(validateFields(blackfriday, { ...good, categoria: 4 }, { enumNumbers: true }), {
+    ok: true,
+    value: { ...good, categoria: 'Belleza' },
+  });
   const reasons = (body: object, enumNumbers = true) => {
     const v = validateFields(blackfriday, body, { enumNumbers });
     return v.ok ? [] : v.errors.map((e) => `${e.field} ${e.reason}`);
@@ -219,11 +293,23 @@ test('a Black Friday sale: the seed\'s category names or numbers, a bounded prod
 
 test('sales sum their units and their revenue in cents, per category', () => {
   const sums = sumsOf(blackfriday);
-  assert.deepEqual(sums.map((s) => [s.name, s.scale]), [['cantidad_vendida', 1], ['ingresos', 0.01]]);
+  assert.deepEqual(
+    sums.map((s) => [s.name, s.scale]),
+    [
+      ['cantidad_vendida', 1],
+      ['ingresos', 0.01],
+    ],
+  );
   const sale = { id: 's', categoria: 'Hogar', producto_id: 'P', precio: 4.35, cantidad_vendida: 3 };
-  assert.deepEqual(sums.map((s) => s.of(sale)), [3, 1305]);
+  assert.deepEqual(
+    sums.map((s) => s.of(sale)),
+    [3, 1305],
+  );
   assert.equal(jsonCodec(blackfriday).json(sale), '{"id":"s","categoria":"Hogar","producto_id":"P","precio":4.35,"cantidad_vendida":3}');
-  assert.deepEqual(jsonCodec(blackfriday).decode('{"id":"s","categoria":"Hogar","producto_id":"P","precio":4.35,"cantidad_vendida":3}'), { ok: true, value: sale });
+  assert.deepEqual(jsonCodec(blackfriday).decode('{"id":"s","categoria":"Hogar","producto_id":"P","precio":4.35,"cantidad_vendida":3}'), {
+    ok: true,
+    value: sale,
+  });
 });
 
 test('DOMAIN picks the domain; an unknown name is an error naming the known ones', () => {

@@ -126,9 +126,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     });
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, 404, 'Not Found', `no route for ${req.method} ${req.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not Found', `no route for ${req.method} ${req.url.split('?')[0]}`));
 
   // preClose runs as close() starts: from then on every answer asks the client to
   // close its keep-alive connection, so draining does not wait for idle clients.
@@ -151,7 +149,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
       registers: [registry],
     });
     app.addHook('onResponse', (req, reply, done) => {
-      duration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode }, reply.elapsedTime / 1000);
+      duration.observe(
+        { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
       done();
     });
     app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
@@ -159,7 +160,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   app.get('/livez', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
     const ok = !state.closing;
-    return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+    return reply
+      .code(ok ? 200 : 503)
+      .type('text/plain')
+      .send(ok ? 'ready\n' : 'not ready\n');
   });
   return app;
 }

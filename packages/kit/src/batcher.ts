@@ -87,13 +87,15 @@ export class Batcher<T, R> {
     const waiters = this.#waiters.splice(0, items.length);
     // What is left over from a full batch has waited as long: it goes next.
     this.#due = this.#items.length > 0;
-    const p = this.run(items).then(
-      (results) => {
-        if (results.length !== waiters.length) throw new Error(`batch returned ${results.length} results for ${waiters.length} items`);
-        waiters.forEach((w, i) => w.resolve(results[i]!));
-      },
-      (err: unknown) => waiters.forEach((w) => w.reject(err)),
-    ).catch((err: unknown) => waiters.forEach((w) => w.reject(err)));
+    const p = this.run(items)
+      .then(
+        (results) => {
+          if (results.length !== waiters.length) throw new Error(`batch returned ${results.length} results for ${waiters.length} items`);
+          waiters.forEach((w, i) => w.resolve(results[i]!));
+        },
+        (err: unknown) => waiters.forEach((w) => w.reject(err)),
+      )
+      .catch((err: unknown) => waiters.forEach((w) => w.reject(err)));
     this.#inFlight.add(p);
     void p.finally(() => {
       this.#inFlight.delete(p);

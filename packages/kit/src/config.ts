@@ -99,7 +99,11 @@ export function hostPorts(): Reader<{ host: string; port: number }[]> {
   return {
     read(name, env) {
       const v = raw(name, env, false) ?? '';
-      return v.split(',').map((s) => s.trim()).filter(Boolean).map((one) => parseHostPort(name, one));
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((one) => parseHostPort(name, one));
     },
   };
 }
@@ -139,7 +143,13 @@ export function list(opts: { default?: string[] } = {}): Reader<string[]> {
   return {
     read(name, env) {
       const v = raw(name, env, false);
-      const items = v === undefined ? opts.default : v.split(',').map((s) => s.trim()).filter(Boolean);
+      const items =
+        v === undefined
+          ? opts.default
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean);
       if (!items || items.length === 0) throw new Problem(`${name}: is required, a comma-separated list`);
       return items;
     },

@@ -29,12 +29,15 @@ export class LatencyWindow {
   take(): { count: number; p50Ms: number; p99Ms: number; maxMs: number } | undefined {
     const s = this.#samples.sort((a, b) => a - b);
     const count = this.#count;
-    const out = count === 0 ? undefined : {
-      count,
-      p50Ms: round(s[Math.min(s.length - 1, Math.floor(s.length * 0.5))]!),
-      p99Ms: round(s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!),
-      maxMs: round(this.#max),
-    };
+    const out =
+      count === 0
+        ? undefined
+        : {
+            count,
+            p50Ms: round(s[Math.min(s.length - 1, Math.floor(s.length * 0.5))]!),
+            p99Ms: round(s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!),
+            maxMs: round(this.#max),
+          };
     this.#samples = [];
     this.#count = 0;
     this.#max = 0;

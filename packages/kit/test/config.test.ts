@@ -60,10 +60,21 @@ test('rejects non-integers', () => {
 
 test('a gRPC target is host:port, a dns: name or an address list; anything else is named and refused', () => {
   const spec = { W: grpcTarget() };
-  for (const ok of ['127.0.0.1:50051', 'writer-kafka:50051', 'dns:///writer-kafka.tweets.svc.cluster.local:50051', 'dns:writer:1', 'ipv4:127.0.0.1:50051,127.0.0.1:50061', 'ipv6:[::1]:50051'])
+  for (const ok of [
+    '127.0.0.1:50051',
+    'writer-kafka:50051',
+    'dns:///writer-kafka.tweets.svc.cluster.local:50051',
+    'dns:writer:1',
+    'ipv4:127.0.0.1:50051,127.0.0.1:50061',
+    'ipv6:[::1]:50051',
+  ])
     assert.equal(loadConfig(spec, { W: ok }).W, ok);
   for (const bad of ['writer', 'writer:0', 'dns:///writer', 'ipv4:127.0.0.1:1,nope', 'http://writer:50051', 'a:1,b:2'])
-    assert.throws(() => loadConfig(spec, { W: bad }), (e: Error) => e instanceof ConfigError && /W: must be host:port, dns:\/\/\/name:port or ipv4:a:port,b:port/.test(e.message), bad);
+    assert.throws(
+      () => loadConfig(spec, { W: bad }),
+      (e: Error) => e instanceof ConfigError && /W: must be host:port, dns:\/\/\/name:port or ipv4:a:port,b:port/.test(e.message),
+      bad,
+    );
 });
 
 test('a list of servers: empty unless set, each host:port checked', () => {

@@ -29,7 +29,8 @@ export type ValkeyConfig = ConfigOf<ReturnType<typeof valkeySpec>>;
  */
 export function connectFromConfig(cfg: ValkeyConfig, name: string, log: Logger): Redis {
   let up = false;
-  const where = cfg.VALKEY_SENTINELS.length > 0 ? { sentinels: cfg.VALKEY_SENTINELS, primaryName: cfg.VALKEY_PRIMARY_NAME } : cfg.VALKEY_ADDR;
+  const where =
+    cfg.VALKEY_SENTINELS.length > 0 ? { sentinels: cfg.VALKEY_SENTINELS, primaryName: cfg.VALKEY_PRIMARY_NAME } : cfg.VALKEY_ADDR;
   const redis = connectValkey({ ...where, username: cfg.VALKEY_USERNAME, password: cfg.VALKEY_PASSWORD, name }, (err) => {
     if (up) log.warn({ err: { message: err.message } }, 'valkey connection lost; reconnecting');
     else log.debug({ err: { message: err.message } }, 'valkey connection error');

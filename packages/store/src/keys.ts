@@ -62,7 +62,13 @@ export function aggregateKeys(d: Domain, prefix: string, path: BrokerPath): stri
 }
 
 /** The keys the apply script touches: the aggregate keys, then the seen buckets, the current one first. */
-export function applyKeys(d: Domain, prefix: string, path: BrokerPath, w: DedupWindow, nowSec: number): { keys: string[]; expireAt: number } {
+export function applyKeys(
+  d: Domain,
+  prefix: string,
+  path: BrokerPath,
+  w: DedupWindow,
+  nowSec: number,
+): { keys: string[]; expireAt: number } {
   const seen = seenBuckets(prefix, path, w, nowSec);
   return { keys: [...aggregateKeys(d, prefix, path), ...seen.keys], expireAt: seen.expireAt };
 }

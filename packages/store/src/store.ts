@@ -50,7 +50,15 @@ export class ItemStore<D extends Domain> {
     readonly redis: Redis,
     opts: Partial<StoreOptions> = {},
   ) {
-    this.opts = { prefix: domain.keyPrefix, dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC, dedupSlices: DEFAULT_DEDUP_SLICES, recentCap: DEFAULT_RECENT_CAP, waitReplicas: 0, waitTimeoutMs: 1000, ...opts };
+    this.opts = {
+      prefix: domain.keyPrefix,
+      dedupWindowSec: DEFAULT_DEDUP_WINDOW_SEC,
+      dedupSlices: DEFAULT_DEDUP_SLICES,
+      recentCap: DEFAULT_RECENT_CAP,
+      waitReplicas: 0,
+      waitTimeoutMs: 1000,
+      ...opts,
+    };
     this.#window = { windowSec: this.opts.dedupWindowSec, slices: this.opts.dedupSlices };
     this.#groupNumber = Object.fromEntries(enumValues(domain, domain.groupBy).map((g, i) => [g, i + 1]));
     this.#sums = sumsOf(domain);
@@ -78,7 +86,14 @@ export class ItemStore<D extends Domain> {
     const nowSec = Math.floor(nowMs / 1000);
     const { keys, expireAt } = applyKeys(d, prefix, path, this.#window, nowSec);
     // Relative to the time of the batch: a bucket lives until no lookup can reach it.
-    const args: (string | number)[] = [recentCap, expireAt - nowSec, Object.keys(this.#groupNumber).length, this.#sums.length, this.#window.slices + 1, ...this.#sums.map((s) => `${s.name}_sum`)];
+    const args: (string | number)[] = [
+      recentCap,
+      expireAt - nowSec,
+      Object.keys(this.#groupNumber).length,
+      this.#sums.length,
+      this.#window.slices + 1,
+      ...this.#sums.map((s) => `${s.name}_sum`),
+    ];
     // Only the batch's newest `recentCap` items can stay in `recent`: the others carry no JSON (an empty
     // argument), which spares encoding, sending and parsing about 100 bytes for most items of a large batch.
     const firstRecent = items.length - recentCap;
@@ -94,7 +109,8 @@ export class ItemStore<D extends Domain> {
     const { waitReplicas, waitTimeoutMs } = this.opts;
     if (waitReplicas > 0) {
       const confirmed = Number(await this.redis.call('WAIT', waitReplicas, waitTimeoutMs));
-      if (confirmed < waitReplicas) throw new Error(`${confirmed} of ${waitReplicas} Valkey replicas confirmed the batch within ${waitTimeoutMs} ms`);
+      if (confirmed < waitReplicas)
+        throw new Error(`${confirmed} of ${waitReplicas} Valkey replicas confirmed the batch within ${waitTimeoutMs} ms`);
     }
     return results.map(Number);
   }

@@ -18,7 +18,7 @@ test('the two paths never share a key', () => {
   for (const k of applyKeys(weather, 'wt', 'rabbitmq', w, 1_800_000_000).keys) assert.ok(!a.has(k), k);
 });
 
-test('keys are the documented names, in the apply script\'s order', () => {
+test("keys are the documented names, in the apply script's order", () => {
   assert.deepEqual(applyKeys(weather, 'wt', 'kafka', w, 1_800_000_000).keys, [
     'wt:{kafka}:weather',
     'wt:{kafka}:total',

@@ -113,7 +113,12 @@ export function sendOne<D extends Domain>(c: Contract<D>, client: grpc.Client, i
 }
 
 /** The batch rpc, with a deadline; rejects with the gRPC status on failure. */
-export function sendBatch<D extends Domain>(c: Contract<D>, client: grpc.Client, items: readonly ItemOf<D>[], deadlineMs: number): Promise<BatchResponse> {
+export function sendBatch<D extends Domain>(
+  c: Contract<D>,
+  client: grpc.Client,
+  items: readonly ItemOf<D>[],
+  deadlineMs: number,
+): Promise<BatchResponse> {
   return call(client, c.batch, c.codec.encodeBatch(items), deadlineMs);
 }
 
@@ -228,7 +233,9 @@ export class BatchStream {
       else p.reject(statusError(r.code, r.details));
       this.#settle(s);
     });
-    call.on('error', (err: grpc.ServiceError) => this.#fail(s, lost(statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message))));
+    call.on('error', (err: grpc.ServiceError) =>
+      this.#fail(s, lost(statusError(err.code ?? grpc.status.UNAVAILABLE, err.details || err.message))),
+    );
     call.on('end', () => this.#fail(s, lost(statusError(grpc.status.UNAVAILABLE, 'the writer ended the stream'))));
     this.#session = s;
     return s;

@@ -30,22 +30,34 @@ function samples(): Tweet[] {
   let i = 0;
   for (const temperature of temps) {
     for (const humidity of [0, 1, 50, 100]) {
-      out.push({ id: `id-${i}-${'x'.repeat(i % 130 > 120 ? 100 : i % 130)}`.slice(0, 128), municipality: ms[i % 4]!, weather: ws[(i >> 2) % 4]!, temperature, humidity });
+      out.push({
+        id: `id-${i}-${'x'.repeat(i % 130 > 120 ? 100 : i % 130)}`.slice(0, 128),
+        municipality: ms[i % 4]!,
+        weather: ws[(i >> 2) % 4]!,
+        temperature,
+        humidity,
+      });
       i++;
     }
   }
   return out;
 }
 
-test('the direct codec and the proto loader read each other\'s bytes; without zero values the bytes are the same', () => {
+test("the direct codec and the proto loader read each other's bytes; without zero values the bytes are the same", () => {
   // proto3 encoders may leave zero values out (Go, C++, ours) or write them (protobufjs); both read the same.
   for (const t of samples()) {
     const ours = encodeRequest(t);
     const theirs = loader.SendTweet!.requestSerialize(t);
     if (t.temperature !== 0 && t.humidity !== 0) assert.deepEqual([...ours], [...theirs], JSON.stringify(t));
     assert.deepEqual(loader.SendTweet!.requestDeserialize(ours), t);
-    assert.deepEqual(decodeRequest(ours, () => 'unused'), { ok: true, value: t });
-    assert.deepEqual(decodeRequest(theirs, () => 'unused'), { ok: true, value: t });
+    assert.deepEqual(
+      decodeRequest(ours, () => 'unused'),
+      { ok: true, value: t },
+    );
+    assert.deepEqual(
+      decodeRequest(theirs, () => 'unused'),
+      { ok: true, value: t },
+    );
   }
   const batch = samples();
   assert.deepEqual(loader.SendTweets!.requestDeserialize(encodeBatch(batch)), { tweets: batch, seq: 0 });
@@ -62,20 +74,40 @@ test('the direct codec and the proto loader read each other\'s bytes; without ze
 
 test('the codec reads what other encoders may write: any field order, unknown fields, repeated fields', () => {
   // weather, id, unknown field 9 (varint), humidity, municipality, temperature -3 (10-byte varint)
-  const bytes = Buffer.from([0x20, 3, 0x2a, 1, 0x61, 0x48, 7, 0x18, 5, 0x08, 2, 0x10, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
-  assert.deepEqual(decodeRequest(bytes, () => 'unused'), { ok: true, value: { id: 'a', municipality: 'guatemala', temperature: -3, humidity: 5, weather: 'rainy' } });
+  const bytes = Buffer.from([
+    0x20, 3, 0x2a, 1, 0x61, 0x48, 7, 0x18, 5, 0x08, 2, 0x10, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+  ]);
+  assert.deepEqual(
+    decodeRequest(bytes, () => 'unused'),
+    { ok: true, value: { id: 'a', municipality: 'guatemala', temperature: -3, humidity: 5, weather: 'rainy' } },
+  );
 });
 
 test('a request from a seed client (no id) gets one; zero values and bad numbers are refused with the field named', () => {
   const seed = loader.SendTweet!.requestSerialize({ municipality: 'chinautla', temperature: -3, humidity: 100, weather: 'foggy' });
-  assert.deepEqual(decodeRequest(seed, () => 'made'), { ok: true, value: { id: 'made', municipality: 'chinautla', temperature: -3, humidity: 100, weather: 'foggy' } });
-  const bad = decodeRequest(loader.SendTweet!.requestSerialize({ municipality: 'municipalities_unknown', temperature: 25, humidity: 160, weather: 'weathers_unknown', id: 'x' }), () => 'y');
+  assert.deepEqual(
+    decodeRequest(seed, () => 'made'),
+    { ok: true, value: { id: 'made', municipality: 'chinautla', temperature: -3, humidity: 100, weather: 'foggy' } },
+  );
+  const bad = decodeRequest(
+    loader.SendTweet!.requestSerialize({
+      municipality: 'municipalities_unknown',
+      temperature: 25,
+      humidity: 160,
+      weather: 'weathers_unknown',
+      id: 'x',
+    }),
+    () => 'y',
+  );
   assert.equal(bad.ok, false);
   if (!bad.ok) {
     assert.deepEqual(bad.errors.map((e) => e.field).sort(), ['humidity', 'municipality', 'weather']);
     assert.match(bad.message, /humidity must be from 0 to 100; got 160/);
   }
-  const badId = decodeRequest(encodeRequest({ id: 'has space', municipality: 'mixco', temperature: 1, humidity: 1, weather: 'sunny' }), () => 'y');
+  const badId = decodeRequest(
+    encodeRequest({ id: 'has space', municipality: 'mixco', temperature: 1, humidity: 1, weather: 'sunny' }),
+    () => 'y',
+  );
   assert.equal(badId.ok, false);
 });
 
@@ -84,7 +116,11 @@ test('a batch is refused whole, naming each bad tweet by index; ids are required
   const bytes = loader.SendTweets!.requestSerialize({ tweets: [good, { ...good, id: '' }, { ...good, temperature: 61 }] });
   const d = decodeBatch(bytes);
   assert.equal(d.ok, false);
-  if (!d.ok) assert.deepEqual(d.errors.map((e) => e.field), ['tweets[1].id', 'tweets[2].temperature']);
+  if (!d.ok)
+    assert.deepEqual(
+      d.errors.map((e) => e.field),
+      ['tweets[1].id', 'tweets[2].temperature'],
+    );
   assert.equal(decodeBatch(encodeBatch([good, good, good]), 2).ok, false, 'more than the limit');
 });
 
@@ -95,7 +131,7 @@ test('malformed bytes are refused, never thrown', () => {
   assert.equal(decodeRequest(Buffer.from([0x0f]), () => 'x').ok, false, 'wire type 7');
 });
 
-test('the writer\'s service definition keeps the seed paths and the batch rpc beside them', () => {
+test("the writer's service definition keeps the seed paths and the batch rpc beside them", () => {
   const def = writerServiceDefinition(c, () => 'id');
   assert.equal(def.SendTweet!.path, '/wethertweet.WeatherTweetService/SendTweet');
   assert.equal(def.SendTweets!.path, '/wethertweet.WeatherTweetService/SendTweets');

@@ -56,7 +56,7 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
   const writerDuration = o.metrics
     ? new Histogram({
         name: 'dispatcher_writer_duration_seconds',
-        help: 'Time from a batch sent to a path\'s writers to their answer that every tweet of it is durably in the broker',
+        help: "Time from a batch sent to a path's writers to their answer that every tweet of it is durably in the broker",
         labelNames: ['path'] as const,
         buckets: LATENCY_BUCKETS,
         registers: [o.metrics],
@@ -75,7 +75,9 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
     writerDuration?.zero({ path });
     for (const outcome of ['accepted', 'failed']) outcomes?.inc({ path, outcome }, 0);
   }
-  const answered = Object.fromEntries(routes.map((p) => [p, new LatencyWindow(4096, writerDuration?.labels({ path: p }))])) as Partial<Record<BrokerPath, LatencyWindow>>;
+  const answered = Object.fromEntries(routes.map((p) => [p, new LatencyWindow(4096, writerDuration?.labels({ path: p }))])) as Partial<
+    Record<BrokerPath, LatencyWindow>
+  >;
   const timed = (path: BrokerPath, p: Promise<unknown>) => {
     const t0 = performance.now();
     return p.then((v) => {
@@ -86,9 +88,17 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
   let inFlight = 0;
 
   const app = createHttpServer({ log, bodyLimit: cfg.BODY_LIMIT_BYTES, metrics: o.metrics });
-  app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: cfg.BATCH_BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: cfg.BATCH_BODY_LIMIT_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
 
-  async function dispatch(req: FastifyRequest, reply: FastifyReply, count: number, send: (path: BrokerPath) => Promise<unknown>, ok: object) {
+  async function dispatch(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    count: number,
+    send: (path: BrokerPath) => Promise<unknown>,
+    ok: object,
+  ) {
     if (inFlight + count > cfg.MAX_PENDING) {
       return sendUnavailable(reply, `${inFlight} ${o.domain.item}s are already in flight; retry with the same ids`);
     }
@@ -99,9 +109,12 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
     } finally {
       inFlight -= count;
     }
-    if (outcomes) results.forEach((r, i) => outcomes.inc({ path: routes[i]!, outcome: r.status === 'fulfilled' ? 'accepted' : 'failed' }, count));
+    if (outcomes)
+      results.forEach((r, i) => outcomes.inc({ path: routes[i]!, outcome: r.status === 'fulfilled' ? 'accepted' : 'failed' }, count));
     const failed = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || (r.reason as Error).message || String(r.reason) }] : [],
+      r.status === 'rejected'
+        ? [{ path: routes[i]!, reason: (r.reason as grpc.ServiceError).details || (r.reason as Error).message || String(r.reason) }]
+        : [],
     );
     if (failed.length === 0) return reply.code(200).send({ ...ok, paths: routes });
     const invalid = results.some((r) => r.status === 'rejected' && (r.reason as grpc.ServiceError).code === grpc.status.INVALID_ARGUMENT);
@@ -115,7 +128,9 @@ export function buildDispatcher<D extends Domain>(o: DispatcherOptions<D>): Disp
     const v = validateItem(o.domain, req.body);
     if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
     const item = v.value;
-    return dispatch(req, reply, 1, (path) => (cfg.DISPATCH_MODE === 'batch' ? batchers[path]!.add(item) : writer(path).one(item)), { id: item.id });
+    return dispatch(req, reply, 1, (path) => (cfg.DISPATCH_MODE === 'batch' ? batchers[path]!.add(item) : writer(path).one(item)), {
+      id: item.id,
+    });
   });
 
   /**

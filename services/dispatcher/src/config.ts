@@ -10,10 +10,9 @@ export const writerAddrName = (path: BrokerPath) => `${path.toUpperCase()}_WRITE
  * resolves to every replica for several (`dns:///writer-kafka.tweets.svc.cluster.local:50051`,
  * a Kubernetes headless Service), or a list (`ipv4:127.0.0.1:50051,127.0.0.1:50061`).
  */
-const writerAddrs = Object.fromEntries(BROKERS.map((p, i) => [writerAddrName(p), grpcTarget({ default: `127.0.0.1:${50051 + i}` })])) as Record<
-  ReturnType<typeof writerAddrName>,
-  Reader<string>
->;
+const writerAddrs = Object.fromEntries(
+  BROKERS.map((p, i) => [writerAddrName(p), grpcTarget({ default: `127.0.0.1:${50051 + i}` })]),
+) as Record<ReturnType<typeof writerAddrName>, Reader<string>>;
 
 export const spec = {
   /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */
@@ -70,6 +69,7 @@ export const linkOptions = (cfg: DispatcherConfig) => ({
 
 /** The paths a route sends to, for a domain. */
 export function routeOf(d: Domain, route: DispatcherConfig['ROUTE']): readonly BrokerPath[] {
-  if (route !== 'both' && !d.paths.includes(route)) throw new Error(`ROUTE ${route} is not a path of the ${d.name} domain (${d.paths.join(', ')})`);
+  if (route !== 'both' && !d.paths.includes(route))
+    throw new Error(`ROUTE ${route} is not a path of the ${d.name} domain (${d.paths.join(', ')})`);
   return route === 'both' ? d.paths : [route];
 }

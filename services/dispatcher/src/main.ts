@@ -16,7 +16,15 @@ await runService({
     const c = contract(domain);
     const routes = routeOf(domain, cfg.ROUTE);
     const writers = Object.fromEntries(routes.map((p) => [p, grpcWriterLink(c, writerAddr(cfg, p), linkOptions(cfg))]));
-    const { app, answered, drain } = buildDispatcher({ cfg, domain, codec: c.codec, routes, writers, log, metrics: createRegistry('dispatcher') });
+    const { app, answered, drain } = buildDispatcher({
+      cfg,
+      domain,
+      codec: c.codec,
+      routes,
+      writers,
+      log,
+      metrics: createRegistry('dispatcher'),
+    });
     await app.listen({ host: cfg.HOST, port: cfg.PORT });
     log.info({ routes, port: cfg.PORT, mode: cfg.DISPATCH_MODE }, 'dispatcher listening');
     const statsTimer = setInterval(() => {

@@ -7,7 +7,14 @@ import { buildDispatcher } from '../src/app.js';
 import type { WriterLink } from '../src/writers.js';
 
 const codec = protoCodec(weather);
-const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({ id, municipality: 'guatemala', temperature: 18, humidity: 70, weather: 'cloudy', ...over });
+const tweet = (id: string, over: Partial<Tweet> = {}): Tweet => ({
+  id,
+  municipality: 'guatemala',
+  temperature: 18,
+  humidity: 70,
+  weather: 'cloudy',
+  ...over,
+});
 
 /** A writer that records what reached it and answers as the test says. */
 function fakeWriter(answer: () => Promise<unknown> = async () => ({ status: 'ok' })) {
@@ -25,7 +32,11 @@ function fakeWriter(answer: () => Promise<unknown> = async () => ({ status: 'ok'
   return { link, got };
 }
 
-function build(writers: Partial<Record<BrokerPath, WriterLink<typeof weather>>>, routes: readonly BrokerPath[] = weather.paths, mode: 'batch' | 'unary' = 'batch') {
+function build(
+  writers: Partial<Record<BrokerPath, WriterLink<typeof weather>>>,
+  routes: readonly BrokerPath[] = weather.paths,
+  mode: 'batch' | 'unary' = 'batch',
+) {
   return buildDispatcher({
     cfg: { DISPATCH_MODE: mode, BATCH_MAX: 500, MAX_PENDING: 1000, BODY_LIMIT_BYTES: 4096, BATCH_BODY_LIMIT_BYTES: 1 << 20 },
     domain: weather,
@@ -37,7 +48,12 @@ function build(writers: Partial<Record<BrokerPath, WriterLink<typeof weather>>>,
 }
 
 const postBatch = (app: ReturnType<typeof build>['app'], tweets: Tweet[]) =>
-  app.inject({ method: 'POST', url: '/v1/tweets/batch', headers: { 'content-type': 'application/x-protobuf' }, payload: codec.encodeBatch(tweets) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/tweets/batch',
+    headers: { 'content-type': 'application/x-protobuf' },
+    payload: codec.encodeBatch(tweets),
+  });
 
 test('a batch goes to every routed writer as it came; 200 only when all have it durably', async () => {
   const k = fakeWriter();
@@ -50,12 +66,18 @@ test('a batch goes to every routed writer as it came; 200 only when all have it 
 });
 
 test('a writer that fails makes it a 503 naming the path; one that finds it invalid a 422', async () => {
-  const down = build({ kafka: fakeWriter().link, rabbitmq: fakeWriter(() => Promise.reject(statusError(grpc.status.UNAVAILABLE, 'rabbitmq publish failed'))).link });
+  const down = build({
+    kafka: fakeWriter().link,
+    rabbitmq: fakeWriter(() => Promise.reject(statusError(grpc.status.UNAVAILABLE, 'rabbitmq publish failed'))).link,
+  });
   const res = await postBatch(down.app, [tweet('c')]);
   assert.equal(res.statusCode, 503);
   assert.equal(res.headers['retry-after'], '1');
   assert.match(res.json().detail, /not durably accepted by: rabbitmq \(rabbitmq publish failed\)/);
-  const invalid = build({ kafka: fakeWriter(() => Promise.reject(statusError(grpc.status.INVALID_ARGUMENT, 'humidity must be from 0 to 100'))).link, rabbitmq: fakeWriter().link });
+  const invalid = build({
+    kafka: fakeWriter(() => Promise.reject(statusError(grpc.status.INVALID_ARGUMENT, 'humidity must be from 0 to 100'))).link,
+    rabbitmq: fakeWriter().link,
+  });
   assert.equal((await postBatch(invalid.app, [tweet('d')])).statusCode, 422);
 });
 
@@ -64,9 +86,17 @@ test('an invalid batch is refused whole, naming each tweet by index, and reaches
   const { app } = build({ kafka: k.link }, ['kafka']);
   const res = await postBatch(app, [tweet('e'), tweet('f', { temperature: 61 })]);
   assert.equal(res.statusCode, 422);
-  assert.deepEqual(res.json().errors.map((e: { field: string }) => e.field), ['tweets[1].temperature']);
+  assert.deepEqual(
+    res.json().errors.map((e: { field: string }) => e.field),
+    ['tweets[1].temperature'],
+  );
   assert.deepEqual(k.got, []);
-  const wrongType = await app.inject({ method: 'POST', url: '/v1/tweets/batch', headers: { 'content-type': 'application/json' }, payload: '[]' });
+  const wrongType = await app.inject({
+    method: 'POST',
+    url: '/v1/tweets/batch',
+    headers: { 'content-type': 'application/json' },
+    payload: '[]',
+  });
   assert.equal(wrongType.statusCode, 415);
 });
 
@@ -75,7 +105,10 @@ test('single JSON tweets: batched per writer by default, the seed rpc per tweet 
   const batched = build({ kafka: k.link }, ['kafka']);
   const send = (app: typeof batched.app, t: Tweet) => app.inject({ method: 'POST', url: '/v1/tweets', payload: t });
   const answers = await Promise.all([send(batched.app, tweet('g')), send(batched.app, tweet('h'))]);
-  assert.deepEqual(answers.map((a) => a.statusCode), [200, 200]);
+  assert.deepEqual(
+    answers.map((a) => a.statusCode),
+    [200, 200],
+  );
   assert.deepEqual(k.got, [{ kind: 'batch', ids: ['g', 'h'] }]);
   const u = fakeWriter();
   const unary = build({ kafka: u.link }, ['kafka'], 'unary');

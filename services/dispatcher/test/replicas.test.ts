@@ -20,7 +20,16 @@ async function replica(opts: { maxConnectionAgeMs?: number } = {}) {
     ready: () => true,
     close: async () => {},
   };
-  const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: 0, log, idleCloseMs: 1000, maxConnectionAgeGraceMs: 10_000, ...opts });
+  const server = await startWriterServer({
+    domain: weather,
+    publisher,
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    idleCloseMs: 1000,
+    maxConnectionAgeGraceMs: 10_000,
+    ...opts,
+  });
   return { published, server };
 }
 
@@ -30,7 +39,11 @@ test('batches spread over every writer replica the target lists, each tweet publ
   // A stream stays where it was opened; at the first batches only the replica that connected first
   // may be ready, so the spread comes as streams age out and reopen round-robin.
   const replicas = [await replica(), await replica()];
-  const link = grpcWriterLink(contract(weather), `ipv4:${replicas.map((r) => `127.0.0.1:${r.server.port}`).join(',')}`, { deadlineMs: 30_000, streams: 4, streamMaxAgeMs: 100 });
+  const link = grpcWriterLink(contract(weather), `ipv4:${replicas.map((r) => `127.0.0.1:${r.server.port}`).join(',')}`, {
+    deadlineMs: 30_000,
+    streams: 4,
+    streamMaxAgeMs: 100,
+  });
   try {
     let sent = 0;
     const until = Date.now() + 30_000; // a bound on a hung channel, not a speed
@@ -56,14 +69,23 @@ test('a replica that comes up later gets streams once the old ones age out, and 
   const later = await replica();
   const laterPort = later.server.port;
   await later.server.stop();
-  const link = grpcWriterLink(contract(weather), `ipv4:127.0.0.1:${first.server.port},127.0.0.1:${laterPort}`, { deadlineMs: 30_000, streams: 2, streamMaxAgeMs: 200 });
+  const link = grpcWriterLink(contract(weather), `ipv4:127.0.0.1:${first.server.port},127.0.0.1:${laterPort}`, {
+    deadlineMs: 30_000,
+    streams: 2,
+    streamMaxAgeMs: 200,
+  });
   let revived: Awaited<ReturnType<typeof replica>> | undefined;
   try {
     for (let b = 0; b < 10; b++) await link.stream(batchOf(`early${b}`, 3));
     assert.equal(first.published.length, 30, 'with one replica up, it takes every batch');
     revived = await (async () => {
       const published: string[] = [];
-      const publisher: Publisher = { broker: 'kafka', publish: async (items) => void published.push(...items.map((t) => t.id)), ready: () => true, close: async () => {} };
+      const publisher: Publisher = {
+        broker: 'kafka',
+        publish: async (items) => void published.push(...items.map((t) => t.id)),
+        ready: () => true,
+        close: async () => {},
+      };
       const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: laterPort, log, idleCloseMs: 1000 });
       return { published, server };
     })();
@@ -101,7 +123,16 @@ test("a batch whose connection a writer closes under it (its maximum age's grace
     ready: () => true,
     close: async () => {},
   };
-  const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: 0, log, idleCloseMs: 1000, maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100 });
+  const server = await startWriterServer({
+    domain: weather,
+    publisher,
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    idleCloseMs: 1000,
+    maxConnectionAgeMs: 300,
+    maxConnectionAgeGraceMs: 100,
+  });
   const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 1, streamMaxAgeMs: 10_000 });
   try {
     await link.stream(batchOf('dropped', 4));
@@ -130,11 +161,25 @@ test('a batch whose stream ends without a status as its connection is dropped (I
     ready: () => true,
     close: async () => {},
   };
-  const server = await startWriterServer({ domain: weather, publisher, host: '127.0.0.1', port: 0, log, idleCloseMs: 1000, maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100 });
+  const server = await startWriterServer({
+    domain: weather,
+    publisher,
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    idleCloseMs: 1000,
+    maxConnectionAgeMs: 300,
+    maxConnectionAgeGraceMs: 100,
+  });
   const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 2, streamMaxAgeMs: 10_000 });
   try {
     await Promise.all([link.stream(batchOf('slow', 4)), link.stream(batchOf('fast', 4))]);
-    for (const b of ['slow', 'fast']) assert.deepEqual([...new Set(published.filter((id) => id.startsWith(b)))].sort(), Array.from({ length: 4 }, (_, i) => `${b}-${i}`), `every tweet of the ${b} batch published`);
+    for (const b of ['slow', 'fast'])
+      assert.deepEqual(
+        [...new Set(published.filter((id) => id.startsWith(b)))].sort(),
+        Array.from({ length: 4 }, (_, i) => `${b}-${i}`),
+        `every tweet of the ${b} batch published`,
+      );
   } finally {
     link.close();
     await server.stop();

@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { breakdownRows, formatErrors, isGroup, summaryRows, totalsRows, validateFields, validateId, type BrokerPath, type Domain, type Item, type StatsOf } from '@tweets/domain';
+import {
+  breakdownRows,
+  formatErrors,
+  isGroup,
+  summaryRows,
+  totalsRows,
+  validateFields,
+  validateId,
+  type BrokerPath,
+  type Domain,
+  type Item,
+  type StatsOf,
+} from '@tweets/domain';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { Counter, type Logger, type Registry } from '@tweets/kit';
 import type { ApiConfig } from './config.js';
@@ -43,7 +55,9 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         registers: [o.metrics],
       })
     : undefined;
-  const [accepted, rejected, unavailable] = (['accepted', 'rejected', 'unavailable'] as const).map((outcome) => received?.labels({ outcome }));
+  const [accepted, rejected, unavailable] = (['accepted', 'rejected', 'unavailable'] as const).map((outcome) =>
+    received?.labels({ outcome }),
+  );
   for (const c of [accepted, rejected, unavailable]) c?.inc(0); // every series from the start, at zero
   // Every answer to POST <resource> is counted once by its status: 2xx accepted, 503 unavailable, other 4xx rejected.
   if (received) {
@@ -72,7 +86,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (!v.ok) return sendProblem(reply, 422, 'Unprocessable Content', formatErrors(v.errors), { errors: v.errors });
     const id = (key as string | undefined) ?? makeId();
     if (inFlight >= cfg.MAX_IN_FLIGHT) {
-      return sendUnavailable(reply, `${domain.item} ${id} was not accepted: ${inFlight} ${domain.item}s are already in flight; retry with the same Idempotency-Key`, { id });
+      return sendUnavailable(
+        reply,
+        `${domain.item} ${id} was not accepted: ${inFlight} ${domain.item}s are already in flight; retry with the same Idempotency-Key`,
+        { id },
+      );
     }
     inFlight++;
     let outcome;
@@ -130,8 +148,12 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const path = (q.path ?? domain.paths[0]) as BrokerPath;
     const limit = q.limit === undefined ? 20 : Number(q.limit);
     const errors = [
-      ...(domain.paths.includes(path) ? [] : [{ field: 'path', reason: `must be one of ${domain.paths.join(', ')}; got ${JSON.stringify(String(path).slice(0, 40))}` }]),
-      ...(Number.isInteger(limit) && limit >= 1 && limit <= RECENT_MAX ? [] : [{ field: 'limit', reason: `must be an integer from 1 to ${RECENT_MAX}` }]),
+      ...(domain.paths.includes(path)
+        ? []
+        : [{ field: 'path', reason: `must be one of ${domain.paths.join(', ')}; got ${JSON.stringify(String(path).slice(0, 40))}` }]),
+      ...(Number.isInteger(limit) && limit >= 1 && limit <= RECENT_MAX
+        ? []
+        : [{ field: 'limit', reason: `must be an integer from 1 to ${RECENT_MAX}` }]),
     ];
     if (errors.length > 0) return sendProblem(reply, 400, 'Bad Request', formatErrors(errors), { errors });
     try {

@@ -48,9 +48,19 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     connectTimeout: Math.min(1000, o.timeoutMs),
   });
 
-  async function post(path: string, contentType: string, body: Buffer | string): Promise<{ status: number; problem: { detail?: string; errors?: { field: string; reason: string }[] } }> {
+  async function post(
+    path: string,
+    contentType: string,
+    body: Buffer | string,
+  ): Promise<{ status: number; problem: { detail?: string; errors?: { field: string; reason: string }[] } }> {
     const t0 = performance.now();
-    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(o.timeoutMs) });
+    const res = await pool.request({
+      path,
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
     if (res.statusCode >= 300) return { status: res.statusCode, problem: (await res.body.json().catch(() => ({}))) as never };
     await res.body.dump();
     latency.record(performance.now() - t0);
@@ -96,7 +106,9 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       }
       return tweets.map((_, i): Outcome => {
         const why = invalid.get(i);
-        return why ? { status: 'invalid', detail: why } : { status: 'unavailable', detail: `another tweet of its batch was refused (${detail})` };
+        return why
+          ? { status: 'invalid', detail: why }
+          : { status: 'unavailable', detail: `another tweet of its batch was refused (${detail})` };
       });
     }
     return tweets.map(() => ({ status: 'unavailable', detail }));

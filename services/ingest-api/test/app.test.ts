@@ -21,7 +21,12 @@ function build(answer: (t: Item) => Outcome | Promise<Outcome> = () => ({ status
     makeId: () => 'made-id',
   });
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: '/tweets', headers: { 'content-type': 'application/json', ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+    app.inject({
+      method: 'POST',
+      url: '/tweets',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   return { app, forwarded, post };
 }
 
@@ -31,7 +36,10 @@ test('202 with the Idempotency-Key as the id once forwarded; without a key the A
   assert.equal(r.statusCode, 202);
   assert.deepEqual(r.json(), { id: 'k-1' });
   assert.deepEqual((await post(good)).json(), { id: 'made-id' });
-  assert.deepEqual(forwarded, [{ id: 'k-1', ...good }, { id: 'made-id', ...good }]);
+  assert.deepEqual(forwarded, [
+    { id: 'k-1', ...good },
+    { id: 'made-id', ...good },
+  ]);
 });
 
 test('enums by their proto number (the proto3 JSON mapping) are taken and forwarded by name; 0 is refused', async () => {
@@ -57,7 +65,11 @@ test('bad input gets a problem naming the field, and is never forwarded', async 
     const r = await post(body, headers);
     assert.equal(r.statusCode, status, r.body);
     assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-    if (field) assert.ok(r.json().errors.some((e: { field: string }) => e.field === field), r.body);
+    if (field)
+      assert.ok(
+        r.json().errors.some((e: { field: string }) => e.field === field),
+        r.body,
+      );
   }
   assert.deepEqual(forwarded, []);
 });
@@ -87,10 +99,16 @@ test('past MAX_IN_FLIGHT a tweet is refused at once with a 503, so memory stays 
 
 test('GET /recent checks its path and limit; GET /stats answers 503 while Valkey is down', async () => {
   const { app } = build();
-  assert.deepEqual((await app.inject('/recent?path=rabbitmq&limit=5')).json(), { path: 'rabbitmq', items: [{ path: 'rabbitmq', limit: 5 }] });
+  assert.deepEqual((await app.inject('/recent?path=rabbitmq&limit=5')).json(), {
+    path: 'rabbitmq',
+    items: [{ path: 'rabbitmq', limit: 5 }],
+  });
   const bad = await app.inject('/recent?path=nope&limit=500');
   assert.equal(bad.statusCode, 400);
-  assert.deepEqual(bad.json().errors.map((e: { field: string }) => e.field), ['path', 'limit']);
+  assert.deepEqual(
+    bad.json().errors.map((e: { field: string }) => e.field),
+    ['path', 'limit'],
+  );
   const down = buildApi({
     cfg: { BODY_LIMIT_BYTES: 1024, MAX_IN_FLIGHT: 1 },
     domain: weather,
@@ -105,14 +123,26 @@ test('GET /recent checks its path and limit; GET /stats answers 503 while Valkey
 });
 
 test('the dashboards read one municipality as a table: a row per condition with a column per path, and reports and averages per path; /metrics counts the outcomes', async () => {
-  const counts = (n: number) => ({ mixco: { sunny: n, cloudy: 2, rainy: 0, foggy: 1 }, guatemala: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 }, amatitlan: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 }, chinautla: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 } });
-  const averages = { mixco: { reports: 6, temperature: 21.5, humidity: 50 }, guatemala: { reports: 0, temperature: null, humidity: null }, amatitlan: { reports: 0, temperature: null, humidity: null }, chinautla: { reports: 0, temperature: null, humidity: null } };
+  const counts = (n: number) => ({
+    mixco: { sunny: n, cloudy: 2, rainy: 0, foggy: 1 },
+    guatemala: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 },
+    amatitlan: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 },
+    chinautla: { sunny: 0, cloudy: 0, rainy: 0, foggy: 0 },
+  });
+  const averages = {
+    mixco: { reports: 6, temperature: 21.5, humidity: 50 },
+    guatemala: { reports: 0, temperature: null, humidity: null },
+    amatitlan: { reports: 0, temperature: null, humidity: null },
+    chinautla: { reports: 0, temperature: null, humidity: null },
+  };
   const metrics = createRegistry('ingest-api', { defaults: false });
   const app = buildApi({
     cfg: { BODY_LIMIT_BYTES: 1024, MAX_IN_FLIGHT: 100 },
     domain: weather,
     forwarder: { forward: async () => ({ status: 'accepted' as const }) },
-    stats: async () => ({ paths: { kafka: { total: 6, counts: counts(3), averages }, rabbitmq: { total: 5, counts: counts(2), averages } } }),
+    stats: async () => ({
+      paths: { kafka: { total: 6, counts: counts(3), averages }, rabbitmq: { total: 5, counts: counts(2), averages } },
+    }),
     recent: async () => [],
     log: pino({ level: 'silent' }),
     metrics,
@@ -132,12 +162,20 @@ test('the dashboards read one municipality as a table: a row per condition with 
   const bad = await app.inject({ method: 'GET', url: '/stats/breakdown?group=antigua' });
   assert.equal(bad.statusCode, 400);
   assert.match(bad.json().detail, /group must be one of mixco, guatemala, amatitlan, chinautla; got "antigua"/);
-  const send = (body: unknown) => app.inject({ method: 'POST', url: '/tweets', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const send = (body: unknown) =>
+    app.inject({ method: 'POST', url: '/tweets', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
   await send(good);
   await send(good);
   await send({ ...good, humidity: 101 });
   const text = await (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  const sample = (name: string, labels: string) => new RegExp(`^${name}\\{(?=[^}]*service="ingest-api")${labels.split(',').map((l) => `(?=[^}]*${l})`).join('')}[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1];
+  const sample = (name: string, labels: string) =>
+    new RegExp(
+      `^${name}\\{(?=[^}]*service="ingest-api")${labels
+        .split(',')
+        .map((l) => `(?=[^}]*${l})`)
+        .join('')}[^}]*\\} (\\S+)$`,
+      'm',
+    ).exec(text)?.[1];
   assert.equal(sample('tweets_received_total', 'outcome="accepted"'), '2');
   assert.equal(sample('tweets_received_total', 'outcome="rejected"'), '1');
   assert.equal(sample('tweets_received_total', 'outcome="unavailable"'), '0');
@@ -155,14 +193,24 @@ test('the Black Friday domain: POST /sales takes a sale, forwards it by name, an
     log: pino({ level: 'silent' }),
     makeId: () => 'made-id',
   });
-  const post = (body: unknown, url = '/sales') => app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const post = (body: unknown, url = '/sales') =>
+    app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
   const sale = { categoria: 'Electronica', producto_id: 'SKU-9', precio: 19.99, cantidad_vendida: 2 };
   assert.equal((await post(sale)).statusCode, 202);
   assert.equal((await post({ ...sale, categoria: 3 })).statusCode, 202);
-  assert.deepEqual(forwarded, [{ id: 'made-id', ...sale }, { id: 'made-id', ...sale, categoria: 'Hogar' }]);
+  assert.deepEqual(forwarded, [
+    { id: 'made-id', ...sale },
+    { id: 'made-id', ...sale, categoria: 'Hogar' },
+  ]);
   const bad = await post({ categoria: 'Juguetes', producto_id: '', precio: 1.999, cantidad_vendida: 0, weather: 'sunny' });
   assert.equal(bad.statusCode, 422);
-  assert.deepEqual(bad.json().errors.map((e: { field: string }) => e.field).sort(), ['cantidad_vendida', 'categoria', 'precio', 'producto_id', 'weather']);
+  assert.deepEqual(
+    bad
+      .json()
+      .errors.map((e: { field: string }) => e.field)
+      .sort(),
+    ['cantidad_vendida', 'categoria', 'precio', 'producto_id', 'weather'],
+  );
   assert.equal((await post(sale, '/tweets')).statusCode, 404, 'a sales API serves no tweets');
   assert.equal(forwarded.length, 2, 'bad input is never forwarded');
 });

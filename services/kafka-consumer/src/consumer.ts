@@ -68,7 +68,9 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
     uncommitted.clear();
     lastCommit = Date.now();
     try {
-      await consumer.commit({ offsets: taken.map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })) });
+      await consumer.commit({
+        offsets: taken.map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })),
+      });
     } catch (err) {
       // Back for the next commit, unless a later batch of the partition went past them meanwhile.
       for (const [partition, offset] of taken) if (!uncommitted.has(partition)) uncommitted.set(partition, offset);
@@ -101,11 +103,14 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
   });
 
   // When the load stops, what was applied last is committed within an interval too.
-  const commitTimer = setInterval(() => {
-    if (!stopping && Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) {
-      commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'offset commit failed; retried with the next'));
-    }
-  }, Math.max(50, cfg.COMMIT_INTERVAL_MS));
+  const commitTimer = setInterval(
+    () => {
+      if (!stopping && Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) {
+        commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'offset commit failed; retried with the next'));
+      }
+    },
+    Math.max(50, cfg.COMMIT_INTERVAL_MS),
+  );
   commitTimer.unref();
 
   return {
@@ -117,7 +122,9 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
       clearInterval(commitTimer);
       await stream.close();
       await loop;
-      await commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'last offset commit failed; those messages will be redelivered'));
+      await commit().catch((err: Error) =>
+        log.warn({ err: { message: err.message } }, 'last offset commit failed; those messages will be redelivered'),
+      );
       await consumer.close();
       await dlq.close();
     },

@@ -52,8 +52,12 @@ export async function startRabbitConsumer<D extends Domain>(cfg: RabbitConsumerC
         poison.map(
           (p) =>
             new Promise<void>((resolve, reject) =>
-              l.dlq.publish('', dlqName, p.body, { persistent: true, messageId: p.messageId, headers: { [POISON_REASON_HEADER]: p.reason } }, (err: unknown) =>
-                err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+              l.dlq.publish(
+                '',
+                dlqName,
+                p.body,
+                { persistent: true, messageId: p.messageId, headers: { [POISON_REASON_HEADER]: p.reason } },
+                (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
               ),
             ),
         ),

@@ -50,7 +50,12 @@ export async function createKafkaPublisher(cfg: KafkaConfig, domain: Domain, log
   );
   return {
     broker: 'kafka',
-    publish: (tweets) => withTimeout(batcher.addAll(tweets).then(() => undefined), cfg.PUBLISH_TIMEOUT_MS, 'kafka'),
+    publish: (tweets) =>
+      withTimeout(
+        batcher.addAll(tweets).then(() => undefined),
+        cfg.PUBLISH_TIMEOUT_MS,
+        'kafka',
+      ),
     // The producer connects on demand, at the next send: a writer that stopped
     // serving while the broker was away would never get a send to find it back.
     ready: () => true,
@@ -117,7 +122,13 @@ export async function createRabbitPublisher(cfg: RabbitConfig, domain: Domain, l
       for (const m of msgs) {
         pending += m.count;
         try {
-          ch.publish('', cfg.RABBITMQ_QUEUE, m.body, { persistent: true, messageId: m.messageId, contentType: m.contentType }, confirmed(m.count));
+          ch.publish(
+            '',
+            cfg.RABBITMQ_QUEUE,
+            m.body,
+            { persistent: true, messageId: m.messageId, contentType: m.contentType },
+            confirmed(m.count),
+          );
         } catch (err) {
           // The channel closed under us: its close fails every callback already registered.
           pending -= m.count;

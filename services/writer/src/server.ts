@@ -25,7 +25,14 @@ export async function startWriterServer(o: {
   metrics?: Registry;
 }) {
   const c = contract(o.domain);
-  const writer = createWriter({ publisher: o.publisher, rpc: o.domain.proto.rpc, statusField: o.domain.proto.statusField, item: o.domain.item, log: o.log, metrics: o.metrics });
+  const writer = createWriter({
+    publisher: o.publisher,
+    rpc: o.domain.proto.rpc,
+    statusField: o.domain.proto.statusField,
+    item: o.domain.item,
+    log: o.log,
+    metrics: o.metrics,
+  });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [c.serviceName]: 'NOT_SERVING' });
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,

@@ -45,11 +45,21 @@ export function createWriter(o: WriterOptions): Writer {
   const streams = new Set<StreamState>();
   const broker = o.publisher.broker;
   const m = o.metrics && {
-    tweets: new Counter({ name: `writer_published_${o.item}s_total`, help: `${o.item}s the broker acknowledged durably`, labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
-    failures: new Counter({ name: 'writer_publish_failures_total', help: 'Publishes the broker did not acknowledge (the caller gets UNAVAILABLE and retries the same ids)', labelNames: ['broker'] as const, registers: [o.metrics] }).labels({ broker }),
+    tweets: new Counter({
+      name: `writer_published_${o.item}s_total`,
+      help: `${o.item}s the broker acknowledged durably`,
+      labelNames: ['broker'] as const,
+      registers: [o.metrics],
+    }).labels({ broker }),
+    failures: new Counter({
+      name: 'writer_publish_failures_total',
+      help: 'Publishes the broker did not acknowledge (the caller gets UNAVAILABLE and retries the same ids)',
+      labelNames: ['broker'] as const,
+      registers: [o.metrics],
+    }).labels({ broker }),
     duration: new Histogram({
       name: 'writer_publish_duration_seconds',
-      help: 'Time from a call\'s tweets handed to the broker client to the broker\'s durable ack of all of them',
+      help: "Time from a call's tweets handed to the broker client to the broker's durable ack of all of them",
       labelNames: ['broker'] as const,
       buckets: LATENCY_BUCKETS,
       registers: [o.metrics],

@@ -15,7 +15,8 @@ function fakePublisher() {
   const calls: { ids: string[]; settle: (err?: Error) => void }[] = [];
   const publisher: Publisher = {
     broker: 'kafka',
-    publish: (items: readonly Item[]) => new Promise<void>((resolve, reject) => calls.push({ ids: items.map((t) => t.id), settle: (err) => (err ? reject(err) : resolve()) })),
+    publish: (items: readonly Item[]) =>
+      new Promise<void>((resolve, reject) => calls.push({ ids: items.map((t) => t.id), settle: (err) => (err ? reject(err) : resolve()) })),
     ready: () => true,
     close: async () => {},
   };
@@ -25,15 +26,24 @@ function fakePublisher() {
 const rpc = weather.proto.rpc;
 const unary = <T>(writer: ReturnType<typeof createWriter>, name: string, request: unknown) =>
   new Promise<{ err: grpc.ServiceError | null; res?: T }>((resolve) =>
-    (writer.implementation[name] as grpc.handleUnaryCall<unknown, T>)({ request } as grpc.ServerUnaryCall<unknown, T>, (err, res) => resolve({ err: err as grpc.ServiceError | null, res: res ?? undefined })),
+    (writer.implementation[name] as grpc.handleUnaryCall<unknown, T>)({ request } as grpc.ServerUnaryCall<unknown, T>, (err, res) =>
+      resolve({ err: err as grpc.ServiceError | null, res: res ?? undefined }),
+    ),
   );
 
 test('the seed rpc answers only after the broker acked; a broker failure is UNAVAILABLE; bad input never reaches it', async () => {
   const { publisher, calls } = fakePublisher();
   const writer = createWriter({ publisher, rpc, statusField: 'status', item: 'tweet', log: pino({ level: 'silent' }) });
-  const answer = unary<{ status: string; id: string }>(writer, rpc.one, codec.decodeRequest(codec.encodeRequest(tweet('t1')), () => 'x'));
+  const answer = unary<{ status: string; id: string }>(
+    writer,
+    rpc.one,
+    codec.decodeRequest(codec.encodeRequest(tweet('t1')), () => 'x'),
+  );
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(calls.map((c) => c.ids), [['t1']]);
+  assert.deepEqual(
+    calls.map((c) => c.ids),
+    [['t1']],
+  );
   calls[0]!.settle();
   assert.deepEqual(await answer, { err: null, res: { status: 'ok', id: 't1' } });
 
@@ -44,14 +54,28 @@ test('the seed rpc answers only after the broker acked; a broker failure is UNAV
   assert.equal(f.err?.code, grpc.status.UNAVAILABLE);
   assert.match(f.err!.details, /kafka publish failed: no durable ack/);
 
-  const bad = await unary(writer, rpc.one, codec.decodeRequest(Buffer.from([0x18, 0xe5, 0x01]), () => 'y'));
+  const bad = await unary(
+    writer,
+    rpc.one,
+    codec.decodeRequest(Buffer.from([0x18, 0xe5, 0x01]), () => 'y'),
+  );
   assert.equal(bad.err?.code, grpc.status.INVALID_ARGUMENT);
   assert.equal(calls.length, 2);
 });
 
 /** A server-side duplex stream, as grpc-js hands one to the handler. */
 function fakeStream() {
-  const call = Object.assign(new EventEmitter(), { written: [] as BatchResponse[], ended: false, write(r: BatchResponse) { this.written.push(r); return true; }, end() { this.ended = true; } });
+  const call = Object.assign(new EventEmitter(), {
+    written: [] as BatchResponse[],
+    ended: false,
+    write(r: BatchResponse) {
+      this.written.push(r);
+      return true;
+    },
+    end() {
+      this.ended = true;
+    },
+  });
   return call;
 }
 
@@ -65,7 +89,10 @@ test('batches on a stream are answered by their seq as each is published; draini
   call.emit('data', { ...batch(2, ['c']), seq: 2 });
   call.emit('data', { ok: false, errors: [], message: 'tweets[0].humidity must be from 0 to 100; got 150', seq: 3 });
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(call.written.map((w) => [w.seq, w.code]), [[3, grpc.status.INVALID_ARGUMENT]]);
+  assert.deepEqual(
+    call.written.map((w) => [w.seq, w.code]),
+    [[3, grpc.status.INVALID_ARGUMENT]],
+  );
   calls[1]!.settle();
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(call.written.map((w) => [w.seq, w.code, w.count]).slice(1), [[2, 0, 1]], 'answered out of order, by seq');
@@ -76,6 +103,9 @@ test('batches on a stream are answered by their seq as each is published; draini
   assert.equal(call.ended, false, 'a batch is still in flight');
   calls[0]!.settle();
   await draining;
-  assert.deepEqual(call.written.find((w) => w.seq === 1), { status: 'ok', seq: 1, count: 2, code: 0, details: '' });
+  assert.deepEqual(
+    call.written.find((w) => w.seq === 1),
+    { status: 'ok', seq: 1, count: 2, code: 0, details: '' },
+  );
   assert.equal(call.ended, true);
 });

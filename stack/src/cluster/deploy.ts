@@ -17,7 +17,12 @@ export type Kubectl = (args: string[], input?: string) => { ok: boolean; out: st
 /** kubectl (the one built with the node) as the node's administrator. */
 export function kubectlFor(bin: string): Kubectl {
   return (args, input) => {
-    const r = spawnSync(bin, ['--kubeconfig', join(STATE, 'admin.kubeconfig'), ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 });
+    const r = spawnSync(bin, ['--kubeconfig', join(STATE, 'admin.kubeconfig'), ...args], {
+      input,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 600_000,
+    });
     return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
   };
 }
@@ -78,7 +83,13 @@ export function clusterSecrets(): Record<string, string> {
 }
 
 /** `kubectl create secret|configmap ... --dry-run=client -o yaml`, applied: created or updated. */
-function applyGeneric(k: Kubectl, kind: 'secret generic' | 'secret docker-registry' | 'configmap', ns: string, name: string, args: string[]): void {
+function applyGeneric(
+  k: Kubectl,
+  kind: 'secret generic' | 'secret docker-registry' | 'configmap',
+  ns: string,
+  name: string,
+  args: string[],
+): void {
   const yaml = must(k(['create', ...kind.split(' '), name, '-n', ns, ...args, '--dry-run=client', '-o', 'yaml']), `${kind} ${ns}/${name}`);
   must(k(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml), `apply ${kind} ${ns}/${name}`);
 }
@@ -126,13 +137,24 @@ export const PULL_SECRETS = ['tweets/registry-pull', 'loadtest/registry-pull'];
 export function applySecrets(k: Kubectl): void {
   for (const [ref, values] of Object.entries(clusterSecretValues())) {
     const [ns, name] = ref.split('/') as [string, string];
-    if (Object.keys(values).join() !== CLUSTER_SECRETS[ref as keyof typeof CLUSTER_SECRETS].join()) throw new Error(`${ref}: its keys are not CLUSTER_SECRETS'`);
-    applyGeneric(k, 'secret generic', ns, name, Object.entries(values).map(([key, v]) => `--from-literal=${key}=${v}`));
+    if (Object.keys(values).join() !== CLUSTER_SECRETS[ref as keyof typeof CLUSTER_SECRETS].join())
+      throw new Error(`${ref}: its keys are not CLUSTER_SECRETS'`);
+    applyGeneric(
+      k,
+      'secret generic',
+      ns,
+      name,
+      Object.entries(values).map(([key, v]) => `--from-literal=${key}=${v}`),
+    );
   }
   for (const ref of PULL_SECRETS) {
     const [ns, name] = ref.split('/') as [string, string];
     if (!k(['get', 'namespace', ns]).ok) continue;
-    applyGeneric(k, 'secret docker-registry', ns, name, [`--docker-server=${REGISTRY}`, '--docker-username=tweets', `--docker-password=${clusterSecrets().registry}`]);
+    applyGeneric(k, 'secret docker-registry', ns, name, [
+      `--docker-server=${REGISTRY}`,
+      '--docker-username=tweets',
+      `--docker-password=${clusterSecrets().registry}`,
+    ]);
   }
 }
 
@@ -154,7 +176,9 @@ export function applyVolumes(k: Kubectl, count = 12): void {
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName: 'local',
         local: { path },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE.name] }] }] } },
+        nodeAffinity: {
+          required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE.name] }] }] },
+        },
       },
     };
   });
@@ -205,4 +229,3 @@ export function waitReady(k: Kubectl, namespaces: string[], timeoutSec = 900): v
 }
 
 export const APP_NAMESPACES = ['kafka', 'rabbitmq', 'valkey', 'registry', 'tweets', 'nginx-ingress'];
-

@@ -23,7 +23,8 @@ export const bridgeUp = (): boolean => ok('ip', ['link', 'show', NODE.bridge]);
 
 export function setUpHost(): void {
   if (!ok('ip', ['link', 'show', NODE.bridge])) execFileSync('ip', ['link', 'add', NODE.bridge, 'type', 'bridge']);
-  if (!run('ip', ['-o', 'addr', 'show', 'dev', NODE.bridge]).stdout.includes(`${NODE.ip}/`)) execFileSync('ip', ['addr', 'add', `${NODE.ip}/24`, 'dev', NODE.bridge]);
+  if (!run('ip', ['-o', 'addr', 'show', 'dev', NODE.bridge]).stdout.includes(`${NODE.ip}/`))
+    execFileSync('ip', ['addr', 'add', `${NODE.ip}/24`, 'dev', NODE.bridge]);
   execFileSync('ip', ['link', 'set', NODE.bridge, 'up']);
   execFileSync('sysctl', ['-qw', `net.ipv4.conf.${NODE.bridge}.forwarding=1`]);
   mkdirSync(STATE, { recursive: true });
@@ -35,7 +36,13 @@ export function setUpHost(): void {
 }
 
 /** The kubelet's iptables chains, each table's. */
-const KUBELET_CHAINS: [string, string][] = [['filter', 'KUBE-FIREWALL'], ['mangle', 'KUBE-IPTABLES-HINT'], ['mangle', 'KUBE-KUBELET-CANARY'], ['nat', 'KUBE-KUBELET-CANARY'], ['filter', 'KUBE-KUBELET-CANARY']];
+const KUBELET_CHAINS: [string, string][] = [
+  ['filter', 'KUBE-FIREWALL'],
+  ['mangle', 'KUBE-IPTABLES-HINT'],
+  ['mangle', 'KUBE-KUBELET-CANARY'],
+  ['nat', 'KUBE-KUBELET-CANARY'],
+  ['filter', 'KUBE-KUBELET-CANARY'],
+];
 
 /**
  * kube-router's iptables chains (KUBE-ROUTER-*, per policy KUBE-NWPLCY-*, per pod KUBE-POD-FW-*), the jumps
@@ -46,15 +53,24 @@ function removeKubeRouterRules(): void {
   const ours = /^KUBE-(ROUTER|NWPLCY|POD-FW)/;
   for (const ipt of ['iptables', 'ip6tables']) {
     for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
-      for (const rule of run(ipt, ['-S', chain]).stdout.split('\n').filter((r) => / -j KUBE-ROUTER-/.test(r))) {
+      for (const rule of run(ipt, ['-S', chain])
+        .stdout.split('\n')
+        .filter((r) => / -j KUBE-ROUTER-/.test(r))) {
         spawnSync(ipt, ['-D', ...splitRule(rule.replace(/^-A /, ''))]);
       }
     }
-    const chains = run(ipt, ['-S']).stdout.split('\n').filter((l) => l.startsWith('-N ')).map((l) => l.slice(3)).filter((c) => ours.test(c));
+    const chains = run(ipt, ['-S'])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('-N '))
+      .map((l) => l.slice(3))
+      .filter((c) => ours.test(c));
     for (const c of chains) run(ipt, ['-F', c]);
     for (const c of chains) run(ipt, ['-X', c]);
   }
-  for (const set of run('ipset', ['list', '-n']).stdout.split('\n').filter((n) => /^(KUBE-|inet6:KUBE-)/.test(n))) run('ipset', ['destroy', set]);
+  for (const set of run('ipset', ['list', '-n'])
+    .stdout.split('\n')
+    .filter((n) => /^(KUBE-|inet6:KUBE-)/.test(n)))
+    run('ipset', ['destroy', set]);
 }
 
 /** An `iptables -S` rule as arguments (its comment is quoted, and may hold spaces). */
@@ -66,13 +82,20 @@ function splitRule(rule: string): string[] {
 export function tearDownHost(log: (m: string) => void, before?: Record<string, string[]>): void {
   // shims of containers that outlived containerd (they are meant to survive its restarts)
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    const cmd = (() => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } })();
+    const cmd = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
     if (cmd.includes('containerd-shim-runc-v2') && cmd.includes(STATE)) process.kill(Number(pid), 'SIGKILL');
   }
   removeKubeRouterRules();
-  for (const t of ['ip kube-proxy', 'ip6 kube-proxy', 'ip cni_hostport', 'inet cni_hostport']) if (ok('nft', ['list', 'table', ...t.split(' ')])) execFileSync('nft', ['delete', 'table', ...t.split(' ')]);
+  for (const t of ['ip kube-proxy', 'ip6 kube-proxy', 'ip cni_hostport', 'inet cni_hostport'])
+    if (ok('nft', ['list', 'table', ...t.split(' ')])) execFileSync('nft', ['delete', 'table', ...t.split(' ')]);
   for (const ipt of ['iptables', 'ip6tables']) {
-    for (const chain of ['INPUT', 'OUTPUT']) while (ok(ipt, ['-D', chain, '-j', 'KUBE-FIREWALL'])) ;
+    for (const chain of ['INPUT', 'OUTPUT']) while (ok(ipt, ['-D', chain, '-j', 'KUBE-FIREWALL']));
     for (const [table, chain] of KUBELET_CHAINS) {
       run(ipt, ['-t', table, '-F', chain]);
       run(ipt, ['-t', table, '-X', chain]);
@@ -95,7 +118,11 @@ export function tearDownHost(log: (m: string) => void, before?: Record<string, s
 
 /** Whether an nftables table holds nothing but base chains: no rule, set or chain of anyone's. */
 function emptyTable(family: string, name: string): boolean {
-  const items = (JSON.parse(run('nft', ['-j', 'list', 'table', family, name]).stdout || '{"nftables":[]}') as { nftables: Record<string, { hook?: string }>[] }).nftables;
+  const items = (
+    JSON.parse(run('nft', ['-j', 'list', 'table', family, name]).stdout || '{"nftables":[]}') as {
+      nftables: Record<string, { hook?: string }>[];
+    }
+  ).nftables;
   return items.every((i) => 'metainfo' in i || 'table' in i || ('chain' in i && i.chain!.hook !== undefined));
 }
 
@@ -112,21 +139,43 @@ function removeCgroups(dir: string): void {
 
 /** What the node could leave on the machine, each as sorted lines: equal before `up` and after `down`. */
 export function snapshot(): Record<string, string[]> {
-  const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .sort();
   // iptables-save with its counters and dated comments out: what is left is the rules
-  const rules = (cmd: string) => lines(run(cmd, []).stdout.replace(/\[\d+:\d+\]/g, '').replace(/^#.*$/gm, ''));
+  const rules = (cmd: string) =>
+    lines(
+      run(cmd, [])
+        .stdout.replace(/\[\d+:\d+\]/g, '')
+        .replace(/^#.*$/gm, ''),
+    );
   return {
-    links: lines(run('ip', ['-o', 'link', 'show']).stdout.replace(/^\d+: /gm, '').replace(/ .*$/gm, '')),
+    links: lines(
+      run('ip', ['-o', 'link', 'show'])
+        .stdout.replace(/^\d+: /gm, '')
+        .replace(/ .*$/gm, ''),
+    ),
     nftTables: lines(run('nft', ['list', 'tables']).stdout),
     iptables: rules('iptables-save'),
     ip6tables: rules('ip6tables-save'),
     ipsets: lines(run('ipset', ['list', '-n']).stdout),
     cgroups: readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, 'kubepods'))),
-    mounts: lines(readFileSync('/proc/self/mountinfo', 'utf8')).filter((m) => m.includes(STATE) || MOUNT_POINTS.some((p) => m.includes(` ${p} `))),
+    mounts: lines(readFileSync('/proc/self/mountinfo', 'utf8')).filter(
+      (m) => m.includes(STATE) || MOUNT_POINTS.some((p) => m.includes(` ${p} `)),
+    ),
     mountPoints: MOUNT_POINTS.filter((p) => existsSync(p)),
     processes: readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
-      .map((pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!; } catch { return ''; } })
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!;
+        } catch {
+          return '';
+        }
+      })
       .filter((c) => c.includes('/.tools/bin/') || c.includes(STATE))
       .sort(),
   };

@@ -25,8 +25,12 @@ const IMAGES = join(ROOT, 'deploy', 'cluster', 'images');
 /** What goes into an image's build folder beside its Containerfile: files (name in the folder -> path). */
 type Inputs = (say: (m: string) => void) => Record<string, string>;
 
-const built = (m: ModuleName, bin: string): Inputs => (say) => ({ [bin]: ensureBinaries(m, [bin as never], say)[bin]! });
-const installed = (bin: string, module: string): Inputs => (say) => ({ [bin]: goInstalled(bin, module, say, { static: true }) });
+const built =
+  (m: ModuleName, bin: string): Inputs =>
+  (say) => ({ [bin]: ensureBinaries(m, [bin as never], say)[bin]! });
+const installed =
+  (bin: string, module: string): Inputs =>
+  (say) => ({ [bin]: goInstalled(bin, module, say, { static: true }) });
 
 /** Each third-party image: its inputs, and the Debian root it is built on (none: from scratch). */
 export const THIRD_PARTY: Record<string, { inputs: Inputs; root?: RootName }> = {
@@ -57,7 +61,11 @@ function rootImage(name: RootName, say: (m: string) => void): string {
 /** A hash of files and folders, by path and bytes. */
 function hashOf(paths: string[], h = createHash('sha256')): ReturnType<typeof createHash> {
   for (const p of paths.sort()) {
-    if (statSync(p).isDirectory()) hashOf(readdirSync(p).map((f) => join(p, f)), h);
+    if (statSync(p).isDirectory())
+      hashOf(
+        readdirSync(p).map((f) => join(p, f)),
+        h,
+      );
     else h.update(p.slice(p.lastIndexOf('/'))).update(readFileSync(p));
   }
   return h;
@@ -75,7 +83,9 @@ function thirdParty(name: string, say: (m: string) => void): string {
   const own = join(IMAGES, name);
   const inputs = spec.inputs(say);
   const base = spec.root ? rootImage(spec.root, say) : '';
-  const tag = hashOf([own, ...Object.values(inputs)], createHash('sha256').update(base)).digest('hex').slice(0, 12);
+  const tag = hashOf([own, ...Object.values(inputs)], createHash('sha256').update(base))
+    .digest('hex')
+    .slice(0, 12);
   const ref = `${IMAGE_REPO}/${name}:${tag}`;
   if (imageExists(ref)) return ref;
   const ctx = mkdtempSync(join(STATE, 'image-'));
@@ -83,7 +93,9 @@ function thirdParty(name: string, say: (m: string) => void): string {
     cpSync(own, ctx, { recursive: true });
     for (const [file, from] of Object.entries(inputs)) cpSync(from, join(ctx, file), { recursive: true });
     say(`building ${ref}`);
-    podman(['build', '--network', 'host', ...(base ? ['--build-arg', `ROOT_IMAGE=${base}`] : []), ...hostCa(), '--tag', ref, ctx], { inherit: true });
+    podman(['build', '--network', 'host', ...(base ? ['--build-arg', `ROOT_IMAGE=${base}`] : []), ...hostCa(), '--tag', ref, ctx], {
+      inherit: true,
+    });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
@@ -91,7 +103,8 @@ function thirdParty(name: string, say: (m: string) => void): string {
 }
 
 /** Some third-party images, by name, built where missing. */
-export const thirdPartyImages = (names: string[], say: (m: string) => void) => Object.fromEntries(names.map((n) => [n, thirdParty(n, say)]));
+export const thirdPartyImages = (names: string[], say: (m: string) => void) =>
+  Object.fromEntries(names.map((n) => [n, thirdParty(n, say)]));
 
 /** Every image the node runs, by the name the manifests use for it: the services' and the third-party ones. */
 export function clusterImages(say: (m: string) => void): Record<string, string> {
@@ -109,7 +122,11 @@ export function clusterImages(say: (m: string) => void): Record<string, string> 
 
 /** Imports every image containerd does not have yet (podman save, then ctr import, over containerd's socket). */
 export function importImages(ctr: string, refs: string[], say: (m: string) => void): void {
-  const ctl = (args: string[], input?: Buffer) => spawnSync(ctr, ['--address', join(STATE, 'containerd', 'containerd.sock'), '--namespace', 'k8s.io', ...args], { input, maxBuffer: 64 << 20 });
+  const ctl = (args: string[], input?: Buffer) =>
+    spawnSync(ctr, ['--address', join(STATE, 'containerd', 'containerd.sock'), '--namespace', 'k8s.io', ...args], {
+      input,
+      maxBuffer: 64 << 20,
+    });
   const have = new Set(ctl(['images', 'list', '--quiet']).stdout.toString().split('\n'));
   for (const ref of refs) {
     if (have.has(ref)) continue;

@@ -17,7 +17,18 @@ import { CLUSTER_PORTS } from '../ports.js';
 import { provision, provisionCluster } from '../provision.js';
 import { layout } from '../layout.js';
 import { alive, readState } from '../state.js';
-import { applySecrets, applyVolumes, APP_NAMESPACES, built, clusterSecrets, kubectlFor, kustomization, waitReady, type Kubectl, type Obj } from './deploy.js';
+import {
+  applySecrets,
+  applyVolumes,
+  APP_NAMESPACES,
+  built,
+  clusterSecrets,
+  kubectlFor,
+  kustomization,
+  waitReady,
+  type Kubectl,
+  type Obj,
+} from './deploy.js';
 import { bridgeUp, setUpHost, snapshot, tearDownHost } from './host.js';
 import { clusterImages, importImages } from './images.js';
 import { cniDir, nodeBinaries, writeNodeConfigs } from './node.js';
@@ -61,7 +72,10 @@ function anotherCheckoutsNode(): boolean {
 /** Builds what is missing, starts the node and deploys the system: an overlay for the local node (local, local-blackfriday) with components. */
 export async function up(components: string[] = [], overlay = 'local'): Promise<string> {
   if (process.getuid?.() !== 0) throw new Error('npm run cluster runs as root: it makes a bridge, mounts and firewall rules for the node');
-  if (anotherCheckoutsNode()) throw new Error(`a Kubernetes node that this checkout did not start runs on this machine (the bridge ${NODE.bridge} is up): one node per machine; take it down with \`npm run cluster -- down\` in the checkout that started it`);
+  if (anotherCheckoutsNode())
+    throw new Error(
+      `a Kubernetes node that this checkout did not start runs on this machine (the bridge ${NODE.bridge} is up): one node per machine; take it down with \`npm run cluster -- down\` in the checkout that started it`,
+    );
   provision(layout('local'));
   provisionCluster();
   const bins = nodeBinaries(say);
@@ -101,7 +115,8 @@ function applyObjects(k: Kubectl, objs: Obj[], what: string): void {
   let r = apply();
   const immutable = [...r.out.matchAll(/Job(?:\.batch)? "([^"]+)" is invalid: spec\.template: .*?field is immutable/g)].map((m) => m[1]!);
   if (!r.ok && immutable.length > 0) {
-    for (const job of objs.filter((o) => o.kind === 'Job' && immutable.includes(o.metadata.name))) k(['-n', job.metadata.namespace!, 'delete', 'job', job.metadata.name, '--wait=true']);
+    for (const job of objs.filter((o) => o.kind === 'Job' && immutable.includes(o.metadata.name)))
+      k(['-n', job.metadata.namespace!, 'delete', 'job', job.metadata.name, '--wait=true']);
     r = apply();
   }
   if (!r.ok) throw new Error(`${what}: ${r.out}`);
@@ -113,14 +128,22 @@ function deploy(k: Kubectl, overlay: string, components: string[], images: Recor
   applyObjects(k, built(k, kustomization(join(STATE, 'addons'), [join(ROOT, 'deploy', 'cluster', 'addons')], [], images)), 'the add-ons');
   waitReady(k, ['kube-system'], 300);
   const system = forLocalNode(built(k, kustomization(join(STATE, 'system'), [join(K8S_DIR, 'overlays', overlay)], components, images)));
-  applyObjects(k, system.filter((o) => o.kind === 'Namespace'), 'the namespaces');
+  applyObjects(
+    k,
+    system.filter((o) => o.kind === 'Namespace'),
+    'the namespaces',
+  );
   applyVolumes(k);
   applySecrets(k);
   say(`deploying deploy/k8s/overlays/${overlay}${components.length ? ` with ${components.join(', ')}` : ''}`);
   // the stores and brokers (and their Jobs: the topics, RabbitMQ's application user) first, ready, then the
   // application: its services would otherwise start before their brokers and wait in back-off. With them
   // what is cluster-wide: the StorageClass their claims take, which is set on a claim as it is made.
-  applyObjects(k, system.filter((o) => !o.metadata.namespace || STORES.includes(o.metadata.namespace)), 'the stores and brokers');
+  applyObjects(
+    k,
+    system.filter((o) => !o.metadata.namespace || STORES.includes(o.metadata.namespace)),
+    'the stores and brokers',
+  );
   waitReady(k, STORES);
   applyObjects(k, system, 'the system');
   waitReady(k, APP_NAMESPACES);
@@ -144,21 +167,29 @@ export async function down(): Promise<{ left: Record<string, [string[], string[]
   tearDownHost(say, before);
   // the cluster goes with it (its store, its pods' folders, its volumes); the certificates and the images
   // containerd holds stay for the next `up`
-  for (const d of ['etcd', 'kubelet', 'kubelet-logs', 'volumes', 'ns', 'endpoint', 'kubeconfig']) rmSync(join(STATE, d), { recursive: true, force: true });
+  for (const d of ['etcd', 'kubelet', 'kubelet-logs', 'volumes', 'ns', 'endpoint', 'kubeconfig'])
+    rmSync(join(STATE, d), { recursive: true, force: true });
   const after = snapshot();
   const left = Object.fromEntries(
     Object.entries(after)
       .filter(([key, v]) => before && !isDeepStrictEqual(before[key], v))
       .map(([key, v]) => [key, [before![key] ?? [], v] as [string[], string[]]]),
   );
-  for (const [key, [was, is]] of Object.entries(left)) say(`NOT as before: ${key}: ${JSON.stringify(is.filter((x) => !was.includes(x)))} added, ${JSON.stringify(was.filter((x) => !is.includes(x)))} gone`);
+  for (const [key, [was, is]] of Object.entries(left))
+    say(
+      `NOT as before: ${key}: ${JSON.stringify(is.filter((x) => !was.includes(x)))} added, ${JSON.stringify(was.filter((x) => !is.includes(x)))} gone`,
+    );
   rmSync(BEFORE, { force: true });
   return { left };
 }
 
 /** Any container left once its pod is gone: killed and deleted through containerd, before containerd stops. */
 function killTasks(ctr: string): void {
-  const c = (args: string[]) => spawnSync(ctr, ['--address', join(STATE, 'containerd', 'containerd.sock'), '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const c = (args: string[]) =>
+    spawnSync(ctr, ['--address', join(STATE, 'containerd', 'containerd.sock'), '--namespace', 'k8s.io', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
   for (const task of c(['tasks', 'list', '--quiet']).stdout?.split('\n').filter(Boolean) ?? []) {
     c(['tasks', 'kill', '--signal', 'SIGKILL', task]);
     c(['tasks', 'delete', '--force', task]);
@@ -172,9 +203,15 @@ export function status(): number {
     return 1;
   }
   const s = readState(clusterLayout())!;
-  for (const [name, c] of Object.entries(s.components)) console.log(`  ${name.padEnd(24)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
+  for (const [name, c] of Object.entries(s.components))
+    console.log(`  ${name.padEnd(24)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
   const k = clusterKubectl();
-  for (const args of [['get', 'nodes', '-o', 'wide'], ['get', 'pods', '-A', '-o', 'wide'], ['get', 'hpa', '-A']]) console.log(`\n$ kubectl ${args.join(' ')}\n${k(args).out}`);
+  for (const args of [
+    ['get', 'nodes', '-o', 'wide'],
+    ['get', 'pods', '-A', '-o', 'wide'],
+    ['get', 'hpa', '-A'],
+  ])
+    console.log(`\n$ kubectl ${args.join(' ')}\n${k(args).out}`);
   console.log(`\nentry: ${entryUrl()}   kubeconfig: ${KUBECONFIG}`);
   return 0;
 }
@@ -183,5 +220,9 @@ export function status(): number {
 export function benchTarget(): { entry: string; kubectl: string[]; valkey: { host: string; port: number; password: string } } {
   const k = clusterKubectl();
   const host = k(['-n', 'valkey', 'get', 'service', 'valkey', '-o', 'jsonpath={.spec.clusterIP}']).out;
-  return { entry: entryUrl(), kubectl: [nodeBinaries().kubectl!, '--kubeconfig', join(STATE, 'admin.kubeconfig')], valkey: { host, port: 6379, password: clusterSecrets().valkeyReader! } };
+  return {
+    entry: entryUrl(),
+    kubectl: [nodeBinaries().kubectl!, '--kubeconfig', join(STATE, 'admin.kubeconfig')],
+    valkey: { host, port: 6379, password: clusterSecrets().valkeyReader! },
+  };
 }

@@ -29,8 +29,14 @@ export function routes(objs: Obj[]): Route[] {
         const ns = ing.metadata.namespace!;
         const svc = services.get(`${ns}/${p.backend.service.name}`);
         if (!svc) continue;
-        const port = p.backend.service.port.number ?? svc.spec.ports.find((x: { name: string }) => x.name === p.backend.service.port.name)?.port;
-        out.push({ path: p.path, upstream: `${ns}-${svc.metadata.name}-${port}`, target: `${svc.metadata.name}.${ns}.svc.cluster.local:${port}`, annotations: ing.metadata.annotations ?? {} });
+        const port =
+          p.backend.service.port.number ?? svc.spec.ports.find((x: { name: string }) => x.name === p.backend.service.port.name)?.port;
+        out.push({
+          path: p.path,
+          upstream: `${ns}-${svc.metadata.name}-${port}`,
+          target: `${svc.metadata.name}.${ns}.svc.cluster.local:${port}`,
+          annotations: ing.metadata.annotations ?? {},
+        });
       }
     }
   }

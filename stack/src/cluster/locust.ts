@@ -21,7 +21,11 @@ import { STATE } from './plan.js';
 const INGRESS_HOST = 'nginx-ingress-controller.nginx-ingress.svc.cluster.local';
 
 /** The registry in the cluster serves plain HTTP: oras in the Job is told so (TLS and Zot on GKE). */
-const PLAIN_HTTP = ['pull', 'manifest'].map((_, i) => ({ op: 'add' as const, path: `/spec/template/spec/initContainers/${i}/args/-`, value: '--plain-http' }));
+const PLAIN_HTTP = ['pull', 'manifest'].map((_, i) => ({
+  op: 'add' as const,
+  path: `/spec/template/spec/initContainers/${i}/args/-`,
+  value: '--plain-http',
+}));
 
 function applyOrThrow(k: Kubectl, args: string[], input: string | undefined, what: string): string {
   const r = k(args, input);
@@ -36,7 +40,12 @@ function prepare(k: Kubectl, count: number, seed: number, say: (m: string) => vo
   const p = pushArtifact(orasBinary(say), r, datasetDir(count, seed), d, imageTag());
   say(`pushed the input file as ${p.reference} (${p.digest})`);
   const cm = (name: string, args: string[]) => {
-    const yaml = applyOrThrow(k, ['create', 'configmap', name, '-n', 'loadtest', ...args, '--dry-run=client', '-o', 'yaml'], undefined, name);
+    const yaml = applyOrThrow(
+      k,
+      ['create', 'configmap', name, '-n', 'loadtest', ...args, '--dry-run=client', '-o', 'yaml'],
+      undefined,
+      name,
+    );
     applyOrThrow(k, ['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml, name);
   };
   cm('loadtest', [`--from-literal=artifact=${REGISTRY}/${REPOSITORY}:${artifactTag(count, seed)}`, `--from-literal=host=${INGRESS_HOST}`]);
@@ -46,12 +55,19 @@ function prepare(k: Kubectl, count: number, seed: number, say: (m: string) => vo
 
 /** Locust's results, from the one line its log ends with (loadtest/locustfile.py). */
 export function resultsFromLog(log: string): LocustResults | undefined {
-  const line = log.split('\n').reverse().find((l) => l.includes('results: {'));
+  const line = log
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('results: {'));
   return line ? (JSON.parse(line.slice(line.indexOf('results: ') + 'results: '.length)) as LocustResults) : undefined;
 }
 
 /** Runs the Job on the running node and checks the counts; `entry`: the entry URL. */
-export async function locustInCluster(k: Kubectl, entry: string, o: { count?: number; seed?: number; say: (m: string) => void }): Promise<{ results?: LocustResults; check?: LocustCheck; report: string }> {
+export async function locustInCluster(
+  k: Kubectl,
+  entry: string,
+  o: { count?: number; seed?: number; say: (m: string) => void },
+): Promise<{ results?: LocustResults; check?: LocustCheck; report: string }> {
   const count = o.count ?? DEFAULT_COUNT;
   const seed = o.seed ?? 1;
   // the Job's own images (the rest of the system runs already)
@@ -59,13 +75,29 @@ export async function locustInCluster(k: Kubectl, entry: string, o: { count?: nu
   const dir = kustomization(join(STATE, 'locust'), [join(K8S_DIR, 'overlays', 'local')], ['locust'], images);
   // only what the component adds, the Job with its namespace: the rest is the running system
   const job = built(k, dir).filter((x) => x.metadata.namespace === 'loadtest' || x.metadata.name === 'loadtest');
-  applyOrThrow(k, ['apply', '--server-side', '-f', '-'], job.filter((x) => x.kind === 'Namespace').map((x) => stringify(x)).join('---\n'), 'namespace loadtest');
+  applyOrThrow(
+    k,
+    ['apply', '--server-side', '-f', '-'],
+    job
+      .filter((x) => x.kind === 'Namespace')
+      .map((x) => stringify(x))
+      .join('---\n'),
+    'namespace loadtest',
+  );
   applySecrets(k);
   const reference = prepare(k, count, seed, o.say);
   k(['-n', 'loadtest', 'delete', 'job', 'locust', '--ignore-not-found', '--wait=true']);
   const before = await fetchStats<WeatherDomain>(entry);
   const withPlainHttp = job.map((x) => (x.kind === 'Job' ? jsonPatch(x, PLAIN_HTTP) : x));
-  applyOrThrow(k, ['apply', '--server-side', '-f', '-'], withPlainHttp.filter((x) => x.kind !== 'Namespace').map((x) => stringify(x)).join('---\n'), 'the Locust Job');
+  applyOrThrow(
+    k,
+    ['apply', '--server-side', '-f', '-'],
+    withPlainHttp
+      .filter((x) => x.kind !== 'Namespace')
+      .map((x) => stringify(x))
+      .join('---\n'),
+    'the Locust Job',
+  );
   o.say(`Locust's Job: 10 users send ${reference} through the ingress`);
   const done = k(['-n', 'loadtest', 'wait', '--for=condition=complete', 'job/locust', '--timeout=1800s']);
   const log = k(['-n', 'loadtest', 'logs', 'job/locust', '-c', 'locust', '--tail=200']).out;

@@ -24,7 +24,16 @@ const CERTS: Cert[] = [
     name: 'apiserver',
     cn: 'kube-apiserver',
     ca: 'ca',
-    san: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', '127.0.0.1', NODE.ip, NODE.apiServiceIp],
+    san: [
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      'localhost',
+      '127.0.0.1',
+      NODE.ip,
+      NODE.apiServiceIp,
+    ],
   },
   { name: 'apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client', org: 'system:masters', ca: 'ca' },
   { name: 'admin', cn: 'admin', org: 'system:masters', ca: 'ca' },
@@ -42,13 +51,40 @@ export const KUBECONFIGS = ['admin', 'controller-manager', 'scheduler', 'kubelet
 const openssl = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 
 function sign(dir: string, c: Cert): void {
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${c.name}.key`, '-out', `${c.name}.csr`, '-subj', `${c.org ? `/O=${c.org}` : ''}/CN=${c.cn}`]);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${c.name}.key`,
+    '-out',
+    `${c.name}.csr`,
+    '-subj',
+    `${c.org ? `/O=${c.org}` : ''}/CN=${c.cn}`,
+  ]);
   const ip = (s: string) => /^[\d.]+$/.test(s);
   const ext = c.san
     ? [`subjectAltName=${c.san.map((s) => (ip(s) ? `IP:${s}` : `DNS:${s}`)).join(',')}`, 'extendedKeyUsage=serverAuth,clientAuth']
     : ['extendedKeyUsage=clientAuth'];
   writeFileSync(join(dir, `${c.name}.ext`), [...ext, 'keyUsage=digitalSignature,keyEncipherment', ''].join('\n'));
-  openssl(dir, ['x509', '-req', '-in', `${c.name}.csr`, '-CA', `${c.ca}.crt`, '-CAkey', `${c.ca}.key`, '-CAcreateserial', '-out', `${c.name}.crt`, '-days', '365', '-extfile', `${c.name}.ext`]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${c.name}.csr`,
+    '-CA',
+    `${c.ca}.crt`,
+    '-CAkey',
+    `${c.ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${c.name}.crt`,
+    '-days',
+    '365',
+    '-extfile',
+    `${c.name}.ext`,
+  ]);
   rmSync(join(dir, `${c.name}.csr`));
   rmSync(join(dir, `${c.name}.ext`));
 }
@@ -60,7 +96,9 @@ function kubeconfig(state: string, user: string): string {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'knode', cluster: { 'certificate-authority': join(state, 'pki', 'ca.crt'), server: apiServerUrl() } }],
-    users: [{ name: user, user: { 'client-certificate': join(state, 'pki', `${user}.crt`), 'client-key': join(state, 'pki', `${user}.key`) } }],
+    users: [
+      { name: user, user: { 'client-certificate': join(state, 'pki', `${user}.crt`), 'client-key': join(state, 'pki', `${user}.key`) } },
+    ],
     contexts: [{ name: 'knode', context: { cluster: 'knode', user } }],
     'current-context': 'knode',
   });
@@ -73,7 +111,21 @@ export function ensurePki(state: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const ca of ['ca', 'front-proxy-ca']) {
-    openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '365', '-subj', `/CN=knode-${ca}`]);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.crt`,
+      '-days',
+      '365',
+      '-subj',
+      `/CN=knode-${ca}`,
+    ]);
   }
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);

@@ -32,4 +32,9 @@ export const VOLUMES = join(STATE, 'volumes');
 
 /** The supervisor's name for the node's processes, and where their logs and state are. */
 export const CLUSTER = 'cluster';
-export const clusterLayout = (): RunLayout => ({ name: CLUSTER, dir: STATE, logs: join(STATE, 'logs'), stateFile: join(STATE, 'state.json') });
+export const clusterLayout = (): RunLayout => ({
+  name: CLUSTER,
+  dir: STATE,
+  logs: join(STATE, 'logs'),
+  stateFile: join(STATE, 'state.json'),
+});

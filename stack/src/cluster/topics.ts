@@ -25,16 +25,29 @@ export function topicsOf(objs: Obj[], brokers: number): string {
     .map((t) => {
       const rf = Math.min(t.spec.replicas, brokers);
       const config = { ...t.spec.config, 'min.insync.replicas': Math.min(t.spec.config?.['min.insync.replicas'] ?? 1, rf) };
-      return [t.spec.topicName ?? t.metadata.name, t.spec.partitions, rf, Object.entries(config).map(([k, v]) => `${k}=${v}`).join(',')].join(':');
+      return [
+        t.spec.topicName ?? t.metadata.name,
+        t.spec.partitions,
+        rf,
+        Object.entries(config)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      ].join(':');
     })
     .join(' ');
 }
 
-const env = (o: Obj, name: string) => o.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === name) as { value: string } | undefined;
+const env = (o: Obj, name: string) =>
+  o.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === name) as { value: string } | undefined;
 
 /** The objects as the local node takes them: no custom resource of an operator, the topics Job listing the KafkaTopics. */
 export function forLocalNode<T extends Obj>(objs: T[]): T[] {
-  const brokers = Number(env(objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'tweets-dual')!, 'KAFKA_REPLICAS')?.value ?? 1);
+  const brokers = Number(
+    env(
+      objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'tweets-dual')!,
+      'KAFKA_REPLICAS',
+    )?.value ?? 1,
+  );
   const topics = topicsOf(objs, brokers);
   return objs
     .filter((o) => !ofOperator(o))
