@@ -350,7 +350,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         ],
         run.valkeyReplica.results.map((v) => [
           v.case === 'alone'
-            ? L(lang, 'alone', 'sola')
+            ? L(lang, 'alone', 'solo')
             : v.case === 'replica'
               ? L(lang, 'with a replica', 'con réplica')
               : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1'),
@@ -490,7 +490,7 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
   const v = run.valkeyReplica.results;
   const caseName = (c: string) =>
     c === 'alone'
-      ? L(lang, 'alone', 'sola')
+      ? L(lang, 'alone', 'solo')
       : c === 'replica'
         ? L(lang, 'with a replica', 'con réplica')
         : L(lang, 'replica + WAIT 1', 'réplica + WAIT 1');
