@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, secretFile, secrets, type StackLayout } from './layout.js';
+import { amqpUrl, ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
 import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/domain';
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
@@ -297,7 +297,7 @@ function rabbitmqReady(node: RabbitNode, nodes: readonly RabbitNode[], url: (n: 
 function rabbitmq(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNode[]): Component {
   const { home, data } = rabbitmqHome(l, node, nodes);
   const s = secrets(l);
-  const url = (n: RabbitNode) => `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${n.amqp}`;
+  const url = (n: RabbitNode) => amqpUrl(s, n.amqp);
   return {
     name: node.name,
     kind: 'broker',

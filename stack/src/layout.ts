@@ -78,12 +78,14 @@ export function secrets(l: StackLayout): Secrets {
   };
   one('valkey-writer-password', s.valkeyWriterPassword);
   one('valkey-reader-password', s.valkeyReaderPassword);
-  const amqp = (port: number) => `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${port}`;
-  one('rabbitmq-url', amqp(l.ports.amqp));
+  one('rabbitmq-url', amqpUrl(s, l.ports.amqp));
   // the replicated shape's three RabbitMQ nodes, comma-separated: the clients connect to the next one when theirs is lost
-  one('rabbitmq-urls', [l.ports.amqp, l.ports.amqp2, l.ports.amqp3].map(amqp).join(','));
+  one('rabbitmq-urls', [l.ports.amqp, l.ports.amqp2, l.ports.amqp3].map((port) => amqpUrl(s, port)).join(','));
   return s;
 }
+
+/** The URL of a RabbitMQ node of the stack on loopback, with the application's user. */
+export const amqpUrl = (s: Secrets, port: number) => `amqp://${s.rabbitmqUser}:${s.rabbitmqPassword}@127.0.0.1:${port}`;
 
 /** The files the services read their secrets from (VALKEY_PASSWORD_FILE, RABBITMQ_URL_FILE). */
 const SECRET_FILES = ['valkey-writer-password', 'valkey-reader-password', 'rabbitmq-url', 'rabbitmq-urls'] as const;
