@@ -223,14 +223,22 @@ if (process.argv.includes('--report')) {
   // The technical report's comparisons (docs/report.md): run them all, then rewrite its tables and charts.
   // --render: only rewrite them, from the newest report run in bench/results/.
   if (!process.argv.includes('--render')) {
-    const transport = writeResult('transport', { machine: machine(), results: await transports() });
-    const valkeyReplica = writeResult('valkey-replica', { machine: machine(), results: await valkeyReplicas() });
-    const { files } = await runBench(openLoopOptions(REPORT_SCENARIOS, 'report-openloop'));
+    // Each comparison --runs times (3 unless asked), each run on a fresh stack: the tables give the median and range.
+    const runs = arg('--runs', 3);
+    const files = { openLoop: [] as string[], transport: [] as string[], valkeyReplica: [] as string[] };
+    for (let i = 1; i <= runs; i++) {
+      log(`report run ${i} of ${runs}`);
+      files.transport.push(basename(writeResult('transport', { machine: machine(), results: await transports() })));
+      files.valkeyReplica.push(basename(writeResult('valkey-replica', { machine: machine(), results: await valkeyReplicas() })));
+      const { files: ol } = await runBench(openLoopOptions(REPORT_SCENARIOS, 'report-openloop'));
+      files.openLoop.push(basename(ol[0]!));
+    }
     const manifest = writeResult('report', {
       quick,
+      runs,
       machine: machine(),
       durationSec: Math.round((Date.now() - started) / 1000),
-      files: { openLoop: basename(files[0]!), transport: basename(transport), valkeyReplica: basename(valkeyReplica) },
+      files,
     });
     log(`wrote ${manifest}`);
   }

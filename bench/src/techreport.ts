@@ -33,7 +33,8 @@ export interface Manifest {
   quick: boolean;
   machine: { cores: number; cpuModel: string; node: string };
   durationSec: number;
-  files: { openLoop: string; transport: string; valkeyReplica: string };
+  /** One file per run and kind (a manifest from before repeated runs names one file per kind). */
+  files: Record<'openLoop' | 'transport' | 'valkeyReplica', string[] | string>;
 }
 
 interface Measured<R> {
@@ -46,9 +47,11 @@ export interface ReportRun {
   /** The manifest's file name in bench/results/. */
   file: string;
   manifest: Manifest;
-  openLoop: BenchResults;
-  transport: Measured<TransportResult>;
-  valkeyReplica: Measured<ReplicaResult>;
+  /** Each kind's files and results, one per repeated run, in run order. */
+  files: Record<'openLoop' | 'transport' | 'valkeyReplica', string[]>;
+  openLoops: BenchResults[];
+  transports: Measured<TransportResult>[];
+  valkeyReplicas: Measured<ReplicaResult>[];
 }
 
 /** The HPA of the API as deployed: read from its manifest, so the report's arithmetic follows the deployment. */
@@ -85,12 +88,19 @@ export function latestRun(dir: string, quick: boolean): ReportRun {
       .at(-1) ?? [];
   if (!file || !manifest)
     throw new Error(`no ${quick ? 'quick ' : ''}report run in ${dir}: run npm run bench -- --report${quick ? ' --quick' : ''}`);
+  const list = (f: string[] | string) => (Array.isArray(f) ? f : [f]);
+  const files = {
+    openLoop: list(manifest.files.openLoop),
+    transport: list(manifest.files.transport),
+    valkeyReplica: list(manifest.files.valkeyReplica),
+  };
   return {
     file,
     manifest,
-    openLoop: read(manifest.files.openLoop),
-    transport: read(manifest.files.transport),
-    valkeyReplica: read(manifest.files.valkeyReplica),
+    files,
+    openLoops: files.openLoop.map((f) => read<BenchResults>(f)),
+    transports: files.transport.map((f) => read<Measured<TransportResult>>(f)),
+    valkeyReplicas: files.valkeyReplica.map((f) => read<Measured<ReplicaResult>>(f)),
   };
 }
 
@@ -100,22 +110,35 @@ const fmt = (_lang: Lang, v: number | null | undefined, digits = 0) =>
     ? '—'
     : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
 
-/** CPU seconds per 1,000 tweets of the named processes (all when none named) at a step's rate, or at the scenario's top rate. */
-function cpuAt(s: ScenarioResult, rate: number | 'max', only?: (process: string) => boolean): number | null {
-  const costs =
-    rate === 'max'
-      ? Object.fromEntries(Object.entries(s.processes).map(([n, c]) => [n, c.cpuSecPer1000]))
-      : s.steps.find((x) => x.rate === rate)?.cpuSecPer1000;
-  const picked = Object.entries(costs ?? {}).filter(([n]) => (only ? only(n) : true));
+/** CPU seconds per 1,000 tweets of the named processes (all when none named) at a step's rate. */
+function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => boolean): number | null {
+  const picked = Object.entries(s.steps.find((x) => x.rate === rate)?.cpuSecPer1000 ?? {}).filter(([n]) => (only ? only(n) : true));
   return picked.length ? picked.reduce((a, [, v]) => a + v, 0) : null;
 }
 
 const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
 
-/** The rate every scenario of a comparison passed, for figures taken at the same load: the highest common one up to 5,000/s. */
+/** The rate every scenario of every run passed, for figures taken at the same load: the highest common one up to 5,000/s. */
 function commonRate(ss: readonly ScenarioResult[]): number | null {
   const rates = ss[0]?.steps.filter((x) => x.passed && x.rate <= 5000).map((x) => x.rate) ?? [];
   return rates.filter((r) => ss.every((s) => stepAt(s, r))).at(-1) ?? null;
+}
+
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The median of the figures measured (null when none was). */
+export function median(xs: readonly (number | null | undefined)[]): number | null {
+  const v = xs.filter(finite).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** Repeated runs in one cell: the median, then the lowest and highest in brackets ("1,400 (1,200–1,600)"). */
+function spread(lang: Lang, xs: readonly (number | null | undefined)[], digits = 0): string {
+  const v = xs.filter(finite);
+  if (v.length < 2) return fmt(lang, median(v), digits);
+  return `${fmt(lang, median(v), digits)} (${fmt(lang, Math.min(...v), digits)}–${fmt(lang, Math.max(...v), digits)})`;
 }
 
 const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
@@ -137,6 +160,7 @@ const NAMES: Record<ReportScenario, [string, string]> = {
   fanoutApis2: ['NGINX + 2 APIs', 'NGINX + 2 APIs'],
   fanoutApis3: ['NGINX + 3 APIs', 'NGINX + 3 APIs'],
 };
+type Row = [ReportScenario, (ReportScenario | 'direct' | 'writers1')?];
 const nameOf = (lang: Lang, k: ReportScenario | 'direct' | 'writers1') =>
   k === 'direct'
     ? L(lang, 'API direct (no NGINX)', 'API directa (sin NGINX)')
@@ -147,35 +171,55 @@ const nameOf = (lang: Lang, k: ReportScenario | 'direct' | 'writers1') =>
 const link = (f: string) => `[${f}](../bench/results/${f})`;
 const chart = (lang: Lang, name: string, alt: string) => `![${alt}](report/${name}${lang === 'es' ? '.es' : ''}.svg)`;
 
-/** An open-loop comparison: top rate and latency there, latency and CPU per 1,000 tweets at one rate all passed. */
+/** The rate a comparison's figures are taken at: one every one of its scenarios passed in every run. */
+const rateOf = (rs: readonly BenchResults[], rows: readonly Row[]) => commonRate(rows.flatMap(([k]) => rs.map((r) => r[k])));
+
+/**
+ * An open-loop comparison over repeated runs: first CPU per 1,000 tweets at a rate all passed (the headline:
+ * it repeats within a few per cent), then the top rate, and latency at both.
+ */
 function openLoopTable(
   lang: Lang,
-  r: BenchResults,
-  rows: [ReportScenario, (ReportScenario | 'direct' | 'writers1')?][],
-  extra: { head: [string, string]; at: (s: ScenarioResult, rate: number | null) => string }[],
+  rs: readonly BenchResults[],
+  rows: Row[],
+  extra: { head: [string, string]; only: (process: string) => boolean }[],
 ): string {
-  const ss = rows.map(([k]) => r[k]);
-  const at = commonRate(ss);
+  const at = rateOf(rs, rows);
+  const atRate = (en: string, es: string) => (at ? L(lang, `${en} at ${fmt(lang, at)}/s`, `${es} a ${fmt(lang, at)}/s`) : '—');
   const head = [
     L(lang, 'scenario', 'escenario'),
+    atRate('CPU s per 1,000', 'CPU s por 1,000'),
+    ...extra.map((e) => atRate(...e.head)),
+    atRate('p99 ms', 'p99 ms'),
     L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'),
-    L(lang, 'p50 / p99 ms at max', 'p50 / p99 ms en la máxima'),
-    L(lang, 'CPU s per 1,000 at max', 'CPU s por 1,000 en la máxima'),
-    at ? L(lang, `p50 / p99 ms at ${fmt(lang, at)}/s`, `p50 / p99 ms a ${fmt(lang, at)}/s`) : '—',
-    at ? L(lang, `CPU s per 1,000 at ${fmt(lang, at)}/s`, `CPU s por 1,000 a ${fmt(lang, at)}/s`) : '—',
-    ...extra.map((e) => L(lang, ...e.head)),
+    L(lang, 'p99 ms at max', 'p99 ms en la máxima'),
   ];
   const body = rows.map(([k, label]) => {
-    const s = r[k];
-    const st = at ? stepAt(s, at) : undefined;
+    const ss = rs.map((r) => r[k]);
+    const cpu = (only?: (n: string) => boolean) =>
+      spread(
+        lang,
+        ss.map((s) => (at ? cpuAt(s, at, only) : null)),
+        3,
+      );
     return [
       nameOf(lang, label ?? k),
-      fmt(lang, s.maxRate),
-      `${fmt(lang, s.p50Ms, 1)} / ${fmt(lang, s.p99Ms, 1)}`,
-      fmt(lang, cpuAt(s, 'max'), 3),
-      st ? `${fmt(lang, st.p50Ms, 1)} / ${fmt(lang, st.p99Ms, 1)}` : '—',
-      fmt(lang, at ? cpuAt(s, at) : null, 3),
-      ...extra.map((e) => e.at(s, at)),
+      cpu(),
+      ...extra.map((e) => cpu(e.only)),
+      spread(
+        lang,
+        ss.map((s) => (at ? stepAt(s, at)?.p99Ms : null)),
+        1,
+      ),
+      spread(
+        lang,
+        ss.map((s) => s.maxRate),
+      ),
+      spread(
+        lang,
+        ss.map((s) => s.p99Ms),
+        1,
+      ),
     ];
   });
   return table(head, body);
@@ -184,60 +228,95 @@ function openLoopTable(
 const BROKER = (n: string) => n === 'kafka' || n === 'rabbitmq';
 const isApi = (n: string) => /^ingest-api(-\d)?$/.test(n);
 
+/** The same measurement (same case, same batch size) out of each repeated run, in the first run's order. */
+function alike<R extends { batchSize: number }>(runs: readonly { results: R[] }[], key: (r: R) => string): R[][] {
+  return (runs[0]?.results ?? []).map((first) =>
+    runs.flatMap((run) => run.results.filter((x) => key(x) === key(first) && x.batchSize === first.batchSize)),
+  );
+}
+
 /** Every measured section of the report, keyed by its marker name, in one language. */
 export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Record<string, string> {
-  const { manifest: m, openLoop: r } = run;
+  const { manifest: m, openLoops: rs } = run;
   const minutes = Math.round(m.durationSec / 60);
   const started = new Date(Date.parse(m.date) - m.durationSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
-  const source = (f: string, commit: string) => L(lang, `Source: ${link(f)} (commit ${commit}).`, `Fuente: ${link(f)} (commit ${commit}).`);
-  const olSource = source(m.files.openLoop, r.commit);
-  const fanout = r.fanout;
-  const apiCpuAt = (() => {
-    const at = commonRate([fanout]);
-    return { rate: at, cpu: at ? cpuAt(fanout, at, isApi) : null };
-  })();
-  const seed = r.seedLoads?.seed;
-  const seedApi = seed ? (seed.cpuSecPer1000['ingest-api'] ?? null) : null;
-  const seedMillicores = seed && seedApi !== null ? seed.throughput * seedApi : null;
+  const n = rs.length;
+  const sourceOf = (fs: string[], commits: string[]) =>
+    L(lang, `Source: ${fs.map(link).join(', ')}`, `Fuente: ${fs.map(link).join(', ')}`) + ` (commit ${[...new Set(commits)].join(', ')}).`;
+  const olSource = sourceOf(
+    run.files.openLoop,
+    rs.map((r) => r.commit),
+  );
+  const fanoutAt = commonRate(rs.map((r) => r.fanout));
+  const apiCpu = median(rs.map((r) => (fanoutAt ? cpuAt(r.fanout, fanoutAt, isApi) : null)));
+  const seeds = rs.flatMap((r) => (r.seedLoads ? [r.seedLoads] : []));
+  const seedThroughput = median(seeds.map((x) => x.seed.throughput));
+  const seedApi = median(seeds.map((x) => x.seed.cpuSecPer1000['ingest-api']));
+  const seedMillicores = seedThroughput !== null && seedApi !== null ? seedThroughput * seedApi : null;
   // the columns the transport and replica tables share: what was sent, how fast, how long it took
   const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
-  const perBatchCells = (x: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }) => [
-    fmt(lang, x.batchSize),
-    fmt(lang, x.tweetsPerSec),
-    fmt(lang, x.p50Ms, 2),
-    fmt(lang, x.p99Ms, 2),
+  const perBatchCells = (xs: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }[]) => [
+    fmt(lang, xs[0]!.batchSize),
+    spread(
+      lang,
+      xs.map((x) => x.tweetsPerSec),
+    ),
+    spread(
+      lang,
+      xs.map((x) => x.p50Ms),
+      2,
+    ),
+    spread(
+      lang,
+      xs.map((x) => x.p99Ms),
+      2,
+    ),
   ];
   // a measured section: its chart, its table, where the figures come from
   const figure = (name: string, alt: [string, string], body: string, footer: string) =>
     [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
-  const cpuCell = (only: (n: string) => boolean) => (s: ScenarioResult, at: number | null) => fmt(lang, at ? cpuAt(s, at, only) : null, 3);
+  const files = (i: number) =>
+    [run.files.openLoop[i], run.files.transport[i], run.files.valkeyReplica[i]].flatMap((f) => (f ? [link(f)] : [])).join(', ');
   return {
     run: [
       L(
         lang,
-        `Measured by \`npm run bench -- --report\` on commit ${m.commit}, started ${started} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; the whole run took ${minutes} minutes. Files: ${link(run.file)} (the run), ${link(m.files.openLoop)} (open-loop scenarios, with [its step-by-step table](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
-        `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, iniciado el ${started} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node.js ${m.machine.node}; la ejecución completa tardó ${minutes} minutos. Archivos: ${link(run.file)} (la ejecución), ${link(m.files.openLoop)} (escenarios de lazo abierto, con [su tabla paso a paso](../bench/results/${m.files.openLoop.replace(/\.json$/, '.md')})), ${link(m.files.transport)}, ${link(m.files.valkeyReplica)}.`,
+        `Measured by \`npm run bench -- --report\` on commit ${m.commit}, started ${started} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} run${n === 1 ? '' : 's'}, each on a fresh stack; the whole took ${minutes} minutes. Each cell of the tables below is the median of the runs, with the lowest and the highest in brackets. Files: ${link(run.file)} (the runs' manifest); ${rs.map((_, i) => `run ${i + 1}: ${files(i)}`).join('; ')}. Each open-loop file has its step-by-step table beside it (the same name, \`.md\`).`,
+        `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, iniciado el ${started} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} ${n === 1 ? 'ejecución' : 'ejecuciones'}, cada una con un stack nuevo; todo tardó ${minutes} minutos. Cada celda de las tablas de abajo es la mediana de las ejecuciones, con la menor y la mayor entre paréntesis. Archivos: ${link(run.file)} (el manifiesto de las ejecuciones); ${rs.map((_, i) => `ejecución ${i + 1}: ${files(i)}`).join('; ')}. Cada archivo de lazo abierto tiene al lado su tabla paso a paso (el mismo nombre, \`.md\`).`,
       ),
       ...(m.quick ? ['', L(lang, '**Quick run: figures are not comparable.**', '**Ejecución rápida: cifras no comparables.**')] : []),
     ].join('\n'),
-    seedload: seed
+    seedload: seeds.length
       ? [
           table(
             [L(lang, 'load', 'carga'), 'tweets/s', 'p50 ms', 'p99 ms'],
             [
-              [L(lang, 'one tweet at a time', 'un tweet a la vez'), r.seedLoads!.idle],
+              [L(lang, 'one tweet at a time', 'un tweet a la vez'), seeds.map((x) => x.idle)] as const,
               [
                 L(
                   lang,
-                  `${seed.clients} clients, ${fmt(lang, seed.tweets)} tweets (the seed's load)`,
-                  `${seed.clients} clientes, ${fmt(lang, seed.tweets)} tweets (la carga del enunciado)`,
+                  `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the seed's load)`,
+                  `${seeds[0]!.seed.clients} clientes, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
                 ),
-                seed,
-              ],
-            ].map(([label, x]) => {
-              const s = x as typeof seed;
-              return [label as string, fmt(lang, s.throughput), fmt(lang, s.p50Ms, 2), fmt(lang, s.p99Ms, 2)];
-            }),
+                seeds.map((x) => x.seed),
+              ] as const,
+            ].map(([label, xs]) => [
+              label,
+              spread(
+                lang,
+                xs.map((x) => x.throughput),
+              ),
+              spread(
+                lang,
+                xs.map((x) => x.p50Ms),
+                2,
+              ),
+              spread(
+                lang,
+                xs.map((x) => x.p99Ms),
+                2,
+              ),
+            ]),
           ),
           '',
           olSource,
@@ -248,36 +327,56 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
       openLoopTable(
         lang,
-        r,
+        rs,
         [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
         [
-          { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], at: cpuCell(BROKER) },
-          { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
-          { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], at: cpuCell((n) => n.endsWith('-consumer')) },
+          { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], only: BROKER },
+          { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], only: (p) => p.startsWith('writer-') },
+          { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], only: (p) => p.endsWith('-consumer') },
         ],
       ),
       olSource,
     ),
     loads: (() => {
-      const k = r.kafkaOnly;
-      const q = r.rabbitmqOnly;
-      const rates = [...new Set([...k.steps, ...q.steps].map((x) => x.rate))].sort((a, b) => a - b);
-      const cell = (s: ScenarioResult, rate: number) => {
-        const st = s.steps.find((x) => x.rate === rate);
-        if (!st) return ['—', '—'];
-        const verdict = st.passed ? '' : L(lang, ' (fails)', ' (falla)');
-        return [`${fmt(lang, st.p50Ms, 1)} / ${fmt(lang, st.p99Ms, 1)}${verdict}`, fmt(lang, cpuAt(s, rate), 3)];
+      const ks = rs.map((r) => r.kafkaOnly);
+      const qs = rs.map((r) => r.rabbitmqOnly);
+      const rates = [...new Set([...ks, ...qs].flatMap((s) => s.steps.map((x) => x.rate)))].sort((a, b) => a - b);
+      const cell = (ss: ScenarioResult[], rate: number) => {
+        const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ s, x })));
+        if (!steps.length) return ['—', '—'];
+        const failed = steps.filter(({ x }) => !x.passed).length;
+        const verdict = !failed
+          ? ''
+          : failed === steps.length
+            ? L(lang, ' (fails)', ' (falla)')
+            : L(lang, ` (fails in ${failed} of ${steps.length})`, ` (falla en ${failed} de ${steps.length})`);
+        const ran =
+          steps.length < ss.length
+            ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`)
+            : '';
+        return [
+          `${spread(
+            lang,
+            steps.map(({ x }) => x.p99Ms),
+            1,
+          )}${verdict}${ran}`,
+          spread(
+            lang,
+            steps.map(({ s }) => cpuAt(s, rate)),
+            3,
+          ),
+        ];
       };
       return [
         table(
           [
             L(lang, 'offered rate (tweets/s)', 'tasa ofrecida (tweets/s)'),
-            L(lang, 'Kafka only: p50 / p99 ms', 'solo Kafka: p50 / p99 ms'),
+            L(lang, 'Kafka only: p99 ms', 'solo Kafka: p99 ms'),
             L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
-            L(lang, 'RabbitMQ only: p50 / p99 ms', 'solo RabbitMQ: p50 / p99 ms'),
+            L(lang, 'RabbitMQ only: p99 ms', 'solo RabbitMQ: p99 ms'),
             L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
           ],
-          rates.map((rate) => [fmt(lang, rate), ...cell(k, rate), ...cell(q, rate)]),
+          rates.map((rate) => [fmt(lang, rate), ...cell(ks, rate), ...cell(qs, rate)]),
         ),
         '',
         olSource,
@@ -288,11 +387,11 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       ['One against two writers per broker', 'Uno contra dos writers por broker'],
       openLoopTable(
         lang,
-        r,
+        rs,
         [['fanout', 'writers1'], ['fanoutWriters2']],
         [
-          { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], at: cpuCell(BROKER) },
-          { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], at: cpuCell((n) => n.startsWith('writer-')) },
+          { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], only: BROKER },
+          { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], only: (p) => p.startsWith('writer-') },
         ],
       ),
       olSource,
@@ -302,11 +401,11 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
       openLoopTable(
         lang,
-        r,
+        rs,
         [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
         [
-          { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], at: cpuCell((n) => n === 'nginx') },
-          { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], at: cpuCell(isApi) },
+          { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], only: (p) => p === 'nginx' },
+          { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], only: isApi },
         ],
       ),
       olSource,
@@ -321,21 +420,32 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
           L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
         ],
-        run.transport.results.map((t) => [
-          t.transport,
-          ...perBatchCells(t),
-          fmt(lang, t.clientUsPerTweet, 1),
-          fmt(lang, t.serverUsPerTweet, 1),
+        alike(run.transports, (t) => t.transport).map((ts) => [
+          ts[0]!.transport,
+          ...perBatchCells(ts),
+          spread(
+            lang,
+            ts.map((t) => t.clientUsPerTweet),
+            1,
+          ),
+          spread(
+            lang,
+            ts.map((t) => t.serverUsPerTweet),
+            1,
+          ),
         ]),
         1,
       ),
       L(
         lang,
-        `${run.transport.results[0]?.inFlight ?? 0} batches in flight.`,
-        `${run.transport.results[0]?.inFlight ?? 0} lotes en vuelo.`,
+        `${run.transports[0]?.results[0]?.inFlight ?? 0} batches in flight.`,
+        `${run.transports[0]?.results[0]?.inFlight ?? 0} lotes en vuelo.`,
       ) +
         ' ' +
-        source(m.files.transport, run.transport.commit),
+        sourceOf(
+          run.files.transport,
+          run.transports.map((t) => t.commit),
+        ),
     ),
     replica: figure(
       'replica',
@@ -348,26 +458,39 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           L(lang, 'replica CPU µs/tweet', 'CPU réplica µs/tweet'),
           L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
         ],
-        run.valkeyReplica.results.map((v) => [
-          v.case === 'alone'
-            ? L(lang, 'alone', 'solo')
-            : v.case === 'replica'
-              ? L(lang, 'with a replica', 'con réplica')
-              : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1'),
-          ...perBatchCells(v),
-          fmt(lang, v.primaryUsPerTweet, 1),
-          v.case === 'alone' ? '—' : fmt(lang, v.replicaUsPerTweet, 1),
-          fmt(lang, v.replicaCatchUpMs, 0),
+        alike(run.valkeyReplicas, (v) => v.case).map((vs) => [
+          caseName(lang, vs[0]!.case, false),
+          ...perBatchCells(vs),
+          spread(
+            lang,
+            vs.map((v) => v.primaryUsPerTweet),
+            1,
+          ),
+          vs[0]!.case === 'alone'
+            ? '—'
+            : spread(
+                lang,
+                vs.map((v) => v.replicaUsPerTweet),
+                1,
+              ),
+          spread(
+            lang,
+            vs.map((v) => v.replicaCatchUpMs),
+            0,
+          ),
         ]),
         1,
       ),
       L(
         lang,
-        `${run.valkeyReplica.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
-        `${run.valkeyReplica.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
+        `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
+        `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
       ) +
         ' ' +
-        source(m.files.valkeyReplica, run.valkeyReplica.commit),
+        sourceOf(
+          run.files.valkeyReplica,
+          run.valkeyReplicas.map((v) => v.commit),
+        ),
     ),
     hpa: [
       table(
@@ -387,22 +510,22 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           ],
           [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
           [
-            apiCpuAt.rate
+            fanoutAt
               ? L(
                   lang,
-                  `API CPU per 1,000 tweets, open loop at ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`,
-                  `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, apiCpuAt.rate)}/s (fan-out)`,
+                  `API CPU per 1,000 tweets, open loop at ${fmt(lang, fanoutAt)}/s (fan-out, median of ${n})`,
+                  `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, fanoutAt)}/s (fan-out, mediana de ${n})`,
                 )
               : '—',
-            `${fmt(lang, apiCpuAt.cpu, 3)} s`,
+            `${fmt(lang, apiCpu, 3)} s`,
           ],
-          ...(seed && seedMillicores !== null
+          ...(seedMillicores !== null
             ? [
                 [
                   L(
                     lang,
-                    `API CPU at the seed's load (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s per 1,000)`,
-                    `CPU de la API con la carga del enunciado (${fmt(lang, seed.throughput)} tweets/s, ${fmt(lang, seedApi, 3)} s por 1,000)`,
+                    `API CPU at the seed's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
+                    `CPU de la API con la carga del enunciado (mediana ${fmt(lang, seedThroughput)} tweets/s × mediana ${fmt(lang, seedApi, 3)} s por 1,000)`,
                   ),
                   L(
                     lang,
@@ -419,6 +542,15 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
     ].join('\n'),
   };
 }
+
+const caseName = (lang: Lang, c: string, short: boolean) =>
+  c === 'alone'
+    ? L(lang, 'alone', 'solo')
+    : c === 'replica'
+      ? L(lang, 'with a replica', 'con réplica')
+      : short
+        ? L(lang, 'replica + WAIT 1', 'réplica + WAIT 1')
+        : L(lang, 'with a replica and WAIT 1', 'con réplica y WAIT 1');
 
 interface Bar {
   label: string;
@@ -461,39 +593,32 @@ export function panels(title: string, ps: { title: string; bars: Bar[] }[]): str
   return out.join('\n');
 }
 
-/** A chart per comparison, in one language. */
+/** A chart per comparison, in one language: each bar the median of the runs. */
 export function charts(run: ReportRun, lang: Lang): Record<string, string> {
-  const r = run.openLoop;
-  const suffix = ` — ${run.manifest.commit}, ${run.manifest.date.slice(0, 10)}`;
-  const openLoop = (title: string, rows: [ReportScenario, (ReportScenario | 'direct' | 'writers1')?][]) => {
-    const at = commonRate(rows.map(([k]) => r[k]));
+  const rs = run.openLoops;
+  const suffix = ` — ${run.manifest.commit}, ${run.manifest.date.slice(0, 10)}, ${L(lang, `median of ${rs.length}`, `mediana de ${rs.length}`)}`;
+  const bar = (label: string, v: number | null, digits: number) => ({ label, value: v ?? 0, text: fmt(lang, v, digits) });
+  const openLoop = (title: string, rows: Row[]) => {
+    const at = rateOf(rs, rows);
+    const per = (f: (s: ScenarioResult) => number | null | undefined, digits: number) =>
+      rows.map(([k, l]) => bar(nameOf(lang, l ?? k), median(rs.map((r) => f(r[k]))), digits));
     return panels(title + suffix, [
       {
-        title: L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'),
-        bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].maxRate, text: fmt(lang, r[k].maxRate) })),
-      },
-      {
-        title: L(lang, 'p99 ms at max rate', 'p99 ms en la tasa máxima'),
-        bars: rows.map(([k, l]) => ({ label: nameOf(lang, l ?? k), value: r[k].p99Ms ?? 0, text: fmt(lang, r[k].p99Ms, 1) })),
-      },
-      {
         title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(lang, at)}/s`, `CPU s por 1,000 tweets a ${fmt(lang, at)}/s`) : '—',
-        bars: rows.map(([k, l]) => {
-          const c = at ? cpuAt(r[k], at) : null;
-          return { label: nameOf(lang, l ?? k), value: c ?? 0, text: fmt(lang, c, 3) };
-        }),
+        bars: per((s) => (at ? cpuAt(s, at) : null), 3),
       },
+      { title: L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'), bars: per((s) => s.maxRate, 0) },
+      { title: L(lang, 'p99 ms at max rate', 'p99 ms en la tasa máxima'), bars: per((s) => s.p99Ms, 1) },
     ]);
   };
   const sizes = (rs: readonly { batchSize: number }[]) => [...new Set(rs.map((x) => x.batchSize))];
-  const t = run.transport.results;
-  const v = run.valkeyReplica.results;
-  const caseName = (c: string) =>
-    c === 'alone'
-      ? L(lang, 'alone', 'solo')
-      : c === 'replica'
-        ? L(lang, 'with a replica', 'con réplica')
-        : L(lang, 'replica + WAIT 1', 'réplica + WAIT 1');
+  const t = alike(run.transports, (x) => x.transport);
+  const v = alike(run.valkeyReplicas, (x) => x.case);
+  const perSize = <R extends { batchSize: number; tweetsPerSec: number }>(groups: R[][], label: (r: R) => string) =>
+    sizes(groups.map((g) => g[0]!)).map((b) => ({
+      title: L(lang, `batches of ${b}`, `lotes de ${b}`),
+      bars: groups.filter((g) => g[0]!.batchSize === b).map((g) => bar(label(g[0]!), median(g.map((x) => x.tweetsPerSec)), 0)),
+    }));
   return {
     brokers: openLoop(L(lang, 'Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'), [
       ['kafkaOnly'],
@@ -512,21 +637,11 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
     ]),
     transport: panels(
       L(lang, 'REST against gRPC: tweets/s between two processes', 'REST contra gRPC: tweets/s entre dos procesos') + suffix,
-      sizes(t).map((b) => ({
-        title: L(lang, `batches of ${b}`, `lotes de ${b}`),
-        bars: t
-          .filter((x) => x.batchSize === b)
-          .map((x) => ({ label: x.transport, value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
-      })),
+      perSize(t, (x) => x.transport),
     ),
     replica: panels(
       L(lang, 'Valkey without and with a replica: tweets/s applied', 'Valkey sin y con réplica: tweets/s aplicados') + suffix,
-      sizes(v).map((b) => ({
-        title: L(lang, `batches of ${b}`, `lotes de ${b}`),
-        bars: v
-          .filter((x) => x.batchSize === b)
-          .map((x) => ({ label: caseName(x.case), value: x.tweetsPerSec, text: fmt(lang, x.tweetsPerSec) })),
-      })),
+      perSize(v, (x) => caseName(lang, x.case, true)),
     ),
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiScaling, charts, fill, latestRun, sections, type ReportRun } from '../src/techreport.js';
+import { apiScaling, charts, fill, latestRun, median, sections, type ReportRun } from '../src/techreport.js';
 import type { ScenarioResult } from '../src/report.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -67,49 +67,54 @@ function run(): ReportRun {
       quick: false,
       machine: { cores: 2, cpuModel: 'Test CPU', node: 'v26' },
       durationSec: 600,
-      files: { openLoop: 'x-report-openloop.json', transport: 'x-transport.json', valkeyReplica: 'x-valkey-replica.json' },
+      files: { openLoop: ['x-report-openloop.json'], transport: ['x-transport.json'], valkeyReplica: ['x-valkey-replica.json'] },
     },
-    openLoop,
-    transport: {
-      date: '',
-      commit: 'abc1234',
-      results: [
-        {
-          transport: 'grpc-unary',
-          batchSize: 1,
-          inFlight: 4,
-          batches: 10,
-          tweets: 10,
-          received: 10,
-          batchesPerSec: 7000,
-          tweetsPerSec: 7000,
-          p50Ms: 0.5,
-          p99Ms: 1,
-          clientUsPerTweet: 90,
-          serverUsPerTweet: 80,
-        },
-      ],
-    },
-    valkeyReplica: {
-      date: '',
-      commit: 'abc1234',
-      results: [
-        {
-          case: 'replica+wait',
-          batchSize: 100,
-          inFlight: 2,
-          tweets: 100,
-          tweetsPerSec: 50_000,
-          batchesPerSec: 500,
-          p50Ms: 2,
-          p99Ms: 4,
-          primaryUsPerTweet: 3,
-          replicaUsPerTweet: 2,
-          replicaCatchUpMs: 3,
-          replicaMatches: true,
-        },
-      ],
-    },
+    files: { openLoop: ['x-report-openloop.json'], transport: ['x-transport.json'], valkeyReplica: ['x-valkey-replica.json'] },
+    openLoops: [openLoop],
+    transports: [
+      {
+        date: '',
+        commit: 'abc1234',
+        results: [
+          {
+            transport: 'grpc-unary',
+            batchSize: 1,
+            inFlight: 4,
+            batches: 10,
+            tweets: 10,
+            received: 10,
+            batchesPerSec: 7000,
+            tweetsPerSec: 7000,
+            p50Ms: 0.5,
+            p99Ms: 1,
+            clientUsPerTweet: 90,
+            serverUsPerTweet: 80,
+          },
+        ],
+      },
+    ],
+    valkeyReplicas: [
+      {
+        date: '',
+        commit: 'abc1234',
+        results: [
+          {
+            case: 'replica+wait',
+            batchSize: 100,
+            inFlight: 2,
+            tweets: 100,
+            tweetsPerSec: 50_000,
+            batchesPerSec: 500,
+            p50Ms: 2,
+            p99Ms: 4,
+            primaryUsPerTweet: 3,
+            replicaUsPerTweet: 2,
+            replicaCatchUpMs: 3,
+            replicaMatches: true,
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -124,28 +129,56 @@ test('tables carry the run figures: CPU at the rate every scenario passed, summe
   const scaling = { requestMillicores: 100, targetPercent: 30, minReplicas: 1, maxReplicas: 3 };
   const en = sections(run(), scaling, 'en');
   // the common rate is 5,000/s; all processes: 0.105 CPU-s per 1,000; brokers 0.03; at the top rate half of it
-  assert.match(en.brokers!, /\| Kafka only \| 8,000 \| 5\.0 \/ 50\.0 \| 0\.053 \| 5\.0 \/ 50\.0 \| 0\.105 \| 0\.030 \|/);
-  assert.match(en.apis!, /\| NGINX \+ 2 APIs \| 5,000 \|.*\| 0\.030 \| 0\.040 \|$/m);
+  // (CPU at that rate first: the headline), then p99 there, the top rate and p99 at the top
+  assert.match(en.brokers!, /\| Kafka only \| 0\.105 \| 0\.030 \| 0\.005 \| — \| 50\.0 \| 8,000 \| 50\.0 \|/);
+  assert.match(en.apis!, /\| NGINX \+ 2 APIs \| 0\.105 \| 0\.030 \| 0\.040 \| 50\.0 \| 5,000 \| 50\.0 \|$/m);
   // no tweets/s at the target extrapolated from a high rate (the cost per tweet is higher at low rates: the
   // cluster's HPA run measures it); the seed's load: 2,000/s × 0.1 = 200m, 200 %
   assert.doesNotMatch(en.hpa!, /at the target/);
   assert.match(en.hpa!, /200m = 200 % of the request/);
   // Spanish as written in Guatemala: 2,000 and 0.100, not 2.000 and 0,100
-  assert.match(sections(run(), scaling, 'es').hpa!, /2,000 tweets\/s, 0\.100 s por 1,000/);
+  assert.match(sections(run(), scaling, 'es').hpa!, /mediana 2,000 tweets\/s × mediana 0\.100 s por 1,000/);
   // a process a scenario does not run has no figure, not a zero
   assert.match(
     sections(
-      { ...run(), openLoop: { ...run().openLoop, fanoutApis1: scenario('a1', 6000, { 'ingest-api': 0.04 }) } } as never,
+      { ...run(), openLoops: [{ ...run().openLoops[0]!, fanoutApis1: scenario('a1', 6000, { 'ingest-api': 0.04 }) }] },
       scaling,
       'en',
     ).apis!,
-    /\| NGINX \+ 1 API \| 6,000 \|.*\| — \| 0\.040 \|$/m,
+    /\| NGINX \+ 1 API \| 0\.040 \| — \| 0\.040 \| 50\.0 \| 6,000 \| 50\.0 \|$/m,
   );
   assert.match(en.run!, /\[x-report-openloop\.json\]\(\.\.\/bench\/results\/x-report-openloop\.json\)/);
   const es = sections(run(), scaling, 'es');
-  assert.match(es.brokers!, /\| solo Kafka \| 8,000 \| 5\.0 \/ 50\.0 \|/);
+  assert.match(es.brokers!, /\| solo Kafka \| 0\.105 \| 0\.030 \|/);
   assert.match(es.transport!, /\| grpc-unary \| 1 \| 7,000 \| 0\.50 \|/);
   for (const [name, svg] of Object.entries(charts(run(), 'en'))) assert.match(svg, /^<svg[\s\S]*<\/svg>$/, name);
+});
+
+test('repeated runs: each cell is the median, with the lowest and highest in brackets', () => {
+  const scaling = { requestMillicores: 100, targetPercent: 30, minReplicas: 1, maxReplicas: 3 };
+  const one = run();
+  const at = (maxRate: number, api: number) => ({
+    ...one.openLoops[0]!,
+    kafkaOnly: scenario('kafkaOnly', maxRate, { 'ingest-api': api, kafka: 0.01 }),
+  });
+  const three: ReportRun = {
+    ...one,
+    files: { ...one.files, openLoop: ['r1.json', 'r2.json', 'r3.json'] },
+    openLoops: [at(8000, 0.04), at(6000, 0.05), at(9000, 0.03)],
+  };
+  const en = sections(three, scaling, 'en');
+  // CPU at 5,000/s: 0.05, 0.06, 0.04 → median 0.050; top rate 8,000 of 6,000–9,000
+  assert.match(en.brokers!, /\| Kafka only \| 0\.050 \(0\.040–0\.060\) \| 0\.010 \(0\.010–0\.010\) \|.*\| 8,000 \(6,000–9,000\) \|/);
+  assert.match(en.run!, /3 runs, each on a fresh stack/);
+  assert.match(en.run!, /run 3: \[r3\.json\]/);
+  assert.match(en.brokers!, /Source: \[r1\.json\].*\[r3\.json\]/);
+  // a rate one run did not reach is said so, not hidden in a median of two
+  const missing = structuredClone(three);
+  missing.openLoops[1]!.kafkaOnly.steps.pop();
+  assert.match(sections(missing, scaling, 'en').loads!, /\| 9,000 \| 90\.0 \(90\.0–90\.0\) \(fails\) \[2 of 3 runs\]/);
+  assert.equal(median([3, null, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.equal(median([]), null);
 });
 
 test('every section is marked once; an unknown, doubled or missing marker is an error', () => {
@@ -162,9 +195,13 @@ test('every section is marked once; an unknown, doubled or missing marker is an 
 test('the newest run of the kind asked for is read, with the files its manifest names', () => {
   const dir = mkdtempSync(join(tmpdir(), 'report-'));
   try {
+    // a manifest of repeated runs names a list per kind; one from before them, a file
     const manifest = (quick: boolean, stamp: string) => ({
       quick,
-      files: { openLoop: `${stamp}-ol.json`, transport: `${stamp}-t.json`, valkeyReplica: `${stamp}-v.json` },
+      files:
+        stamp === '2026-01-01'
+          ? { openLoop: `${stamp}-ol.json`, transport: `${stamp}-t.json`, valkeyReplica: `${stamp}-v.json` }
+          : { openLoop: [`${stamp}-ol.json`], transport: [`${stamp}-t.json`], valkeyReplica: [`${stamp}-v.json`] },
     });
     for (const [stamp, quick] of [
       ['2026-01-01', false],
@@ -176,7 +213,9 @@ test('the newest run of the kind asked for is read, with the files its manifest 
     }
     const r = latestRun(dir, false);
     assert.equal(r.file, '2026-01-02-abc-report.json');
-    assert.deepEqual(r.openLoop, { stamp: '2026-01-02' } as never);
+    assert.deepEqual(r.openLoops, [{ stamp: '2026-01-02' }] as never);
+    rmSync(join(dir, '2026-01-02-abc-report.json'));
+    assert.deepEqual(latestRun(dir, false).files.transport, ['2026-01-01-t.json']);
     assert.equal(latestRun(dir, true).file, '2026-01-03-abc-report.json');
     rmSync(join(dir, '2026-01-03-abc-report.json'));
     assert.throws(() => latestRun(dir, true), /no quick report run/);
