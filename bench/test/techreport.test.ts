@@ -245,3 +245,49 @@ test('both report files link only to files in the repository and to their own he
     }
   }
 });
+
+/**
+ * Every figure the prose states with a unit (tweets/s, ms, s, %, CPU) is measured: it appears, at the
+ * precision written, in a result file the report links to or in a table rendered from one; or it is
+ * arithmetic on such figures, written beside it as `<!-- 2,700 ≈ 10,000 / 3.7 -->` (≈ within 5 %, = at
+ * the precision written), whose operands must themselves be measured.
+ */
+test('every figure in the report prose comes from a cited result file, or is arithmetic on them', () => {
+  const value = (s: string) => Number(s.replace(/,/g, ''));
+  const decimals = (s: string) => s.split('.')[1]?.length ?? 0;
+  const numbersIn = (text: string) => [...text.matchAll(/\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?/g)].map((m) => value(m[0]));
+  for (const name of ['report.md', 'report.es.md']) {
+    const doc = readFileSync(join(ROOT, 'docs', name), 'utf8');
+    const cited = [...new Set([...doc.matchAll(/\.\.\/bench\/results\/([^)\s#]+)/g)].map((m) => m[1]!))];
+    const sources = new Set<number>();
+    for (const f of cited) for (const n of numbersIn(readFileSync(join(ROOT, 'bench', 'results', f), 'utf8'))) sources.add(n);
+    for (const m of doc.matchAll(/<!-- report:(\w+) -->([\s\S]*?)<!-- \/report:\1 -->/g)) for (const n of numbersIn(m[2]!)) sources.add(n);
+    const measured = (s: string) => {
+      const v = value(s);
+      const d = decimals(s);
+      return [...sources].some((x) => Number(x.toFixed(d)) === v);
+    };
+    for (const [, figure, op, expr] of doc.matchAll(/<!-- ([\d,.]+) ([=≈]) ([\d,.+\-*/() ]+) -->/g)) {
+      const operands = expr!.match(/[\d,.]+/g) ?? [];
+      for (const o of operands) assert.ok(measured(o), `${name}: the operand ${o} of ${figure} ${op} ${expr} is not measured`);
+      const result = Function(`return (${expr!.replace(/(\d),(?=\d{3})/g, '$1')});`)() as number;
+      const ok = op === '=' ? Number(result.toFixed(decimals(figure!))) === value(figure!) : Math.abs(result / value(figure!) - 1) <= 0.05;
+      assert.ok(ok, `${name}: ${figure} ${op} ${expr} is ${result}`);
+      sources.add(value(figure!));
+    }
+    const prose = doc
+      .replace(/<!-- report:(\w+) -->[\s\S]*?<!-- \/report:\1 -->/g, '')
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/```[\s\S]*?```/g, '')
+      .replace(/`[^`\n]*`/g, '')
+      .replace(/\]\([^)]*\)/g, ']');
+    const figures = [
+      ...prose.matchAll(/(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?=\s*(?:tweets\/s|\/s\b|ms\b|%|s\b|CPU))/g),
+    ];
+    assert.ok(figures.length > 50, `${name}: ${figures.length} figures found`);
+    const unmeasured = figures
+      .filter((m) => !measured(m[1]!))
+      .map((m) => `${m[1]} in "…${prose.slice(Math.max(0, m.index - 50), m.index + 20).replace(/\s+/g, ' ')}…"`);
+    assert.deepEqual(unmeasured, [], `${name}: figures in no cited result file`);
+  }
+});
