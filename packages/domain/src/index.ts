@@ -1,7 +1,6 @@
 export * from './define.js';
 export * from './validate.js';
 export * from './json.js';
-export * from './codec.js';
 export * from './weather.js';
 export * from './stats.js';
 export * from './blackfriday.js';

@@ -5,7 +5,6 @@ import {
   domainFromEnv,
   fieldList,
   jsonCodec,
-  protoCodec,
   sumsOf,
   validateFields,
   validateId,
@@ -241,7 +240,7 @@ const parcel = {
   },
 } as const satisfies Domain;
 
-test('another domain is a definition: its fields are validated, and both codecs round-trip it', () => {
+test('another domain is a definition: its fields are validated, and the JSON codec round-trips it (the protobuf one: @tweets/wire)', () => {
   assert.deepEqual(validateFields(parcel, { size: 'large', grams: 250 }), { ok: true, value: { size: 'large', grams: 250 } });
   const bad = validateFields(parcel, { size: 'huge', grams: 0, municipality: 'mixco' });
   assert.ok(!bad.ok);
@@ -251,19 +250,6 @@ test('another domain is a definition: its fields are validated, and both codecs 
   const json = jsonCodec(parcel);
   assert.equal(json.json(p), '{"id":"p-1","size":"small","grams":1200}');
   assert.deepEqual(json.decode(json.encode(p)), { ok: true, value: p });
-  const proto = protoCodec(parcel);
-  // field 1 varint 1 (small), field 3 varint 1200, field 2 "p-1"
-  assert.deepEqual([...proto.encodeRequest(p)], [0x08, 1, 0x18, 0xb0, 0x09, 0x12, 3, 0x70, 0x2d, 0x31]);
-  assert.deepEqual(
-    proto.decodeRequest(proto.encodeRequest(p), () => 'x'),
-    { ok: true, value: p },
-  );
-  const batch = proto.decodeBatch(proto.encodeBatch([p, { ...p, id: 'p-2', grams: 40_000 }]));
-  assert.ok(!batch.ok);
-  assert.deepEqual(
-    batch.errors.map((e) => e.field),
-    ['parcels[1].grams'],
-  );
 });
 
 test("a Black Friday sale: the seed's category names or numbers, a bounded product id, a price with at most 2 decimals, whole units", () => {

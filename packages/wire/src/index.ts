@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { encodeSeq, protoCodec, type Decoded, type Domain, type ItemOf, type ProtoCodec } from '@tweets/domain';
+import type { Domain, ItemOf } from '@tweets/domain';
+import { encodeSeq, protoCodec, type Decoded, type ProtoCodec } from './codec.js';
+
+export * from './codec.js';
 
 export { grpc };
 export { HealthImplementation, type ServingStatus } from 'grpc-health-check';

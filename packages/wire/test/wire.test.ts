@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeSeq, weather, type Tweet } from '@tweets/domain';
+import { weather, type Tweet } from '@tweets/domain';
+import { encodeSeq } from '../src/codec.js';
 import { contract, writerServiceDefinition } from '../src/index.js';
 
 const c = contract(weather);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatErrors, validateItem, type BrokerPath, type Domain, type ItemOf, type ProtoCodec } from '@tweets/domain';
+import { formatErrors, validateItem, type BrokerPath, type Domain, type ItemOf } from '@tweets/domain';
+import type { ProtoCodec } from '@tweets/wire/codec';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
 import { Batcher, Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
 import { grpc } from '@tweets/wire';

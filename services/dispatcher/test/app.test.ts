@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { protoCodec, weather, type BrokerPath, type Tweet } from '@tweets/domain';
+import { weather, type BrokerPath, type Tweet } from '@tweets/domain';
+import { protoCodec } from '@tweets/wire/codec';
 import { grpc, statusError } from '@tweets/wire';
 import { buildDispatcher } from '../src/app.js';
 import type { WriterLink } from '../src/writers.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { protoCodec, weather, type Item, type Tweet } from '@tweets/domain';
+import { weather, type Item, type Tweet } from '@tweets/domain';
+import { protoCodec } from '@tweets/wire/codec';
 import { contract } from '@tweets/wire';
 import type { Publisher } from '@tweets/writer/publisher';
 import { startWriterServer } from '@tweets/writer/server';

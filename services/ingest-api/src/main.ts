@@ -1,4 +1,5 @@
-import { domainFromEnv, protoCodec } from '@tweets/domain';
+import { domainFromEnv } from '@tweets/domain';
+import { protoCodec } from '@tweets/wire/codec';
 import { closeAfterDrain } from '@tweets/http';
 import { createRegistry, runService, secretNames } from '@tweets/kit';
 import { connectFromConfig, readRecent, readStats } from '@tweets/store';

@@ -1,6 +1,6 @@
-import type { Decoded, Item } from '@tweets/domain';
+import type { Item } from '@tweets/domain';
 import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
-import { grpc, type BatchResponse, type OneResponse } from '@tweets/wire';
+import { grpc, type BatchResponse, type Decoded, type OneResponse } from '@tweets/wire';
 import type { Publisher } from './publisher.js';
 
 /** One stream the writer serves: batches in flight, whether its caller ended it, whether it is over. */
