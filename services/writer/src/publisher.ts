@@ -1,5 +1,5 @@
 import { connectRabbit, createDurableProducer, declareQueues, ensureTopic, type ConfirmChannel } from '@tweets/brokers';
-import { jsonCodec, type BrokerPath, type Domain, type Item } from '@tweets/domain';
+import { jsonCodec, type BrokerPath, type Domain, type Item, type JsonCodec } from '@tweets/domain';
 import { Batcher, type Logger } from '@tweets/kit';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
@@ -66,6 +66,45 @@ export async function createKafkaPublisher(cfg: KafkaConfig, domain: Domain, log
   };
 }
 
+type Message = { body: Buffer; contentType: string; messageId: string; count: number };
+
+/** The messages for a call's tweets: one per tweet (RABBITMQ_MESSAGE=tweet) or batches of up to RABBITMQ_BATCH_MAX. */
+function messages(cfg: RabbitConfig, codec: JsonCodec<Domain>, domain: Domain, tweets: readonly Item[]): Message[] {
+  const { contentType, batchContentType } = domain.broker;
+  if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: codec.encode(t), contentType, messageId: t.id, count: 1 }));
+  return codec.encodeBatches(tweets, cfg.RABBITMQ_BATCH_MAX).map((m) => ({ ...m, contentType: batchContentType }));
+}
+
+/**
+ * Writes every message to the socket at once, persistent; resolves when the broker has confirmed them all,
+ * rejects at the first nack or error. `confirms.pending` counts the tweets waiting for a confirm.
+ */
+function publishConfirmed(ch: ConfirmChannel, queue: string, msgs: Message[], confirms: { pending: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let left = msgs.length;
+    let failed = false;
+    const confirmed = (count: number) => (err: unknown) => {
+      confirms.pending -= count;
+      if (err) {
+        if (!failed) reject(err instanceof Error ? err : new Error(String(err)));
+        failed = true;
+      } else if (--left === 0 && !failed) resolve();
+    };
+    for (const m of msgs) {
+      confirms.pending += m.count;
+      try {
+        ch.publish('', queue, m.body, { persistent: true, messageId: m.messageId, contentType: m.contentType }, confirmed(m.count));
+      } catch (err) {
+        // The channel closed under us: its close fails every callback already registered.
+        confirms.pending -= m.count;
+        failed = true;
+        reject(err as Error);
+        return;
+      }
+    }
+  });
+}
+
 /**
  * RabbitMQ: persistent messages on a confirm channel. A call's tweets go in
  * messages of up to RABBITMQ_BATCH_MAX tweets each (RABBITMQ_MESSAGE=batch)
@@ -76,10 +115,9 @@ export async function createKafkaPublisher(cfg: KafkaConfig, domain: Domain, log
  */
 export async function createRabbitPublisher(cfg: RabbitConfig, domain: Domain, log: Logger): Promise<Publisher> {
   const codec = jsonCodec(domain);
-  const { contentType, batchContentType } = domain.broker;
   let channel: ConfirmChannel | undefined;
   let closing = false;
-  let pending = 0;
+  const confirms = { pending: 0 };
   const conn = await connectRabbit({
     url: cfg.RABBITMQ_URL,
     name: 'writer-rabbitmq',
@@ -98,51 +136,16 @@ export async function createRabbitPublisher(cfg: RabbitConfig, domain: Domain, l
     onEvent: (event, detail) => (event === 'connected' ? log.info('rabbitmq connected') : log.warn({ detail }, `rabbitmq ${event}`)),
   });
 
-  /** The messages for a call's tweets: body, content type, message id and how many tweets each holds. */
-  function messages(tweets: readonly Item[]): { body: Buffer; contentType: string; messageId: string; count: number }[] {
-    if (cfg.RABBITMQ_MESSAGE === 'tweet') return tweets.map((t) => ({ body: codec.encode(t), contentType, messageId: t.id, count: 1 }));
-    return codec.encodeBatches(tweets, cfg.RABBITMQ_BATCH_MAX).map((m) => ({ ...m, contentType: batchContentType }));
-  }
-
-  function publishNow(tweets: readonly Item[]): Promise<void> {
-    const ch = channel;
-    if (!ch) return Promise.reject(new Error('rabbitmq is not connected'));
-    if (pending + tweets.length > cfg.MAX_PENDING) return Promise.reject(new Error(`${pending} tweets already wait for confirms`));
-    const msgs = messages(tweets);
-    return new Promise<void>((resolve, reject) => {
-      let left = msgs.length;
-      let failed = false;
-      const confirmed = (count: number) => (err: unknown) => {
-        pending -= count;
-        if (err) {
-          if (!failed) reject(err instanceof Error ? err : new Error(String(err)));
-          failed = true;
-        } else if (--left === 0 && !failed) resolve();
-      };
-      for (const m of msgs) {
-        pending += m.count;
-        try {
-          ch.publish(
-            '',
-            cfg.RABBITMQ_QUEUE,
-            m.body,
-            { persistent: true, messageId: m.messageId, contentType: m.contentType },
-            confirmed(m.count),
-          );
-        } catch (err) {
-          // The channel closed under us: its close fails every callback already registered.
-          pending -= m.count;
-          failed = true;
-          reject(err as Error);
-          return;
-        }
-      }
-    });
-  }
-
   return {
     broker: 'rabbitmq',
-    publish: (tweets) => (tweets.length === 0 ? Promise.resolve() : withTimeout(publishNow(tweets), cfg.PUBLISH_TIMEOUT_MS, 'rabbitmq')),
+    publish(tweets) {
+      if (tweets.length === 0) return Promise.resolve();
+      if (!channel) return Promise.reject(new Error('rabbitmq is not connected'));
+      if (confirms.pending + tweets.length > cfg.MAX_PENDING)
+        return Promise.reject(new Error(`${confirms.pending} tweets already wait for confirms`));
+      const sent = publishConfirmed(channel, cfg.RABBITMQ_QUEUE, messages(cfg, codec, domain, tweets), confirms);
+      return withTimeout(sent, cfg.PUBLISH_TIMEOUT_MS, 'rabbitmq');
+    },
     ready: () => channel !== undefined,
     async close() {
       closing = true;

@@ -3,14 +3,61 @@ import type { Domain } from '@tweets/domain';
 import type { Logger, Registry } from '@tweets/kit';
 import { contract, grpc, HealthImplementation, writerServiceDefinition } from '@tweets/wire';
 import type { Publisher } from './publisher.js';
-import { createWriter } from './writer.js';
+import { createWriter, type Writer } from './writer.js';
+
+/** Health that follows the broker connection, checked every 500 ms: SERVING while the publisher is ready. */
+function followBroker(health: HealthImplementation, serviceName: string, publisher: Publisher) {
+  const set = (status: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', status);
+    health.setStatus(serviceName, status);
+  };
+  let serving: boolean | undefined;
+  const follow = () => {
+    const now = publisher.ready();
+    if (now === serving) return;
+    serving = now;
+    set(now ? 'SERVING' : 'NOT_SERVING');
+  };
+  follow();
+  const timer = setInterval(follow, 500);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    set('NOT_SERVING');
+  };
+}
+
+/** Logs what was published every 10 s; returns the function that stops it. */
+function logPublished(writer: Writer, log: Logger) {
+  const timer = setInterval(() => {
+    const ack = writer.published.latency.take();
+    if (ack) log.info({ calls: ack.count, tweets: writer.published.items, ack }, 'published in the last 10 s');
+    writer.published.items = 0;
+  }, 10_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /**
- * The writer's gRPC server: the domain's service (the seed's rpc plus the batch
- * and stream extensions) and grpc.health.v1, which follows the broker
- * connection (NOT_SERVING while it is down). Resolves once it listens.
+ * Shuts the server down once its calls end. Unary calls in flight end within the publish timeout; after
+ * `idleCloseMs`, what is left open is an idle connection (a health probe's, a client that keeps its channel)
+ * that would hold the shutdown up, and it is closed.
  */
-export async function startWriterServer(o: {
+function shutdown(server: grpc.Server, idleCloseMs: number, log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      log.info('idle connections still open; closing them');
+      server.forceShutdown();
+      resolve();
+    }, idleCloseMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+export interface WriterServerOptions {
   domain: Domain;
   publisher: Publisher;
   host: string;
@@ -23,7 +70,14 @@ export async function startWriterServer(o: {
   maxConnectionAgeGraceMs?: number;
   /** Where the writer records its publishes; served by the caller (startHealthServer). */
   metrics?: Registry;
-}) {
+}
+
+/**
+ * The writer's gRPC server: the domain's service (the seed's rpc plus the batch
+ * and stream extensions) and grpc.health.v1, which follows the broker
+ * connection (NOT_SERVING while it is down). Resolves once it listens.
+ */
+export async function startWriterServer(o: WriterServerOptions) {
   const c = contract(o.domain);
   const writer = createWriter({
     publisher: o.publisher,
@@ -45,48 +99,17 @@ export async function startWriterServer(o: {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
-    health.setStatus('', status);
-    health.setStatus(c.serviceName, status);
-  };
-  let serving: boolean | undefined;
-  const follow = () => {
-    const now = o.publisher.ready();
-    if (now === serving) return;
-    serving = now;
-    setHealth(now ? 'SERVING' : 'NOT_SERVING');
-  };
-  follow();
-  const healthTimer = setInterval(follow, 500);
-  healthTimer.unref();
-  const statsTimer = setInterval(() => {
-    const ack = writer.published.latency.take();
-    if (ack) o.log.info({ calls: ack.count, tweets: writer.published.items, ack }, 'published in the last 10 s');
-    writer.published.items = 0;
-  }, 10_000);
-  statsTimer.unref();
+  const stopHealth = followBroker(health, c.serviceName, o.publisher);
+  const stopLog = logPublished(writer, o.log);
   o.log.info({ port, broker: o.publisher.broker }, 'gRPC server listening');
   return {
     port,
     async stop() {
-      clearInterval(healthTimer);
-      clearInterval(statsTimer);
-      setHealth('NOT_SERVING');
+      stopLog();
+      stopHealth();
       await writer.drain();
       o.log.info('streams drained; shutting the gRPC server down');
-      // Unary calls in flight end within the publish timeout. After that, what is left open is an idle
-      // connection (a health probe's, a client that keeps its channel) that would hold the shutdown up.
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          o.log.info('idle connections still open; closing them');
-          server.forceShutdown();
-          resolve();
-        }, o.idleCloseMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await shutdown(server, o.idleCloseMs, o.log);
     },
   };
 }
