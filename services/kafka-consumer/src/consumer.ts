@@ -1,46 +1,29 @@
 import { Consumer, type Message } from '@platformatic/kafka';
 import { createDurableProducer, deadLetterTopic, ensureTopic, POISON_REASON_HEADER } from '@tweets/brokers';
-import { createConsumerCore, type AdapterContext, type Delivery, type RunningConsumer } from '@tweets/consumer';
+import { createConsumerCore, type AdapterContext, type Delivery, type Poison, type RunningConsumer } from '@tweets/consumer';
 import type { Domain } from '@tweets/domain';
 import type { KafkaConsumerConfig } from './config.js';
 
-/**
- * The Kafka adapter around the consumer core: a consumer group fetches
- * batches, the core applies them, and their offsets are committed after the
- * Valkey write (at most every COMMIT_INTERVAL_MS, and at stop). Poison goes to
- * `<topic>.dlq` with its reason and source before its offset is committed.
- */
-export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerConfig, ctx: AdapterContext<D>): Promise<RunningConsumer> {
-  const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' };
-  await ensureTopic(target, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
-  const dlqTopic = deadLetterTopic(cfg.KAFKA_TOPIC);
-  await ensureTopic(target, dlqTopic, 1);
-  // Poison goes to the DLQ before its offset is committed; batches are handled one at a time,
-  // so this producer never has two sends in flight.
-  const dlq = createDurableProducer({ ...target, clientId: 'kafka-consumer-dlq' }, 5000);
-  let stopping = false;
-  const { log } = ctx;
-  const core = createConsumerCore<D, Message>({
-    ...ctx,
-    path: 'kafka',
-    batchMax: cfg.BATCH_MAX,
-    stopping: () => stopping,
-    deadLetter: async (poison) => {
-      await dlq.send({
-        messages: poison.map(({ body, reason, delivery: { ref: m } }) => ({
-          topic: dlqTopic,
-          key: m.key ?? undefined,
-          value: body,
-          headers: new Map([
-            [Buffer.from(POISON_REASON_HEADER), Buffer.from(reason)],
-            [Buffer.from('x-source'), Buffer.from(`${m.topic}/${m.partition}/${m.offset}`)],
-          ]),
-        })),
-      });
-    },
-  });
+type Producer = ReturnType<typeof createDurableProducer>;
 
-  const consumer = new Consumer({
+/** Poison to the dead-letter topic, with its reason and where it came from; resolves once the broker has it. */
+async function deadLetter(dlq: Producer, dlqTopic: string, poison: Poison<Message>[]): Promise<void> {
+  await dlq.send({
+    messages: poison.map(({ body, reason, delivery: { ref: m } }) => ({
+      topic: dlqTopic,
+      key: m.key ?? undefined,
+      value: body,
+      headers: new Map([
+        [Buffer.from(POISON_REASON_HEADER), Buffer.from(reason)],
+        [Buffer.from('x-source'), Buffer.from(`${m.topic}/${m.partition}/${m.offset}`)],
+      ]),
+    })),
+  });
+}
+
+/** The group's consumer: offsets committed by hand, fetches sized by the settings, broker restarts ridden out. */
+function groupConsumer(cfg: KafkaConsumerConfig): Consumer {
+  return new Consumer({
     clientId: 'kafka-consumer',
     groupId: cfg.KAFKA_GROUP,
     bootstrapBrokers: cfg.KAFKA_BROKERS,
@@ -57,62 +40,96 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
     retries: 40,
     retryDelay: 500,
   });
-  const stream = await consumer.consume({ topics: [cfg.KAFKA_TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+}
 
-  /** One OffsetCommit for everything applied since the last: the next offset of every partition touched. */
+/** The offsets applied and not yet committed; one OffsetCommit takes the next offset of every partition touched. */
+function createCommitter(consumer: Consumer, topic: string) {
   const uncommitted = new Map<number, bigint>();
-  let lastCommit = 0;
-  async function commit(): Promise<void> {
-    if (uncommitted.size === 0) return;
-    const taken = [...uncommitted];
-    uncommitted.clear();
-    lastCommit = Date.now();
-    try {
-      await consumer.commit({
-        offsets: taken.map(([partition, offset]) => ({ topic: cfg.KAFKA_TOPIC, partition, offset, leaderEpoch: -1 })),
-      });
-    } catch (err) {
-      // Back for the next commit, unless a later batch of the partition went past them meanwhile.
-      for (const [partition, offset] of taken) if (!uncommitted.has(partition)) uncommitted.set(partition, offset);
-      throw err;
-    }
-  }
-
-  /** Applies the batch; its offsets are committed with the next commit. */
-  async function flush(batch: Message[]): Promise<void> {
-    await core.handle(batch.map((m): Delivery<Message> => ({ body: m.value ?? Buffer.alloc(0), ref: m })));
-    for (const m of batch) uncommitted.set(m.partition, m.offset + 1n);
-    if (Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) await commit();
-  }
-
-  const loop = (async () => {
-    let batch: Message[] = [];
-    for await (const m of stream as AsyncIterable<Message>) {
-      batch.push(m);
-      if (batch.length >= cfg.BATCH_MAX || stream.readableLength === 0) {
-        const b = batch;
-        batch = [];
-        await flush(b);
+  let last = 0;
+  return {
+    sinceLastMs: () => Date.now() - last,
+    applied(batch: readonly Message[]): void {
+      for (const m of batch) uncommitted.set(m.partition, m.offset + 1n);
+    },
+    async commit(): Promise<void> {
+      if (uncommitted.size === 0) return;
+      const taken = [...uncommitted];
+      uncommitted.clear();
+      last = Date.now();
+      try {
+        await consumer.commit({ offsets: taken.map(([partition, offset]) => ({ topic, partition, offset, leaderEpoch: -1 })) });
+      } catch (err) {
+        // Back for the next commit, unless a later batch of the partition went past them meanwhile.
+        for (const [partition, offset] of taken) if (!uncommitted.has(partition)) uncommitted.set(partition, offset);
+        throw err;
       }
-    }
-  })().catch((err: unknown) => {
-    if (!stopping) {
-      log.fatal({ err }, 'consume loop failed');
-      process.exit(1);
-    }
-  });
+    },
+  };
+}
 
+/** Gathers fetched messages into batches of up to `max`, or what one fetch brought, and hands each to `flush`. */
+async function consumeInBatches(
+  stream: AsyncIterable<Message> & { readableLength: number },
+  max: number,
+  flush: (b: Message[]) => Promise<void>,
+) {
+  let batch: Message[] = [];
+  for await (const m of stream) {
+    batch.push(m);
+    if (batch.length >= max || stream.readableLength === 0) {
+      const b = batch;
+      batch = [];
+      await flush(b);
+    }
+  }
+}
+
+/**
+ * The Kafka adapter around the consumer core: a consumer group fetches
+ * batches, the core applies them, and their offsets are committed after the
+ * Valkey write (at most every COMMIT_INTERVAL_MS, and at stop). Poison goes to
+ * `<topic>.dlq` with its reason and source before its offset is committed.
+ */
+export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerConfig, ctx: AdapterContext<D>): Promise<RunningConsumer> {
+  const target = { brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-consumer' };
+  await ensureTopic(target, cfg.KAFKA_TOPIC, cfg.KAFKA_PARTITIONS);
+  const dlqTopic = deadLetterTopic(cfg.KAFKA_TOPIC);
+  await ensureTopic(target, dlqTopic, 1);
+  // Batches are handled one at a time, so this producer never has two sends in flight.
+  const dlq = createDurableProducer({ ...target, clientId: 'kafka-consumer-dlq' }, 5000);
+  let stopping = false;
+  const { log } = ctx;
+  const core = createConsumerCore<D, Message>({
+    ...ctx,
+    path: 'kafka',
+    batchMax: cfg.BATCH_MAX,
+    stopping: () => stopping,
+    deadLetter: (poison) => deadLetter(dlq, dlqTopic, poison),
+  });
+  const consumer = groupConsumer(cfg);
+  const stream = await consumer.consume({ topics: [cfg.KAFKA_TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+  const offsets = createCommitter(consumer, cfg.KAFKA_TOPIC);
+  const due = () => offsets.sinceLastMs() >= cfg.COMMIT_INTERVAL_MS;
+  /** Applies the batch; its offsets are committed with the next commit. */
+  const flush = async (batch: Message[]) => {
+    await core.handle(batch.map((m): Delivery<Message> => ({ body: m.value ?? Buffer.alloc(0), ref: m })));
+    offsets.applied(batch);
+    if (due()) await offsets.commit();
+  };
+  const loop = consumeInBatches(stream as typeof stream & AsyncIterable<Message>, cfg.BATCH_MAX, flush).catch((err: unknown) => {
+    if (stopping) return;
+    log.fatal({ err }, 'consume loop failed');
+    process.exit(1);
+  });
   // When the load stops, what was applied last is committed within an interval too.
   const commitTimer = setInterval(
     () => {
-      if (!stopping && Date.now() - lastCommit >= cfg.COMMIT_INTERVAL_MS) {
-        commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'offset commit failed; retried with the next'));
-      }
+      if (!stopping && due())
+        offsets.commit().catch((err: Error) => log.warn({ err: { message: err.message } }, 'offset commit failed; retried with the next'));
     },
     Math.max(50, cfg.COMMIT_INTERVAL_MS),
   );
   commitTimer.unref();
-
   return {
     counts: core.counts,
     store: core.store,
@@ -122,9 +139,11 @@ export async function startKafkaConsumer<D extends Domain>(cfg: KafkaConsumerCon
       clearInterval(commitTimer);
       await stream.close();
       await loop;
-      await commit().catch((err: Error) =>
-        log.warn({ err: { message: err.message } }, 'last offset commit failed; those messages will be redelivered'),
-      );
+      await offsets
+        .commit()
+        .catch((err: Error) =>
+          log.warn({ err: { message: err.message } }, 'last offset commit failed; those messages will be redelivered'),
+        );
       await consumer.close();
       await dlq.close();
     },
