@@ -20,6 +20,7 @@ await runService({
       metrics,
       url: cfg.DISPATCHER_URL,
       resource: domain.resource,
+      batchField: domain.proto.batchField,
       codec: protoCodec(domain),
       mode: cfg.FORWARD_MODE,
       timeoutMs: cfg.FORWARD_TIMEOUT_MS,
