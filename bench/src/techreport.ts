@@ -116,12 +116,28 @@ function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => bool
   return picked.length ? picked.reduce((a, [, v]) => a + v, 0) : null;
 }
 
-const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
+const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
 
-/** The rate every scenario of every run passed, for figures taken at the same load: the highest common one up to 5,000/s. */
+const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
+const ranAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate);
+
+/**
+ * The rate a comparison's figures are taken at: the highest up to 5,000/s that every scenario of every run
+ * passed; if there is none (a scenario failed even its first step, on latency), the lowest rate all ran.
+ */
 function commonRate(ss: readonly ScenarioResult[]): number | null {
-  const rates = ss[0]?.steps.filter((x) => x.passed && x.rate <= 5000).map((x) => x.rate) ?? [];
-  return rates.filter((r) => ss.every((s) => stepAt(s, r))).at(-1) ?? null;
+  const rates = [...new Set(ss.flatMap((s) => s.steps.map((x) => x.rate)))].filter((r) => r <= 5000).sort((a, b) => a - b);
+  const passed = rates.filter((r) => ss.every((s) => stepAt(s, r))).at(-1);
+  return passed ?? rates.find((r) => ss.every((s) => ranAt(s, r))) ?? null;
+}
+
+/** How many of the steps failed the criteria, said after a figure: "" when none did. */
+function verdict(lang: Lang, steps: readonly { passed: boolean }[]): string {
+  const failed = steps.filter((x) => !x.passed).length;
+  if (!failed) return '';
+  return failed === steps.length
+    ? L(lang, ' (fails)', ' (falla)')
+    : L(lang, ` (fails in ${failed} of ${steps.length})`, ` (falla en ${failed} de ${steps.length})`);
 }
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -140,8 +156,6 @@ function spread(lang: Lang, xs: readonly (number | null | undefined)[], digits =
   if (v.length < 2) return fmt(lang, median(v), digits);
   return `${fmt(lang, median(v), digits)} (${fmt(lang, Math.min(...v), digits)}–${fmt(lang, Math.max(...v), digits)})`;
 }
-
-const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
 
 function table(head: string[], rows: string[][], numericFrom = 1): string {
   return [
@@ -206,11 +220,17 @@ function openLoopTable(
       nameOf(lang, label ?? k),
       cpu(),
       ...extra.map((e) => cpu(e.only)),
-      spread(
-        lang,
-        ss.map((s) => (at ? stepAt(s, at)?.p99Ms : null)),
-        1,
-      ),
+      at
+        ? spread(
+            lang,
+            ss.map((s) => ranAt(s, at)?.p99Ms),
+            1,
+          ) +
+          verdict(
+            lang,
+            ss.flatMap((s) => ranAt(s, at) ?? []),
+          )
+        : '—',
       spread(
         lang,
         ss.map((s) => s.maxRate),
@@ -344,12 +364,6 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
       const cell = (ss: ScenarioResult[], rate: number) => {
         const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ s, x })));
         if (!steps.length) return ['—', '—'];
-        const failed = steps.filter(({ x }) => !x.passed).length;
-        const verdict = !failed
-          ? ''
-          : failed === steps.length
-            ? L(lang, ' (fails)', ' (falla)')
-            : L(lang, ` (fails in ${failed} of ${steps.length})`, ` (falla en ${failed} de ${steps.length})`);
         const ran =
           steps.length < ss.length
             ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`)
@@ -359,7 +373,10 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
             lang,
             steps.map(({ x }) => x.p99Ms),
             1,
-          )}${verdict}${ran}`,
+          )}${verdict(
+            lang,
+            steps.map(({ x }) => x),
+          )}${ran}`,
           spread(
             lang,
             steps.map(({ s }) => cpuAt(s, rate)),

@@ -176,6 +176,12 @@ test('repeated runs: each cell is the median, with the lowest and highest in bra
   const missing = structuredClone(three);
   missing.openLoops[1]!.kafkaOnly.steps.pop();
   assert.match(sections(missing, scaling, 'en').loads!, /\| 9,000 \| 90\.0 \(90\.0–90\.0\) \(fails\) \[2 of 3 runs\]/);
+  // a scenario that failed even its first step in one run (on latency): the figures are taken there, said so
+  const slow = structuredClone(three);
+  for (const st of slow.openLoops[2]!.kafkaOnly.steps) st.passed = false;
+  const brokers = sections(slow, scaling, 'en').brokers!;
+  assert.match(brokers, /CPU s per 1,000 at 1,000\/s/);
+  assert.match(brokers, /\| Kafka only \|.*\| 10\.0 \(10\.0–10\.0\) \(fails in 1 of 3\) \|/);
   assert.equal(median([3, null, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.equal(median([]), null);
