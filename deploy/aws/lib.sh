@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2034 # the names aws_names sets are read by up.sh and down.sh
-# What deploy/aws/up.sh and down.sh share, and what test/test/aws.test.ts runs
+# What deploy/aws/up.sh and down.sh share, and what test/integration/aws.test.ts runs
 # on its own: the names of what they make in AWS (aws_names), and the
 # documents they hand to AWS: eksctl's ClusterConfig (cluster_config), the
 # Zot instance's user data (zot_user_data) and the launch template of
@@ -8,7 +8,7 @@
 # only; each reads the variables its comment names.
 
 # The label and taint of Valkey's VM nodes: deploy/k8s/overlays/eks/kubevirt and deploy/aws/kubevirt-cr.yaml
-# select and tolerate these (test/test/aws.test.ts checks that they agree).
+# select and tolerate these (test/integration/aws.test.ts checks that they agree).
 KUBEVIRT_NODE_LABEL=weather-tweets.io/kubevirt=true
 KUBEVIRT_NODE_TAINT=weather-tweets.io/kubevirt=true:NoSchedule
 

@@ -59,7 +59,7 @@ RESUME=0
 FIELD_MANAGER='deploy-aws'
 KUBEVIRT_CR="$ROOT/deploy/aws/kubevirt-cr.yaml"
 MIRROR_IMAGES=()
-# a dry run prints the lookups too (test/test/aws.test.ts checks every aws command against the CLI's models)
+# a dry run prints the lookups too (test/integration/aws.test.ts checks every aws command against the CLI's models)
 SHOW_LOOKUPS=1
 
 usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Functions every deploy/<cloud>/up.sh and down.sh share, sourced by them (and by
-# test/test/gke.test.ts, which runs them against a validation API server).
+# test/integration/gke.test.ts, which runs them against a validation API server).
 # They use kubectl as it is on PATH, with $KUBE_CONTEXT when it is set.
 
 # kc ARGS...: kubectl, in the deployment's context when one is set.

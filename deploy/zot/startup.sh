@@ -16,7 +16,7 @@
 # systemd as its own user. Idempotent: every boot runs it again.
 #
 # Sourced with ZOT_STARTUP_LIB=1 it only defines its functions (the test
-# test/test/gke.test.ts runs install_zot against a release laid out locally).
+# test/integration/gke.test.ts runs install_zot against a release laid out locally).
 set -euo pipefail
 
 # md KEY: the instance's value for KEY: ZOT_META_<KEY, - as _> when the environment has it, else GCE's.

@@ -1,5 +1,5 @@
 /**
- * Checks of deploy/aws that need no AWS account (test/test/aws.test.ts runs them):
+ * Checks of deploy/aws that need no AWS account (test/integration/aws.test.ts runs them):
  *
  *  - planCommands: the commands a dry-run plan prints (`+ ...`, quoted as bash's printf %q quotes), as words;
  *  - awsCliProblems: every `aws` command against the AWS CLI's own service models (botocore's, from PyPI,

@@ -336,18 +336,17 @@ async function load(l: StackLayout, f: Flags): Promise<number> {
 }
 
 /**
- * The compiled test files of a tier. unit: every workspace's tests but the
- * `test` workspace's, pure logic and services over fakes, no broker needed.
- * integration: the `test` workspace, against a running stack; the chaos test
- * last, since it restarts the brokers.
- */
-/**
  * The integration tier's files that run after the others, each alone and in this order (node --test runs the
  * files it is given in an order of its own): the faults restart the stack's brokers; the loss of a node
  * starts the stack again with Kafka and RabbitMQ on three nodes each.
  */
 const LAST = ['chaos.test.js', 'node-loss.test.js'];
 
+/**
+ * The compiled test files of a tier. unit: every workspace's tests but the `test` workspace's, pure logic
+ * and services over fakes, no broker needed. integration: test/integration, against a running stack, LAST
+ * after the rest. cluster: test/cluster, against the Kubernetes node.
+ */
 export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): string[] {
   const inDir = (dir: string) =>
     existsSync(dir)
@@ -362,7 +361,7 @@ export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): st
     return [...files.filter((f) => !f.endsWith('teardown.test.js')), ...files.filter((f) => f.endsWith('teardown.test.js'))];
   }
   if (tier === 'integration' || tier === 'last') {
-    const files = inDir(join(ROOT, 'test', 'dist', 'test'));
+    const files = inDir(join(ROOT, 'test', 'dist', 'integration'));
     if (tier === 'last') return LAST.flatMap((x) => files.filter((f) => f.endsWith(`/${x}`)));
     return files.filter((f) => !LAST.some((x) => f.endsWith(`/${x}`)));
   }

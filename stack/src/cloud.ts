@@ -1,6 +1,6 @@
 /**
- * Checks of deploy/ for what only a real cluster used to show, on every cloud (test/test/gke.test.ts and
- * test/test/aws.test.ts run them):
+ * Checks of deploy/ for what only a real cluster used to show, on every cloud (test/integration/gke.test.ts and
+ * test/integration/aws.test.ts run them):
  *
  *  - operandPods: the Pods the operators create from the custom resources, as each pinned operator's code
  *    builds their security context and volumes, so the API server's PodSecurity admission can judge them

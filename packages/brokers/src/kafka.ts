@@ -37,7 +37,7 @@ export async function ensureTopic(target: KafkaTarget, topic: string, partitions
  * Idempotence was off while the project ran @platformatic/kafka 1.x, whose
  * idempotent producer lost acknowledged records (concurrent sends, upstream
  * #326; no recovery after a broker lost the producer's state, #309). 2.x fixed
- * both; test/test/kafka.test.ts (concurrent sends: every acknowledged record in
+ * both; test/integration/kafka.test.ts (concurrent sends: every acknowledged record in
  * the topic, exactly once) and the chaos run (a Kafka restart under load)
  * check it here. The consumers still apply each tweet id once, so a duplicate
  * from any other source (a writer that failed after the broker took the batch,

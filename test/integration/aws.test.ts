@@ -25,14 +25,14 @@ import {
 import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
 
 /**
- * deploy/aws and the EKS overlays, checked as deploy/gke is (test/test/gke.test.ts), without an AWS account:
+ * deploy/aws and the EKS overlays, checked as deploy/gke is (test/integration/gke.test.ts), without an AWS account:
  * the overlays' volumes and VM placement against the nodes up.sh makes; Black Friday on EKS against Black
  * Friday on GKE; every pod through the API server's PodSecurity admission; the Ingresses against NIC; the
  * plan of up.sh --dry-run (order, pins, nothing printed that is secret, nothing run), every aws command in
  * it against the AWS CLI's models and eksctl's ClusterConfig against eksctl's schema; the registry's user
  * data; the server's dry run of the generated kustomization; down.sh against an API server holding a
  * finalized object, aws and eksctl replaced by stand-ins that record their calls. (kubeconform and the dry
- * run of every EKS variant, and shellcheck: test/test/k8s.test.ts.)
+ * run of every EKS variant, and shellcheck: test/integration/k8s.test.ts.)
  */
 
 const log = (m: string) => console.log(`# ${m}`);
