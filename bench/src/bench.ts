@@ -3,7 +3,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
+import { weather, type BrokerPath, type WeatherDomain } from '@tweets/domain';
+import type { StatsOf } from '@tweets/store/stats';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import {
   layout,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { emptyBreakdown, type BreakdownOf, type Domain, type FieldsOf } from '@tweets/domain';
+import { type Domain, type FieldsOf } from '@tweets/domain';
+import { emptyBreakdown, type BreakdownOf } from '@tweets/store/stats';
 import { randomItem, rng } from './tweets.js';
 
 export interface LoadOptions<D extends Domain> {

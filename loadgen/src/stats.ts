@@ -1,4 +1,5 @@
-import type { BrokerPath, Domain, StatsOf } from '@tweets/domain';
+import type { BrokerPath, Domain } from '@tweets/domain';
+import type { StatsOf } from '@tweets/store/stats';
 
 export async function fetchStats<D extends Domain>(apiUrl: string): Promise<StatsOf<D>> {
   const res = await fetch(`${apiUrl}/stats`, { signal: AbortSignal.timeout(3000) });

@@ -1,4 +1,5 @@
-import { enumValues, type Domain, type StatsOf } from '@tweets/domain';
+import { enumValues, type Domain } from '@tweets/domain';
+import type { StatsOf } from '@tweets/store/stats';
 import { percentile, type LoadResult } from './load.js';
 
 export interface RunSummary {

@@ -1,5 +1,6 @@
 import { Redis } from 'iovalkey';
-import { breakdownDelta, weather, type BrokerPath, type StatsOf, type WeatherDomain } from '@tweets/domain';
+import { weather, type BrokerPath, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta, type StatsOf } from '@tweets/store/stats';
 import { fetchStats, runLoad, waitForCounts, type LoadResult } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { Admin } from '@platformatic/kafka';

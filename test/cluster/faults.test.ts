@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta } from '@tweets/store/stats';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { entry, k, rolledOut, sleep } from './helpers.js';
 

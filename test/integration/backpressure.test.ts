@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta } from '@tweets/store/stats';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { api, pidOf, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { breakdownDelta, emptyBreakdown, weather, type BreakdownOf, type TweetFields, type WeatherDomain } from '@tweets/domain';
+import { weather, type TweetFields, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta, emptyBreakdown, type BreakdownOf } from '@tweets/store/stats';
 import { fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
 
 import { api, post, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';

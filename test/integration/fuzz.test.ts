@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Pool } from 'undici';
-import { breakdownDelta, emptyBreakdown, weather, type WeatherDomain } from '@tweets/domain';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta, emptyBreakdown } from '@tweets/store/stats';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { api, restarts, sleep, uniq, COUNT_GUARD_MS } from './helpers.js';
 

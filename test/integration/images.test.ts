@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta } from '@tweets/store/stats';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import {
   buildImages,

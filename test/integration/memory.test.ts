@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'iovalkey';
-import { breakdownDelta, weather, type WeatherDomain } from '@tweets/domain';
+import { weather, type WeatherDomain } from '@tweets/domain';
+import { breakdownDelta } from '@tweets/store/stats';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { api, COUNT_GUARD_MS, creds, sleep, stack, uniq } from './helpers.js';
 

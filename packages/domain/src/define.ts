@@ -1,10 +1,11 @@
 /**
  * What a domain is: the item the pipeline carries (a weather tweet, a sale),
  * its fields with their protobuf numbers, enums and ranges, the brokers it is
- * routed through, and the dimensions the dashboard aggregates by. Validation,
- * the JSON broker encoding, the protobuf codec, the Valkey key layout and
- * apply script, the `/stats` shape, the load generator, the chaos run and the
- * benchmark are all derived from one such definition.
+ * routed through, and the dimensions the dashboard aggregates by. Validation
+ * and the JSON broker encoding (here), the protobuf codec (@tweets/wire), the
+ * Valkey key layout, apply script and `/stats` shape (@tweets/store), the load
+ * generator, the chaos run and the benchmark are all derived from one such
+ * definition.
  */
 
 /** The brokers the pipeline can route items through; a domain uses some or all. */

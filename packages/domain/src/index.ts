@@ -2,6 +2,5 @@ export * from './define.js';
 export * from './validate.js';
 export * from './json.js';
 export * from './weather.js';
-export * from './stats.js';
 export * from './blackfriday.js';
 export * from './domains.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'iovalkey';
-import { byKey, enumValues, jsonCodec, sumsOf, type BrokerPath, type Domain, type Item, type ItemOf, type StatsOf } from '@tweets/domain';
+import { enumValues, jsonCodec, sumsOf, type BrokerPath, type Domain, type Item, type ItemOf } from '@tweets/domain';
+import { byKey, type StatsOf } from './stats.js';
 import { aggregateKeys, applyKeys, pathKey, seenPattern, type DedupWindow } from './keys.js';
 
 let applyLua: string | undefined;

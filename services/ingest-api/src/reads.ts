@@ -1,15 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  breakdownRows,
-  formatErrors,
-  isGroup,
-  summaryRows,
-  totalsRows,
-  type BrokerPath,
-  type Domain,
-  type GroupOf,
-  type StatsOf,
-} from '@tweets/domain';
+import { formatErrors, type BrokerPath, type Domain } from '@tweets/domain';
+import { breakdownRows, isGroup, summaryRows, totalsRows, type GroupOf, type StatsOf } from '@tweets/store/stats';
 import { sendProblem, sendUnavailable } from '@tweets/http';
 
 export const RECENT_MAX = 100;

@@ -1,4 +1,4 @@
-import type { Domain, EnumField } from './define.js';
+import type { Domain, EnumField } from '@tweets/domain';
 
 /** The values of a domain's enum field, as a type. */
 type ValuesOf<D extends Domain, K extends keyof D['fields']> = D['fields'][K] extends EnumField<infer V> ? V : never;
