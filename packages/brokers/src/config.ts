@@ -1,4 +1,4 @@
-import { int, oneOf, str } from '@tweets/kit';
+import { int, oneOf, str } from '@tweets/runtime';
 import { QUEUE_TYPES } from './rabbitmq.js';
 
 /** The tweet queue and its declaration: the writer and the consumer read the same settings, so they declare it alike. */

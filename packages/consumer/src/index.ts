@@ -10,7 +10,7 @@ import {
   startHealthServer,
   type Logger,
   type Registry,
-} from '@tweets/kit';
+} from '@tweets/runtime';
 import { applyUntilDone, connectFromConfig, ItemStore, type Applied, type Applier, type ValkeyConfig } from '@tweets/store';
 
 /** One message a broker delivered: its bytes and properties, and the adapter's own handle on it (`ref`). */

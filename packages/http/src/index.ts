@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Histogram, int, LATENCY_BUCKETS, type Logger, type Registry } from '@tweets/kit';
+import { Histogram, int, LATENCY_BUCKETS, type Logger, type Registry } from '@tweets/runtime';
 import type { FieldError } from '@tweets/domain';
 
 /** An RFC 9457 problem body. `errors` names each offending field and why. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { createLogger } from '@tweets/kit';
+import { createLogger } from '@tweets/runtime';
 import { closeAfterDrain, createHttpServer } from '../src/index.js';
 
 // a client that keeps its connections, as a proxy does, unless an answer asks it to close one

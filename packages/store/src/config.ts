@@ -1,4 +1,4 @@
-import { hostPort, hostPorts, int, str, type ConfigOf, type Logger } from '@tweets/kit';
+import { hostPort, hostPorts, int, str, type ConfigOf, type Logger } from '@tweets/runtime';
 import type { Redis } from 'iovalkey';
 import { connectValkey } from './client.js';
 import { DEFAULT_DEDUP_SLICES, DEFAULT_DEDUP_WINDOW_SEC } from './store.js';

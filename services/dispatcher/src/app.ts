@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatErrors, validateItem, type BrokerPath, type Domain, type ItemOf } from '@tweets/domain';
 import type { ProtoCodec } from '@tweets/wire/codec';
 import { createHttpServer, sendProblem, sendUnavailable } from '@tweets/http';
-import { Batcher, type LatencyWindow, type Logger, type Registry } from '@tweets/kit';
+import { Batcher, type LatencyWindow, type Logger, type Registry } from '@tweets/runtime';
 import type { DispatcherConfig } from './config.js';
 import { createFanOut, type FanOutResult } from './fanout.js';
 import { dispatchMetrics } from './metrics.js';

@@ -1,6 +1,6 @@
 import { drainSpec } from '@tweets/http';
 import { BROKERS, DOMAIN_NAMES, type BrokerPath, type Domain } from '@tweets/domain';
-import { grpcTarget, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/kit';
+import { grpcTarget, int, loadConfig, oneOf, str, type ConfigOf, type Env, type Reader } from '@tweets/runtime';
 
 /** The env name of the writer address of a broker path: KAFKA_WRITER_ADDR, RABBITMQ_WRITER_ADDR. */
 export const writerAddrName = (path: BrokerPath) => `${path.toUpperCase()}_WRITER_ADDR` as const;

@@ -1,6 +1,6 @@
 import { domainFromEnv } from '@tweets/domain';
 import { closeAfterDrain } from '@tweets/http';
-import { createRegistry, runService } from '@tweets/kit';
+import { createRegistry, runService } from '@tweets/runtime';
 import { contract } from '@tweets/wire';
 import { buildDispatcher } from './app.js';
 import { linkOptions, readConfig, routeOf, writerAddr } from './config.js';

@@ -1,5 +1,5 @@
 import type { BrokerPath, Domain } from '@tweets/domain';
-import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Registry } from '@tweets/kit';
+import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Registry } from '@tweets/runtime';
 
 /** What the dispatcher records of each path's writers (docs/metrics.md). */
 export interface DispatchMetrics {

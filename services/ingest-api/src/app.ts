@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { BrokerPath, Domain } from '@tweets/domain';
 import { createHttpServer } from '@tweets/http';
-import type { Logger, Registry } from '@tweets/kit';
+import type { Logger, Registry } from '@tweets/runtime';
 import type { ApiConfig } from './config.js';
 import type { Forwarder } from './forward.js';
 import { ingestRoute } from './ingest.js';

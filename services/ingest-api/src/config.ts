@@ -1,6 +1,6 @@
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
 import { drainSpec } from '@tweets/http';
-import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
+import { int, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/runtime';
 import { valkeySpec } from '@tweets/store';
 
 export const spec = (d: Domain) => ({

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { Batcher, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/kit';
+import { Batcher, Histogram, LATENCY_BUCKETS, LatencyWindow, type Logger, type Registry } from '@tweets/runtime';
 import type { Item } from '@tweets/domain';
 
 /** What became of one forwarded tweet. */

@@ -1,7 +1,7 @@
 import { domainFromEnv } from '@tweets/domain';
 import { protoCodec } from '@tweets/wire/codec';
 import { closeAfterDrain } from '@tweets/http';
-import { createRegistry, runService, secretNames } from '@tweets/kit';
+import { createRegistry, runService, secretNames } from '@tweets/runtime';
 import { connectFromConfig, readRecent, readStats } from '@tweets/store';
 import { buildApi } from './app.js';
 import { readConfig, spec } from './config.js';

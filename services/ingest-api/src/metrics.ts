@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Domain } from '@tweets/domain';
-import { Counter, type Registry } from '@tweets/kit';
+import { Counter, type Registry } from '@tweets/runtime';
 
 /**
  * Counts every answer to POST <resource> once by its status: 2xx accepted (durably in every routed broker),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { blackfriday, weather, type Item } from '@tweets/domain';
-import { createRegistry } from '@tweets/kit';
+import { createRegistry } from '@tweets/runtime';
 import { buildApi } from '../src/app.js';
 import type { Outcome } from '../src/forward.js';
 

@@ -1,6 +1,6 @@
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
 import { DOMAIN_NAMES, type Domain } from '@tweets/domain';
-import { ConfigError, int, list, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/kit';
+import { ConfigError, int, list, loadConfig, oneOf, str, type ConfigOf, type Env } from '@tweets/runtime';
 import { dedupSpec, replicationSpec, valkeySpec } from '@tweets/store';
 
 export function spec(d: Domain) {

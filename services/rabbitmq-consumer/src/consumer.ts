@@ -11,7 +11,7 @@ import {
 } from '@tweets/brokers';
 import { createConsumerCore, type AdapterContext, type ConsumerCore, type Poison, type RunningConsumer } from '@tweets/consumer';
 import type { Domain } from '@tweets/domain';
-import type { Logger } from '@tweets/kit';
+import type { Logger } from '@tweets/runtime';
 import type { RabbitConsumerConfig } from './config.js';
 
 /** What one connection made: its channels and the deliveries not yet applied. */

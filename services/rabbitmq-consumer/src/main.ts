@@ -1,6 +1,6 @@
 import { runConsumerService } from '@tweets/consumer';
 import { domainFromEnv } from '@tweets/domain';
-import { secretNames } from '@tweets/kit';
+import { secretNames } from '@tweets/runtime';
 import { readConfig, spec } from './config.js';
 import { startRabbitConsumer } from './consumer.js';
 

@@ -1,6 +1,6 @@
 import { DEFAULT_PARTITIONS, DEFAULT_RABBITMQ_BATCH_MAX, queueSpec } from '@tweets/brokers';
 import { BROKERS, DOMAIN_NAMES, type Domain } from '@tweets/domain';
-import { int, list, loadConfig, oneOf, str, type Env } from '@tweets/kit';
+import { int, list, loadConfig, oneOf, str, type Env } from '@tweets/runtime';
 
 const common = {
   /** The domain this service runs (read first, by domainFromEnv: it sets the defaults below). */

@@ -1,5 +1,5 @@
 import { domainFromEnv } from '@tweets/domain';
-import { closeServer, createRegistry, runService, startHealthServer } from '@tweets/kit';
+import { closeServer, createRegistry, runService, startHealthServer } from '@tweets/runtime';
 import { readConfig, secrets } from './config.js';
 import { createKafkaPublisher, createRabbitPublisher } from './publisher.js';
 import { startWriterServer } from './server.js';

@@ -1,4 +1,4 @@
-import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Registry } from '@tweets/kit';
+import { Counter, Histogram, LATENCY_BUCKETS, LatencyWindow, type Registry } from '@tweets/runtime';
 
 /** What the writer records of each publish (docs/metrics.md), and keeps for its periodic log. */
 export interface WriterMetrics {

@@ -1,6 +1,6 @@
 import { connectRabbit, createDurableProducer, declareQueues, ensureTopic, type ConfirmChannel } from '@tweets/brokers';
 import { jsonCodec, type BrokerPath, type Domain, type Item, type JsonCodec } from '@tweets/domain';
-import { Batcher, type Logger } from '@tweets/kit';
+import { Batcher, type Logger } from '@tweets/runtime';
 import type { KafkaConfig, RabbitConfig } from './config.js';
 
 /** Publishes items and resolves only once the broker holds every one of them durably. */

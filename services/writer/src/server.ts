@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Domain } from '@tweets/domain';
-import type { Logger, Registry } from '@tweets/kit';
+import type { Logger, Registry } from '@tweets/runtime';
 import { contract, grpc, HealthImplementation, writerServiceDefinition } from '@tweets/wire';
 import type { Publisher } from './publisher.js';
 import { createWriter, type Writer } from './writer.js';

@@ -1,5 +1,5 @@
 import type { Item } from '@tweets/domain';
-import type { LatencyWindow, Logger, Registry } from '@tweets/kit';
+import type { LatencyWindow, Logger, Registry } from '@tweets/runtime';
 import { grpc, type BatchResponse, type Decoded, type OneResponse } from '@tweets/wire';
 import { writerMetrics, type WriterMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
