@@ -182,6 +182,10 @@ test('repeated runs: each cell is the median, with the lowest and highest in bra
   const brokers = sections(slow, scaling, 'en').brokers!;
   assert.match(brokers, /CPU s per 1,000 at 1,000\/s/);
   assert.match(brokers, /\| Kafka only \|.*\| 10\.0 \(10\.0–10\.0\) \(fails in 1 of 3\) \|/);
+  // its top rate is below the ladder's first rate: the lowest of the three, never a zero
+  slow.openLoops[2]!.kafkaOnly.maxRate = 0;
+  assert.match(sections(slow, scaling, 'en').brokers!, /\| 6,000 \(< 1,000–8,000\) \| 50\.0 \(50\.0–50\.0\) \|/);
+  assert.match(charts(slow, 'en').brokers!, />6,000</);
   assert.equal(median([3, null, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.equal(median([]), null);
