@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pingPong } from '../src/pingpong.js';
+import { pingPong } from '../experiments/pingpong.js';
 
 test('the ping-pong measures each round trip with one and with ten in flight, and the CPU of both sides', async () => {
   const rs = await pingPong(500);

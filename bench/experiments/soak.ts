@@ -18,7 +18,7 @@ import { Redis } from 'iovalkey';
 import { weather } from '@tweets/domain';
 import { layout, ROOT, secrets, startStack, stopStack } from '@tweets/stack';
 import { scanKeys } from '@tweets/store';
-import { openLoop } from './openloop.js';
+import { openLoop } from '../src/openloop.js';
 
 export interface SoakOptions {
   rate: number;

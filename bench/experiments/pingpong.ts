@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { sample } from './sampler.js';
+import { sample } from '../src/sampler.js';
 
 export interface PingPongResult {
   inFlight: number;
