@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -15,6 +16,7 @@ import { artifactExists, artifactTag, buildDataset, datasetDir, DEFAULT_COUNT, o
 import { checkCounts, ensureLocust, renderCheck, runLocust } from './locust.js';
 import { provision, provisionImages, provisionRegistry, ProvisionError } from './provision.js';
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
+import { TOOL_PORTS } from './ports.js';
 import { alive, readState } from './state.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N] [--replicated]
@@ -31,142 +33,89 @@ const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--
        npm run cluster [-- up|down|status|ingress] [--overlay local|local-blackfriday] [--components a,b]
        npm run k8s [-- --tools]              (deploy/k8s: kustomize, kubeconform, API server dry runs)`;
 
-interface Flags {
-  stack: string;
-  load: boolean;
+/** A command line the CLI cannot take: its message is all the user needs. */
+class UsageError extends Error {}
+
+const text = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
+/** A command's input: how the load is sent and counted (start's load too). */
+const LOAD = { count: text, concurrency: text, target: text, route: text, domain: text } as const;
+
+/**
+ * Each command's flags, as node:util parseArgs reads them (`--no-<flag>` negates a boolean), beside
+ * `--stack` (default: $STACK, else local), which every command takes; a flag another command takes is an
+ * error here. Commands not listed take none.
+ */
+const FLAGS = {
+  start: { ...LOAD, load: flag, writers: text, apis: text, replicated: flag },
+  load: LOAD,
+  chaos: { quick: flag, replicated: flag, count: text, rate: text, concurrency: text, route: text },
+  test: { hog: flag, repeat: text, unit: flag, cluster: flag },
+  provision: { images: flag },
+  images: { push: flag, base: text, tag: text, platform: text },
+  artifact: { count: text, seed: text, domain: text, to: text },
+  locust: { ...LOAD, host: text, users: text, seed: text, ui: flag, cluster: flag },
+  cluster: { overlay: text, components: text },
+  k8s: { tools: flag },
+  stop: {},
+  status: {},
+  lint: {},
+  dashboards: {},
+} as const;
+type Values<C extends keyof typeof FLAGS> = {
+  [K in keyof (typeof FLAGS)[C]]?: (typeof FLAGS)[C][K] extends { type: 'boolean' } ? boolean : string;
+};
+
+function parse<C extends keyof typeof FLAGS>(cmd: C, args: string[]): { values: Values<C> & { stack?: string }; positional: string[] } {
+  try {
+    const r = parseArgs({ args, options: { ...FLAGS[cmd], stack: text }, allowPositionals: true, allowNegative: true, strict: true });
+    return { values: r.values as Values<C> & { stack?: string }, positional: r.positionals };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`, { cause: err });
+  }
+}
+
+/** An integer flag within its range, or its default when absent. */
+function int(v: string | undefined, name: string, [min, max]: [number, number], fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}; got ${v}`);
+  return n;
+}
+
+/** A flag that names one of `allowed`, or `fallback` when absent. */
+function pick<T extends string, F extends T | undefined>(v: string | undefined, name: string, allowed: readonly T[], fallback: F): T | F {
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}; got ${v}`);
+  return v as T;
+}
+
+/** How `load` (and `start` after it) sends the seed's load and counts it. */
+interface LoadOptions {
+  /** The API's base URL, instead of the local stack's (any deployment's: the GKE ingress). */
+  target: string;
   count: number;
   concurrency: number;
   route: Route;
-  /** The domain the stack's services run; unset: the running stack's, or weather. */
+  /** Unset: the running stack's domain, or weather. */
   domain: DomainName | undefined;
-  /** Writer processes per broker (1 to 4). */
-  writers: number;
-  /** API processes behind NGINX (0: no NGINX). */
-  apis: number;
-  quick: boolean;
-  rate: number;
-  /** Tests only: keep one core busy (a busy loop at normal priority) for the whole run, as on a slower machine. */
-  hog: boolean;
-  /** Tests only: run the suite this many times in a row, each on a fresh stack; stop at the first failure. */
-  repeat: number;
-  /** Tests only: the unit tier alone, with no stack. */
-  unit: boolean;
-  /** Tests only: the cluster tier after the others (--no-cluster: not). */
-  clusterTier: boolean;
-  /** Images: push every image to the local registry and check its digest. */
-  push: boolean;
-  /** Images: the Node.js base to build on (default: the public one if here, else a local one). */
-  base: string;
-  /** Images: the tag (default: the commit) and the platform to build for (default: the engine's). */
-  tag: string;
-  platform: string;
-  /** Provision: also what images need (Podman, Buildah, runc, debootstrap, htpasswd). */
-  images: boolean;
-  /** k8s: only build the tools (API server, etcd, kubeconform) and the schemas. */
-  tools: boolean;
-  /** load, locust: the API's base URL, instead of the local stack's (--target or --host). */
-  target: string;
-  /** artifact, locust: the input file's seed. */
-  seed: number;
-  /** locust: its web UI on 127.0.0.1 instead of headless. */
-  ui: boolean;
-  /** artifact push: the registry (host:port) instead of the local one. */
-  to: string;
-  /** locust: in the Kubernetes node of `npm run cluster`, as its Job. */
-  cluster: boolean;
-  /** cluster up: the overlay for the local node (local, local-blackfriday) and the components to add to it. */
-  overlay: string;
-  components: string[];
-  /** start, chaos: Kafka on three nodes (replication factor 3); chaos: the node-loss faults. */
-  replicated: boolean;
-  /** positional arguments (artifact: build|push) */
-  positional: string[];
 }
 
-function parseFlags(args: string[]): Flags {
-  const f: Flags = {
-    stack: process.env.STACK ?? 'local',
-    load: true,
-    count: 0,
-    concurrency: 0,
-    route: 'both',
-    domain: undefined,
-    writers: 1,
-    apis: 0,
-    quick: false,
-    rate: 0,
-    hog: false,
-    repeat: 1,
-    unit: false,
-    clusterTier: true,
-    push: false,
-    base: '',
-    tag: '',
-    platform: '',
-    images: false,
-    tools: false,
-    target: '',
-    seed: 1,
-    ui: false,
-    to: '',
-    cluster: false,
-    overlay: '',
-    components: [],
-    replicated: false,
-    positional: [],
+function loadOptions(v: {
+  count?: string;
+  concurrency?: string;
+  target?: string;
+  host?: string;
+  route?: string;
+  domain?: string;
+}): LoadOptions {
+  return {
+    target: (v.target ?? v.host ?? '').replace(/\/+$/, ''),
+    count: int(v.count, 'count', [1, 10_000_000], 0),
+    concurrency: int(v.concurrency, 'concurrency', [1, 1000], 0),
+    route: pick(v.route, 'route', ROUTES, 'both'),
+    domain: pick(v.domain, 'domain', DOMAIN_NAMES, undefined),
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const val = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (a === '--no-load') f.load = false;
-    else if (a === '--quick') f.quick = true;
-    else if (a === '--hog') f.hog = true;
-    else if (a === '--unit') f.unit = true;
-    else if (a === '--no-cluster') f.clusterTier = false;
-    else if (a === '--push') f.push = true;
-    else if (a === '--images') f.images = true;
-    else if (a === '--tools') f.tools = true;
-    else if (a === '--target' || a === '--host') f.target = val().replace(/\/+$/, '');
-    else if (a === '--seed') f.seed = Number(val());
-    else if (a === '--to') f.to = val();
-    else if (a === '--users') f.concurrency = Number(val());
-    else if (a === '--ui') f.ui = true;
-    else if (a === '--cluster') f.cluster = true;
-    else if (a === '--replicated') f.replicated = true;
-    else if (!a.startsWith('-')) f.positional.push(a);
-    else if (a === '--base') f.base = val();
-    else if (a === '--components') f.components = val().split(',').filter(Boolean);
-    else if (a === '--overlay') f.overlay = val();
-    else if (a === '--tag') f.tag = val();
-    else if (a === '--platform') f.platform = val();
-    else if (a === '--repeat') f.repeat = Number(val());
-    else if (a === '--rate') f.rate = Number(val());
-    else if (a === '--stack') f.stack = val();
-    else if (a === '--count') f.count = Number(val());
-    else if (a === '--concurrency') f.concurrency = Number(val());
-    else if (a === '--writers') f.writers = Number(val());
-    else if (a === '--apis') f.apis = Number(val());
-    else if (a === '--domain') {
-      const d = val() as DomainName;
-      if (!DOMAIN_NAMES.includes(d)) throw new Error(`--domain must be one of ${DOMAIN_NAMES.join(', ')}\n${USAGE}`);
-      f.domain = d;
-    } else if (a === '--route') {
-      const r = val() as Route;
-      if (!ROUTES.includes(r)) throw new Error(`--route must be one of ${ROUTES.join(', ')}\n${USAGE}`);
-      f.route = r;
-    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
-  }
-  if (!Number.isInteger(f.count) || f.count < 0) throw new Error('--count must be a positive integer');
-  if (!Number.isInteger(f.concurrency) || f.concurrency < 0 || f.concurrency > 1000) throw new Error('--concurrency must be 1 to 1000');
-  if (!Number.isFinite(f.rate) || f.rate < 0) throw new Error('--rate must be a positive number');
-  if (!Number.isInteger(f.repeat) || f.repeat < 1 || f.repeat > 100) throw new Error('--repeat must be 1 to 100');
-  if (!Number.isInteger(f.writers) || f.writers < 1 || f.writers > 4) throw new Error('--writers must be 1 to 4');
-  if (!Number.isInteger(f.apis) || f.apis < 0 || f.apis > 3) throw new Error('--apis must be 0 to 3');
-  return f;
 }
 
 const say = (msg: string) => console.log(`[stack] ${msg}`);
@@ -305,21 +254,21 @@ function status(l: StackLayout): number {
 }
 
 /** The domain a command works on: --domain, else the running stack's, else weather. */
-function domainOf(l: StackLayout, f: Flags): Domain {
-  return domains[f.domain ?? ((readState(l)?.domain as DomainName | undefined) || 'weather')];
+function domainOf(l: StackLayout, domain: DomainName | undefined): Domain {
+  return domains[domain ?? ((readState(l)?.domain as DomainName | undefined) || 'weather')];
 }
 
 /** The seed's load (10,000 items, 10 clients), then the summary read back from /stats. */
-async function load(l: StackLayout, f: Flags): Promise<number> {
+async function load(l: StackLayout, o: LoadOptions): Promise<number> {
   // --target: any deployment's API (the GKE ingress), checked the same way as the local stack
-  const url = f.target || l.apiUrl;
-  const d = domainOf(l, f);
+  const url = o.target || l.apiUrl;
+  const d = domainOf(l, o.domain);
   const before = await fetchStats(url);
-  const count = f.count || 10_000;
-  const concurrency = f.concurrency || 10;
+  const count = o.count || 10_000;
+  const concurrency = o.concurrency || 10;
   say(`sending ${count} ${d.item}s from ${concurrency} concurrent clients to ${url}${d.resource}`);
   const result = await runLoad({ domain: d, url, count, concurrency, idPrefix: `load-${Date.now()}`, seed: Date.now() });
-  const paths = f.route === 'both' ? d.paths : [f.route];
+  const paths = o.route === 'both' ? d.paths : [o.route];
   const expected = Object.fromEntries(paths.map((p) => [p, result.accepted]));
   const { stats, reached, waitedMs } = await waitForCounts(url, before, expected, 180_000);
   const summary = summarize(d, result, before, stats, waitedMs);
@@ -448,7 +397,7 @@ async function clusterTier(): Promise<number> {
  * included), so the suite meets the machine it would meet on a slower or
  * shared computer; it is stopped by its PID when the run ends.
  */
-async function testRuns(f: Flags): Promise<number> {
+async function testRuns(f: { hog: boolean; repeat: number; unit: boolean; cluster: boolean }): Promise<number> {
   const runs: string[] = [];
   let code = 0;
   for (let run = 1; run <= f.repeat && code === 0; run++) {
@@ -456,7 +405,7 @@ async function testRuns(f: Flags): Promise<number> {
     if (hog) say(`CPU hog: pid ${hog.pid}, one core busy at normal priority for the whole run`);
     const t0 = Date.now();
     try {
-      code = f.unit ? await unitTests() : await test(f.clusterTier);
+      code = f.unit ? await unitTests() : await test(f.cluster);
     } finally {
       if (hog?.pid && alive(hog.pid)) process.kill(hog.pid, 'SIGKILL');
     }
@@ -470,8 +419,8 @@ async function testRuns(f: Flags): Promise<number> {
 }
 
 /** `npm run images`: every service image, built and listed; with --push, pushed to the local registry and checked by digest. */
-async function images(f: Flags): Promise<number> {
-  const built = buildImages({ base: f.base || undefined, tag: f.tag || undefined, platform: f.platform || undefined, log: say });
+async function images(f: { push?: boolean; base?: string; tag?: string; platform?: string }): Promise<number> {
+  const built = buildImages({ base: f.base, tag: f.tag, platform: f.platform, log: say });
   console.log(`\n${renderImages(built)}\n`);
   if (!f.push) return 0;
   const r = await ensureRegistry(say);
@@ -499,11 +448,10 @@ async function images(f: Flags): Promise<number> {
 }
 
 /** `npm run artifact -- build|push`: the load test's input file, and its OCI artifact in the local registry. */
-async function artifact(f: Flags): Promise<number> {
-  const [sub = 'push'] = f.positional;
-  if (sub !== 'build' && sub !== 'push') throw new Error(`npm run artifact -- build|push; got ${sub}\n${USAGE}`);
+async function artifact(sub: string, f: { count: number; seed: number; domain: DomainName; to: string }): Promise<number> {
+  if (sub !== 'build' && sub !== 'push') throw new UsageError(`npm run artifact -- build|push; got ${sub}\n${USAGE}`);
   const count = f.count || DEFAULT_COUNT;
-  const domain = domains[f.domain ?? 'weather'];
+  const domain = domains[f.domain];
   const dir = datasetDir(count, f.seed, domain.name as DomainName);
   const d = buildDataset(dir, count, f.seed, domain);
   say(`${join(relative(ROOT, dir), 'tweets.jsonl')}: ${d.count} ${domain.item}s from seed ${d.seed}, sha256 ${d.sha256}`);
@@ -525,7 +473,7 @@ async function artifact(f: Flags): Promise<number> {
  * there, Locust pulling and checking it, sending it with 10 users, then the
  * counts in GET /stats compared with the file.
  */
-async function locust(l: StackLayout, f: Flags): Promise<number> {
+async function locust(l: StackLayout, f: LoadOptions & { cluster: boolean; seed: number; ui: boolean }): Promise<number> {
   if (f.cluster) {
     const c = await import('./cluster/index.js');
     const { locustInCluster } = await import('./cluster/locust.js');
@@ -535,7 +483,7 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   }
   const url = f.target || l.apiUrl;
   const count = f.count || DEFAULT_COUNT;
-  const domain = domainOf(l, f);
+  const domain = domainOf(l, f.domain);
   const bin = ensureLocust(say);
   provisionRegistry();
   const r = await ensureRegistry(say);
@@ -551,7 +499,7 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join(l.dir, 'runs', `locust-${stamp}`);
   const users = f.concurrency || 10;
-  say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ' (web UI on http://127.0.0.1:${TOOL_PORTS.locustUi})' : ''}`);
+  say(`Locust: ${users} users send ${reference} to ${url}${f.ui ? ` (web UI on http://127.0.0.1:${TOOL_PORTS.locustUi})` : ''}`);
   const run = await runLocust({
     locust: bin,
     host: url,
@@ -576,7 +524,7 @@ async function locust(l: StackLayout, f: Flags): Promise<number> {
 }
 
 /** `npm run dashboards`: the Grafana dashboards generated from code into deploy/grafana (--check: only compare). */
-function writeDashboards(f: Flags): number {
+function writeDashboards(check: boolean): number {
   const dir = join(ROOT, 'deploy', 'grafana');
   let stale = 0;
   for (const [file, d] of Object.entries(dashboards())) {
@@ -584,7 +532,7 @@ function writeDashboards(f: Flags): number {
     const path = join(dir, file);
     mkdirSync(join(path, '..'), { recursive: true });
     const same = existsSync(path) && readFileSync(path, 'utf8') === text;
-    if (f.positional[0] === 'check') {
+    if (check) {
       if (!same) stale++;
       say(`${relative(ROOT, path)}: ${same ? 'as the code generates it' : 'DIFFERS from what the code generates: npm run dashboards'}`);
     } else if (!same) {
@@ -596,8 +544,8 @@ function writeDashboards(f: Flags): number {
 }
 
 /** `npm run k8s`: every variant of deploy/k8s built, kubeconform'd and dry-run on a real API server. */
-async function k8s(f: Flags): Promise<number> {
-  if (f.tools) {
+async function k8s(tools: boolean): Promise<number> {
+  if (tools) {
     ensureK8sTools(say);
     return 0;
   }
@@ -615,11 +563,10 @@ async function k8s(f: Flags): Promise<number> {
 }
 
 /** `npm run cluster [-- up|down|status|ingress] [--components a,b]`: the system on a Kubernetes node here. */
-async function cluster(f: Flags): Promise<number> {
-  const [sub = 'up'] = f.positional;
+async function cluster(sub: string, f: { overlay?: string; components?: string }): Promise<number> {
   const c = await import('./cluster/index.js');
   if (sub === 'up') {
-    await c.up(f.components, f.overlay || 'local');
+    await c.up((f.components ?? '').split(',').filter(Boolean), f.overlay || 'local');
     return 0;
   }
   if (sub === 'down') return Object.keys((await c.down()).left).length === 0 ? 0 : 1;
@@ -630,7 +577,7 @@ async function cluster(f: Flags): Promise<number> {
     say(`wrote ${relative(ROOT, INGRESS_CONF)}`);
     return 0;
   }
-  throw new Error(`npm run cluster -- up|down|status|ingress; got ${sub}`);
+  throw new UsageError(`npm run cluster -- up|down|status|ingress; got ${sub}`);
 }
 
 /**
@@ -648,7 +595,10 @@ function writeNodeLossResult(report: object): string {
 }
 
 /** The fault-injection run: the full one writes docs/reliability.md; --quick is the short variant. */
-async function chaos(l: StackLayout, f: Flags): Promise<number> {
+async function chaos(
+  l: StackLayout,
+  f: { count: number; rate: number; concurrency: number; quick: boolean; replicated: boolean },
+): Promise<number> {
   const opts = {
     count: f.count || (f.quick ? 20_000 : 100_000),
     rate: f.rate || 1000,
@@ -695,56 +645,117 @@ async function lint(): Promise<number> {
   return clean ? 0 : 1;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  try {
-    const f = parseFlags(rest);
-    const l = layout(f.stack);
-    switch (cmd) {
-      case 'start':
-        await startStack(l, { route: f.route, domain: f.domain, writers: f.writers, apis: f.apis, replicated: f.replicated });
-        return f.load ? await load(l, f) : 0;
-      case 'stop':
-        await stopStack(l);
-        if (stopRegistry()) say('registry: stopped');
-        return 0;
-      case 'images':
-        return await images(f);
-      case 'cluster':
-        return await cluster(f);
-      case 'k8s':
-        return await k8s(f);
-      case 'dashboards':
-        return writeDashboards(f);
-      case 'artifact':
-        return await artifact(f);
-      case 'locust':
-        return await locust(l, f);
-      case 'status':
-        return status(l);
-      case 'load':
-        return await load(l, f);
-      case 'test':
-        return await testRuns(f);
-      case 'chaos':
-        await startStack(l, { route: f.route, replicated: f.replicated });
-        return await chaos(l, f);
-      case 'lint':
-        return await lint();
-      case 'provision':
-        provision(l);
-        say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
-        if (f.images) {
-          provisionImages();
-          say('provisioned for images: Podman, Buildah, runc, debootstrap and htpasswd are in place');
-        }
-        return 0;
-      default:
-        console.error(USAGE);
-        return 2;
+/** Runs one command with its own flags; 2 for an unknown command. */
+async function run(cmd: string, args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h') || cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!(cmd in FLAGS)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const { values: v, positional } = parse(cmd as keyof typeof FLAGS, args);
+  const l = layout(v.stack ?? process.env.STACK ?? 'local');
+  const num = (name: string, fallback: number) => {
+    const x = (v as Record<string, string | undefined>)[name];
+    if (x === undefined) return fallback;
+    if (!(Number(x) > 0)) throw new UsageError(`--${name} must be a positive number; got ${x}`);
+    return Number(x);
+  };
+  // the values of the command's own flags (parse refused any other)
+  const w = v as Values<'start'> &
+    Values<'chaos'> &
+    Values<'test'> &
+    Values<'locust'> &
+    Values<'artifact'> &
+    Values<'images'> &
+    Values<'provision'>;
+  switch (cmd) {
+    case 'start': {
+      // every flag checked before the stack starts
+      const shape = {
+        route: pick(w.route, 'route', ROUTES, 'both'),
+        domain: pick(w.domain, 'domain', DOMAIN_NAMES, undefined),
+        writers: int(w.writers, 'writers', [1, 4], 1),
+        apis: int(w.apis, 'apis', [0, 3], 0),
+        replicated: w.replicated ?? false,
+      };
+      const seedLoad = loadOptions(w);
+      await startStack(l, shape);
+      return w.load === false ? 0 : await load(l, seedLoad);
     }
+    case 'stop':
+      await stopStack(l);
+      if (stopRegistry()) say('registry: stopped');
+      return 0;
+    case 'status':
+      return status(l);
+    case 'load':
+      return await load(l, loadOptions(w));
+    case 'chaos': {
+      // every flag checked before the stack starts
+      const quick = w.quick ?? false;
+      const o = {
+        count: int(w.count, 'count', [1, 10_000_000], quick ? 20_000 : 100_000),
+        rate: num('rate', 1000),
+        concurrency: int(w.concurrency, 'concurrency', [1, 1000], 200),
+        quick,
+        replicated: w.replicated ?? false,
+      };
+      await startStack(l, { route: pick(w.route, 'route', ROUTES, 'both'), replicated: o.replicated });
+      return await chaos(l, o);
+    }
+    case 'test':
+      return await testRuns({
+        hog: w.hog ?? false,
+        repeat: int(w.repeat, 'repeat', [1, 100], 1),
+        unit: w.unit ?? false,
+        cluster: w.cluster ?? true,
+      });
+    case 'lint':
+      return await lint();
+    case 'provision':
+      provision(l);
+      say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
+      if (w.images) {
+        provisionImages();
+        say('provisioned for images: Podman, Buildah, runc, debootstrap and htpasswd are in place');
+      }
+      return 0;
+    case 'images':
+      return await images(w);
+    case 'artifact':
+      return await artifact(positional[0] ?? 'push', {
+        count: int(w.count, 'count', [1, 10_000_000], 0),
+        seed: int(w.seed, 'seed', [0, 2 ** 31], 1),
+        domain: pick(w.domain, 'domain', DOMAIN_NAMES, 'weather'),
+        to: w.to ?? '',
+      });
+    case 'locust':
+      return await locust(l, {
+        ...loadOptions(w),
+        concurrency: int(w.users ?? w.concurrency, w.users ? 'users' : 'concurrency', [1, 1000], 0),
+        cluster: w.cluster ?? false,
+        seed: int(w.seed, 'seed', [0, 2 ** 31], 1),
+        ui: w.ui ?? false,
+      });
+    case 'dashboards':
+      return writeDashboards(positional[0] === 'check');
+    case 'cluster':
+      return await cluster(positional[0] ?? 'up', w as Values<'cluster'>);
+    default:
+      return await k8s((v as Values<'k8s'>).tools ?? false);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd = '', ...rest] = argv;
+  try {
+    return await run(cmd, rest);
   } catch (err) {
-    if (err instanceof ProvisionError || err instanceof ImagesError || err instanceof K8sError) console.error(`[stack] ${err.message}`);
+    if (err instanceof ProvisionError || err instanceof ImagesError || err instanceof K8sError || err instanceof UsageError)
+      console.error(`[stack] ${err.message}`);
     else console.error(`[stack] ${(err as Error).stack ?? err}`);
     return 1;
   }
