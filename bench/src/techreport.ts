@@ -332,7 +332,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
               [
                 L(
                   lang,
-                  `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the seed's load)`,
+                  `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the assignment's load)`,
                   `${seeds[0]!.seed.clients} clientes, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
                 ),
                 seeds.map((x) => x.seed),
@@ -358,7 +358,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
           '',
           olSource,
         ].join('\n')
-      : L(lang, '(the seed load was not run)', '(la carga del enunciado no se ejecutó)'),
+      : L(lang, "(the assignment's load was not run)", '(la carga del enunciado no se ejecutó)'),
     brokers: figure(
       'brokers',
       ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
@@ -558,7 +558,7 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
                 [
                   L(
                     lang,
-                    `API CPU at the seed's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
+                    `API CPU at the assignment's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
                     `CPU de la API con la carga del enunciado (mediana ${fmt(lang, seedThroughput)} tweets/s × mediana ${fmt(lang, seedApi, 3)} s por 1,000)`,
                   ),
                   L(
