@@ -10,7 +10,6 @@ import {
   validateId,
   validateItem,
   weather,
-  type Domain,
   type Tweet,
 } from '../src/index.js';
 
@@ -205,51 +204,6 @@ test("the weather definition keeps the seed's enum names and numbers, and the fi
   );
   assert.deepEqual([weather.fields.weather.zero, ...WEATHERS], ['weathers_unknown', 'sunny', 'cloudy', 'rainy', 'foggy']);
   assert.equal(weather.idNumber, 5);
-});
-
-/** A domain that is not the seed's: validation and both codecs follow its definition alone. */
-const parcel = {
-  name: 'parcel',
-  item: 'parcel',
-  resource: '/parcels',
-  fields: {
-    size: { kind: 'enum', number: 1, type: 'Sizes', zero: 'size_unknown', values: ['small', 'large'] },
-    grams: { kind: 'int', number: 3, min: 1, max: 30_000, sample: [100, 5000] },
-  },
-  idNumber: 2,
-  groupBy: 'size',
-  countBy: 'size',
-  sums: ['grams'],
-  paths: ['kafka'],
-  keyPrefix: 'pc',
-  dashboard: { title: 'Parcels', uid: 'parcels', sums: 'averages' },
-  proto: {
-    package: 'parcels',
-    service: 'ParcelService',
-    file: 'parcels.proto',
-    rpc: { one: 'Send', batch: 'SendMany', stream: 'SendStream' },
-    batchField: 'parcels',
-    statusField: 'status',
-  },
-  broker: {
-    topic: 'parcels',
-    queue: 'parcels',
-    consumerGroup: 'parcels',
-    contentType: 'application/x-parcel',
-    batchContentType: 'application/x-parcels',
-  },
-} as const satisfies Domain;
-
-test('another domain is a definition: its fields are validated, and the JSON codec round-trips it (the protobuf one: @tweets/wire)', () => {
-  assert.deepEqual(validateFields(parcel, { size: 'large', grams: 250 }), { ok: true, value: { size: 'large', grams: 250 } });
-  const bad = validateFields(parcel, { size: 'huge', grams: 0, municipality: 'mixco' });
-  assert.ok(!bad.ok);
-  assert.deepEqual(bad.errors.map((e) => e.field).sort(), ['grams', 'municipality', 'size']);
-  assert.match(JSON.stringify(bad.errors), /is not a field of a parcel/);
-  const p = { id: 'p-1', size: 'small', grams: 1200 } as const;
-  const json = jsonCodec(parcel);
-  assert.equal(json.json(p), '{"id":"p-1","size":"small","grams":1200}');
-  assert.deepEqual(json.decode(json.encode(p)), { ok: true, value: p });
 });
 
 test("a Black Friday sale: the seed's category names or numbers, a bounded product id, a price with at most 2 decimals, whole units", () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Domain } from '@tweets/domain';
+import { jsonCodec, validateFields, type Domain } from '@tweets/domain';
 import { protoCodec } from '../src/codec.js';
 
 /** A domain that is neither of ours, its id's number between its fields': the codec knows only its definition. */
@@ -36,8 +36,16 @@ const parcel = {
   },
 } as const satisfies Domain;
 
-test('another domain is a definition: the protobuf codec round-trips it, by its own field numbers', () => {
+test('another domain is a definition: its fields are validated, and both codecs round-trip it by its own field numbers', () => {
+  assert.deepEqual(validateFields(parcel, { size: 'large', grams: 250 }), { ok: true, value: { size: 'large', grams: 250 } });
+  const bad = validateFields(parcel, { size: 'huge', grams: 0, municipality: 'mixco' });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.errors.map((e) => e.field).sort(), ['grams', 'municipality', 'size']);
+  assert.match(JSON.stringify(bad.errors), /is not a field of a parcel/);
   const p = { id: 'p-1', size: 'small', grams: 1200 } as const;
+  const json = jsonCodec(parcel);
+  assert.equal(json.json(p), '{"id":"p-1","size":"small","grams":1200}');
+  assert.deepEqual(json.decode(json.encode(p)), { ok: true, value: p });
   const proto = protoCodec(parcel);
   // field 1 varint 1 (small), field 3 varint 1200, field 2 "p-1"
   assert.deepEqual([...proto.encodeRequest(p)], [0x08, 1, 0x18, 0xb0, 0x09, 0x12, 3, 0x70, 0x2d, 0x31]);
