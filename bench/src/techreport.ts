@@ -116,6 +116,11 @@ function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => bool
   return picked.length ? picked.reduce((a, [, v]) => a + v, 0) : null;
 }
 
+/** `spread` of one figure picked out of each run's result. */
+function spreadOf<T>(lang: Lang, xs: readonly T[], figure: (x: T) => number | null | undefined, digits = 0): string {
+  return spread(lang, xs.map(figure), digits);
+}
+
 const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
 
 const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
@@ -210,33 +215,20 @@ function openLoopTable(
   ];
   const body = rows.map(([k, label]) => {
     const ss = rs.map((r) => r[k]);
-    const cpu = (only?: (n: string) => boolean) =>
-      spread(
-        lang,
-        ss.map((s) => (at ? cpuAt(s, at, only) : null)),
-        3,
-      );
+    const cpu = (only?: (n: string) => boolean) => spreadOf(lang, ss, (s) => (at ? cpuAt(s, at, only) : null), 3);
     return [
       nameOf(lang, label ?? k),
       cpu(),
       ...extra.map((e) => cpu(e.only)),
       at
-        ? spread(
-            lang,
-            ss.map((s) => ranAt(s, at)?.p99Ms),
-            1,
-          ) +
+        ? spreadOf(lang, ss, (s) => ranAt(s, at)?.p99Ms, 1) +
           verdict(
             lang,
             ss.flatMap((s) => ranAt(s, at) ?? []),
           )
         : '—',
       maxRateCell(lang, ss),
-      spread(
-        lang,
-        ss.map((s) => s.p99Ms),
-        1,
-      ),
+      spreadOf(lang, ss, (s) => s.p99Ms, 1),
     ];
   });
   return table(head, body);
@@ -252,12 +244,7 @@ function maxRateCell(lang: Lang, ss: readonly ScenarioResult[]): string {
   const show = (s: ScenarioResult) => (below(s) ? `< ${fmt(lang, s.steps[0]!.rate)}` : fmt(lang, s.maxRate));
   if (ranked.length === 0) return '—';
   if (ranked.length === 1 || ranked.every((s) => !below(s)))
-    return below(ranked[0]!)
-      ? show(ranked[0]!)
-      : spread(
-          lang,
-          ss.map((s) => s.maxRate),
-        );
+    return below(ranked[0]!) ? show(ranked[0]!) : spreadOf(lang, ss, (s) => s.maxRate);
   const mid = ranked.length % 2 ? show(ranked[(ranked.length - 1) / 2]!) : show(ranked[ranked.length / 2 - 1]!);
   return `${mid} (${show(ranked[0]!)}–${show(ranked.at(-1)!)})`;
 }
@@ -294,20 +281,9 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
   const perBatchCells = (xs: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }[]) => [
     fmt(lang, xs[0]!.batchSize),
-    spread(
-      lang,
-      xs.map((x) => x.tweetsPerSec),
-    ),
-    spread(
-      lang,
-      xs.map((x) => x.p50Ms),
-      2,
-    ),
-    spread(
-      lang,
-      xs.map((x) => x.p99Ms),
-      2,
-    ),
+    spreadOf(lang, xs, (x) => x.tweetsPerSec),
+    spreadOf(lang, xs, (x) => x.p50Ms, 2),
+    spreadOf(lang, xs, (x) => x.p99Ms, 2),
   ];
   // a measured section: its chart, its table, where the figures come from
   const figure = (name: string, alt: [string, string], body: string, footer: string) =>
@@ -339,20 +315,9 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
               ] as const,
             ].map(([label, xs]) => [
               label,
-              spread(
-                lang,
-                xs.map((x) => x.throughput),
-              ),
-              spread(
-                lang,
-                xs.map((x) => x.p50Ms),
-                2,
-              ),
-              spread(
-                lang,
-                xs.map((x) => x.p99Ms),
-                2,
-              ),
+              spreadOf(lang, xs, (x) => x.throughput),
+              spreadOf(lang, xs, (x) => x.p50Ms, 2),
+              spreadOf(lang, xs, (x) => x.p99Ms, 2),
             ]),
           ),
           '',
@@ -457,16 +422,8 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         alike(run.transports, (t) => t.transport).map((ts) => [
           ts[0]!.transport,
           ...perBatchCells(ts),
-          spread(
-            lang,
-            ts.map((t) => t.clientUsPerTweet),
-            1,
-          ),
-          spread(
-            lang,
-            ts.map((t) => t.serverUsPerTweet),
-            1,
-          ),
+          spreadOf(lang, ts, (t) => t.clientUsPerTweet, 1),
+          spreadOf(lang, ts, (t) => t.serverUsPerTweet, 1),
         ]),
         1,
       ),
@@ -495,23 +452,9 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
         alike(run.valkeyReplicas, (v) => v.case).map((vs) => [
           caseName(lang, vs[0]!.case, false),
           ...perBatchCells(vs),
-          spread(
-            lang,
-            vs.map((v) => v.primaryUsPerTweet),
-            1,
-          ),
-          vs[0]!.case === 'alone'
-            ? '—'
-            : spread(
-                lang,
-                vs.map((v) => v.replicaUsPerTweet),
-                1,
-              ),
-          spread(
-            lang,
-            vs.map((v) => v.replicaCatchUpMs),
-            0,
-          ),
+          spreadOf(lang, vs, (v) => v.primaryUsPerTweet, 1),
+          vs[0]!.case === 'alone' ? '—' : spreadOf(lang, vs, (v) => v.replicaUsPerTweet, 1),
+          spreadOf(lang, vs, (v) => v.replicaCatchUpMs, 0),
         ]),
         1,
       ),
