@@ -9,10 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
-import { measureDedupMemory } from '../experiments/dedup.js';
 import { commit, markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
 import { renderReport, REPORT_SCENARIOS } from './techreport.js';
-import { pingPong } from '../experiments/pingpong.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
 import { runSoak, soakMarkdown } from '../experiments/soak.js';
 import { replicaMarkdown, runReplicaBench } from './replica.js';
@@ -56,26 +54,10 @@ if (process.argv.includes('--soak')) {
   for (const f of files) log(`wrote ${f}`);
   process.exit(0);
 }
-if (process.argv.includes('--dedup-memory')) {
-  // What one remembered id costs, per representation, at a million ids.
-  const r = await measureDedupMemory(arg('--ids', 1_000_000), log);
-  const file = writeResult('dedup-memory', r);
-  console.log(JSON.stringify(r, null, 2));
-  log(`wrote ${file}`);
-  process.exit(0);
-}
-
 const opt = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-if (process.argv.includes('--ping-pong')) {
-  // What a message between two processes costs here, when each sleeps between messages and when not.
-  for (const r of await pingPong()) {
-    console.log(`${r.inFlight} in flight: ${r.perSec} round trips/s; CPU µs per round trip: client ${r.clientUs}, echo ${r.serverUs}`);
-  }
-  process.exit(0);
-}
 const valkeyReplicas = () =>
   runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
 const transports = () =>

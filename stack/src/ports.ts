@@ -148,8 +148,8 @@ export const CLUSTER_PORTS = {
   entry: 24080,
 } as const;
 
-/** Throwaway Valkeys of single benchmarks (bench/experiments/dedup.ts, replica.ts), and Locust's web UI (npm run locust -- --ui). */
-export const TOOL_PORTS = { dedupValkey: 16779, replicaPrimary: 16781, replicaReplica: 16782, locustUi: 8089 } as const;
+/** Throwaway Valkeys of the replica benchmark (bench/src/replica.ts), and Locust's web UI (npm run locust -- --ui). */
+export const TOOL_PORTS = { replicaPrimary: 16781, replicaReplica: 16782, locustUi: 8089 } as const;
 
 /** One owner's ports: what opens them and, per port, what it is. */
 export interface PlanEntry {

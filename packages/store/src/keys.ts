@@ -19,7 +19,7 @@ import { enumValues, type BrokerPath, type Domain } from '@tweets/domain';
  * (n + 1) * width). An id is looked up in the current bucket and the `slices`
  * before it, so it is remembered at least the window, at most one bucket more;
  * each bucket expires whole once no lookup can reach it. A set member costs
- * about half of a key with its own expiry (bench/experiments/dedup.ts measures it).
+ * about half of a key with its own expiry (docs/valkey.md: measured at commit 61666c1).
  */
 
 export interface DedupWindow {
