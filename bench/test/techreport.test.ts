@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiScaling, charts, fill, latestRun, median, sections, type ReportRun } from '../src/techreport.js';
 import type { ScenarioResult } from '../src/report.js';
+import { tempDir } from '@tweets/stack';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
@@ -203,7 +203,7 @@ test('every section is marked once; an unknown, doubled or missing marker is an 
 });
 
 test('the newest run of the kind asked for is read, with the files its manifest names', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'report-'));
+  const dir = tempDir('report-');
   try {
     // a manifest of repeated runs names a list per kind; one from before them, a file
     const manifest = (quick: boolean, stamp: string) => ({

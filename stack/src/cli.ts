@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOMAIN_NAMES, domains, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
@@ -18,6 +18,7 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { TOOL_PORTS } from './ports.js';
 import { alive, readState } from './state.js';
+import { tempDir } from './roots.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N] [--replicated]
        npm stop | npm run status | npm run provision
@@ -428,7 +429,7 @@ async function images(f: { push?: boolean; base?: string; tag?: string; platform
   let ok = true;
   for (const i of built) {
     const repository = `tweets/${i.service}`;
-    const digestFile = join(mkdtempSync(join(tmpdir(), 'push-')), 'digest');
+    const digestFile = join(tempDir('push-'), 'digest');
     podman([
       'push',
       '--tls-verify=false',

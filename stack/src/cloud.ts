@@ -17,11 +17,11 @@
  * Each model cites the upstream code it follows; a change of pinned version is a reason to re-read it.
  */
 
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from './layout.js';
+import { tempDir } from './roots.js';
 
 type Json = Record<string, any>;
 export type Obj = {
@@ -533,7 +533,7 @@ export type Answers = Record<string, [pattern: RegExp, answer: string][]>;
  * call of them all, in order, each after its command's name.
  */
 export function commandStubs(answers: Answers): { dir: string; calls: (name?: string) => string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'cloud-stubs-'));
+  const dir = tempDir('cloud-stubs-');
   for (const [name, list] of Object.entries(answers)) {
     const table = join(dir, `${name}.answers`);
     writeFileSync(table, JSON.stringify(list.map(([p, a]) => [p.source, a])));

@@ -8,7 +8,7 @@ export {
   type PlanEntry,
   type StackPorts,
 } from './ports.js';
-export { scratchDir, valkeyServer } from './roots.js';
+export { scratchDir, tempDir, valkeyServer } from './roots.js';
 export { pins } from './provision.js';
 export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type Secrets } from './layout.js';
 export { readState, alive, type StackState } from './state.js';

@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { ROOT } from './layout.js';
 
 export interface DebianRoot {
@@ -114,4 +115,13 @@ export const valkeyServer = (args: readonly string[]) => inRoot('trixie', '/usr/
 export function scratchDir(prefix: string): string {
   mkdirSync(join(DATA_DIR, 'tmp'), { recursive: true });
   return mkdtempSync(join(DATA_DIR, 'tmp', prefix));
+}
+
+const temps: string[] = [];
+
+/** A new empty folder in the system's temporary folder, removed with what it holds when this process exits. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (temps.push(dir) === 1) process.on('exit', () => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return dir;
 }

@@ -1,11 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { ROOT } from '@tweets/stack';
+import { ROOT, tempDir } from '@tweets/stack';
 import { awsCliProblems, eksctlSchema, ensureBotocore, planCommands, validateClusterConfig } from '@tweets/stack/aws';
 import {
   commandStubs,
@@ -450,7 +449,7 @@ test("the registry's user data: cloud-init runs the startup script at every boot
 });
 
 test("up.sh checks every prerequisite first, the CLIs' versions too, each named with where to get it", () => {
-  const bin = mkdtempSync(join(tmpdir(), 'aws-path-'));
+  const bin = tempDir('aws-path-');
   for (const t of [
     'bash',
     'sed',

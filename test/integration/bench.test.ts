@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ceilingOf, IDLE_TWEETS, judgeTargets, runBench } from '@tweets/bench';
+import { tempDir } from '@tweets/stack';
 
 // A few seconds of the benchmark harness: the bare ceiling, fan-out and the
 // floors against the running test stack, two short steps each. It checks that
@@ -12,7 +12,7 @@ import { ceilingOf, IDLE_TWEETS, judgeTargets, runBench } from '@tweets/bench';
 // targets computed from them), never whether a rate passed: that depends on
 // the machine. The timeout only guards against a hang.
 test('the bench harness produces well-formed, self-consistent results', { timeout: 900_000 }, async () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const outDir = tempDir('bench-');
   const { results, files } = await runBench({
     quick: true,
     stepSec: 1,

@@ -1,13 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { blackfriday, sumsOf, type BlackFridayDomain, type SaleFields } from '@tweets/domain';
 import type { StatsOf } from '@tweets/store/stats';
 import { fetchStats, rng, runLoad, waitForCounts } from '@tweets/loadgen';
-import { reconfigureStack, readState } from '@tweets/stack';
+import { reconfigureStack, readState, tempDir } from '@tweets/stack';
 import { grpc } from '@tweets/wire';
 import { dashboards, type InfinityTarget } from '@tweets/dashboards';
 import { ensureRegistry } from '@tweets/stack/images';
@@ -189,7 +188,7 @@ test('known sales through POST /sales are counted exactly per category, with the
 
 test("a client generated from the seed's Black Friday proto calls ProcesarVenta on the writer unchanged", async () => {
   const before = await fetchStats<BlackFridayDomain>(api);
-  const dir = mkdtempSync(join(tmpdir(), 'seed-bf-'));
+  const dir = tempDir('seed-bf-');
   writeFileSync(join(dir, 'seed.proto'), SEED_PROTO);
   const def = protoLoader.loadSync(join(dir, 'seed.proto'), { keepCase: true, enums: String, defaults: true });
   const pkg = grpc.loadPackageDefinition(def) as any;
@@ -251,7 +250,7 @@ test(
     const log = (m: string) => console.log(`# ${m}`);
     const registry = await ensureRegistry(log);
     const orasBin = orasBinary(log);
-    const dir = mkdtempSync(join(tmpdir(), 'loadtest-bf-'));
+    const dir = tempDir('loadtest-bf-');
     const d = buildDataset(dir, 500, 7, blackfriday);
     assert.equal(d.resource, '/sales', 'the file says where its items go');
     const pushed = pushArtifact(orasBin, registry, dir, d, 'test');
@@ -265,7 +264,7 @@ test(
       registry,
       oras: orasBin,
       idPrefix: `bf-${Date.now()}:`,
-      dir: mkdtempSync(join(tmpdir(), 'locust-bf-')),
+      dir: tempDir('locust-bf-'),
       quiet: true,
     });
     assert.equal(run.code, 0, run.stderr.slice(-3000));

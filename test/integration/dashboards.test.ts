@@ -1,12 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dashboards, type InfinityTarget } from '@tweets/dashboards';
 import { weather, type Tweet } from '@tweets/domain';
-import { ROOT } from '@tweets/stack';
+import { ROOT, tempDir } from '@tweets/stack';
 import { api, COUNT_GUARD_MS, infinity, post, sleep, stack } from './helpers.js';
 
 /**
@@ -204,7 +203,7 @@ test('the live view draws the bars /stats holds, in headless Chromium', async (t
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
   assert.ok(chromium, "Chromium is installed (Debian's chromium; npm test provisions it)");
   const url = `http://127.0.0.1:${stack.ports.view}/?group=${group}`;
-  const dir = mkdtempSync(join(tmpdir(), 'view-'));
+  const dir = tempDir('view-');
   const flags = [
     '--headless',
     '--no-sandbox',

@@ -2,11 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ROOT } from '@tweets/stack';
+import { ROOT, tempDir } from '@tweets/stack';
 import {
   commandStubs,
   deployScripts,
@@ -203,7 +202,7 @@ test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets
 
 test('up.sh checks every prerequisite first, each named with where to get it', () => {
   // a PATH with the shell's own tools and none of the deployment's
-  const bin = mkdtempSync(join(tmpdir(), 'gke-path-'));
+  const bin = tempDir('gke-path-');
   for (const t of [
     'bash',
     'sed',

@@ -1,8 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFields, weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats } from '@tweets/loadgen';
@@ -19,6 +18,7 @@ import {
 } from '@tweets/stack/loadtest';
 import { checkCounts, ensureLocust, runLocust } from '@tweets/stack/locust';
 import { api, COUNT_GUARD_MS } from './helpers.js';
+import { tempDir } from '@tweets/stack';
 
 /**
  * The seed's load test: the input file generated from a seed, pushed to the
@@ -31,7 +31,7 @@ const log = (m: string) => console.log(`# ${m}`);
 let registry: Registry;
 let orasBin: string;
 let locust: string;
-const tmp = () => mkdtempSync(join(tmpdir(), 'loadtest-'));
+const tmp = () => tempDir('loadtest-');
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 before(async () => {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import * as protoLoader from '@grpc/proto-loader';
@@ -9,6 +8,7 @@ import { weather, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { BatchStream, contract, createWriterClient, grpc } from '@tweets/wire';
 import { api, stack, COUNT_GUARD_MS } from './helpers.js';
+import { tempDir } from '@tweets/stack';
 
 /** The seed's proto exactly (section 4.3.1): no id field, no extensions. */
 const SEED_PROTO = `
@@ -28,7 +28,7 @@ service WeatherTweetService { rpc SendTweet (WeatherTweetRequest) returns (Weath
 `;
 
 function seedClient(port: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'seed-proto-'));
+  const dir = tempDir('seed-proto-');
   writeFileSync(join(dir, 'seed.proto'), SEED_PROTO);
   const def = protoLoader.loadSync(join(dir, 'seed.proto'), { keepCase: true, enums: String, defaults: true });
   const pkg = grpc.loadPackageDefinition(def) as any;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, grpcTarget, hostPort, hostPorts, int, list, loadConfig, oneOf, str } from '../src/config.js';
@@ -45,8 +45,9 @@ test('reports every bad variable at once, never echoing a secret', () => {
   }
 });
 
-test('a secret can come from a file', () => {
+test('a secret can come from a file', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'pw'), 'from-file\n');
   const c = loadConfig({ PASSWORD: str({ secret: true }) }, { PASSWORD_FILE: join(dir, 'pw') });
   assert.equal(c.PASSWORD, 'from-file');
