@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { basename, join } from 'node:path';
 import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
 import { commit, markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
@@ -21,13 +22,60 @@ import { runClusterReplicas } from './clusterreplicas.js';
 import { runClusterValkey } from './clustervalkey.js';
 import { DOMAIN_NAMES, domains, type DomainName } from '@tweets/domain';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
-const quick = process.argv.includes('--quick');
+/** What `npm run bench` can run: one of these flags, or none for the open-loop ladder of every scenario. */
+const MODES = {
+  report: "the technical report's comparisons, --runs times, then its tables and charts (--render: only those)",
+  'seed-load': "the seed's load alone, hop by hop (--stack local: on a running stack)",
+  transport: 'REST against gRPC: the same batches between two processes over each transport',
+  'valkey-replica': 'Valkey without and with a replica, and waiting for it',
+  soak: "Valkey's memory under sustained load, with the dedup window scaled down",
+  'cluster-hpa': 'an HPA on the node of `npm run cluster`, scaled by a load through the ingress (--domain)',
+  'cluster-replicas': '1/2/3 API pods and 1 against 2 writer pods per broker on the node',
+  'cluster-valkey': "the node's Valkey primary lost under load, left to Kubernetes and promoted by hand",
+} as const;
+type Mode = keyof typeof MODES;
+const NUMBERS = ['rate', 'window', 'slices', 'minutes', 'batches', 'in-flight', 'tweets', 'clients', 'warmup', 'runs'] as const;
+
+const { values: flags } = (() => {
+  try {
+    return parseArgs({
+      args: process.argv.slice(3),
+      strict: true,
+      options: {
+        quick: { type: 'boolean' },
+        render: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        stack: { type: 'string' },
+        domain: { type: 'string' },
+        scenarios: { type: 'string' },
+        ...Object.fromEntries(NUMBERS.map((n) => [n, { type: 'string' as const }])),
+        ...Object.fromEntries(Object.keys(MODES).map((m) => [m, { type: 'boolean' as const }])),
+      },
+    });
+  } catch (e) {
+    console.error(`[bench] ${(e as Error).message}; npm run bench -- --help lists the flags`);
+    process.exit(2);
+  }
+})() as { values: Record<string, string | boolean | undefined> };
+const modes = (Object.keys(MODES) as Mode[]).filter((m) => flags[m]);
+if (flags.help || modes.length > 1) {
+  if (modes.length > 1) console.error(`[bench] one of ${modes.map((m) => `--${m}`).join(', ')} at a time`);
+  const lines = Object.entries(MODES).map(([m, what]) => `  --${m.padEnd(17)} ${what}`);
+  console.log(
+    `usage: npm run bench -- [--quick] [one of:]\n${lines.join('\n')}\n  (none)              the open-loop ladder of every scenario (--scenarios a,b: those only)\n` +
+      `numbers: ${NUMBERS.map((n) => `--${n} N`).join(' ')}`,
+  );
+  process.exit(flags.help ? 0 : 2);
+}
+
+const notPositive = NUMBERS.filter((n) => flags[n] !== undefined && !(Number(flags[n]) > 0 && Number.isFinite(Number(flags[n]))));
+if (notPositive.length > 0) {
+  console.error(`[bench] ${notPositive.map((n) => `--${n} ${String(flags[n])}`).join(', ')}: a positive number, please`);
+  process.exit(2);
+}
+/** A number flag (checked above): the default when absent. */
+const arg = (name: (typeof NUMBERS)[number], fallback: number): number => (flags[name] === undefined ? fallback : Number(flags[name]));
+const quick = flags.quick === true;
 const outDir = join(ROOT, 'bench', 'results');
 const log = (m: string) => console.log(`[bench] ${m}`);
 
@@ -40,13 +88,13 @@ function writeResult(kind: string, body: object): string {
 }
 const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version });
 
-if (process.argv.includes('--soak')) {
+if (flags.soak) {
   // Valkey's memory under sustained load, with the dedup window scaled down (docs/valkey.md).
   const { result, files } = await runSoak({
-    rate: arg('--rate', 1000),
-    windowSec: arg('--window', 60),
-    slices: arg('--slices', 4),
-    minutes: arg('--minutes', 5),
+    rate: arg('rate', 1000),
+    windowSec: arg('window', 60),
+    slices: arg('slices', 4),
+    minutes: arg('minutes', 5),
     outDir,
     log,
   });
@@ -54,15 +102,11 @@ if (process.argv.includes('--soak')) {
   for (const f of files) log(`wrote ${f}`);
   process.exit(0);
 }
-const opt = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const valkeyReplicas = () =>
-  runReplicaBench({ batchSizes: [10, 100], batches: arg('--batches', quick ? 300 : 3000), inFlight: arg('--in-flight', 2), log });
+  runReplicaBench({ batchSizes: [10, 100], batches: arg('batches', quick ? 300 : 3000), inFlight: arg('in-flight', 2), log });
 const transports = () =>
-  runTransports({ batchSizes: [1, 10, 100], inFlight: arg('--in-flight', 4), tweets: arg('--tweets', quick ? 20_000 : 200_000), log });
-if (process.argv.includes('--valkey-replica')) {
+  runTransports({ batchSizes: [1, 10, 100], inFlight: arg('in-flight', 4), tweets: arg('tweets', quick ? 20_000 : 200_000), log });
+if (flags['valkey-replica']) {
   // Valkey without and with a replica, and waiting for it (docs/valkey.md).
   const rs = await valkeyReplicas();
   const file = writeResult('valkey-replica', { machine: machine(), results: rs });
@@ -70,7 +114,7 @@ if (process.argv.includes('--valkey-replica')) {
   log(`wrote ${file}`);
   process.exit(0);
 }
-if (process.argv.includes('--transport')) {
+if (flags.transport) {
   // REST against gRPC: the same batches between two processes over each transport (docs/benchmarks.md).
   const rs = await transports();
   const file = writeResult('transport', { machine: machine(), results: rs });
@@ -78,22 +122,22 @@ if (process.argv.includes('--transport')) {
   log(`wrote ${file}`);
   process.exit(0);
 }
-if (process.argv.includes('--seed-load')) {
+if (flags['seed-load']) {
   // The seed's load alone, hop by hop: on a running stack (--stack local), else on a fresh bench stack.
-  const running = opt('--stack');
+  const running = flags.stack as string | undefined;
   const l = layout(running ?? 'bench');
   if (running && !readState(l)) throw new Error(`stack ${running} is not running`);
   if (!running) await startStack(l);
   try {
     const { child, url } = await startBare(l);
     const runs = await runSeedLoads(l, {
-      clients: arg('--clients', 10),
-      tweets: arg('--tweets', 10_000),
+      clients: arg('clients', 10),
+      tweets: arg('tweets', 10_000),
       paths: routedPaths((readState(l)?.route ?? 'both') as Route),
       log,
       bare: { url, pid: child.pid! },
       floorSec: 5,
-      warmupSec: arg('--warmup', 20),
+      warmupSec: arg('warmup', 20),
     }).finally(() => child.kill('SIGTERM'));
     const file = writeResult('seedload', { stack: l.name, tuning: process.env.STACK_ENV ?? null, ...runs });
     console.log(`\n${seedLoadMarkdown(runs)}`);
@@ -133,10 +177,9 @@ async function clusterTarget() {
   return t;
 }
 
-if (process.argv.includes('--cluster-hpa')) {
+if (flags['cluster-hpa']) {
   // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
-  const i = process.argv.indexOf('--domain');
-  const domain = domains[(i > 0 ? process.argv[i + 1] : 'weather') as DomainName];
+  const domain = domains[(flags.domain ?? 'weather') as DomainName];
   if (!domain) throw new Error(`--domain: one of ${DOMAIN_NAMES.join(', ')}`);
   const r = await runClusterHpa(await clusterTarget(), { domain, log });
   const file = writeResult(domain.name === 'weather' ? 'cluster-hpa' : `cluster-hpa-${domain.name}`, { machine: machine(), ...r });
@@ -150,7 +193,7 @@ if (process.argv.includes('--cluster-hpa')) {
   process.exit(0);
 }
 
-if (process.argv.includes('--cluster-replicas')) {
+if (flags['cluster-replicas']) {
   // 1/2/3 API pods and 1 against 2 writer pods per broker, each pod with its manifest's CPU request and limit.
   const rs = await runClusterReplicas(await clusterTarget(), { log });
   const file = writeResult('cluster-replicas', { machine: machine(), results: rs });
@@ -159,7 +202,7 @@ if (process.argv.includes('--cluster-replicas')) {
   process.exit(0);
 }
 
-if (process.argv.includes('--cluster-valkey')) {
+if (flags['cluster-valkey']) {
   // The Valkey primary lost under load, left to Kubernetes and promoted by hand, second by second.
   const rs = await runClusterValkey(await clusterTarget(), { log });
   const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
@@ -211,12 +254,12 @@ const reportOptions = (): BenchOptions => ({
   ...(quick ? {} : { stepSec: 20, warmupSec: 10, refine: 1, floorSec: 5, floorRepeats: 1 }),
 });
 
-if (process.argv.includes('--report')) {
+if (flags.report) {
   // The technical report's comparisons (docs/report.md): run them all, then rewrite its tables and charts.
   // --render: only rewrite them, from the newest report run in bench/results/.
-  if (!process.argv.includes('--render')) {
+  if (!flags.render) {
     // Each comparison --runs times (3 unless asked), each run on a fresh stack: the tables give the median and range.
-    const runs = arg('--runs', 3);
+    const runs = arg('runs', 3);
     const files = { openLoop: [] as string[], transport: [] as string[], valkeyReplica: [] as string[] };
     for (let i = 1; i <= runs; i++) {
       log(`report run ${i} of ${runs}`);
@@ -241,12 +284,10 @@ if (process.argv.includes('--report')) {
 
 // --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
 const scenarios =
-  opt('--scenarios')
-    ?.split(',')
-    .map((s) => {
-      if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
-      return s as ScenarioName;
-    }) ?? SCENARIOS;
+  (flags.scenarios as string | undefined)?.split(',').map((s) => {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+    return s as ScenarioName;
+  }) ?? SCENARIOS;
 const { results, files } = await runBench(openLoopOptions(scenarios));
 console.log(`\n${markdown(results)}`);
 for (const f of files) console.log(`[bench] wrote ${f}`);
