@@ -8,6 +8,7 @@ import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/doma
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
 import { CHRT, JAVA, NGINX } from './provision.js';
 import { inRoot, packageVersion } from './roots.js';
+import { writeConf } from './conf.js';
 
 export type { Profile };
 
@@ -88,55 +89,21 @@ function valkey(l: StackLayout, node: ValkeyNode, nodes: readonly ValkeyNode[]):
     name: node.name,
     kind: 'broker',
     background: true,
-    // Valkey 8.1 from Debian trixie (stack/src/roots.ts).
-    // AOF with fsync before every reply: a counted tweet is on disk before its
-    // message is acknowledged to the broker. With `everysec` a SIGKILL could lose
-    // writes Valkey had already answered (it postpones the AOF write while a
-    // background fsync runs); the chaos test caught it. The consumers write in
-    // batches, so one fsync covers hundreds of tweets; see docs/valkey.md.
+    // Valkey 8.1 from Debian trixie (stack/src/roots.ts); its settings, and why, in stack/conf/valkey.conf
     ...inRoot('trixie', '/usr/bin/valkey-server', [join(dir, 'valkey.conf')]),
     env: {},
     prepare() {
-      mkdirSync(dir, { recursive: true });
-      write(
-        join(dir, 'users.acl'),
-        [
-          // `default` stays on, with every right and a password no service has: with it
-          // off, Valkey 8.0 silently drops MULTI/EXEC blocks (our script's effects) when
-          // it replays the AOF after a restart (valkey-io/valkey#3983). The chaos run found it.
-          `user default on >${s.valkeyAdminPassword} ~* &* +@all`,
-          // consumers: the data commands and scripts, nothing that administers the server
-          `user writer on >${s.valkeyWriterPassword} ~* &* +@all -@dangerous +info`,
-          // /stats and dashboards: reads only
-          `user reader on >${s.valkeyReaderPassword} ~* resetchannels -@all +@read +@connection +info`,
-          '',
-        ].join('\n'),
-      );
-      write(
-        join(dir, 'valkey.conf'),
-        [
-          `port ${node.port}`,
-          'bind 127.0.0.1',
-          'protected-mode yes',
-          `dir ${dir}`,
-          'appendonly yes',
-          'appendfsync always',
-          // Rewrite the AOF when it has grown to five times its base: the rewrite reads the
-          // whole dataset (every remembered id), so rarer rewrites cost less CPU per tweet.
-          'auto-aof-rewrite-percentage 400',
-          'auto-aof-rewrite-min-size 256mb',
-          'save ""',
-          // A bound, and counts are never evicted: when full, Valkey refuses writes and the consumers
-          // retry without acking (docs/valkey.md sizes it: dedup window x rate x bytes per id).
-          `maxmemory ${process.env.STACK_VALKEY_MAXMEMORY ?? '4gb'}`,
-          'maxmemory-policy noeviction',
-          `aclfile ${join(dir, 'users.acl')}`,
-          'daemonize no',
-          'loglevel notice',
-          ...valkeyReplication(l, node, nodes),
-          '',
-        ].join('\n'),
-      );
+      writeConf(join(dir, 'users.acl'), 'valkey-users.acl', {
+        ADMIN_PASSWORD: s.valkeyAdminPassword,
+        WRITER_PASSWORD: s.valkeyWriterPassword,
+        READER_PASSWORD: s.valkeyReaderPassword,
+      });
+      writeConf(join(dir, 'valkey.conf'), 'valkey.conf', {
+        PORT: node.port,
+        DIR: dir,
+        MAXMEMORY: process.env.STACK_VALKEY_MAXMEMORY ?? '4gb',
+        REPLICATION: valkeyReplication(l, node, nodes),
+      });
     },
     ready: () => valkeyPing(node.port, 'writer', s.valkeyWriterPassword),
     readyTimeoutMs: 60_000,
@@ -154,7 +121,6 @@ function valkey(l: StackLayout, node: ValkeyNode, nodes: readonly ValkeyNode[]):
 function sentinel(l: StackLayout, i: number): Component {
   const dir = join(l.dir, 'valkey-sentinel', String(i + 1));
   const port = sentinelPorts(l)[i]!;
-  const name = VALKEY_PRIMARY_NAME;
   return {
     name: `valkey-sentinel-${i + 1}`,
     kind: 'broker',
@@ -162,24 +128,13 @@ function sentinel(l: StackLayout, i: number): Component {
     ...inRoot('trixie', '/usr/bin/valkey-server', [join(dir, 'sentinel.conf'), '--sentinel']),
     env: {},
     prepare() {
-      mkdirSync(dir, { recursive: true });
-      write(
-        join(dir, 'sentinel.conf'),
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          `dir ${dir}`,
-          'daemonize no',
-          'loglevel notice',
-          `sentinel monitor ${name} 127.0.0.1 ${l.ports.valkey} 2`,
-          `sentinel auth-user ${name} default`,
-          `sentinel auth-pass ${name} ${secrets(l).valkeyAdminPassword}`,
-          `sentinel down-after-milliseconds ${name} 3000`,
-          `sentinel failover-timeout ${name} 10000`,
-          `sentinel parallel-syncs ${name} 1`,
-          '',
-        ].join('\n'),
-      );
+      writeConf(join(dir, 'sentinel.conf'), 'sentinel.conf', {
+        PORT: port,
+        DIR: dir,
+        NAME: VALKEY_PRIMARY_NAME,
+        PRIMARY_PORT: l.ports.valkey,
+        ADMIN_PASSWORD: secrets(l).valkeyAdminPassword,
+      });
     },
     ready: () => tcpOpen(port),
     readyTimeoutMs: 30_000,
@@ -307,25 +262,13 @@ function rabbitmq(l: StackLayout, node: RabbitNode, nodes: readonly RabbitNode[]
     prepare() {
       mkdirSync(data, { recursive: true });
       mkdirSync(join(home, 'log'), { recursive: true });
-      write(
-        join(home, 'rabbitmq.conf'),
-        [
-          `listeners.tcp.default = 127.0.0.1:${node.amqp}`,
-          `default_user = ${s.rabbitmqUser}`,
-          `default_pass = ${s.rabbitmqPassword}`,
-          'default_vhost = /',
-          'vm_memory_high_watermark.absolute = 768MB',
-          'disk_free_limit.absolute = 100MB',
-          'log.console = true',
-          'log.console.level = warning',
-          'log.file = false',
-          ...clusterFormation(nodes),
-          '',
-        ].join('\n'),
-      );
-      // The Erlang distribution listener (what rabbitmqctl and other nodes connect to, with the cookie) on
-      // loopback like every other listener; Erlang's default is every interface.
-      write(join(home, 'advanced.config'), '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n');
+      writeConf(join(home, 'rabbitmq.conf'), 'rabbitmq.conf', {
+        AMQP_PORT: node.amqp,
+        USER: s.rabbitmqUser,
+        PASSWORD: s.rabbitmqPassword,
+        CLUSTER_FORMATION: clusterFormation(nodes),
+      });
+      writeConf(join(home, 'advanced.config'), 'rabbitmq-advanced.config', {});
       write(join(home, 'enabled_plugins'), '[].\n');
       write(join(home, 'rabbitmq-env.conf'), '');
     },
@@ -358,29 +301,17 @@ export function kafkaNodes(l: StackLayout, replicated = false): KafkaNode[] {
   ];
 }
 
-/** The settings a Kafka node takes from the number of nodes: replication and the in-sync minimum. */
+/** The settings a Kafka node takes from the number of nodes (stack/conf/kafka-server.properties says why). */
 function replication(n: number): string[] {
-  if (n === 1)
-    return [
-      'offsets.topic.replication.factor=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'default.replication.factor=1',
-      'min.insync.replicas=1',
-    ];
+  const [factor, isr] = n === 1 ? [1, 1] : [3, 2];
+  const fencing = n === 1 ? [] : ['broker.heartbeat.interval.ms=1000', 'broker.session.timeout.ms=6000', 'replica.lag.time.max.ms=10000'];
   return [
-    // as in production (deploy/k8s): every partition on three brokers, a write acknowledged (acks=all)
-    // once two have it, so one node lost loses nothing acknowledged and the topic keeps taking writes
-    'offsets.topic.replication.factor=3',
-    'transaction.state.log.replication.factor=3',
-    'transaction.state.log.min.isr=2',
-    'default.replication.factor=3',
-    'min.insync.replicas=2',
-    // a lost node is fenced after 6 s without a heartbeat (Kafka's default: 9 s), which takes it out of
-    // every partition's in-sync set and moves the leadership of its partitions: the writes it held up go on
-    'broker.heartbeat.interval.ms=1000',
-    'broker.session.timeout.ms=6000',
-    'replica.lag.time.max.ms=10000',
+    `offsets.topic.replication.factor=${factor}`,
+    `transaction.state.log.replication.factor=${factor}`,
+    `transaction.state.log.min.isr=${isr}`,
+    `default.replication.factor=${factor}`,
+    `min.insync.replicas=${isr}`,
+    ...fencing,
   ];
 }
 
@@ -406,50 +337,17 @@ function kafka(l: StackLayout, node: KafkaNode, nodes: KafkaNode[]): Component {
     env: {},
     prepare() {
       const data = join(home, 'data');
-      write(
-        join(home, 'server.properties'),
-        [
-          `node.id=${node.id}`,
-          'process.roles=broker,controller',
-          `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controller}`,
-          `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
-          'controller.listener.names=CONTROLLER',
-          'inter.broker.listener.name=PLAINTEXT',
-          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-          `controller.quorum.voters=${nodes.map((n) => `${n.id}@127.0.0.1:${n.controller}`).join(',')}`,
-          `log.dirs=${data}`,
-          'num.partitions=6',
-          'offsets.topic.num.partitions=6',
-          ...replication(nodes.length),
-          'group.initial.rebalance.delay.ms=0',
-          'auto.create.topics.enable=false',
-          // Threads sized for a small machine: the defaults (3 network, 8 I/O, 10
-          // background) switch contexts more than two cores can do work.
-          `num.network.threads=${process.env.KAFKA_NETWORK_THREADS ?? 2}`,
-          `num.io.threads=${process.env.KAFKA_IO_THREADS ?? 2}`,
-          'background.threads=4',
-          // The log cleaner's 128 MB default buffer is for compacted topics; we have none.
-          'log.cleaner.dedupe.buffer.size=16777216',
-          // flush policy stays Kafka's default (the page cache, replicated in a real
-          // cluster); acks=all makes the ack wait for every in-sync replica.
-          '',
-        ].join('\n'),
-      );
-      write(
-        join(dir, 'log4j2.properties'),
-        [
-          'status = warn',
-          'appender.console.type = Console',
-          'appender.console.name = STDOUT',
-          'appender.console.layout.type = PatternLayout',
-          'appender.console.layout.pattern = [%d] %p %m (%c)%n',
-          'rootLogger.level = WARN',
-          'rootLogger.appenderRef.stdout.ref = STDOUT',
-          'logger.server.name = kafka.server.KafkaServer',
-          'logger.server.level = INFO',
-          '',
-        ].join('\n'),
-      );
+      writeConf(join(home, 'server.properties'), 'kafka-server.properties', {
+        NODE_ID: node.id,
+        PORT: node.port,
+        CONTROLLER_PORT: node.controller,
+        VOTERS: nodes.map((n) => `${n.id}@127.0.0.1:${n.controller}`).join(','),
+        DATA: data,
+        REPLICATION: replication(nodes.length),
+        NETWORK_THREADS: process.env.KAFKA_NETWORK_THREADS ?? 2,
+        IO_THREADS: process.env.KAFKA_IO_THREADS ?? 2,
+      });
+      writeConf(join(dir, 'log4j2.properties'), 'kafka-log4j2.properties', {});
       if (!existsSync(join(data, 'meta.properties'))) formatKafka(l, clusterIdOf(dir, nodes.length), join(home, 'server.properties'));
     },
     // A node of three serves once a quorum of controllers runs: the first two are started once they
@@ -762,38 +660,7 @@ function nginx(l: StackLayout, apis: readonly { port: number }[]): Component {
     env: {},
     prepare() {
       for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, 'tmp', d), { recursive: true });
-      write(
-        conf,
-        [
-          'worker_processes auto;',
-          `pid ${join(dir, 'nginx.pid')};`,
-          'events { worker_connections 8192; }',
-          'http {',
-          '  access_log off;',
-          // Clients keep their connections as the API lets them (keep-alive 65 s, no request limit), not
-          // NGINX's default of a new connection every 1,000 requests.
-          '  keepalive_requests 1000000;',
-          '  keepalive_timeout 65s;',
-          '  client_max_body_size 1m;',
-          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d}_temp_path ${join(dir, 'tmp', d)};`),
-          '  upstream api {',
-          ...apis.map((a) => `    server 127.0.0.1:${a.port};`),
-          '    keepalive 64;',
-          '  }',
-          '  server {',
-          `    listen 127.0.0.1:${l.ports.api} backlog=4096;`,
-          '    location / {',
-          '      proxy_pass http://api;',
-          '      proxy_http_version 1.1;',
-          '      proxy_set_header Connection "";',
-          '      proxy_connect_timeout 5s;',
-          '      proxy_read_timeout 15s;',
-          '    }',
-          '  }',
-          '}',
-          '',
-        ].join('\n'),
-      );
+      writeConf(conf, 'nginx.conf', { DIR: dir, PORT: l.ports.api, SERVERS: apis.map((a) => `server 127.0.0.1:${a.port};`) });
     },
     ready: () => httpReady(`http://127.0.0.1:${l.ports.api}/readyz`),
     readyTimeoutMs: 30_000,
@@ -849,14 +716,12 @@ function prometheus(
       // A stack's series begin with it: left from an earlier run, a counter's last value would mix with the new process's.
       rmSync(join(dir, 'data'), { recursive: true, force: true });
       mkdirSync(join(dir, 'data'), { recursive: true });
-      const jobs = Object.entries(metricsTargets(l, writers, apis)).map(([job, target]) =>
-        // every metric carries its `service` label already (the registry's default label)
-        [`  - job_name: ${job}`, `    static_configs:`, `      - targets: ['${target}']`].join('\n'),
-      );
-      write(
-        join(dir, 'prometheus.yml'),
-        ['global:', '  scrape_interval: 5s', '  scrape_timeout: 4s', 'scrape_configs:', ...jobs, ''].join('\n'),
-      );
+      const jobs = Object.entries(metricsTargets(l, writers, apis)).flatMap(([job, target]) => [
+        `- job_name: ${job}`,
+        '  static_configs:',
+        `    - targets: ['${target}']`,
+      ]);
+      writeConf(join(dir, 'prometheus.yml'), 'prometheus.yml', { JOBS: jobs });
     },
     ready: () => httpReady(`http://127.0.0.1:${l.ports.prometheus}/-/ready`),
     readyTimeoutMs: 60_000,
