@@ -5,23 +5,25 @@ import { ROOT } from './layout.js';
 /** A value for a template's ${NAME}: one value, or a list of lines. */
 export type ConfValue = string | number | readonly string[];
 
+/** The local stack's config templates. */
+export const CONF_DIR = join(ROOT, 'stack', 'conf');
+
 /**
- * A config file of stack/conf with its ${NAME}s filled in. A name alone on its line takes a list: a line
- * each, at that line's indent (an empty list drops the line); anywhere else, one value. A name without a
- * value, or a value no name asks for, is an error.
+ * A config template (of stack/conf unless another folder is given) with its ${NAME}s filled in. A name
+ * alone on its line takes a list: a line each, at that line's indent (an empty list drops the line);
+ * anywhere else, one value. A name without a value is an error.
  */
-export function renderConf(template: string, values: Record<string, ConfValue>): string {
-  const text = readFileSync(join(ROOT, 'stack', 'conf', template), 'utf8');
-  const used = new Set<string>();
+export function renderConf(template: string, values: Record<string, ConfValue>, dir = CONF_DIR): string {
+  const file = join(dir, template);
+  const text = readFileSync(file, 'utf8');
   const value = (name: string): ConfValue => {
     const v = values[name];
-    if (v === undefined) throw new Error(`stack/conf/${template}: no value for \${${name}}`);
-    used.add(name);
+    if (v === undefined) throw new Error(`${file}: no value for \${${name}}`);
     return v;
   };
   const one = (name: string): string => {
     const v = value(name);
-    if (typeof v === 'object') throw new Error(`stack/conf/${template}: \${${name}} takes one value, not a list`);
+    if (typeof v === 'object') throw new Error(`${file}: \${${name}} takes one value, not a list`);
     return String(v);
   };
   const lines = text.split('\n').flatMap((line) => {
@@ -30,8 +32,6 @@ export function renderConf(template: string, values: Record<string, ConfValue>):
     const v = value(alone[2]!);
     return (typeof v === 'object' ? v : [String(v)]).map((x) => alone[1] + x);
   });
-  const unused = Object.keys(values).filter((k) => !used.has(k));
-  if (unused.length > 0) throw new Error(`stack/conf/${template}: no \${...} for ${unused.join(', ')}`);
   return lines.join('\n');
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ensureBinaries, MODULES } from '../binaries.js';
 import type { Component } from '../components.js';
 import { ROOT } from '../layout.js';
+import { renderConf } from '../conf.js';
 import { CLUSTER_PORTS } from '../ports.js';
 import { httpReady, httpsReady, succeeds, tcpOpen } from '../probes.js';
 import { NODE, STATE } from './plan.js';
@@ -37,13 +38,7 @@ export function nodeBinaries(say: (m: string) => void = () => {}) {
 export const cniDir = (say: (m: string) => void = () => {}) =>
   join(Object.values(ensureBinaries('cni', Object.keys(MODULES.cni.binaries) as never[], say))[0]!, '..');
 
-/** A template of deploy/cluster/node with its ${NAMES} filled in. */
-function render(file: string, vars: Record<string, string | number>): string {
-  return readFileSync(join(CONFIGS, file), 'utf8').replace(/\$\{(\w+)\}/g, (_, k: string) => {
-    if (!(k in vars)) throw new Error(`${file}: no value for \${${k}}`);
-    return String(vars[k]);
-  });
-}
+const render = (file: string, vars: Record<string, string | number>) => renderConf(file, vars, CONFIGS);
 
 /** The configs of containerd, the kubelet, kube-proxy and the pod network, written into the node's folder; `pause`: the sandbox image. */
 export function writeNodeConfigs(pause: string): void {
