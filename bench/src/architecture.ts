@@ -2,7 +2,7 @@
  * The report's Kubernetes-level figure (docs/report/architecture.svg): the namespaces, the workloads in each,
  * and the flows one tweet takes, drawn from the table below. Every box names the objects of the manifests it
  * stands for (`refs`, "Kind namespace/name"), and a test builds deploy/k8s and checks that each one exists
- * (test/integration/architecture.test.ts), so the figure cannot name a workload the manifests do not have.
+ * (bench/test/integration/architecture.test.ts), so the figure cannot name a workload the manifests do not have.
  */
 
 type Lang = 'en' | 'es';

@@ -292,10 +292,14 @@ async function load(l: StackLayout, o: LoadOptions): Promise<number> {
  */
 const LAST = ['chaos.test.js', 'node-loss.test.js'];
 
+/** The workspaces of the tooling: their tests are beside them (test/ for the unit tier, test/integration for the stack's). */
+const TOOLING = ['loadgen', 'stack', 'bench'];
+
 /**
  * The compiled test files of a tier. unit: every workspace's tests but the `test` workspace's, pure logic
- * and services over fakes, no broker needed. integration: test/integration, against a running stack, LAST
- * after the rest. cluster: test/cluster, against the Kubernetes node.
+ * and services over fakes, no broker needed. integration: test/integration and the tooling's own
+ * test/integration, against a running stack, LAST after the rest. cluster: test/cluster, against the
+ * Kubernetes node.
  */
 export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): string[] {
   const inDir = (dir: string) =>
@@ -311,14 +315,15 @@ export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): st
     return [...files.filter((f) => !f.endsWith('teardown.test.js')), ...files.filter((f) => f.endsWith('teardown.test.js'))];
   }
   if (tier === 'integration' || tier === 'last') {
-    const files = inDir(join(ROOT, 'test', 'dist', 'integration'));
+    const dirs = [join(ROOT, 'test', 'dist', 'integration'), ...TOOLING.map((ws) => join(ROOT, ws, 'dist', 'test', 'integration'))];
+    const files = dirs.flatMap(inDir);
     if (tier === 'last') return LAST.flatMap((x) => files.filter((f) => f.endsWith(`/${x}`)));
     return files.filter((f) => !LAST.some((x) => f.endsWith(`/${x}`)));
   }
   const files: string[] = [];
   for (const group of ['packages', 'services'])
     for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
-  for (const ws of ['loadgen', 'stack', 'bench']) files.push(...inDir(join(ROOT, ws, 'dist', 'test')));
+  for (const ws of TOOLING) files.push(...inDir(join(ROOT, ws, 'dist', 'test')));
   return files;
 }
 
