@@ -249,11 +249,136 @@ async function inject(l: StackLayout, f: Fault): Promise<{ name: string; pid: nu
   return { name, pid };
 }
 
+/** The load's progress as the clients report it: what they sent, what was accepted, and when last. */
+type Progress = { sent: number; accepted: number; lastAcceptedAt: number };
+
+/** A fault as it went: when it struck, the tweets sent before it, when the system had recovered, the longest outage. */
+export interface Struck {
+  f: Fault;
+  name: string;
+  at: number;
+  sentBefore: number;
+  recovered: number;
+  outage: number;
+  ok: boolean;
+}
+
+/**
+ * One fault, injected, then watched until recovered: the process gone (a broker's graceful stop takes
+ * seconds) or resumed, every component ready again, and a tweet accepted after that. The outage is the
+ * longest stretch with nothing accepted, sampled meanwhile.
+ */
+async function strike(
+  l: StackLayout,
+  f: Fault,
+  progress: Progress,
+  o: { t0: number; recoverTimeoutMs: number; loadDone: () => boolean; log: (m: string) => void },
+): Promise<Struck> {
+  const at = Date.now();
+  o.log(`${f.kind} ${f.component} at ${((at - o.t0) / 1000).toFixed(1)} s, after ${progress.accepted} accepted tweets`);
+  const sentBefore = progress.sent;
+  const struck = await inject(l, f);
+  let outage = 0;
+  const watch = async (until: () => boolean, everyMs: number) => {
+    while (!until() && Date.now() - at < o.recoverTimeoutMs) {
+      outage = Math.max(outage, Date.now() - Math.max(progress.lastAcceptedAt, at));
+      await sleep(everyMs);
+    }
+  };
+  let resumed = !struck.resumed;
+  void struck.resumed?.then(() => (resumed = true));
+  await watch(() => (struck.resumed ? resumed : !alive(struck.pid)), 50);
+  await watch(() => allReady(l), 100);
+  const ready = allReady(l);
+  const readyAt = Date.now();
+  await watch(() => progress.lastAcceptedAt >= readyAt || o.loadDone(), 50);
+  const recovered = Date.now();
+  const ok = ready && progress.lastAcceptedAt >= readyAt;
+  o.log(
+    ok
+      ? `  ${struck.name}: recovered in ${((recovered - at) / 1000).toFixed(1)} s, nothing accepted for ${(outage / 1000).toFixed(1)} s at most`
+      : `  NOT recovered within ${o.recoverTimeoutMs / 1000} s`,
+  );
+  return { f, name: struck.name, at, sentBefore, recovered, outage, ok };
+}
+
+/** Which of the load's ids (`<prefix>-0` to `<prefix>-<sent - 1>`) each path applied, from its dedup window's buckets. */
+async function appliedPerPath(l: StackLayout, idPrefix: string, sent: number): Promise<Record<BrokerPath, Uint8Array>> {
+  const s = secrets(l);
+  const valkey = new Redis({ host: '127.0.0.1', port: await valkeyPrimaryPort(l), username: 'reader', password: s.valkeyReaderPassword });
+  const ids = Array.from({ length: sent }, (_, n) => `${idPrefix}-${n}`);
+  const applied = {} as Record<BrokerPath, Uint8Array>;
+  try {
+    for (const p of PATHS) applied[p] = await appliedIds(valkey, weather.keyPrefix, p, ids);
+  } finally {
+    valkey.disconnect();
+  }
+  return applied;
+}
+
+/**
+ * A row per fault: the tweets first sent in its window (clients take tweets in index order, so those started
+ * before a fault are 0 .. sentBefore-1), how many of them each path applied, its recovery and the errors clients saw.
+ */
+export function faultRows(
+  struck: Struck[],
+  applied: Record<BrokerPath, Uint8Array>,
+  result: LoadResult,
+  t0: number,
+  loadEnd: number,
+): FaultRow[] {
+  return struck.map(({ f, name, at, sentBefore, recovered, outage, ok }, k) => {
+    const next = struck[k + 1];
+    const from = k === 0 ? 0 : sentBefore;
+    const to = next ? next.sentBefore : result.sent;
+    const counted = Object.fromEntries(PATHS.map((p) => [p, applied[p].subarray(from, to).reduce((a, b) => a + b, 0)]));
+    const errors = result.errorTimesMs.filter((e) => e >= at - t0 && e < (next ? next.at : loadEnd) - t0).length;
+    return {
+      fault: `${{ kill: 'SIGKILL', restart: 'restart', freeze: `SIGSTOP ${FREEZE_MS / 1000} s` }[f.kind]} ${name}${f.component === name ? '' : ` (${f.component})`}`,
+      atSec: Math.round((at - t0) / 100) / 10,
+      sentBefore,
+      window: { from, to },
+      counted,
+      lost: Object.fromEntries(PATHS.map((p) => [p, to - from - counted[p]!])),
+      recoverSec: Math.round((recovered - at) / 100) / 10,
+      outageSec: Math.round(outage / 100) / 10,
+      recovered: ok,
+      clientErrors: errors,
+    };
+  });
+}
+
+/** Each path's count against the distinct ids it applied and the tweets accepted: lost, duplicated, and whether the breakdown matches. */
+function pathTotals(
+  before: StatsOf<WeatherDomain>,
+  after: StatsOf<WeatherDomain>,
+  applied: Record<BrokerPath, Uint8Array>,
+  result: LoadResult,
+): Pick<ChaosReport, 'totals' | 'breakdownMatches'> {
+  const totals: ChaosReport['totals'] = { counted: {}, distinctApplied: {}, lost: {}, duplicated: {} };
+  const breakdownMatches: Record<string, boolean> = {};
+  for (const p of PATHS) {
+    const counted = after.paths[p].total - before.paths[p].total;
+    const distinct = applied[p].reduce((a, b) => a + b, 0);
+    totals.counted[p] = counted;
+    totals.distinctApplied[p] = distinct;
+    totals.lost[p] = result.accepted - distinct;
+    totals.duplicated[p] = counted - distinct;
+    breakdownMatches[p] =
+      JSON.stringify(breakdownDelta(weather, before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown);
+  }
+  return { totals, breakdownMatches };
+}
+
+/**
+ * The fault-injection run: the load at a steady rate, each fault once `gapTweets` more were accepted, then
+ * (the load drained) every tweet's count on each path read back: exactly once, or the report says where not.
+ */
 export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<ChaosReport> {
   const startedAt = new Date().toISOString();
   const before: StatsOf<WeatherDomain> = await fetchStats(l.apiUrl);
   const idPrefix = `chaos-${Date.now().toString(36)}`;
-  const progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
+  const progress: Progress = { sent: 0, accepted: 0, lastAcceptedAt: 0 };
   const recoverTimeoutMs = opts.recoverTimeoutMs ?? 300_000;
   const maxCount = opts.maxCount ?? opts.count * 10;
   let faultsDone = false;
@@ -278,42 +403,14 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     while (progress.accepted < n && !loadDone) await sleep(50);
   };
 
-  const faults: { f: Fault; name: string; at: number; sentBefore: number; recovered: number; outage: number; ok: boolean }[] = [];
+  const struck: Struck[] = [];
   await untilAccepted(opts.gapTweets);
   for (const f of opts.faults) {
     if (loadDone) {
       opts.log(`load ended (its count or time guard) before ${f.kind} ${f.component}; faults after it are skipped`);
       break;
     }
-    const at = Date.now();
-    opts.log(`${f.kind} ${f.component} at ${((at - t0) / 1000).toFixed(1)} s, after ${progress.accepted} accepted tweets`);
-    const sentBefore = progress.sent;
-    const struck = await inject(l, f);
-    // The outage: the longest stretch with nothing accepted, sampled until recovered.
-    let outage = 0;
-    const watch = async (until: () => boolean, everyMs: number) => {
-      while (!until() && Date.now() - at < recoverTimeoutMs) {
-        outage = Math.max(outage, Date.now() - Math.max(progress.lastAcceptedAt, at));
-        await sleep(everyMs);
-      }
-    };
-    // Recovered: the process gone (a broker's graceful stop takes seconds) or resumed, every component
-    // ready again, and a tweet accepted after that.
-    let resumed = !struck.resumed;
-    void struck.resumed?.then(() => (resumed = true));
-    await watch(() => (struck.resumed ? resumed : !alive(struck.pid)), 50);
-    await watch(() => allReady(l), 100);
-    const ready = allReady(l);
-    const readyAt = Date.now();
-    await watch(() => progress.lastAcceptedAt >= readyAt || loadDone, 50);
-    const recovered = Date.now();
-    const ok = ready && progress.lastAcceptedAt >= readyAt;
-    faults.push({ f, name: struck.name, at, sentBefore, recovered, outage, ok });
-    opts.log(
-      ok
-        ? `  ${struck.name}: recovered in ${((recovered - at) / 1000).toFixed(1)} s, nothing accepted for ${(outage / 1000).toFixed(1)} s at most`
-        : `  NOT recovered within ${recoverTimeoutMs / 1000} s`,
-    );
+    struck.push(await strike(l, f, progress, { t0, recoverTimeoutMs, loadDone: () => loadDone, log: opts.log }));
     await untilAccepted(progress.accepted + opts.gapTweets);
   }
   faultsDone = true;
@@ -323,63 +420,15 @@ export async function runChaos(l: StackLayout, opts: ChaosOptions): Promise<Chao
     `load done: ${result.accepted} accepted of ${result.sent} in ${((loadEnd - t0) / 1000).toFixed(1)} s, ${result.attempts} attempts`,
   );
 
-  const expectedTotal = result.accepted;
-  const { reached } = await waitForCounts(l.apiUrl, before, Object.fromEntries(PATHS.map((p) => [p, expectedTotal])), 180_000);
+  const { reached } = await waitForCounts(l.apiUrl, before, Object.fromEntries(PATHS.map((p) => [p, result.accepted])), 180_000);
   const drainSec = (Date.now() - loadEnd) / 1000;
   await sleep(3000); // redeliveries would land by now
   const after = await fetchStats<WeatherDomain>(l.apiUrl);
   opts.log(`drained in ${drainSec.toFixed(1)} s (reached: ${reached})`);
 
-  // Which ids each path applied, from its dedup window's buckets.
-  const s = secrets(l);
-  const valkey = new Redis({ host: '127.0.0.1', port: await valkeyPrimaryPort(l), username: 'reader', password: s.valkeyReaderPassword });
-  const applied = Object.fromEntries(PATHS.map((p) => [p, new Uint8Array(result.sent)])) as Record<BrokerPath, Uint8Array>;
-  const ids = Array.from({ length: result.sent }, (_, n) => `${idPrefix}-${n}`);
-  for (const p of PATHS) applied[p] = await appliedIds(valkey, weather.keyPrefix, p, ids);
-  valkey.disconnect();
-
-  // Clients take tweets in index order, so the tweets started before a fault are 0 .. sentBefore-1.
-  const rows: FaultRow[] = faults.map(({ f, name, at, sentBefore, recovered, outage, ok }, k) => {
-    const from = k === 0 ? 0 : sentBefore;
-    const to = k + 1 < faults.length ? faults[k + 1]!.sentBefore : result.sent;
-    const counted: Partial<Record<BrokerPath, number>> = {};
-    for (const p of PATHS) {
-      counted[p] = 0;
-      for (let n = from; n < to; n++) counted[p] += applied[p][n]!;
-    }
-    const windowSize = to - from;
-    const errors = result.errorTimesMs.filter((e) => e >= at - t0 && e < (k + 1 < faults.length ? faults[k + 1]!.at : loadEnd) - t0).length;
-    return {
-      fault: `${{ kill: 'SIGKILL', restart: 'restart', freeze: `SIGSTOP ${FREEZE_MS / 1000} s` }[f.kind]} ${name}${f.component === name ? '' : ` (${f.component})`}`,
-      atSec: Math.round((at - t0) / 100) / 10,
-      sentBefore,
-      window: { from, to },
-      counted,
-      lost: Object.fromEntries(PATHS.map((p) => [p, windowSize - counted[p]!])),
-      recoverSec: Math.round((recovered - at) / 100) / 10,
-      outageSec: Math.round(outage / 100) / 10,
-      recovered: ok,
-      clientErrors: errors,
-    };
-  });
-
-  const totals = {
-    counted: {} as Record<string, number>,
-    distinctApplied: {} as Record<string, number>,
-    lost: {} as Record<string, number>,
-    duplicated: {} as Record<string, number>,
-  };
-  const breakdownMatches: Record<string, boolean> = {};
-  for (const p of PATHS) {
-    const counted = after.paths[p].total - before.paths[p].total;
-    const distinct = applied[p].reduce((a, b) => a + b, 0);
-    totals.counted[p] = counted;
-    totals.distinctApplied[p] = distinct;
-    totals.lost[p] = result.accepted - distinct;
-    totals.duplicated[p] = counted - distinct;
-    breakdownMatches[p] =
-      JSON.stringify(breakdownDelta(weather, before.paths[p], after.paths[p])) === JSON.stringify(result.accepted_breakdown);
-  }
+  const applied = await appliedPerPath(l, idPrefix, result.sent);
+  const rows = faultRows(struck, applied, result, t0, loadEnd);
+  const { totals, breakdownMatches } = pathTotals(before, after, applied, result);
   const passed =
     reached &&
     rows.length === opts.faults.length &&
