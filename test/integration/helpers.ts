@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { InfinityTarget } from '@tweets/dashboards';
-import type { Domain } from '@tweets/domain';
-import { runLoad, type LoadOptions, type LoadResult } from '@tweets/loadgen';
+import { weather, type Domain, type WeatherDomain } from '@tweets/domain';
+import { fetchStats, runLoad, waitForCounts, type LoadOptions, type LoadResult } from '@tweets/loadgen';
 import { layout, readState, secrets, type Secrets } from '@tweets/stack';
 
 /** The stack the tests run against: `npm test` starts the `test` stack and sets STACK. */
@@ -96,4 +96,19 @@ export async function killUnderLoad<D extends Domain>(
   const victim = pidOf(component);
   process.kill(victim, 'SIGKILL');
   return { result: await load, victim };
+}
+
+/**
+ * Weather tweets from 20 clients that retry with their keys, one component SIGKILLed a third of the way in:
+ * every tweet accepted, and counted exactly once on both paths.
+ */
+export async function killedUnderLoadCountsOnce(component: string, idPrefix: string, n = 4000): Promise<void> {
+  const before = await fetchStats<WeatherDomain>(api);
+  const { result: r } = await killUnderLoad(component, { domain: weather, url: api, count: n, concurrency: 20, idPrefix: uniq(idPrefix) });
+  assert.equal(r.accepted, n, JSON.stringify(r.errors));
+  const { reached } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
+  assert.ok(reached, 'every accepted tweet counted on both paths');
+  await sleep(1000);
+  const after = await fetchStats<WeatherDomain>(api);
+  for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(after.paths[p].total - before.paths[p].total, n, `${p}: once each`);
 }
