@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ROOT, tempDir } from '@tweets/stack';
 import { awsCliProblems, eksctlSchema, ensureBotocore, planCommands, validateClusterConfig } from '@tweets/stack/aws';
 import {
@@ -21,7 +21,8 @@ import {
   unreadableFiles,
   type Obj,
 } from '@tweets/stack/cloud';
-import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
+import { build, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
+import { bash, deployFixture, log, NO_CRDS, objects } from './deploy.js';
 
 /**
  * deploy/aws and the EKS overlays, checked as deploy/gke is (test/integration/gke.test.ts), without an AWS account:
@@ -34,22 +35,13 @@ import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, 
  * run of every EKS variant, and shellcheck: test/integration/k8s.test.ts.)
  */
 
-const log = (m: string) => console.log(`# ${m}`);
 const AWS = join(ROOT, 'deploy', 'aws');
 const COMMON = join(ROOT, 'deploy', 'common');
 const WORK = join(ROOT, '.data', 'aws-test');
-const hasCrds = existsSync(CRDS_DIR);
-const NO_CRDS = !hasCrds && `${CRDS_DIR} is absent: the operators' kinds cannot be created here`;
 let tools: K8sTools;
 let api: ApiServer;
 let built: { name: string; objs: Obj[] }[];
 
-const objects = (yaml: string) =>
-  parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
-    .filter(Boolean);
-const bash = (script: string, env: Record<string, string> = {}, timeout = 120_000) =>
-  spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout });
 const awsLib = (expr: string, env: Record<string, string> = {}) => {
   const r = bash(`. "${ROOT}/deploy/k8s/base/versions.env"; . "${AWS}/lib.sh"; ${expr}`, { ROOT, ...env });
   assert.equal(r.status, 0, r.stderr);
@@ -73,17 +65,9 @@ function script(name: 'up.sh' | 'down.sh', args: string[], env: Record<string, s
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  tools = ensureK8sTools(log);
-  built = variants()
-    .filter((v) => v.name.startsWith('overlays/eks') || v.name === 'overlays/blackfriday' || v.name === 'overlays/gke')
-    .map((v) => ({ name: v.name, objs: objects(build(tools.kubectl, v.dir)) }));
-  api = await startApiServer(tools, log);
-  if (hasCrds) createCrds(api);
-  const namespaces = new Map<string, Obj>();
-  for (const b of built) for (const o of b.objs) if (o.kind === 'Namespace') namespaces.set(o.metadata.name, o);
-  const r = api.kubectl(['apply', '--server-side', '-f', '-'], [...namespaces.values()].map((n) => stringify(n)).join('---\n'));
-  assert.ok(r.ok, r.output);
-  for (const n of namespaces.keys()) api.kubectl(['-n', n, 'create', 'serviceaccount', 'default']);
+  ({ tools, api, built } = await deployFixture(
+    (v) => v.startsWith('overlays/eks') || v === 'overlays/blackfriday' || v === 'overlays/gke',
+  ));
 });
 
 after(async () => {

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
 import { ROOT, tempDir } from '@tweets/stack';
 import {
   commandStubs,
@@ -17,17 +16,8 @@ import {
   unreadableFiles,
   type Obj,
 } from '@tweets/stack/cloud';
-import {
-  build,
-  CRDS_DIR,
-  createCrds,
-  ensureK8sTools,
-  K8S_DIR,
-  startApiServer,
-  variants,
-  type ApiServer,
-  type K8sTools,
-} from '@tweets/stack/k8s';
+import { K8S_DIR, type ApiServer } from '@tweets/stack/k8s';
+import { bash, deployFixture, log, NO_CRDS } from './deploy.js';
 
 /**
  * deploy/gke and deploy/k8s against what a first real run on GKE showed (docs/deploy-gke.md lists which
@@ -37,22 +27,12 @@ import {
  * API server holding finalized objects; up.sh's plan, its prerequisites and its prune.
  */
 
-const log = (m: string) => console.log(`# ${m}`);
 const GKE = join(ROOT, 'deploy', 'gke');
 const COMMON = join(ROOT, 'deploy', 'common');
 const WORK = join(ROOT, '.data', 'gke-test');
-const hasCrds = existsSync(CRDS_DIR);
-const NO_CRDS = !hasCrds && `${CRDS_DIR} is absent: the operators' kinds cannot be created here`;
-let tools: K8sTools;
 let api: ApiServer;
 let built: { name: string; objs: Obj[] }[];
 
-const objects = (yaml: string) =>
-  parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
-    .filter(Boolean);
-const bash = (script: string, env: Record<string, string> = {}, timeout = 120_000) =>
-  spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout });
 const versions = () =>
   Object.fromEntries(
     readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
@@ -64,16 +44,7 @@ const versions = () =>
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  tools = ensureK8sTools(log);
-  built = variants().map((v) => ({ name: v.name, objs: objects(build(tools.kubectl, v.dir)) }));
-  api = await startApiServer(tools, log);
-  if (hasCrds) createCrds(api);
-  // the namespaces as the manifests make them, labels (Pod Security levels) included, and their default ServiceAccounts
-  const namespaces = new Map<string, Obj>();
-  for (const b of built) for (const o of b.objs) if (o.kind === 'Namespace') namespaces.set(o.metadata.name, o);
-  const r = api.kubectl(['apply', '--server-side', '-f', '-'], [...namespaces.values()].map((n) => stringify(n)).join('---\n'));
-  assert.ok(r.ok, r.output);
-  for (const n of namespaces.keys()) api.kubectl(['-n', n, 'create', 'serviceaccount', 'default']);
+  ({ api, built } = await deployFixture(() => true));
 });
 
 after(async () => {
