@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { ROOT, tempDir } from '@tweets/stack';
+import { ROOT } from '@tweets/stack';
 import { awsCliProblems, eksctlSchema, ensureBotocore, planCommands, validateClusterConfig } from '@tweets/stack/aws';
 import {
   commandStubs,
@@ -22,7 +22,7 @@ import {
   type Obj,
 } from '@tweets/stack/cloud';
 import { build, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
-import { bash, deployFixture, log, NO_CRDS, objects } from './deploy.js';
+import { barePath, bash, deployFixture, log, NO_CRDS, objects } from './deploy.js';
 
 /**
  * deploy/aws and the EKS overlays, checked as deploy/gke is (test/integration/gke.test.ts), without an AWS account:
@@ -433,29 +433,7 @@ test("the registry's user data: cloud-init runs the startup script at every boot
 });
 
 test("up.sh checks every prerequisite first, the CLIs' versions too, each named with where to get it", () => {
-  const bin = tempDir('aws-path-');
-  for (const t of [
-    'bash',
-    'sed',
-    'grep',
-    'cat',
-    'dirname',
-    'tail',
-    'head',
-    'mkdir',
-    'chmod',
-    'rm',
-    'touch',
-    'date',
-    'tr',
-    'printf',
-    'env',
-    'sort',
-    'node',
-  ]) {
-    const p = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
-    if (p.startsWith('/')) spawnSync('ln', ['-s', p, join(bin, t)]);
-  }
+  const bin = barePath(['sort', 'node']);
   const none = spawnSync(join(bin, 'bash'), [join(AWS, 'up.sh')], { encoding: 'utf8', env: { PATH: bin, HOME: WORK } });
   assert.equal(none.status, 1, none.stderr);
   for (const t of ['aws', 'eksctl', 'kubectl', 'helm', 'htpasswd', 'podman or docker', 'go: oras'])

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
+import { tempDir } from '@tweets/stack';
 import type { Obj } from '@tweets/stack/cloud';
 import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
 
@@ -40,4 +42,31 @@ export async function deployFixture(
   assert.ok(r.ok, r.output);
   for (const n of namespaces.keys()) api.kubectl(['-n', n, 'create', 'serviceaccount', 'default']);
   return { tools, api, built };
+}
+
+/** A PATH folder with the shell's own tools (and `extra`) and none of a deployment's: what up.sh must find missing. */
+export function barePath(extra: string[] = []): string {
+  const bin = tempDir('bare-path-');
+  for (const t of [
+    'bash',
+    'sed',
+    'grep',
+    'cat',
+    'dirname',
+    'tail',
+    'head',
+    'mkdir',
+    'chmod',
+    'rm',
+    'touch',
+    'date',
+    'tr',
+    'printf',
+    'env',
+    ...extra,
+  ]) {
+    const p = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+    if (p.startsWith('/')) spawnSync('ln', ['-s', p, join(bin, t)]);
+  }
+  return bin;
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, tempDir } from '@tweets/stack';
+import { ROOT } from '@tweets/stack';
 import {
   commandStubs,
   deployScripts,
@@ -17,7 +17,7 @@ import {
   type Obj,
 } from '@tweets/stack/cloud';
 import { K8S_DIR, type ApiServer } from '@tweets/stack/k8s';
-import { bash, deployFixture, log, NO_CRDS } from './deploy.js';
+import { barePath, bash, deployFixture, log, NO_CRDS } from './deploy.js';
 
 /**
  * deploy/gke and deploy/k8s against what a first real run on GKE showed (docs/deploy-gke.md lists which
@@ -172,28 +172,7 @@ test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets
 // The scripts, with gcloud replaced by a stand-in that records its calls and kubectl pointed at the API server
 
 test('up.sh checks every prerequisite first, each named with where to get it', () => {
-  // a PATH with the shell's own tools and none of the deployment's
-  const bin = tempDir('gke-path-');
-  for (const t of [
-    'bash',
-    'sed',
-    'grep',
-    'cat',
-    'dirname',
-    'tail',
-    'head',
-    'mkdir',
-    'chmod',
-    'rm',
-    'touch',
-    'date',
-    'tr',
-    'printf',
-    'env',
-  ]) {
-    const p = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
-    if (p.startsWith('/')) spawnSync('ln', ['-s', p, join(bin, t)]);
-  }
+  const bin = barePath();
   const r = spawnSync(join(bin, 'bash'), [join(GKE, 'up.sh'), '--project', 'p'], { encoding: 'utf8', env: { PATH: bin, HOME: WORK } });
   assert.equal(r.status, 1, r.stderr);
   for (const t of ['gcloud', 'gke-gcloud-auth-plugin', 'kubectl', 'helm', 'htpasswd', 'podman or docker', 'go: oras'])
