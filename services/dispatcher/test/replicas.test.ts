@@ -107,50 +107,11 @@ test('a replica that comes up later gets streams once the old ones age out, and 
   }
 });
 
-test("a batch whose connection a writer closes under it (its maximum age's grace ran out) is sent again on a new one, within the deadline", async () => {
-  // The writer closes each connection 300 ms (±10 %) after it opened, and drops it 100 ms later whatever is
-  // still on it; its first publish takes 800 ms, so the first batch's connection is dropped under it.
-  const published: string[] = [];
-  let first = true;
-  const publisher: Publisher = {
-    broker: 'kafka',
-    publish: async (items: readonly Item[]) => {
-      if (first) {
-        first = false;
-        await new Promise((r) => setTimeout(r, 800));
-      }
-      published.push(...items.map((t) => t.id));
-    },
-    ready: () => true,
-    close: async () => {},
-  };
-  const server = await startWriterServer({
-    domain: weather,
-    publisher,
-    host: '127.0.0.1',
-    port: 0,
-    log,
-    idleCloseMs: 1000,
-    maxConnectionAgeMs: 300,
-    maxConnectionAgeGraceMs: 100,
-  });
-  const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 1, streamMaxAgeMs: 10_000 });
-  try {
-    await link.stream(batchOf('dropped', 4));
-    assert.deepEqual(
-      [...new Set(published)].sort(),
-      Array.from({ length: 4 }, (_, i) => `dropped-${i}`),
-      'answered ok: every tweet of the batch published (the first copy too, which the consumers count once)',
-    );
-  } finally {
-    link.close();
-    await server.stop();
-  }
-});
-
-test('a batch whose stream ends without a status as its connection is dropped (INTERNAL, RST_STREAM 0: two streams on the connection) is sent again too', async () => {
-  // Two streams on one connection: the first batch's publish outlasts the connection (closed 300 ms after it
-  // opened, dropped 100 ms later), the second is answered at once and leaves its stream open on it.
+/**
+ * A writer that closes each connection 300 ms (±10 %) after it opened and drops it 100 ms later whatever is
+ * still on it, and whose first publish takes 800 ms: the first batch's connection is dropped under it.
+ */
+async function slowFirstWriter(): Promise<{ published: string[]; server: Awaited<ReturnType<typeof startWriterServer>> }> {
   const published: string[] = [];
   let calls = 0;
   const publisher: Publisher = {
@@ -172,6 +133,29 @@ test('a batch whose stream ends without a status as its connection is dropped (I
     maxConnectionAgeMs: 300,
     maxConnectionAgeGraceMs: 100,
   });
+  return { published, server };
+}
+
+test("a batch whose connection a writer closes under it (its maximum age's grace ran out) is sent again on a new one, within the deadline", async () => {
+  const { published, server } = await slowFirstWriter();
+  const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 1, streamMaxAgeMs: 10_000 });
+  try {
+    await link.stream(batchOf('dropped', 4));
+    assert.deepEqual(
+      [...new Set(published)].sort(),
+      Array.from({ length: 4 }, (_, i) => `dropped-${i}`),
+      'answered ok: every tweet of the batch published (the first copy too, which the consumers count once)',
+    );
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});
+
+test('a batch whose stream ends without a status as its connection is dropped (INTERNAL, RST_STREAM 0: two streams on the connection) is sent again too', async () => {
+  // Two streams on one connection: the first batch's publish outlasts the connection (closed 300 ms after it
+  // opened, dropped 100 ms later), the second is answered at once and leaves its stream open on it.
+  const { published, server } = await slowFirstWriter();
   const link = grpcWriterLink(contract(weather), `127.0.0.1:${server.port}`, { deadlineMs: 20_000, streams: 2, streamMaxAgeMs: 10_000 });
   try {
     await Promise.all([link.stream(batchOf('slow', 4)), link.stream(batchOf('fast', 4))]);
