@@ -438,10 +438,11 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   };
   const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
   mkdirSync(o.outDir, { recursive: true });
-  // A run of some scenarios only is named for them, and leaves latest.json (the last full run's) alone.
+  // A run of some scenarios only is named for them; it and a quick run leave latest.json (the last full run's, committed) alone.
   const some = SCENARIOS.every((s) => o.scenarios.includes(s)) ? '' : `-${o.label ?? o.scenarios.join('-')}`;
   const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}${some}`);
-  const files = [`${base}.json`, `${base}.md`, `${base}.svg`, ...(some && o.manageStack ? [] : [join(o.outDir, 'latest.json')])];
+  const keepLatest = (some !== '' || o.quick) && o.manageStack;
+  const files = [`${base}.json`, `${base}.md`, `${base}.svg`, ...(keepLatest ? [] : [join(o.outDir, 'latest.json')])];
   writeFileSync(files[0]!, JSON.stringify(results, null, 2));
   writeFileSync(files[1]!, markdown(results));
   writeFileSync(files[2]!, svg(results));
