@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { amqpUrl, ROOT, secretFile, secrets, type StackLayout } from './layout.js';
 import { amqpReady, grpcServing, httpReady, kafkaReady, tcpOpen, valkeyPing } from './probes.js';
@@ -8,7 +8,7 @@ import { BROKERS, domains, type BrokerPath, type DomainName } from '@tweets/doma
 import { checkOverrides, PROFILES, type Overrides, type Profile } from './profiles.js';
 import { CHRT, JAVA, NGINX } from './provision.js';
 import { inRoot, packageVersion } from './roots.js';
-import { writeConf } from './conf.js';
+import { writeConf, writeFile as write } from './conf.js';
 
 export type { Profile };
 
@@ -45,11 +45,6 @@ export interface Component {
   replicaOf?: string;
   /** Restarted with the services when a running stack is reconfigured (NGINX: its upstreams are the API processes). */
   followsServices?: boolean;
-}
-
-function write(file: string, text: string): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, text);
 }
 
 /** A Valkey server of the stack: the primary, or (replicated shape) its replica. */

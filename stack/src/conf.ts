@@ -35,8 +35,12 @@ export function renderConf(template: string, values: Record<string, ConfValue>, 
   return lines.join('\n');
 }
 
-/** Writes a rendered template to file, making its folder. */
-export function writeConf(file: string, template: string, values: Record<string, ConfValue>): void {
+/** Writes text to file, making its folder. */
+export function writeFile(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, renderConf(template, values));
+  writeFileSync(file, text);
 }
+
+/** Writes a rendered template to file, making its folder. */
+export const writeConf = (file: string, template: string, values: Record<string, ConfValue>) =>
+  writeFile(file, renderConf(template, values));

@@ -10,7 +10,7 @@ import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, 
 /** What the cloud tests (gke, aws) share: their log, the manifests' objects, bash, and an API server holding the manifests' namespaces. */
 
 export const log = (m: string) => console.log(`# ${m}`);
-export const hasCrds = existsSync(CRDS_DIR);
+const hasCrds = existsSync(CRDS_DIR);
 /** A test's `skip` where the operators' CRDs are absent. */
 export const NO_CRDS = !hasCrds && `${CRDS_DIR} is absent: the operators' kinds cannot be created here`;
 
