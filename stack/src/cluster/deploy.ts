@@ -159,7 +159,7 @@ export function applySecrets(k: Kubectl): void {
 }
 
 /** The registry in the cluster (overlays/local/registry.yaml), by its Service's fixed address. */
-export const REGISTRY = '10.97.0.50:5000';
+export const REGISTRY = `${NODE.registryIp}:5000`;
 
 /** Local volumes for the stores' claims: folders of the node's state, each claimable once. */
 export function applyVolumes(k: Kubectl, count = 12): void {

@@ -14,14 +14,16 @@ export const NODE = {
   podCidr: '10.244.0.0/24',
   serviceCidr: '10.97.0.0/24',
   /**
-   * The `kubernetes` Service's address (the first of the range), CoreDNS's, and the ingress's (the entry URL
-   * forwards there). The fixed ones lie in the range's static band, its first 16 addresses, which the API
-   * server leaves to Services that ask for an address while any other is free: at 10.97.0.80 a Service
-   * created before the ingress's could take it at random (it did: valkey), and the ingress's then failed.
+   * The `kubernetes` Service's address (the first of the range), CoreDNS's, the ingress's (the entry URL
+   * forwards there) and the registry's (the machine pushes there). The fixed ones lie in the range's static
+   * band, its first 16 addresses, which the API server leaves to Services that ask for an address while any
+   * other is free: at 10.97.0.80 a Service created before the ingress's could take it at random (it did:
+   * valkey), and the ingress's then failed; the registry's, at 10.97.0.50, failed the same way in a CI run.
    */
   apiServiceIp: '10.97.0.1',
   dnsIp: '10.97.0.10',
   ingressIp: '10.97.0.11',
+  registryIp: '10.97.0.12',
 } as const;
 
 /** Everything the node keeps: certificates, etcd's data, containerd's images and containers, the pods' volumes, logs. */
