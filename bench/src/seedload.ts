@@ -196,14 +196,6 @@ export async function seedLoad(l: StackLayout, o: SeedLoadOptions): Promise<Seed
   return { ...run, countedWithinMs: reached ? waitedMs : null, hops };
 }
 
-/** What each hop of the breakdown measures, for the Markdown table. */
-export function hopDescriptions(paths: readonly BrokerPath[]): Record<string, string> {
-  return {
-    client: 'the load client: request sent to answer read, over a keep-alive connection',
-    ...Object.fromEntries(probes(paths).map((p) => [p.hop, p.what])),
-  };
-}
-
 /** The total, then the largest shares: `2.1 (api 0.5, dispatcher 0.4, …)`. */
 function cpuLine(c: Record<string, number>): string {
   const total = Object.values(c).reduce((a, b) => a + b, 0);

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { domains, weather, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { emptyBreakdown, type BreakdownOf } from '@tweets/store/stats';
@@ -25,7 +25,6 @@ export const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
 /** The artifact's repository in the registry. */
 export const REPOSITORY = 'tweets/loadtest';
 export const DEFAULT_COUNT = 10_000;
-export const DEFAULT_SEED = 1;
 
 /** dataset.json: what the file holds. */
 export interface Dataset {
@@ -82,10 +81,6 @@ export function buildDataset(dir: string, count: number, seed: number, domain: D
   writeFileSync(join(dir, 'tweets.jsonl'), body);
   writeFileSync(join(dir, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
   return dataset;
-}
-
-export function readDataset(dir: string): Dataset {
-  return JSON.parse(readFileSync(join(dir, 'dataset.json'), 'utf8')) as Dataset;
 }
 
 /** The oras binary: on the PATH, or installed with go install into .tools/go/bin the first time. */

@@ -21,7 +21,6 @@ export type Overrides = { [K in ServiceName]?: ServiceSettings[K] };
 
 /** The name the stack runs a path's writer under. */
 export const writerName = (path: BrokerPath) => `writer-${path}` as const;
-export const consumerName = (path: BrokerPath) => `${path}-consumer` as const;
 
 /** Every setting each service reads: what an override may name. */
 export const SETTINGS: Record<ServiceName, readonly string[]> = {
@@ -59,7 +58,6 @@ export const PROFILES = {
 } as const satisfies Record<string, Overrides>;
 
 export type Profile = keyof typeof PROFILES;
-export const PROFILE_NAMES = Object.keys(PROFILES) as Profile[];
 
 /**
  * Checks overrides (a profile, or STACK_ENV's tuning settings) against what
