@@ -21,23 +21,19 @@ import {
 import { connectValkey } from '@tweets/store';
 import { measureFloors, type Floors } from './floors.js';
 import { openLoop, type StepResult } from './openloop.js';
-import { ceilingOf, judgeTargets, markdown, svg, type BenchResults, type ProcessCost, type ScenarioResult } from './report.js';
+import {
+  ceilingOf,
+  judgeTargets,
+  markdown,
+  SCENARIOS,
+  svg,
+  type BenchResults,
+  type ProcessCost,
+  type ScenarioName,
+  type ScenarioResult,
+} from './report.js';
 import { TreeSampler } from './sampler.js';
 import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
-
-export const SCENARIOS = [
-  'bare',
-  'fanout',
-  'fanoutWriters2',
-  'fanoutApis1',
-  'fanoutApis2',
-  'fanoutApis3',
-  'kafkaOnly',
-  'rabbitmqOnly',
-  'rabbitmqOnlyClassic',
-  'naive',
-] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
 
 const PIPELINE: Record<
   Exclude<ScenarioName, 'bare'>,

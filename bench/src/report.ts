@@ -114,19 +114,9 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
   };
 }
 
-const KEYS = [
+/** The pipelines of `npm run bench`, and the bare endpoint they are set against. */
+export const SCENARIOS = [
   'bare',
-  'naive',
-  'fanout',
-  'fanoutWriters2',
-  'fanoutApis1',
-  'fanoutApis2',
-  'fanoutApis3',
-  'kafkaOnly',
-  'rabbitmqOnly',
-  'rabbitmqOnlyClassic',
-] as const;
-const PIPELINES = [
   'fanout',
   'fanoutWriters2',
   'fanoutApis1',
@@ -137,10 +127,15 @@ const PIPELINES = [
   'rabbitmqOnlyClassic',
   'naive',
 ] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const PIPELINES = SCENARIOS.filter((k) => k !== 'bare');
+/** The tables' rows: the bare endpoint and the naive pipeline first, the floor and the baseline. */
+const KEYS: readonly ScenarioName[] = ['bare', 'naive', ...PIPELINES.filter((k) => k !== 'naive')];
 
 export function markdown(r: BenchResults): string {
   const c = r.ceiling;
-  const ceilingOfKey = (k: (typeof KEYS)[number]) =>
+  const ceilingOfKey = (k: ScenarioName) =>
     c && (k === 'fanout' || k === 'kafkaOnly' || k === 'rabbitmqOnly') ? c[k] : c && k.startsWith('fanout') ? c.fanout : null;
   const rows = KEYS.map((k) => {
     const s = r[k];
@@ -156,7 +151,7 @@ export function markdown(r: BenchResults): string {
         return cost ? `${cost.cpuSecPer1000.toFixed(3)} / ${Math.round(r[k].peakRssMb[p] ?? cost.peakRssMb)}` : '—';
       }).join(' | ')} |`,
   );
-  const total = (k: (typeof PIPELINES)[number]) => Object.values(r[k].processes).reduce((a, b) => a + b.cpuSecPer1000, 0);
+  const total = (k: ScenarioName) => Object.values(r[k].processes).reduce((a, b) => a + b.cpuSecPer1000, 0);
   const f = r.floors;
   return [
     `# Benchmark ${r.date} (${r.commit})${r.quick ? ' — quick' : ''}`,
