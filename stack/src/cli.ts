@@ -42,35 +42,25 @@ const flag = { type: 'boolean' } as const;
 /** A command's input: how the load is sent and counted (start's load too). */
 const LOAD = { count: text, concurrency: text, target: text, route: text, domain: text } as const;
 
-/**
- * Each command's flags, as node:util parseArgs reads them (`--no-<flag>` negates a boolean), beside
- * `--stack` (default: $STACK, else local), which every command takes; a flag another command takes is an
- * error here. Commands not listed take none.
- */
-const FLAGS = {
-  start: { ...LOAD, load: flag, writers: text, apis: text, replicated: flag },
-  load: LOAD,
-  chaos: { quick: flag, replicated: flag, count: text, rate: text, concurrency: text, route: text },
-  test: { hog: flag, repeat: text, unit: flag, cluster: flag },
-  provision: { images: flag },
-  images: { push: flag, base: text, tag: text, platform: text },
-  artifact: { count: text, seed: text, domain: text, to: text },
-  locust: { ...LOAD, host: text, users: text, seed: text, ui: flag, cluster: flag },
-  cluster: { overlay: text, components: text },
-  k8s: { tools: flag },
-  stop: {},
-  status: {},
-  lint: {},
-  dashboards: {},
-} as const;
-type Values<C extends keyof typeof FLAGS> = {
-  [K in keyof (typeof FLAGS)[C]]?: (typeof FLAGS)[C][K] extends { type: 'boolean' } ? boolean : string;
-};
+type Flags = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
+/** What parseArgs gives for a command's flags: a string or a boolean each, absent when not given. */
+type Values<F extends Flags> = { [K in keyof F]?: F[K] extends { type: 'boolean' } ? boolean : string };
+type Parsed = Record<string, string | boolean | undefined>;
+type Run = (v: Parsed, l: StackLayout, positional: string[]) => Promise<number> | number;
+/** A command: its flags, and what it does with their values (typed from the flags: parse gives exactly those). */
+const command = <F extends Flags>(
+  flags: F,
+  run: (v: Values<F>, l: StackLayout, positional: string[]) => Promise<number> | number,
+): { flags: F; run: Run } => ({ flags, run: run as unknown as Run });
 
-function parse<C extends keyof typeof FLAGS>(cmd: C, args: string[]): { values: Values<C> & { stack?: string }; positional: string[] } {
+/**
+ * A command's flags, as node:util parseArgs reads them (`--no-<flag>` negates a boolean), beside `--stack`
+ * (default: $STACK, else local), which every command takes; a flag another command takes is an error.
+ */
+function parse(flags: Flags, args: string[]): { values: Parsed; positional: string[] } {
   try {
-    const r = parseArgs({ args, options: { ...FLAGS[cmd], stack: text }, allowPositionals: true, allowNegative: true, strict: true });
-    return { values: r.values as Values<C> & { stack?: string }, positional: r.positionals };
+    const r = parseArgs({ args, options: { ...flags, stack: text }, allowPositionals: true, allowNegative: true, strict: true });
+    return { values: r.values, positional: r.positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`, { cause: err });
   }
@@ -89,6 +79,13 @@ function pick<T extends string, F extends T | undefined>(v: string | undefined, 
   if (v === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}; got ${v}`);
   return v as T;
+}
+
+/** A positive number flag, or its default when absent. */
+function positive(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!(Number(v) > 0)) throw new UsageError(`--${name} must be a positive number; got ${v}`);
+  return Number(v);
 }
 
 /** How `load` (and `start` after it) sends the seed's load and counts it. */
@@ -651,108 +648,88 @@ async function lint(): Promise<number> {
   return clean ? 0 : 1;
 }
 
+/** Every command: its own flags, and what it does with them (each flag checked before anything starts). */
+const COMMANDS: Record<string, { flags: Flags; run: Run }> = {
+  start: command({ ...LOAD, load: flag, writers: text, apis: text, replicated: flag }, async (v, l) => {
+    const shape = {
+      route: pick(v.route, 'route', ROUTES, 'both'),
+      domain: pick(v.domain, 'domain', DOMAIN_NAMES, undefined),
+      writers: int(v.writers, 'writers', [1, 4], 1),
+      apis: int(v.apis, 'apis', [0, 3], 0),
+      replicated: v.replicated ?? false,
+    };
+    const seedLoad = loadOptions(v);
+    await startStack(l, shape);
+    return v.load === false ? 0 : await load(l, seedLoad);
+  }),
+  stop: command({}, async (_, l) => {
+    await stopStack(l);
+    if (stopRegistry()) say('registry: stopped');
+    return 0;
+  }),
+  status: command({}, (_, l) => status(l)),
+  load: command(LOAD, (v, l) => load(l, loadOptions(v))),
+  chaos: command({ quick: flag, replicated: flag, count: text, rate: text, concurrency: text, route: text }, async (v, l) => {
+    const quick = v.quick ?? false;
+    const o = {
+      count: int(v.count, 'count', [1, 10_000_000], quick ? 20_000 : 100_000),
+      rate: positive(v.rate, 'rate', 1000),
+      concurrency: int(v.concurrency, 'concurrency', [1, 1000], 200),
+      quick,
+      replicated: v.replicated ?? false,
+    };
+    await startStack(l, { route: pick(v.route, 'route', ROUTES, 'both'), replicated: o.replicated });
+    return await chaos(l, o);
+  }),
+  test: command({ hog: flag, repeat: text, unit: flag, cluster: flag }, (v) =>
+    testRuns({ hog: v.hog ?? false, repeat: int(v.repeat, 'repeat', [1, 100], 1), unit: v.unit ?? false, cluster: v.cluster ?? true }),
+  ),
+  lint: command({}, () => lint()),
+  provision: command({ images: flag }, (v, l) => {
+    provision(l);
+    say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
+    if (v.images) {
+      provisionImages();
+      say('provisioned for images: Podman, Buildah, runc, debootstrap and htpasswd are in place');
+    }
+    return 0;
+  }),
+  images: command({ push: flag, base: text, tag: text, platform: text }, (v) => images(v)),
+  artifact: command({ count: text, seed: text, domain: text, to: text }, (v, _, positional) =>
+    artifact(positional[0] ?? 'push', {
+      count: int(v.count, 'count', [1, 10_000_000], 0),
+      seed: int(v.seed, 'seed', [0, 2 ** 31], 1),
+      domain: pick(v.domain, 'domain', DOMAIN_NAMES, 'weather'),
+      to: v.to ?? '',
+    }),
+  ),
+  locust: command({ ...LOAD, host: text, users: text, seed: text, ui: flag, cluster: flag }, (v, l) =>
+    locust(l, {
+      ...loadOptions(v),
+      concurrency: int(v.users ?? v.concurrency, v.users ? 'users' : 'concurrency', [1, 1000], 0),
+      cluster: v.cluster ?? false,
+      seed: int(v.seed, 'seed', [0, 2 ** 31], 1),
+      ui: v.ui ?? false,
+    }),
+  ),
+  dashboards: command({}, (_, __, positional) => writeDashboards(positional[0] === 'check')),
+  cluster: command({ overlay: text, components: text }, (v, _, positional) => cluster(positional[0] ?? 'up', v)),
+  k8s: command({ tools: flag }, (v) => k8s(v.tools ?? false)),
+};
+
 /** Runs one command with its own flags; 2 for an unknown command. */
 async function run(cmd: string, args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h') || cmd === 'help') {
     console.log(USAGE);
     return 0;
   }
-  if (!(cmd in FLAGS)) {
+  const c = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd]! : undefined;
+  if (!c) {
     console.error(USAGE);
     return 2;
   }
-  const { values: v, positional } = parse(cmd as keyof typeof FLAGS, args);
-  const l = layout(v.stack ?? process.env.STACK ?? 'local');
-  const num = (name: string, fallback: number) => {
-    const x = (v as Record<string, string | undefined>)[name];
-    if (x === undefined) return fallback;
-    if (!(Number(x) > 0)) throw new UsageError(`--${name} must be a positive number; got ${x}`);
-    return Number(x);
-  };
-  // the values of the command's own flags (parse refused any other)
-  const w = v as Values<'start'> &
-    Values<'chaos'> &
-    Values<'test'> &
-    Values<'locust'> &
-    Values<'artifact'> &
-    Values<'images'> &
-    Values<'provision'>;
-  switch (cmd) {
-    case 'start': {
-      // every flag checked before the stack starts
-      const shape = {
-        route: pick(w.route, 'route', ROUTES, 'both'),
-        domain: pick(w.domain, 'domain', DOMAIN_NAMES, undefined),
-        writers: int(w.writers, 'writers', [1, 4], 1),
-        apis: int(w.apis, 'apis', [0, 3], 0),
-        replicated: w.replicated ?? false,
-      };
-      const seedLoad = loadOptions(w);
-      await startStack(l, shape);
-      return w.load === false ? 0 : await load(l, seedLoad);
-    }
-    case 'stop':
-      await stopStack(l);
-      if (stopRegistry()) say('registry: stopped');
-      return 0;
-    case 'status':
-      return status(l);
-    case 'load':
-      return await load(l, loadOptions(w));
-    case 'chaos': {
-      // every flag checked before the stack starts
-      const quick = w.quick ?? false;
-      const o = {
-        count: int(w.count, 'count', [1, 10_000_000], quick ? 20_000 : 100_000),
-        rate: num('rate', 1000),
-        concurrency: int(w.concurrency, 'concurrency', [1, 1000], 200),
-        quick,
-        replicated: w.replicated ?? false,
-      };
-      await startStack(l, { route: pick(w.route, 'route', ROUTES, 'both'), replicated: o.replicated });
-      return await chaos(l, o);
-    }
-    case 'test':
-      return await testRuns({
-        hog: w.hog ?? false,
-        repeat: int(w.repeat, 'repeat', [1, 100], 1),
-        unit: w.unit ?? false,
-        cluster: w.cluster ?? true,
-      });
-    case 'lint':
-      return await lint();
-    case 'provision':
-      provision(l);
-      say('provisioned: Valkey, RabbitMQ, Java, Maven and the Kafka jars are in place');
-      if (w.images) {
-        provisionImages();
-        say('provisioned for images: Podman, Buildah, runc, debootstrap and htpasswd are in place');
-      }
-      return 0;
-    case 'images':
-      return await images(w);
-    case 'artifact':
-      return await artifact(positional[0] ?? 'push', {
-        count: int(w.count, 'count', [1, 10_000_000], 0),
-        seed: int(w.seed, 'seed', [0, 2 ** 31], 1),
-        domain: pick(w.domain, 'domain', DOMAIN_NAMES, 'weather'),
-        to: w.to ?? '',
-      });
-    case 'locust':
-      return await locust(l, {
-        ...loadOptions(w),
-        concurrency: int(w.users ?? w.concurrency, w.users ? 'users' : 'concurrency', [1, 1000], 0),
-        cluster: w.cluster ?? false,
-        seed: int(w.seed, 'seed', [0, 2 ** 31], 1),
-        ui: w.ui ?? false,
-      });
-    case 'dashboards':
-      return writeDashboards(positional[0] === 'check');
-    case 'cluster':
-      return await cluster(positional[0] ?? 'up', w as Values<'cluster'>);
-    default:
-      return await k8s((v as Values<'k8s'>).tools ?? false);
-  }
+  const { values, positional } = parse(c.flags, args);
+  return await c.run(values, layout((values.stack as string | undefined) ?? process.env.STACK ?? 'local'), positional);
 }
 
 export async function main(argv: string[]): Promise<number> {
