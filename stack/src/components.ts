@@ -515,6 +515,7 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const apis = apiReplicas(l, opts.apis ?? 0);
   const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, rabbits.length === 1 ? 'rabbitmq-url' : 'rabbitmq-urls') };
+  const brokerEnv: Record<BrokerPath, Record<string, string>> = { kafka: kafkaEnv, rabbitmq: rabbitEnv };
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
     ...valkeys.map((n) => valkey(l, n, valkeys)),
@@ -522,45 +523,29 @@ function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
     on('rabbitmq', epmd(l)),
     ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
     ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
-    ...writers('kafka').map((w) =>
-      on('kafka', {
-        ...service(w.name, 'writer', { BROKER: 'kafka', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...kafkaEnv }, () =>
-          grpcServing(w.port),
-        ),
-        ...w.replica,
-      }),
-    ),
-    ...writers('rabbitmq').map((w) =>
-      on('rabbitmq', {
-        ...service(
-          w.name,
-          'writer',
-          { BROKER: 'rabbitmq', GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...rabbitEnv },
-          () => grpcServing(w.port),
-        ),
-        ...w.replica,
-      }),
-    ),
-    on(
-      'kafka',
-      service(
-        'kafka-consumer',
-        'kafka-consumer',
-        { HEALTH_PORT: String(p.kafkaConsumer), KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0', ...kafkaEnv, ...valkeyWriter },
-        () => httpReady(`http://127.0.0.1:${p.kafkaConsumer}/readyz`),
-        true,
+    ...BROKERS.flatMap((path) =>
+      writers(path).map((w) =>
+        on(path, {
+          ...service(
+            w.name,
+            'writer',
+            { BROKER: path, GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...brokerEnv[path] },
+            () => grpcServing(w.port),
+          ),
+          ...w.replica,
+        }),
       ),
     ),
-    on(
-      'rabbitmq',
-      service(
-        'rabbitmq-consumer',
-        'rabbitmq-consumer',
-        { HEALTH_PORT: String(p.rabbitmqConsumer), ...rabbitEnv, ...valkeyWriter },
-        () => httpReady(`http://127.0.0.1:${p.rabbitmqConsumer}/readyz`),
-        true,
-      ),
-    ),
+    ...BROKERS.map((path) => {
+      const port = path === 'kafka' ? p.kafkaConsumer : p.rabbitmqConsumer;
+      // Kafka's static membership: a restarted consumer takes its partitions back without a rebalance
+      const member: Record<string, string> = path === 'kafka' ? { KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0' } : {};
+      const env = { HEALTH_PORT: String(port), ...member, ...brokerEnv[path], ...valkeyWriter };
+      return on(
+        path,
+        service(`${path}-consumer`, `${path}-consumer`, env, () => httpReady(`http://127.0.0.1:${port}/readyz`), true),
+      );
+    }),
     service(
       'dispatcher',
       'dispatcher',
