@@ -13,7 +13,6 @@ import { layout, readState, ROOT, startStack, stopStack, type Route } from '@twe
 import { commit, markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
 import { renderReport, REPORT_SCENARIOS } from './techreport.js';
 import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
-import { runSoak, soakMarkdown } from '../experiments/soak.js';
 import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
 import { runClusterHpa } from './clusterhpa.js';
@@ -28,13 +27,12 @@ const MODES = {
   'seed-load': "the seed's load alone, hop by hop (--stack local: on a running stack)",
   transport: 'REST against gRPC: the same batches between two processes over each transport',
   'valkey-replica': 'Valkey without and with a replica, and waiting for it',
-  soak: "Valkey's memory under sustained load, with the dedup window scaled down",
   'cluster-hpa': 'an HPA on the node of `npm run cluster`, scaled by a load through the ingress (--domain)',
   'cluster-replicas': '1/2/3 API pods and 1 against 2 writer pods per broker on the node',
   'cluster-valkey': "the node's Valkey primary lost under load, left to Kubernetes and promoted by hand",
 } as const;
 type Mode = keyof typeof MODES;
-const NUMBERS = ['rate', 'window', 'slices', 'minutes', 'batches', 'in-flight', 'tweets', 'clients', 'warmup', 'runs'] as const;
+const NUMBERS = ['rate', 'batches', 'in-flight', 'tweets', 'clients', 'warmup', 'runs'] as const;
 
 const { values: flags } = (() => {
   try {
@@ -88,20 +86,6 @@ function writeResult(kind: string, body: object): string {
 }
 const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version });
 
-if (flags.soak) {
-  // Valkey's memory under sustained load, with the dedup window scaled down (docs/valkey.md).
-  const { result, files } = await runSoak({
-    rate: arg('rate', 1000),
-    windowSec: arg('window', 60),
-    slices: arg('slices', 4),
-    minutes: arg('minutes', 5),
-    outDir,
-    log,
-  });
-  console.log(`\n${soakMarkdown(result)}`);
-  for (const f of files) log(`wrote ${f}`);
-  process.exit(0);
-}
 const valkeyReplicas = () =>
   runReplicaBench({ batchSizes: [10, 100], batches: arg('batches', quick ? 300 : 3000), inFlight: arg('in-flight', 2), log });
 const transports = () =>

@@ -10,8 +10,8 @@ const bench = (...args: string[]) => spawnSync(process.execPath, [main, 'bench',
 test('a mistyped flag, two modes at once or a bad number stop the bench before it starts anything', () => {
   for (const [args, says] of [
     [['--cluster-hpaa'], /Unknown option '--cluster-hpaa'/],
-    [['--soak', '--transport'], /one of --transport, --soak at a time/],
-    [['--soak', '--rate', 'fast'], /--rate fast: a positive number/],
+    [['--valkey-replica', '--transport'], /one of --transport, --valkey-replica at a time/],
+    [['--transport', '--tweets', 'lots'], /--tweets lots: a positive number/],
     [['--scenarios'], /--scenarios/],
   ] as const) {
     const r = bench(...args);
@@ -23,6 +23,6 @@ test('a mistyped flag, two modes at once or a bad number stop the bench before i
 test('--help lists every mode', () => {
   const r = bench('--help');
   assert.equal(r.status, 0, r.stderr);
-  for (const mode of ['--report', '--seed-load', '--soak', '--cluster-hpa', '--cluster-replicas', '--cluster-valkey'])
+  for (const mode of ['--report', '--seed-load', '--transport', '--cluster-hpa', '--cluster-replicas', '--cluster-valkey'])
     assert.ok(r.stdout.includes(mode), mode);
 });
