@@ -25,6 +25,7 @@ import {
   ceilingOf,
   judgeTargets,
   markdown,
+  PIPELINES,
   SCENARIOS,
   svg,
   type BenchResults,
@@ -294,12 +295,16 @@ export function commit(): string {
   }
 }
 
-export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; files: string[] }> {
-  const l = layout(o.stack);
-  const date = new Date().toISOString();
-  const out: Partial<Record<ScenarioName, ScenarioResult>> = {};
-  let floors: (Floors & { http: { bare: number; loadgen: number } }) | undefined;
-  let seed: SeedLoads | undefined;
+/** What the scenarios measured: each scenario's ladder, the floors at the fan-out's top rate, the seed's load. */
+interface Measured {
+  out: Partial<Record<ScenarioName, ScenarioResult>>;
+  floors?: Floors & { http: { bare: number; loadgen: number } };
+  seed?: SeedLoads;
+}
+
+/** Runs every scenario of `o` on the stack `l` (started fresh, reconfigured per scenario, stopped, when it manages the stack). */
+async function measureScenarios(o: BenchOptions, l: StackLayout): Promise<Measured> {
+  const m: Measured = { out: {} };
   if (o.manageStack) {
     // A fresh stack: empty brokers and Valkey, so no run inherits another's backlog or data.
     await stopStack(l);
@@ -307,90 +312,103 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   }
   try {
     if (o.scenarios.includes('bare')) {
-      const { child, url } = await startBare(l);
-      try {
-        out.bare = await findMax(
+      m.out.bare = await withBare(l, ({ child, url }) =>
+        findMax(
           o,
           'bare',
           'no-op endpoint: parse JSON, answer 202',
           { url, countPaths: [], pids: () => ({ bare: child.pid! }) },
           o.rates.bare,
-        );
-      } finally {
-        child.kill('SIGTERM');
-      }
+        ),
+      );
     }
     if (o.manageStack) await startStack(l);
     if (o.seedLoad) {
-      const { child, url } = await startBare(l);
-      try {
-        seed = await runSeedLoads(l, {
-          ...o.seedLoad,
+      const seedLoad = o.seedLoad;
+      m.seed = await withBare(l, ({ child, url }) =>
+        runSeedLoads(l, {
+          ...seedLoad,
           paths: routedPaths((readState(l)?.route ?? 'both') as Route),
           log: o.log,
           bare: { url, pid: child.pid! },
           floorSec: o.floorSec,
           warmupSec: o.warmupSec,
-        });
-      } finally {
-        child.kill('SIGTERM');
-      }
+        }),
+      );
     }
-    for (const name of SCENARIOS) {
-      if (name === 'bare' || !o.scenarios.includes(name)) continue;
+    for (const name of PIPELINES) {
+      if (!o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
       if (o.manageStack) {
         await reconfigureStack(l, sc);
         await emptyValkey(l);
       }
       const paths = sc.route === 'both' ? weather.paths : [sc.route];
-      const target: Target = { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) };
       const rates = name === 'naive' ? o.rates.naive : o.rates.pipeline;
-      if (o.warmupSec > 0) {
-        const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
-        const before = await fetchStats<WeatherDomain>(l.apiUrl);
-        const w = await openLoop({
-          url: l.apiUrl,
-          path: '/tweets',
-          rate: warm,
-          durationMs: o.warmupSec * 1000,
-          connections: CONNECTIONS,
-          idPrefix: `warm-${name}-${Date.now()}`,
-        });
-        await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
-        await sleep(1000);
-      }
-      out[name] = await findMax(o, name, sc.description, target, rates);
-      if (name === 'fanout') {
-        // The floors, at the rate the pipeline reached (its first rate if none passed): what the brokers and
-        // the HTTP edge cost there on their own.
-        const rate = out.fanout!.maxRate || rates[0]!;
-        o.log(`floors at ${rate}/s, batches of ${FLOOR_BATCH}`);
-        for (let i = 0; i < o.floorRepeats; i++) {
-          const f = await measureFloors(l, stackPids(l), { rate, seconds: o.floorSec, batch: FLOOR_BATCH });
-          const http = await httpFloor(l, rate, o.floorSec);
-          o.log(`floors (CPU µs per tweet), measurement ${i + 1} of ${o.floorRepeats}: ${JSON.stringify({ ...http, ...f.us })}`);
-          floors = floors ? lowest(floors, { ...f, http }) : { ...f, http };
-          floors.repeats = i + 1;
-        }
-      }
+      if (o.warmupSec > 0) await warmUp(o, l, name, rates, paths);
+      m.out[name] = await findMax(o, name, sc.description, { url: l.apiUrl, countPaths: [...paths], pids: () => stackPids(l) }, rates);
+      // The floors, at the rate the pipeline reached (its first rate if none passed): what the brokers and the HTTP edge cost there on their own.
+      if (name === 'fanout') m.floors = await floorsAt(o, l, m.out.fanout!.maxRate || rates[0]!);
     }
   } finally {
     if (o.manageStack) await stopStack(l);
   }
+  return m;
+}
+
+/** Runs `f` with the bare endpoint up, and stops it after. */
+async function withBare<T>(l: StackLayout, f: (bare: Awaited<ReturnType<typeof startBare>>) => Promise<T>): Promise<T> {
+  const bare = await startBare(l);
+  try {
+    return await f(bare);
+  } finally {
+    bare.child.kill('SIGTERM');
+  }
+}
+
+/** A scenario's warm-up: a load at a middle rate, every tweet counted, before its ladder. */
+async function warmUp(
+  o: BenchOptions,
+  l: StackLayout,
+  name: string,
+  rates: readonly number[],
+  paths: readonly BrokerPath[],
+): Promise<void> {
+  const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
+  const before = await fetchStats<WeatherDomain>(l.apiUrl);
+  const w = await openLoop({
+    url: l.apiUrl,
+    path: '/tweets',
+    rate: warm,
+    durationMs: o.warmupSec * 1000,
+    connections: CONNECTIONS,
+    idPrefix: `warm-${name}-${Date.now()}`,
+  });
+  await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
+  await sleep(1000);
+}
+
+/** Each component's own CPU per tweet at `rate`, the lowest of `floorRepeats` measurements. */
+async function floorsAt(o: BenchOptions, l: StackLayout, rate: number): Promise<Measured['floors']> {
+  o.log(`floors at ${rate}/s, batches of ${FLOOR_BATCH}`);
+  let floors: Measured['floors'];
+  for (let i = 0; i < o.floorRepeats; i++) {
+    const f = await measureFloors(l, stackPids(l), { rate, seconds: o.floorSec, batch: FLOOR_BATCH });
+    const http = await httpFloor(l, rate, o.floorSec);
+    o.log(`floors (CPU µs per tweet), measurement ${i + 1} of ${o.floorRepeats}: ${JSON.stringify({ ...http, ...f.us })}`);
+    floors = floors ? lowest(floors, { ...f, http }) : { ...f, http };
+    floors.repeats = i + 1;
+  }
+  return floors;
+}
+
+/** The results file's body: every scenario (an empty one when not run), the fan-out's ratios, the floors and ceiling, the seed's load. */
+function assemble(o: BenchOptions, date: string, { out, floors, seed }: Measured): BenchResults {
   const get = (n: ScenarioName) => out[n] ?? empty(n, 'not run');
-  const fanout = get('fanout');
-  const bare = get('bare');
-  const naive = get('naive');
+  const all = Object.fromEntries(SCENARIOS.map((k) => [k, get(k)])) as Record<ScenarioName, ScenarioResult>;
   const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
-  const nodePeak = Math.max(
-    0,
-    ...(['fanout', 'fanoutWriters2', 'fanoutApis1', 'fanoutApis2', 'fanoutApis3', 'kafkaOnly', 'rabbitmqOnly', 'naive'] as const).flatMap(
-      (k) => NODE_SERVICES.map((s) => get(k).peakRssMb[s] ?? 0),
-    ),
-  );
-  const at5000 = fanout.steps.find((s) => s.rate === 5000);
+  const at5000 = all.fanout.steps.find((s) => s.rate === 5000);
   const measured: Omit<BenchResults, 'targets'> = {
     date,
     commit: commit(),
@@ -402,25 +420,17 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       node: process.version,
     },
     criteria: { stepSeconds: o.stepSec, rampSeconds: o.rampSec, p99MaxMs: P99_MAX_MS, drainMaxMs: DRAIN_MAX_MS },
-    bare,
-    naive,
+    ...all,
     fanout: {
-      ...fanout,
-      ratioToBare: ratio(fanout.maxRate, bare.maxRate),
-      ratioToNaive: ratio(fanout.maxRate, naive.maxRate),
-      ratioToCeiling: ceiling ? ratio(fanout.maxRate, ceiling.fanout) : 0,
+      ...all.fanout,
+      ratioToBare: ratio(all.fanout.maxRate, all.bare.maxRate),
+      ratioToNaive: ratio(all.fanout.maxRate, all.naive.maxRate),
+      ratioToCeiling: ceiling ? ratio(all.fanout.maxRate, ceiling.fanout) : 0,
       p99At5000Ms: at5000 ? at5000.p99Ms : null,
     },
-    fanoutWriters2: get('fanoutWriters2'),
-    fanoutApis1: get('fanoutApis1'),
-    fanoutApis2: get('fanoutApis2'),
-    fanoutApis3: get('fanoutApis3'),
-    kafkaOnly: get('kafkaOnly'),
-    rabbitmqOnly: get('rabbitmqOnly'),
-    rabbitmqOnlyClassic: get('rabbitmqOnlyClassic'),
     floors: floors ?? null,
     ceiling: ceiling ?? null,
-    nodeServicePeakRssMb: nodePeak,
+    nodeServicePeakRssMb: Math.max(0, ...PIPELINES.flatMap((k) => NODE_SERVICES.map((s) => all[k].peakRssMb[s] ?? 0))),
     seedLoad: seed
       ? {
           clients: seed.seed.clients,
@@ -432,18 +442,28 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       : null,
     seedLoads: seed ?? null,
   };
-  const results: BenchResults = { ...measured, targets: judgeTargets(measured) };
+  return { ...measured, targets: judgeTargets(measured) };
+}
+
+/** Writes the run's JSON, Markdown and chart; a full run also rewrites latest.json. */
+function writeBenchFiles(o: BenchOptions, results: BenchResults): string[] {
   mkdirSync(o.outDir, { recursive: true });
   // A run of some scenarios only is named for them; it and a quick run leave latest.json (the last full run's, committed) alone.
   const some = SCENARIOS.every((s) => o.scenarios.includes(s)) ? '' : `-${o.label ?? o.scenarios.join('-')}`;
-  const base = join(o.outDir, `${date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}${some}`);
+  const base = join(o.outDir, `${results.date.slice(0, 19).replace(/[:T]/g, '-')}-${results.commit}${o.quick ? '-quick' : ''}${some}`);
   const keepLatest = (some !== '' || o.quick) && o.manageStack;
   const files = [`${base}.json`, `${base}.md`, `${base}.svg`, ...(keepLatest ? [] : [join(o.outDir, 'latest.json')])];
   writeFileSync(files[0]!, JSON.stringify(results, null, 2));
   writeFileSync(files[1]!, markdown(results));
   writeFileSync(files[2]!, svg(results));
   if (files[3]) writeFileSync(files[3], JSON.stringify(results, null, 2));
-  return { results, files };
+  return files;
+}
+
+export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; files: string[] }> {
+  const date = new Date().toISOString();
+  const results = assemble(o, date, await measureScenarios(o, layout(o.stack)));
+  return { results, files: writeBenchFiles(o, results) };
 }
 
 export type { StepResult };

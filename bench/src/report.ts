@@ -129,7 +129,8 @@ export const SCENARIOS = [
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-const PIPELINES = SCENARIOS.filter((k) => k !== 'bare');
+/** The pipeline scenarios: every scenario but the bare endpoint. */
+export const PIPELINES = SCENARIOS.filter((k) => k !== 'bare');
 /** The tables' rows: the bare endpoint and the naive pipeline first, the floor and the baseline. */
 const KEYS: readonly ScenarioName[] = ['bare', 'naive', ...PIPELINES.filter((k) => k !== 'naive')];
 
