@@ -261,9 +261,23 @@ function alike<R extends { batchSize: number }>(runs: readonly { results: R[] }[
 
 /** Every measured section of the report, keyed by its marker name, in one language. */
 export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Record<string, string> {
+  const c = context(run, scaling, lang);
+  return {
+    run: runSection(c),
+    seedload: seedloadSection(c),
+    brokers: brokersSection(c),
+    loads: loadsSection(c),
+    writers: writersSection(c),
+    apis: apisSection(c),
+    transport: transportSection(c),
+    replica: replicaSection(c),
+    hpa: hpaSection(c),
+  };
+}
+
+/** What the sections share: the run, its figures across runs, and the helpers that cite and lay them out. */
+function context(run: ReportRun, scaling: ApiScaling, lang: Lang) {
   const { manifest: m, openLoops: rs } = run;
-  const minutes = Math.round(m.durationSec / 60);
-  const started = new Date(Date.parse(m.date) - m.durationSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
   const n = rs.length;
   const sourceOf = (fs: string[], commits: string[]) =>
     L(lang, `Source: ${fs.map(link).join(', ')}`, `Fuente: ${fs.map(link).join(', ')}`) + ` (commit ${[...new Set(commits)].join(', ')}).`;
@@ -288,236 +302,279 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   // a measured section: its chart, its table, where the figures come from
   const figure = (name: string, alt: [string, string], body: string, footer: string) =>
     [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
+  return {
+    run,
+    scaling,
+    lang,
+    m,
+    rs,
+    n,
+    sourceOf,
+    olSource,
+    fanoutAt,
+    apiCpu,
+    seeds,
+    seedThroughput,
+    seedApi,
+    seedMillicores,
+    perBatchHead,
+    perBatchCells,
+    figure,
+  };
+}
+type Ctx = ReturnType<typeof context>;
+
+function runSection({ run, lang, m, rs, n }: Ctx): string {
+  const minutes = Math.round(m.durationSec / 60);
+  const started = new Date(Date.parse(m.date) - m.durationSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
   const files = (i: number) =>
     [run.files.openLoop[i], run.files.transport[i], run.files.valkeyReplica[i]].flatMap((f) => (f ? [link(f)] : [])).join(', ');
-  return {
-    run: [
-      L(
-        lang,
-        `Measured by \`npm run bench -- --report\` on commit ${m.commit}, started ${started} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} run${n === 1 ? '' : 's'}, each on a fresh stack; the whole took ${minutes} minutes. Each cell of the tables below is the median of the runs, with the lowest and the highest in brackets. Files: ${link(run.file)} (the runs' manifest); ${rs.map((_, i) => `run ${i + 1}: ${files(i)}`).join('; ')}. Each open-loop file has its step-by-step table beside it (the same name, \`.md\`).`,
-        `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, iniciado el ${started} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} ${n === 1 ? 'ejecución' : 'ejecuciones'}, cada una con un stack nuevo; todo tardó ${minutes} minutos. Cada celda de las tablas de abajo es la mediana de las ejecuciones, con la menor y la mayor entre paréntesis. Archivos: ${link(run.file)} (el manifiesto de las ejecuciones); ${rs.map((_, i) => `ejecución ${i + 1}: ${files(i)}`).join('; ')}. Cada archivo de lazo abierto tiene al lado su tabla paso a paso (el mismo nombre, \`.md\`).`,
-      ),
-      ...(m.quick ? ['', L(lang, '**Quick run: figures are not comparable.**', '**Ejecución rápida: cifras no comparables.**')] : []),
-    ].join('\n'),
-    seedload: seeds.length
-      ? [
-          table(
-            [L(lang, 'load', 'carga'), 'tweets/s', 'p50 ms', 'p99 ms'],
-            [
-              [L(lang, 'one tweet at a time', 'un tweet a la vez'), seeds.map((x) => x.idle)] as const,
-              [
-                L(
-                  lang,
-                  `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the assignment's load)`,
-                  `${seeds[0]!.seed.clients} clientes, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
-                ),
-                seeds.map((x) => x.seed),
-              ] as const,
-            ].map(([label, xs]) => [
-              label,
-              spreadOf(lang, xs, (x) => x.throughput),
-              spreadOf(lang, xs, (x) => x.p50Ms, 2),
-              spreadOf(lang, xs, (x) => x.p99Ms, 2),
-            ]),
-          ),
-          '',
-          olSource,
-        ].join('\n')
-      : L(lang, "(the assignment's load was not run)", '(la carga del enunciado no se ejecutó)'),
-    brokers: figure(
-      'brokers',
-      ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
-      openLoopTable(
-        lang,
-        rs,
-        [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
-        [
-          { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], only: BROKER },
-          { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], only: (p) => p.startsWith('writer-') },
-          { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], only: (p) => p.endsWith('-consumer') },
-        ],
-      ),
-      olSource,
+  return [
+    L(
+      lang,
+      `Measured by \`npm run bench -- --report\` on commit ${m.commit}, started ${started} UTC, on ${m.machine.cores} cores (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} run${n === 1 ? '' : 's'}, each on a fresh stack; the whole took ${minutes} minutes. Each cell of the tables below is the median of the runs, with the lowest and the highest in brackets. Files: ${link(run.file)} (the runs' manifest); ${rs.map((_, i) => `run ${i + 1}: ${files(i)}`).join('; ')}. Each open-loop file has its step-by-step table beside it (the same name, \`.md\`).`,
+      `Medido con \`npm run bench -- --report\` en el commit ${m.commit}, iniciado el ${started} UTC, en ${m.machine.cores} núcleos (${m.machine.cpuModel}), ${rs[0]?.machine.memoryGiB} GiB, Node.js ${m.machine.node}: ${n} ${n === 1 ? 'ejecución' : 'ejecuciones'}, cada una con un stack nuevo; todo tardó ${minutes} minutos. Cada celda de las tablas de abajo es la mediana de las ejecuciones, con la menor y la mayor entre paréntesis. Archivos: ${link(run.file)} (el manifiesto de las ejecuciones); ${rs.map((_, i) => `ejecución ${i + 1}: ${files(i)}`).join('; ')}. Cada archivo de lazo abierto tiene al lado su tabla paso a paso (el mismo nombre, \`.md\`).`,
     ),
-    loads: (() => {
-      const ks = rs.map((r) => r.kafkaOnly);
-      const qs = rs.map((r) => r.rabbitmqOnly);
-      const rates = [...new Set([...ks, ...qs].flatMap((s) => s.steps.map((x) => x.rate)))].sort((a, b) => a - b);
-      const cell = (ss: ScenarioResult[], rate: number) => {
-        const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ s, x })));
-        if (!steps.length) return ['—', '—'];
-        const ran =
-          steps.length < ss.length
-            ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`)
-            : '';
-        return [
-          `${spread(
-            lang,
-            steps.map(({ x }) => x.p99Ms),
-            1,
-          )}${verdict(
-            lang,
-            steps.map(({ x }) => x),
-          )}${ran}`,
-          spread(
-            lang,
-            steps.map(({ s }) => cpuAt(s, rate)),
-            3,
-          ),
-        ];
-      };
-      return [
+    ...(m.quick ? ['', L(lang, '**Quick run: figures are not comparable.**', '**Ejecución rápida: cifras no comparables.**')] : []),
+  ].join('\n');
+}
+
+function seedloadSection({ lang, olSource, seeds }: Ctx): string {
+  return seeds.length
+    ? [
         table(
+          [L(lang, 'load', 'carga'), 'tweets/s', 'p50 ms', 'p99 ms'],
           [
-            L(lang, 'offered rate (tweets/s)', 'tasa ofrecida (tweets/s)'),
-            L(lang, 'Kafka only: p99 ms', 'solo Kafka: p99 ms'),
-            L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
-            L(lang, 'RabbitMQ only: p99 ms', 'solo RabbitMQ: p99 ms'),
-            L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
-          ],
-          rates.map((rate) => [fmt(lang, rate), ...cell(ks, rate), ...cell(qs, rate)]),
+            [L(lang, 'one tweet at a time', 'un tweet a la vez'), seeds.map((x) => x.idle)] as const,
+            [
+              L(
+                lang,
+                `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the assignment's load)`,
+                `${seeds[0]!.seed.clients} clientes, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
+              ),
+              seeds.map((x) => x.seed),
+            ] as const,
+          ].map(([label, xs]) => [
+            label,
+            spreadOf(lang, xs, (x) => x.throughput),
+            spreadOf(lang, xs, (x) => x.p50Ms, 2),
+            spreadOf(lang, xs, (x) => x.p99Ms, 2),
+          ]),
         ),
         '',
         olSource,
-      ].join('\n');
-    })(),
-    writers: figure(
-      'writers',
-      ['One against two writers per broker', 'Uno contra dos writers por broker'],
-      openLoopTable(
-        lang,
-        rs,
-        [['fanout', 'writers1'], ['fanoutWriters2']],
-        [
-          { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], only: BROKER },
-          { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], only: (p) => p.startsWith('writer-') },
-        ],
-      ),
-      olSource,
+      ].join('\n')
+    : L(lang, "(the assignment's load was not run)", '(la carga del enunciado no se ejecutó)');
+}
+
+function brokersSection({ lang, rs, olSource, figure }: Ctx): string {
+  return figure(
+    'brokers',
+    ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
+    openLoopTable(
+      lang,
+      rs,
+      [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
+      [
+        { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], only: BROKER },
+        { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], only: (p) => p.startsWith('writer-') },
+        { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], only: (p) => p.endsWith('-consumer') },
+      ],
     ),
-    apis: figure(
-      'apis',
-      ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
-      openLoopTable(
+    olSource,
+  );
+}
+
+function loadsSection({ lang, rs, olSource }: Ctx): string {
+  const ks = rs.map((r) => r.kafkaOnly);
+  const qs = rs.map((r) => r.rabbitmqOnly);
+  const rates = [...new Set([...ks, ...qs].flatMap((s) => s.steps.map((x) => x.rate)))].sort((a, b) => a - b);
+  const cell = (ss: ScenarioResult[], rate: number) => {
+    const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ s, x })));
+    if (!steps.length) return ['—', '—'];
+    const ran =
+      steps.length < ss.length ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`) : '';
+    return [
+      `${spread(
         lang,
-        rs,
-        [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
-        [
-          { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], only: (p) => p === 'nginx' },
-          { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], only: isApi },
-        ],
-      ),
-      olSource,
-    ),
-    transport: figure(
-      'transport',
-      ['REST against gRPC', 'REST contra gRPC'],
-      table(
-        [
-          L(lang, 'transport', 'transporte'),
-          ...perBatchHead,
-          L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
-          L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
-        ],
-        alike(run.transports, (t) => t.transport).map((ts) => [
-          ts[0]!.transport,
-          ...perBatchCells(ts),
-          spreadOf(lang, ts, (t) => t.clientUsPerTweet, 1),
-          spreadOf(lang, ts, (t) => t.serverUsPerTweet, 1),
-        ]),
+        steps.map(({ x }) => x.p99Ms),
         1,
-      ),
-      L(
+      )}${verdict(
         lang,
-        `${run.transports[0]?.results[0]?.inFlight ?? 0} batches in flight.`,
-        `${run.transports[0]?.results[0]?.inFlight ?? 0} lotes en vuelo.`,
-      ) +
-        ' ' +
-        sourceOf(
-          run.files.transport,
-          run.transports.map((t) => t.commit),
-        ),
-    ),
-    replica: figure(
-      'replica',
-      ['Valkey without and with a replica', 'Valkey sin y con réplica'],
-      table(
-        [
-          L(lang, 'case', 'caso'),
-          ...perBatchHead,
-          L(lang, 'primary CPU µs/tweet', 'CPU primario µs/tweet'),
-          L(lang, 'replica CPU µs/tweet', 'CPU réplica µs/tweet'),
-          L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
-        ],
-        alike(run.valkeyReplicas, (v) => v.case).map((vs) => [
-          caseName(lang, vs[0]!.case, false),
-          ...perBatchCells(vs),
-          spreadOf(lang, vs, (v) => v.primaryUsPerTweet, 1),
-          vs[0]!.case === 'alone' ? '—' : spreadOf(lang, vs, (v) => v.replicaUsPerTweet, 1),
-          spreadOf(lang, vs, (v) => v.replicaCatchUpMs, 0),
-        ]),
-        1,
-      ),
-      L(
+        steps.map(({ x }) => x),
+      )}${ran}`,
+      spread(
         lang,
-        `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
-        `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
-      ) +
-        ' ' +
-        sourceOf(
-          run.files.valkeyReplica,
-          run.valkeyReplicas.map((v) => v.commit),
-        ),
-    ),
-    hpa: [
-      table(
-        [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
-        [
-          [
-            L(
-              lang,
-              "API pod's CPU request (deploy/k8s/base/ingest-api.yaml)",
-              'Petición de CPU del pod de la API (deploy/k8s/base/ingest-api.yaml)',
-            ),
-            `${scaling.requestMillicores}m`,
-          ],
-          [
-            L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'),
-            `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`,
-          ],
-          [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
-          [
-            fanoutAt
-              ? L(
-                  lang,
-                  `API CPU per 1,000 tweets, open loop at ${fmt(lang, fanoutAt)}/s (fan-out, median of ${n})`,
-                  `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, fanoutAt)}/s (fan-out, mediana de ${n})`,
-                )
-              : '—',
-            `${fmt(lang, apiCpu, 3)} s`,
-          ],
-          ...(seedMillicores !== null
-            ? [
-                [
-                  L(
-                    lang,
-                    `API CPU at the assignment's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
-                    `CPU de la API con la carga del enunciado (mediana ${fmt(lang, seedThroughput)} tweets/s × mediana ${fmt(lang, seedApi, 3)} s por 1,000)`,
-                  ),
-                  L(
-                    lang,
-                    `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
-                    `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`,
-                  ),
-                ],
-              ]
-            : []),
-        ],
+        steps.map(({ s }) => cpuAt(s, rate)),
+        3,
       ),
-      '',
-      olSource,
-    ].join('\n'),
+    ];
   };
+  return [
+    table(
+      [
+        L(lang, 'offered rate (tweets/s)', 'tasa ofrecida (tweets/s)'),
+        L(lang, 'Kafka only: p99 ms', 'solo Kafka: p99 ms'),
+        L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
+        L(lang, 'RabbitMQ only: p99 ms', 'solo RabbitMQ: p99 ms'),
+        L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
+      ],
+      rates.map((rate) => [fmt(lang, rate), ...cell(ks, rate), ...cell(qs, rate)]),
+    ),
+    '',
+    olSource,
+  ].join('\n');
+}
+
+function writersSection({ lang, rs, olSource, figure }: Ctx): string {
+  return figure(
+    'writers',
+    ['One against two writers per broker', 'Uno contra dos writers por broker'],
+    openLoopTable(
+      lang,
+      rs,
+      [['fanout', 'writers1'], ['fanoutWriters2']],
+      [
+        { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], only: BROKER },
+        { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], only: (p) => p.startsWith('writer-') },
+      ],
+    ),
+    olSource,
+  );
+}
+
+function apisSection({ lang, rs, olSource, figure }: Ctx): string {
+  return figure(
+    'apis',
+    ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
+    openLoopTable(
+      lang,
+      rs,
+      [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
+      [
+        { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], only: (p) => p === 'nginx' },
+        { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], only: isApi },
+      ],
+    ),
+    olSource,
+  );
+}
+
+function transportSection({ run, lang, sourceOf, perBatchHead, perBatchCells, figure }: Ctx): string {
+  return figure(
+    'transport',
+    ['REST against gRPC', 'REST contra gRPC'],
+    table(
+      [
+        L(lang, 'transport', 'transporte'),
+        ...perBatchHead,
+        L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
+        L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
+      ],
+      alike(run.transports, (t) => t.transport).map((ts) => [
+        ts[0]!.transport,
+        ...perBatchCells(ts),
+        spreadOf(lang, ts, (t) => t.clientUsPerTweet, 1),
+        spreadOf(lang, ts, (t) => t.serverUsPerTweet, 1),
+      ]),
+      1,
+    ),
+    L(
+      lang,
+      `${run.transports[0]?.results[0]?.inFlight ?? 0} batches in flight.`,
+      `${run.transports[0]?.results[0]?.inFlight ?? 0} lotes en vuelo.`,
+    ) +
+      ' ' +
+      sourceOf(
+        run.files.transport,
+        run.transports.map((t) => t.commit),
+      ),
+  );
+}
+
+function replicaSection({ run, lang, sourceOf, perBatchHead, perBatchCells, figure }: Ctx): string {
+  return figure(
+    'replica',
+    ['Valkey without and with a replica', 'Valkey sin y con réplica'],
+    table(
+      [
+        L(lang, 'case', 'caso'),
+        ...perBatchHead,
+        L(lang, 'primary CPU µs/tweet', 'CPU primario µs/tweet'),
+        L(lang, 'replica CPU µs/tweet', 'CPU réplica µs/tweet'),
+        L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
+      ],
+      alike(run.valkeyReplicas, (v) => v.case).map((vs) => [
+        caseName(lang, vs[0]!.case, false),
+        ...perBatchCells(vs),
+        spreadOf(lang, vs, (v) => v.primaryUsPerTweet, 1),
+        vs[0]!.case === 'alone' ? '—' : spreadOf(lang, vs, (v) => v.replicaUsPerTweet, 1),
+        spreadOf(lang, vs, (v) => v.replicaCatchUpMs, 0),
+      ]),
+      1,
+    ),
+    L(
+      lang,
+      `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
+      `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
+    ) +
+      ' ' +
+      sourceOf(
+        run.files.valkeyReplica,
+        run.valkeyReplicas.map((v) => v.commit),
+      ),
+  );
+}
+
+function hpaSection({ scaling, lang, n, olSource, fanoutAt, apiCpu, seedThroughput, seedApi, seedMillicores }: Ctx): string {
+  return [
+    table(
+      [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
+      [
+        [
+          L(
+            lang,
+            "API pod's CPU request (deploy/k8s/base/ingest-api.yaml)",
+            'Petición de CPU del pod de la API (deploy/k8s/base/ingest-api.yaml)',
+          ),
+          `${scaling.requestMillicores}m`,
+        ],
+        [
+          L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'),
+          `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`,
+        ],
+        [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
+        [
+          fanoutAt
+            ? L(
+                lang,
+                `API CPU per 1,000 tweets, open loop at ${fmt(lang, fanoutAt)}/s (fan-out, median of ${n})`,
+                `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, fanoutAt)}/s (fan-out, mediana de ${n})`,
+              )
+            : '—',
+          `${fmt(lang, apiCpu, 3)} s`,
+        ],
+        ...(seedMillicores !== null
+          ? [
+              [
+                L(
+                  lang,
+                  `API CPU at the assignment's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
+                  `CPU de la API con la carga del enunciado (mediana ${fmt(lang, seedThroughput)} tweets/s × mediana ${fmt(lang, seedApi, 3)} s por 1,000)`,
+                ),
+                L(
+                  lang,
+                  `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
+                  `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`,
+                ),
+              ],
+            ]
+          : []),
+      ],
+    ),
+    '',
+    olSource,
+  ].join('\n');
 }
 
 const caseName = (lang: Lang, c: string, short: boolean) =>
