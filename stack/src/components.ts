@@ -491,102 +491,105 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
 }
 
 function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
-  const p = l.ports;
-  const valkeys = valkeyNodes(l, opts.replicated);
-  // the replicated shape: the services ask the sentinels for the primary, and a batch counts once the replica has it too
-  const valkeyWhere: Record<string, string> = opts.replicated
-    ? {
-        VALKEY_SENTINELS: sentinelPorts(l)
-          .map((port) => `127.0.0.1:${port}`)
-          .join(','),
-        VALKEY_PRIMARY_NAME,
-      }
-    : {};
-  const valkeyWriter: Record<string, string> = {
-    ...valkeyWhere,
-    ...(opts.replicated ? { VALKEY_WAIT_REPLICAS: '1' } : {}),
-    VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
-    VALKEY_USERNAME: 'writer',
-    VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-writer-password'),
-  };
-  const kafkas = kafkaNodes(l, opts.replicated);
-  const rabbits = rabbitmqNodes(l, opts.replicated);
-  const kafkaEnv = { KAFKA_BROKERS: kafkas.map((n) => `127.0.0.1:${n.port}`).join(',') };
+  const replicated = opts.replicated ?? false;
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const apis = apiReplicas(l, opts.apis ?? 0);
-  const rabbitEnv = { RABBITMQ_URL_FILE: secretFile(l, rabbits.length === 1 ? 'rabbitmq-url' : 'rabbitmq-urls') };
-  const brokerEnv: Record<BrokerPath, Record<string, string>> = { kafka: kafkaEnv, rabbitmq: rabbitEnv };
+  const brokers = brokerEnv(l, replicated);
   const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
-    ...valkeys.map((n) => valkey(l, n, valkeys)),
-    ...(opts.replicated ? [0, 1, 2].map((i) => sentinel(l, i)) : []),
-    on('rabbitmq', epmd(l)),
-    ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
-    ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
-    ...BROKERS.flatMap((path) =>
-      writers(path).map((w) =>
-        on(path, {
-          ...service(
-            w.name,
-            'writer',
-            { BROKER: path, GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...brokerEnv[path] },
-            () => grpcServing(w.port),
-          ),
-          ...w.replica,
-        }),
-      ),
-    ),
-    ...BROKERS.map((path) => {
-      const port = path === 'kafka' ? p.kafkaConsumer : p.rabbitmqConsumer;
-      // Kafka's static membership: a restarted consumer takes its partitions back without a rebalance
-      const member: Record<string, string> = path === 'kafka' ? { KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0' } : {};
-      const env = { HEALTH_PORT: String(port), ...member, ...brokerEnv[path], ...valkeyWriter };
-      return on(
-        path,
-        service(`${path}-consumer`, `${path}-consumer`, env, () => httpReady(`http://127.0.0.1:${port}/readyz`), true),
-      );
-    }),
+    ...storesAndBrokers(l, replicated),
+    ...BROKERS.flatMap((path) => writers(path).map((w) => on(path, { ...writer(w, path, brokers[path]), ...w.replica }))),
+    ...BROKERS.map((path) => on(path, consumer(l, path, { ...brokers[path], ...valkeyEnv(l, replicated, 'writer') }))),
     service(
       'dispatcher',
       'dispatcher',
       {
-        PORT: String(p.dispatcher),
+        PORT: String(l.ports.dispatcher),
         ROUTE: opts.route ?? 'both',
         KAFKA_WRITER_ADDR: writerTarget(writers('kafka')),
         RABBITMQ_WRITER_ADDR: writerTarget(writers('rabbitmq')),
       },
-      () => httpReady(`http://127.0.0.1:${p.dispatcher}/readyz`),
+      () => httpReady(`http://127.0.0.1:${l.ports.dispatcher}/readyz`),
     ),
-    ...apis.map((a) => ({
-      ...service(
-        a.name,
-        'ingest-api',
-        {
-          PORT: String(a.port),
-          DISPATCHER_URL: `http://127.0.0.1:${p.dispatcher}`,
-          ...valkeyWhere,
-          VALKEY_ADDR: `127.0.0.1:${p.valkey}`,
-          VALKEY_USERNAME: 'reader',
-          VALKEY_PASSWORD_FILE: secretFile(l, 'valkey-reader-password'),
-        },
-        () => httpReady(`http://127.0.0.1:${a.port}/readyz`),
-      ),
-      ...a.replica,
-    })),
+    ...apis.map((a) => ({ ...api(l, a.name, a.port, valkeyEnv(l, replicated, 'reader')), ...a.replica })),
     ...((opts.apis ?? 0) > 0 ? [nginx(l, apis)] : []),
     prometheus(l, [...writers('kafka'), ...writers('rabbitmq')], apis),
-    {
-      name: 'view',
-      kind: 'tool',
-      command: process.execPath,
-      args: [join(ROOT, 'stack', 'dist', 'src', 'view.js')],
-      env: { VIEW_PORT: String(p.view), API_URL: `http://127.0.0.1:${p.api}` },
-      ready: () => httpReady(`http://127.0.0.1:${p.view}/livez`),
-      readyTimeoutMs: 30_000,
-      stopTimeoutMs: 5_000,
-      background: true,
-    },
+    view(l),
   ];
+}
+
+/** The stores and brokers, in start order: Valkey (its replica and sentinels), RabbitMQ (epmd, its nodes), Kafka. */
+function storesAndBrokers(l: StackLayout, replicated: boolean): Component[] {
+  const valkeys = valkeyNodes(l, replicated);
+  const rabbits = rabbitmqNodes(l, replicated);
+  const kafkas = kafkaNodes(l, replicated);
+  const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
+  return [
+    ...valkeys.map((n) => valkey(l, n, valkeys)),
+    ...(replicated ? [0, 1, 2].map((i) => sentinel(l, i)) : []),
+    on('rabbitmq', epmd(l)),
+    ...rabbits.map((n) => on('rabbitmq', rabbitmq(l, n, rabbits))),
+    ...kafkas.map((n) => on('kafka', kafka(l, n, kafkas))),
+  ];
+}
+
+/** Where a path's writers and consumer find its broker: Kafka's bootstrap list, RabbitMQ's URL (or URLs) in a secret file. */
+function brokerEnv(l: StackLayout, replicated: boolean): Record<BrokerPath, Record<string, string>> {
+  const kafkas = kafkaNodes(l, replicated);
+  return {
+    kafka: { KAFKA_BROKERS: kafkas.map((n) => `127.0.0.1:${n.port}`).join(',') },
+    rabbitmq: { RABBITMQ_URL_FILE: secretFile(l, replicated ? 'rabbitmq-urls' : 'rabbitmq-url') },
+  };
+}
+
+/**
+ * Where a service finds Valkey, and as which user. In the replicated shape it asks the sentinels for the
+ * primary, and a consumer's batch counts once the replica has it too.
+ */
+function valkeyEnv(l: StackLayout, replicated: boolean, user: 'writer' | 'reader'): Record<string, string> {
+  const sentinels = sentinelPorts(l)
+    .map((port) => `127.0.0.1:${port}`)
+    .join(',');
+  return {
+    ...(replicated ? { VALKEY_SENTINELS: sentinels, VALKEY_PRIMARY_NAME } : {}),
+    ...(replicated && user === 'writer' ? { VALKEY_WAIT_REPLICAS: '1' } : {}),
+    VALKEY_ADDR: `127.0.0.1:${l.ports.valkey}`,
+    VALKEY_USERNAME: user,
+    VALKEY_PASSWORD_FILE: secretFile(l, `valkey-${user}-password`),
+  };
+}
+
+function writer(w: { name: string; port: number; metricsPort: number }, path: BrokerPath, broker: Record<string, string>): Component {
+  const env = { BROKER: path, GRPC_PORT: String(w.port), METRICS_PORT: String(w.metricsPort), ...broker };
+  return service(w.name, 'writer', env, () => grpcServing(w.port));
+}
+
+function consumer(l: StackLayout, path: BrokerPath, stores: Record<string, string>): Component {
+  const port = path === 'kafka' ? l.ports.kafkaConsumer : l.ports.rabbitmqConsumer;
+  // Kafka's static membership: a restarted consumer takes its partitions back without a rebalance
+  const member: Record<string, string> = path === 'kafka' ? { KAFKA_GROUP_INSTANCE_ID: 'kafka-consumer-0' } : {};
+  const env = { HEALTH_PORT: String(port), ...member, ...stores };
+  return service(`${path}-consumer`, `${path}-consumer`, env, () => httpReady(`http://127.0.0.1:${port}/readyz`), true);
+}
+
+function api(l: StackLayout, name: string, port: number, valkey: Record<string, string>): Component {
+  const env = { PORT: String(port), DISPATCHER_URL: `http://127.0.0.1:${l.ports.dispatcher}`, ...valkey };
+  return service(name, 'ingest-api', env, () => httpReady(`http://127.0.0.1:${port}/readyz`));
+}
+
+/** The live bar chart page (stack/src/view.ts), reading the API's /stats. */
+function view(l: StackLayout): Component {
+  return {
+    name: 'view',
+    kind: 'tool',
+    command: process.execPath,
+    args: [join(ROOT, 'stack', 'dist', 'src', 'view.js')],
+    env: { VIEW_PORT: String(l.ports.view), API_URL: `http://127.0.0.1:${l.ports.api}` },
+    ready: () => httpReady(`http://127.0.0.1:${l.ports.view}/livez`),
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 5_000,
+    background: true,
+  };
 }
 
 /** A broker's writer processes: the first on the stack's writer ports, each next one 100 ports above the last. */
