@@ -81,149 +81,182 @@ const tool = (name: string, command: string, args: string[], ready: () => Promis
 /** The node's processes in start order (each ready before the next). */
 export function nodeProcesses(): Component[] {
   const b = nodeBinaries();
+  return [etcd(b), apiServer(b), controllerManager(b), scheduler(b), agents(b), kubeProxy(b), kubeRouter(b), entry()];
+}
+
+type Binaries = Record<string, string>;
+const kubeconfig = (n: string) => join(STATE, `${n}.kubeconfig`);
+
+/** The cluster's store, on loopback. */
+function etcd(b: Binaries): Component {
+  return tool(
+    'etcd',
+    b.etcd!,
+    [
+      `--name=${NODE.name}`,
+      `--data-dir=${join(STATE, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${P.etcd}`,
+      `--advertise-client-urls=http://127.0.0.1:${P.etcd}`,
+      `--listen-peer-urls=http://127.0.0.1:${P.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${P.etcdPeer}`,
+      `--initial-cluster=${NODE.name}=http://127.0.0.1:${P.etcdPeer}`,
+      '--log-level=warn',
+    ],
+    () => httpReady(`http://127.0.0.1:${P.etcd}/health`),
+  );
+}
+
+/** The API server, on the node's address (pods reach it there); the aggregation layer for metrics-server. */
+function apiServer(b: Binaries): Component {
   const ca = existsSync(pki('ca.crt')) ? readFileSync(pki('ca.crt')) : undefined;
-  const kubeconfig = (n: string) => join(STATE, `${n}.kubeconfig`);
-  return [
-    tool(
-      'etcd',
-      b.etcd!,
+  return tool(
+    'kube-apiserver',
+    b['kube-apiserver']!,
+    [
+      `--etcd-servers=http://127.0.0.1:${P.etcd}`,
+      `--bind-address=${NODE.ip}`,
+      `--advertise-address=${NODE.ip}`,
+      `--secure-port=${P.apiserver}`,
+      `--service-cluster-ip-range=${NODE.serviceCidr}`,
+      '--service-node-port-range=30000-30100',
+      `--tls-cert-file=${pki('apiserver.crt')}`,
+      `--tls-private-key-file=${pki('apiserver.key')}`,
+      `--client-ca-file=${pki('ca.crt')}`,
+      `--service-account-key-file=${pki('sa.pub')}`,
+      `--service-account-signing-key-file=${pki('sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      `--kubelet-client-certificate=${pki('apiserver-kubelet-client.crt')}`,
+      `--kubelet-client-key=${pki('apiserver-kubelet-client.key')}`,
+      '--kubelet-preferred-address-types=InternalIP',
+      // the aggregation layer, through which metrics-server serves metrics.k8s.io
+      `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`,
+      `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
+      '--enable-aggregator-routing=true',
+      '--profiling=false',
+      `--cert-dir=${join(STATE, 'apiserver-certs')}`,
+    ],
+    () => httpsReady(`https://${NODE.ip}:${P.apiserver}/readyz`, ca),
+  );
+}
+
+/** The controllers, the HPA's among them, every 15 s as in a managed cluster. */
+function controllerManager(b: Binaries): Component {
+  return tool(
+    'kube-controller-manager',
+    b['kube-controller-manager']!,
+    [
+      `--kubeconfig=${kubeconfig('controller-manager')}`,
+      `--authentication-kubeconfig=${kubeconfig('controller-manager')}`,
+      `--authorization-kubeconfig=${kubeconfig('controller-manager')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${P.controllerManager}`,
+      '--leader-elect=false',
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki('sa.key')}`,
+      `--root-ca-file=${pki('ca.crt')}`,
+      `--cluster-signing-cert-file=${pki('ca.crt')}`,
+      `--cluster-signing-key-file=${pki('ca.key')}`,
+      `--service-cluster-ip-range=${NODE.serviceCidr}`,
+      `--cluster-cidr=${NODE.podCidr}`,
+      '--allocate-node-cidrs=false',
+      `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
+      // the HPA's loop: every 15 s, as in a managed cluster
+      '--horizontal-pod-autoscaler-sync-period=15s',
+    ],
+    () => httpsReady(`https://127.0.0.1:${P.controllerManager}/healthz`),
+  );
+}
+
+/** The scheduler. */
+function scheduler(b: Binaries): Component {
+  return tool(
+    'kube-scheduler',
+    b['kube-scheduler']!,
+    [
+      `--kubeconfig=${kubeconfig('scheduler')}`,
+      `--authentication-kubeconfig=${kubeconfig('scheduler')}`,
+      `--authorization-kubeconfig=${kubeconfig('scheduler')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${P.scheduler}`,
+      '--leader-elect=false',
+    ],
+    () => httpsReady(`https://127.0.0.1:${P.scheduler}/healthz`),
+  );
+}
+
+/** containerd and the kubelet, in a private mount namespace (deploy/cluster/node/node.sh). */
+function agents(b: Binaries): Component {
+  return {
+    ...tool(
+      'node',
+      '/usr/bin/unshare',
       [
-        `--name=${NODE.name}`,
-        `--data-dir=${join(STATE, 'etcd')}`,
-        `--listen-client-urls=http://127.0.0.1:${P.etcd}`,
-        `--advertise-client-urls=http://127.0.0.1:${P.etcd}`,
-        `--listen-peer-urls=http://127.0.0.1:${P.etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${P.etcdPeer}`,
-        `--initial-cluster=${NODE.name}=http://127.0.0.1:${P.etcdPeer}`,
-        '--log-level=warn',
-      ],
-      () => httpReady(`http://127.0.0.1:${P.etcd}/health`),
-    ),
-    tool(
-      'kube-apiserver',
-      b['kube-apiserver']!,
-      [
-        `--etcd-servers=http://127.0.0.1:${P.etcd}`,
-        `--bind-address=${NODE.ip}`,
-        `--advertise-address=${NODE.ip}`,
-        `--secure-port=${P.apiserver}`,
-        `--service-cluster-ip-range=${NODE.serviceCidr}`,
-        '--service-node-port-range=30000-30100',
-        `--tls-cert-file=${pki('apiserver.crt')}`,
-        `--tls-private-key-file=${pki('apiserver.key')}`,
-        `--client-ca-file=${pki('ca.crt')}`,
-        `--service-account-key-file=${pki('sa.pub')}`,
-        `--service-account-signing-key-file=${pki('sa.key')}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        '--authorization-mode=Node,RBAC',
-        '--enable-admission-plugins=NodeRestriction',
-        `--kubelet-client-certificate=${pki('apiserver-kubelet-client.crt')}`,
-        `--kubelet-client-key=${pki('apiserver-kubelet-client.key')}`,
-        '--kubelet-preferred-address-types=InternalIP',
-        // the aggregation layer, through which metrics-server serves metrics.k8s.io
-        `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
-        '--requestheader-allowed-names=front-proxy-client',
-        '--requestheader-username-headers=X-Remote-User',
-        '--requestheader-group-headers=X-Remote-Group',
-        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-        `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`,
-        `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
-        '--enable-aggregator-routing=true',
-        '--profiling=false',
-        `--cert-dir=${join(STATE, 'apiserver-certs')}`,
-      ],
-      () => httpsReady(`https://${NODE.ip}:${P.apiserver}/readyz`, ca),
-    ),
-    tool(
-      'kube-controller-manager',
-      b['kube-controller-manager']!,
-      [
-        `--kubeconfig=${kubeconfig('controller-manager')}`,
-        `--authentication-kubeconfig=${kubeconfig('controller-manager')}`,
-        `--authorization-kubeconfig=${kubeconfig('controller-manager')}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${P.controllerManager}`,
-        '--leader-elect=false',
-        '--use-service-account-credentials=true',
-        `--service-account-private-key-file=${pki('sa.key')}`,
-        `--root-ca-file=${pki('ca.crt')}`,
-        `--cluster-signing-cert-file=${pki('ca.crt')}`,
-        `--cluster-signing-key-file=${pki('ca.key')}`,
-        `--service-cluster-ip-range=${NODE.serviceCidr}`,
-        `--cluster-cidr=${NODE.podCidr}`,
-        '--allocate-node-cidrs=false',
-        `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
-        // the HPA's loop: every 15 s, as in a managed cluster
-        '--horizontal-pod-autoscaler-sync-period=15s',
-      ],
-      () => httpsReady(`https://127.0.0.1:${P.controllerManager}/healthz`),
-    ),
-    tool(
-      'kube-scheduler',
-      b['kube-scheduler']!,
-      [
-        `--kubeconfig=${kubeconfig('scheduler')}`,
-        `--authentication-kubeconfig=${kubeconfig('scheduler')}`,
-        `--authorization-kubeconfig=${kubeconfig('scheduler')}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${P.scheduler}`,
-        '--leader-elect=false',
-      ],
-      () => httpsReady(`https://127.0.0.1:${P.scheduler}/healthz`),
-    ),
-    {
-      ...tool(
-        'node',
-        '/usr/bin/unshare',
-        [
-          '--mount',
-          '--propagation',
-          'private',
-          join(CONFIGS, 'node.sh'),
-          STATE,
-          join(b.containerd!, '..'),
-          b.kubelet!,
-          `--config=${join(STATE, 'kubelet.yaml')}`,
-          `--kubeconfig=${kubeconfig('kubelet')}`,
-          `--root-dir=${join(STATE, 'kubelet')}`,
-          `--cert-dir=${join(STATE, 'kubelet-pki')}`,
-          `--hostname-override=${NODE.name}`,
-          `--node-ip=${NODE.ip}`,
-        ],
-        () => httpReady(`http://127.0.0.1:${P.kubeletHealthz}/healthz`),
-      ),
-      // the shims and runc containerd starts are found on the PATH
-      env: { PATH: `${join(b.containerd!, '..')}:/usr/sbin:/usr/bin:/sbin:/bin` },
-      stopTimeoutMs: 60_000,
-    },
-    tool('kube-proxy', b['kube-proxy']!, [`--config=${join(STATE, 'kube-proxy.yaml')}`], () =>
-      httpReady(`http://127.0.0.1:${P.kubeProxyHealthz}/healthz`),
-    ),
-    tool(
-      'kube-router',
-      b['kube-router']!,
-      [
-        '--run-firewall=true',
-        '--run-router=false',
-        '--run-service-proxy=false',
-        '--enable-cni=false',
-        `--kubeconfig=${kubeconfig('admin')}`,
+        '--mount',
+        '--propagation',
+        'private',
+        join(CONFIGS, 'node.sh'),
+        STATE,
+        join(b.containerd!, '..'),
+        b.kubelet!,
+        `--config=${join(STATE, 'kubelet.yaml')}`,
+        `--kubeconfig=${kubeconfig('kubelet')}`,
+        `--root-dir=${join(STATE, 'kubelet')}`,
+        `--cert-dir=${join(STATE, 'kubelet-pki')}`,
         `--hostname-override=${NODE.name}`,
-        `--service-cluster-ip-range=${NODE.serviceCidr}`,
-        '--health-port=0',
-        '--metrics-port=0',
-        '--iptables-sync-period=1m',
+        `--node-ip=${NODE.ip}`,
       ],
-      () => succeeds('iptables', ['-S', 'KUBE-ROUTER-FORWARD']),
+      () => httpReady(`http://127.0.0.1:${P.kubeletHealthz}/healthz`),
     ),
-    {
-      ...tool(
-        'entry',
-        process.execPath,
-        [join(ROOT, 'stack', 'dist', 'src', 'cluster', 'entry.js'), `127.0.0.1:${P.entry}`, `${NODE.ingressIp}:80`],
-        () => tcpOpen(P.entry),
-      ),
-      stopTimeoutMs: 5_000,
-    },
-  ];
+    // the shims and runc containerd starts are found on the PATH
+    env: { PATH: `${join(b.containerd!, '..')}:/usr/sbin:/usr/bin:/sbin:/bin` },
+    stopTimeoutMs: 60_000,
+  };
+}
+
+/** kube-proxy, nftables mode (its config: deploy/cluster/node/kube-proxy.yaml). */
+function kubeProxy(b: Binaries): Component {
+  return tool('kube-proxy', b['kube-proxy']!, [`--config=${join(STATE, 'kube-proxy.yaml')}`], () =>
+    httpReady(`http://127.0.0.1:${P.kubeProxyHealthz}/healthz`),
+  );
+}
+
+/** kube-router, for NetworkPolicies only (iptables and ipsets on pod addresses). */
+function kubeRouter(b: Binaries): Component {
+  return tool(
+    'kube-router',
+    b['kube-router']!,
+    [
+      '--run-firewall=true',
+      '--run-router=false',
+      '--run-service-proxy=false',
+      '--enable-cni=false',
+      `--kubeconfig=${kubeconfig('admin')}`,
+      `--hostname-override=${NODE.name}`,
+      `--service-cluster-ip-range=${NODE.serviceCidr}`,
+      '--health-port=0',
+      '--metrics-port=0',
+      '--iptables-sync-period=1m',
+    ],
+    () => succeeds('iptables', ['-S', 'KUBE-ROUTER-FORWARD']),
+  );
+}
+
+/** The entry: the entry URL on loopback, forwarded to the ingress Service. */
+function entry(): Component {
+  return {
+    ...tool(
+      'entry',
+      process.execPath,
+      [join(ROOT, 'stack', 'dist', 'src', 'cluster', 'entry.js'), `127.0.0.1:${P.entry}`, `${NODE.ingressIp}:80`],
+      () => tcpOpen(P.entry),
+    ),
+    stopTimeoutMs: 5_000,
+  };
 }
