@@ -391,6 +391,74 @@ async function portsFree(log: Log): Promise<void> {
   }
 }
 
+/** A process whose stderr goes to `file` in `dir` when it exits. */
+function spawnLogged(command: string, args: string[], dir: string, file: string): ChildProcess {
+  const p = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const chunks: Buffer[] = [];
+  p.stderr?.on('data', (b: Buffer) => chunks.push(b));
+  p.on('exit', () => writeFileSync(join(dir, file), Buffer.concat(chunks)));
+  return p;
+}
+
+/** The service-account key pair and a static token for system:masters, in `dir`; returns the token. */
+function writeCredentials(dir: string): string {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(join(dir, 'tokens.csv'), `${token},validator,validator,"system:masters"\n`, { mode: 0o600 });
+  return token;
+}
+
+const etcdArgs = (dir: string) => [
+  ...['--data-dir', join(dir, 'etcd')],
+  ...['--listen-client-urls', `http://127.0.0.1:${ETCD_PORT}`, '--advertise-client-urls', `http://127.0.0.1:${ETCD_PORT}`],
+  ...['--listen-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`],
+  ...['--initial-cluster', `default=http://127.0.0.1:${ETCD_PEER_PORT}`],
+  ...['--unsafe-no-fsync', '--log-level', 'warn'],
+];
+
+const apiServerArgs = (dir: string) => [
+  `--etcd-servers=http://127.0.0.1:${ETCD_PORT}`,
+  '--bind-address=127.0.0.1',
+  '--advertise-address=127.0.0.1',
+  `--secure-port=${APISERVER_PORT}`,
+  `--cert-dir=${join(dir, 'certs')}`,
+  `--token-auth-file=${join(dir, 'tokens.csv')}`,
+  '--authorization-mode=RBAC',
+  // the local node's range (its overlay gives some Services fixed addresses in it)
+  '--service-cluster-ip-range=10.97.0.0/16',
+  `--service-account-issuer=https://kubernetes.default.svc`,
+  `--service-account-key-file=${join(dir, 'sa.pub')}`,
+  `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+  '--enable-priority-and-fairness=false',
+  '--v=1',
+];
+
+/** A kubeconfig for the validation's API server, as system:masters by the token; returns its path. */
+function writeKubeconfig(dir: string, token: string): string {
+  const kubeconfig = join(dir, 'kubeconfig');
+  const lines = [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{ name: validate, cluster: { server: "https://127.0.0.1:${APISERVER_PORT}", insecure-skip-tls-verify: true } }]`,
+    `users: [{ name: validator, user: { token: "${token}" } }]`,
+    'contexts: [{ name: validate, context: { cluster: validate, user: validator } }]',
+    'current-context: validate',
+    '',
+  ];
+  writeFileSync(kubeconfig, lines.join('\n'), { mode: 0o600 });
+  return kubeconfig;
+}
+
+const etcdHealthy = async () => {
+  try {
+    return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * etcd and kube-apiserver on loopback, with a static token for system:masters,
  * then the CRDs created and established. Logs go to .data/k8s-validate.
@@ -400,93 +468,15 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
   const dir = join(WORK, 'apiserver');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  const token = randomBytes(24).toString('hex');
-  writeFileSync(join(dir, 'tokens.csv'), `${token},validator,validator,"system:masters"\n`, { mode: 0o600 });
-  const quiet: { stdio: ('ignore' | 'pipe')[] } = { stdio: ['ignore', 'ignore', 'pipe'] };
-  const procs: ChildProcess[] = [];
-  const logTo = (p: ChildProcess, file: string) => {
-    const chunks: Buffer[] = [];
-    p.stderr?.on('data', (b: Buffer) => chunks.push(b));
-    p.on('exit', () => writeFileSync(join(dir, file), Buffer.concat(chunks)));
-  };
-  const etcd = spawn(
-    t.etcd,
-    [
-      '--data-dir',
-      join(dir, 'etcd'),
-      '--listen-client-urls',
-      `http://127.0.0.1:${ETCD_PORT}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${ETCD_PORT}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--initial-cluster',
-      `default=http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--unsafe-no-fsync',
-      '--log-level',
-      'warn',
-    ],
-    quiet,
-  );
-  procs.push(etcd);
-  logTo(etcd, 'etcd.log');
+  const token = writeCredentials(dir);
+  const procs: ChildProcess[] = [spawnLogged(t.etcd, etcdArgs(dir), dir, 'etcd.log')];
   const stop = async () => {
     for (const p of [...procs].reverse()) await stopProc(p);
   };
   try {
-    await waitFor(
-      'etcd',
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
-        } catch {
-          return false;
-        }
-      },
-      60_000,
-      procs,
-    );
-    const apiserver = spawn(
-      t.apiserver,
-      [
-        `--etcd-servers=http://127.0.0.1:${ETCD_PORT}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${APISERVER_PORT}`,
-        `--cert-dir=${join(dir, 'certs')}`,
-        `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        // the local node's range (its overlay gives some Services fixed addresses in it)
-        '--service-cluster-ip-range=10.97.0.0/16',
-        `--service-account-issuer=https://kubernetes.default.svc`,
-        `--service-account-key-file=${join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--enable-priority-and-fairness=false',
-        '--v=1',
-      ],
-      quiet,
-    );
-    procs.push(apiserver);
-    logTo(apiserver, 'kube-apiserver.log');
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters: [{ name: validate, cluster: { server: "https://127.0.0.1:' + APISERVER_PORT + '", insecure-skip-tls-verify: true } }]',
-        `users: [{ name: validator, user: { token: "${token}" } }]`,
-        'contexts: [{ name: validate, context: { cluster: validate, user: validator } }]',
-        'current-context: validate',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+    await waitFor('etcd', etcdHealthy, 60_000, procs);
+    procs.push(spawnLogged(t.apiserver, apiServerArgs(dir), dir, 'kube-apiserver.log'));
+    const kubeconfig = writeKubeconfig(dir, token);
     const kubectl = (args: string[], input?: string) => {
       const r = spawnSync(t.kubectl, ['--kubeconfig', kubeconfig, ...args], {
         input,
