@@ -58,97 +58,109 @@ export interface LoadResult<D extends Domain = Domain> {
  * last one is answered, over keep-alive connections, until `count` are sent.
  */
 export async function runLoad<D extends Domain>(opts: LoadOptions<D>): Promise<LoadResult<D>> {
-  const d = opts.domain;
   const pool = new Pool(opts.url, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const run: Run<D> = { opts, pool, result: emptyResult(opts.domain), t0: performance.now() };
   const next = rng(opts.seed ?? 42);
-  const result: LoadResult<D> = {
-    sent: 0,
-    accepted: 0,
-    rejected: 0,
-    failed: 0,
-    accepted_breakdown: emptyBreakdown(d),
-    latenciesMs: [],
-    wallMs: 0,
-    errors: {},
-    attempts: 0,
-    retried: 0,
-    errorTimesMs: [],
-  };
   const deadline = Date.now() + (opts.maxDurationMs ?? 600_000);
   let i = 0;
-  const t0 = performance.now();
-  const fail = (key: string) => {
-    result.errors[key] = (result.errors[key] ?? 0) + 1;
-    result.errorTimesMs.push(performance.now() - t0);
-  };
-  /** One request: 'ok' (2xx), 'final' (4xx) or 'retry' (5xx, no answer), with Retry-After if any. */
-  const attempt = async (tweet: FieldsOf<D>, key: string): Promise<{ outcome: 'ok' | 'final' | 'retry'; retryAfterMs: number }> => {
-    result.attempts++;
-    const start = performance.now();
-    try {
-      const res = await pool.request({
-        path: d.resource,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
-        body: JSON.stringify(tweet),
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-      });
-      await res.body.dump();
-      result.latenciesMs.push(performance.now() - start);
-      if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'ok', retryAfterMs: 0 };
-      fail(`HTTP ${res.statusCode}`);
-      const ra = Number(res.headers['retry-after']);
-      return { outcome: res.statusCode < 500 ? 'final' : 'retry', retryAfterMs: Number.isFinite(ra) ? ra * 1000 : 0 };
-    } catch (err) {
-      fail((err as { code?: string }).code ?? (err as Error).name);
-      return { outcome: 'retry', retryAfterMs: 0 };
-    }
-  };
   const worker = async () => {
     while (i < opts.count && Date.now() < deadline && !opts.stop?.()) {
       const n = i++;
-      if (opts.rate) {
-        const due = t0 + (n / opts.rate) * 1000;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait);
-      }
-      const tweet = opts.tweets ? opts.tweets[n]! : randomItem(d, next);
-      const key = `${opts.idPrefix}-${n}`;
-      result.sent++;
-      if (opts.progress) opts.progress.sent = result.sent;
-      const first = performance.now();
-      let tries = 0;
-      for (;;) {
-        const { outcome, retryAfterMs } = await attempt(tweet, key);
-        tries++;
-        if (outcome === 'ok') {
-          result.accepted++;
-          if (opts.progress) {
-            opts.progress.accepted = result.accepted;
-            opts.progress.lastAcceptedAt = Date.now();
-          }
-          if (tries > 1) result.retried++;
-          const t = tweet as Record<string, string>;
-          (result.accepted_breakdown as Record<string, Record<string, number>>)[t[d.groupBy]!]![t[d.countBy]!]!++;
-          break;
-        }
-        if (outcome === 'final') {
-          result.rejected++;
-          break;
-        }
-        const backoff = Math.min(1000, Math.max(retryAfterMs > 0 ? 100 : 0, 50 * 2 ** Math.min(tries - 1, 5)));
-        if (!opts.retry || performance.now() - first + backoff > opts.retry.maxTotalMs) {
-          result.failed++;
-          break;
-        }
-        await sleep(backoff);
-      }
+      if (opts.rate) await sleepUntil(run.t0 + (n / opts.rate) * 1000);
+      run.result.sent++;
+      if (opts.progress) opts.progress.sent = run.result.sent;
+      await deliver(run, opts.tweets ? opts.tweets[n]! : randomItem(opts.domain, next), `${opts.idPrefix}-${n}`);
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
-  result.wallMs = performance.now() - t0;
+  run.result.wallMs = performance.now() - run.t0;
   await pool.close();
-  return result;
+  return run.result;
+}
+
+/** A load run as its requests share it: the options, the connection pool, the result so far, its start. */
+interface Run<D extends Domain> {
+  opts: LoadOptions<D>;
+  pool: Pool;
+  result: LoadResult<D>;
+  t0: number;
+}
+
+function emptyResult<D extends Domain>(d: D): LoadResult<D> {
+  const zero = { sent: 0, accepted: 0, rejected: 0, failed: 0, wallMs: 0, attempts: 0, retried: 0 };
+  return { ...zero, accepted_breakdown: emptyBreakdown(d), latenciesMs: [], errors: {}, errorTimesMs: [] };
+}
+
+async function sleepUntil(due: number): Promise<void> {
+  const wait = due - performance.now();
+  if (wait > 1) await sleep(wait);
+}
+
+/**
+ * One tweet, sent until it is accepted (2xx), rejected (4xx: final) or given up (a 5xx or no answer,
+ * retried with the same key and a backoff while the retry budget lasts), and counted as such.
+ */
+async function deliver<D extends Domain>(run: Run<D>, tweet: FieldsOf<D>, key: string): Promise<void> {
+  const { opts, result } = run;
+  const first = performance.now();
+  for (let tries = 1; ; tries++) {
+    const { outcome, retryAfterMs } = await attempt(run, tweet, key);
+    if (outcome === 'ok') return accepted(run, tweet, tries);
+    if (outcome === 'final') {
+      result.rejected++;
+      return;
+    }
+    const backoff = Math.min(1000, Math.max(retryAfterMs > 0 ? 100 : 0, 50 * 2 ** Math.min(tries - 1, 5)));
+    if (!opts.retry || performance.now() - first + backoff > opts.retry.maxTotalMs) {
+      result.failed++;
+      return;
+    }
+    await sleep(backoff);
+  }
+}
+
+function accepted<D extends Domain>({ opts, result }: Run<D>, tweet: FieldsOf<D>, tries: number): void {
+  const d = opts.domain;
+  result.accepted++;
+  if (opts.progress) {
+    opts.progress.accepted = result.accepted;
+    opts.progress.lastAcceptedAt = Date.now();
+  }
+  if (tries > 1) result.retried++;
+  const t = tweet as Record<string, string>;
+  (result.accepted_breakdown as Record<string, Record<string, number>>)[t[d.groupBy]!]![t[d.countBy]!]!++;
+}
+
+/** One request: 'ok' (2xx), 'final' (4xx) or 'retry' (5xx, no answer), with Retry-After if any. */
+async function attempt<D extends Domain>(
+  { opts, pool, result, t0 }: Run<D>,
+  tweet: FieldsOf<D>,
+  key: string,
+): Promise<{ outcome: 'ok' | 'final' | 'retry'; retryAfterMs: number }> {
+  const fail = (what: string) => {
+    result.errors[what] = (result.errors[what] ?? 0) + 1;
+    result.errorTimesMs.push(performance.now() - t0);
+  };
+  result.attempts++;
+  const start = performance.now();
+  try {
+    const res = await pool.request({
+      path: opts.domain.resource,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(tweet),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+    });
+    await res.body.dump();
+    result.latenciesMs.push(performance.now() - start);
+    if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'ok', retryAfterMs: 0 };
+    fail(`HTTP ${res.statusCode}`);
+    const ra = Number(res.headers['retry-after']);
+    return { outcome: res.statusCode < 500 ? 'final' : 'retry', retryAfterMs: Number.isFinite(ra) ? ra * 1000 : 0 };
+  } catch (err) {
+    fail((err as { code?: string }).code ?? (err as Error).name);
+    return { outcome: 'retry', retryAfterMs: 0 };
+  }
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
