@@ -10,20 +10,8 @@ import type { HpaRun, HpaTrace } from './clusterhpa.js';
 import type { ReplicaResult, ReplicaStep } from './clusterreplicas.js';
 import type { ValkeyRun } from './clustervalkey.js';
 import { timelineSvg } from './timeline.js';
+import { fmt, L, table, type Lang } from './markdown.js';
 
-type Lang = 'en' | 'es';
-const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
-/** Numbers as both languages write them here: 10,000 and 2.5 (Guatemala writes them as English does). */
-const fmt = (v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || Number.isNaN(v)
-    ? '—'
-    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const table = (head: string[], rows: string[][]) =>
-  [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
 const source = (lang: Lang, f: string, commit: string) =>
   `${L(lang, 'Source', 'Fuente')}: [${f}](../bench/results/${f}) (commit ${commit}).`;
 

@@ -6,6 +6,7 @@
  * between `<!-- report:name -->` and `<!-- /report:name -->`.
  */
 import { architectureSvg } from './architecture.js';
+import { fmt, L, table, type Lang } from './markdown.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ScenarioResult } from './report.js';
@@ -24,8 +25,6 @@ export const REPORT_SCENARIOS = [
   'fanoutApis3',
 ] as const;
 type ReportScenario = (typeof REPORT_SCENARIOS)[number];
-
-export type Lang = 'en' | 'es';
 
 export interface Manifest {
   date: string;
@@ -104,12 +103,6 @@ export function latestRun(dir: string, quick: boolean): ReportRun {
   };
 }
 
-/** Numbers in both languages as Guatemala writes them, like English: 10,000 and 2.19. */
-const fmt = (_lang: Lang, v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v)
-    ? '—'
-    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'always' });
-
 /** CPU seconds per 1,000 tweets of the named processes (all when none named) at a step's rate. */
 function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => boolean): number | null {
   const picked = Object.entries(s.steps.find((x) => x.rate === rate)?.cpuSecPer1000 ?? {}).filter(([n]) => (only ? only(n) : true));
@@ -120,8 +113,6 @@ function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => bool
 function spreadOf<T>(lang: Lang, xs: readonly T[], figure: (x: T) => number | null | undefined, digits = 0): string {
   return spread(lang, xs.map(figure), digits);
 }
-
-const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
 
 const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
 const ranAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate);
@@ -158,16 +149,8 @@ export function median(xs: readonly (number | null | undefined)[]): number | nul
 /** Repeated runs in one cell: the median, then the lowest and highest in brackets ("1,400 (1,200–1,600)"). */
 function spread(lang: Lang, xs: readonly (number | null | undefined)[], digits = 0): string {
   const v = xs.filter(finite);
-  if (v.length < 2) return fmt(lang, median(v), digits);
-  return `${fmt(lang, median(v), digits)} (${fmt(lang, Math.min(...v), digits)}–${fmt(lang, Math.max(...v), digits)})`;
-}
-
-function table(head: string[], rows: string[][], numericFrom = 1): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i >= numericFrom ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
+  if (v.length < 2) return fmt(median(v), digits);
+  return `${fmt(median(v), digits)} (${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)})`;
 }
 
 const NAMES: Record<ReportScenario, [string, string]> = {
@@ -204,7 +187,7 @@ function openLoopTable(
   extra: { head: [string, string]; only: (process: string) => boolean }[],
 ): string {
   const at = rateOf(rs, rows);
-  const atRate = (en: string, es: string) => (at ? L(lang, `${en} at ${fmt(lang, at)}/s`, `${es} a ${fmt(lang, at)}/s`) : '—');
+  const atRate = (en: string, es: string) => (at ? L(lang, `${en} at ${fmt(at)}/s`, `${es} a ${fmt(at)}/s`) : '—');
   const head = [
     L(lang, 'scenario', 'escenario'),
     atRate('CPU s per 1,000', 'CPU s por 1,000'),
@@ -241,7 +224,7 @@ function openLoopTable(
 function maxRateCell(lang: Lang, ss: readonly ScenarioResult[]): string {
   const below = (s: ScenarioResult) => s.maxRate === 0 && s.steps.length > 0 && !s.steps[0]!.passed;
   const ranked = [...ss].sort((a, b) => (below(a) ? -1 : a.maxRate) - (below(b) ? -1 : b.maxRate));
-  const show = (s: ScenarioResult) => (below(s) ? `< ${fmt(lang, s.steps[0]!.rate)}` : fmt(lang, s.maxRate));
+  const show = (s: ScenarioResult) => (below(s) ? `< ${fmt(s.steps[0]!.rate)}` : fmt(s.maxRate));
   if (ranked.length === 0) return '—';
   if (ranked.length === 1 || ranked.every((s) => !below(s)))
     return below(ranked[0]!) ? show(ranked[0]!) : spreadOf(lang, ss, (s) => s.maxRate);
@@ -294,7 +277,7 @@ function context(run: ReportRun, scaling: ApiScaling, lang: Lang) {
   // the columns the transport and replica tables share: what was sent, how fast, how long it took
   const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
   const perBatchCells = (xs: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }[]) => [
-    fmt(lang, xs[0]!.batchSize),
+    fmt(xs[0]!.batchSize),
     spreadOf(lang, xs, (x) => x.tweetsPerSec),
     spreadOf(lang, xs, (x) => x.p50Ms, 2),
     spreadOf(lang, xs, (x) => x.p99Ms, 2),
@@ -349,8 +332,8 @@ function seedloadSection({ lang, olSource, seeds }: Ctx): string {
             [
               L(
                 lang,
-                `${seeds[0]!.seed.clients} clients, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (the assignment's load)`,
-                `${seeds[0]!.seed.clients} clientes, ${fmt(lang, seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
+                `${seeds[0]!.seed.clients} clients, ${fmt(seeds[0]!.seed.tweets)} tweets (the assignment's load)`,
+                `${seeds[0]!.seed.clients} clientes, ${fmt(seeds[0]!.seed.tweets)} tweets (la carga del enunciado)`,
               ),
               seeds.map((x) => x.seed),
             ] as const,
@@ -419,7 +402,7 @@ function loadsSection({ lang, rs, olSource }: Ctx): string {
         L(lang, 'RabbitMQ only: p99 ms', 'solo RabbitMQ: p99 ms'),
         L(lang, 'CPU s per 1,000', 'CPU s por 1,000'),
       ],
-      rates.map((rate) => [fmt(lang, rate), ...cell(ks, rate), ...cell(qs, rate)]),
+      rates.map((rate) => [fmt(rate), ...cell(ks, rate), ...cell(qs, rate)]),
     ),
     '',
     olSource,
@@ -541,31 +524,31 @@ function hpaSection({ scaling, lang, n, olSource, fanoutAt, apiCpu, seedThroughp
         ],
         [
           L(lang, 'HPA target: average utilization of the request', 'Objetivo del HPA: utilización media del request'),
-          `${scaling.targetPercent} % = ${fmt(lang, (scaling.requestMillicores * scaling.targetPercent) / 100)}m`,
+          `${scaling.targetPercent} % = ${fmt((scaling.requestMillicores * scaling.targetPercent) / 100)}m`,
         ],
         [L(lang, 'replicas', 'réplicas'), `${scaling.minReplicas}–${scaling.maxReplicas}`],
         [
           fanoutAt
             ? L(
                 lang,
-                `API CPU per 1,000 tweets, open loop at ${fmt(lang, fanoutAt)}/s (fan-out, median of ${n})`,
-                `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(lang, fanoutAt)}/s (fan-out, mediana de ${n})`,
+                `API CPU per 1,000 tweets, open loop at ${fmt(fanoutAt)}/s (fan-out, median of ${n})`,
+                `CPU de la API por 1,000 tweets, lazo abierto a ${fmt(fanoutAt)}/s (fan-out, mediana de ${n})`,
               )
             : '—',
-          `${fmt(lang, apiCpu, 3)} s`,
+          `${fmt(apiCpu, 3)} s`,
         ],
         ...(seedMillicores !== null
           ? [
               [
                 L(
                   lang,
-                  `API CPU at the assignment's load (median ${fmt(lang, seedThroughput)} tweets/s × median ${fmt(lang, seedApi, 3)} s per 1,000)`,
-                  `CPU de la API con la carga del enunciado (mediana ${fmt(lang, seedThroughput)} tweets/s × mediana ${fmt(lang, seedApi, 3)} s por 1,000)`,
+                  `API CPU at the assignment's load (median ${fmt(seedThroughput)} tweets/s × median ${fmt(seedApi, 3)} s per 1,000)`,
+                  `CPU de la API con la carga del enunciado (mediana ${fmt(seedThroughput)} tweets/s × mediana ${fmt(seedApi, 3)} s por 1,000)`,
                 ),
                 L(
                   lang,
-                  `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
-                  `${fmt(lang, seedMillicores)}m = ${fmt(lang, (100 * seedMillicores) / scaling.requestMillicores)} % del request`,
+                  `${fmt(seedMillicores)}m = ${fmt((100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
+                  `${fmt(seedMillicores)}m = ${fmt((100 * seedMillicores) / scaling.requestMillicores)} % del request`,
                 ),
               ],
             ]
@@ -631,14 +614,14 @@ export function panels(title: string, ps: { title: string; bars: Bar[] }[]): str
 export function charts(run: ReportRun, lang: Lang): Record<string, string> {
   const rs = run.openLoops;
   const suffix = ` — ${run.manifest.commit}, ${run.manifest.date.slice(0, 10)}, ${L(lang, `median of ${rs.length}`, `mediana de ${rs.length}`)}`;
-  const bar = (label: string, v: number | null, digits: number) => ({ label, value: v ?? 0, text: fmt(lang, v, digits) });
+  const bar = (label: string, v: number | null, digits: number) => ({ label, value: v ?? 0, text: fmt(v, digits) });
   const openLoop = (title: string, rows: Row[]) => {
     const at = rateOf(rs, rows);
     const per = (f: (s: ScenarioResult) => number | null | undefined, digits: number) =>
       rows.map(([k, l]) => bar(nameOf(lang, l ?? k), median(rs.map((r) => f(r[k]))), digits));
     return panels(title + suffix, [
       {
-        title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(lang, at)}/s`, `CPU s por 1,000 tweets a ${fmt(lang, at)}/s`) : '—',
+        title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(at)}/s`, `CPU s por 1,000 tweets a ${fmt(at)}/s`) : '—',
         bars: per((s) => (at ? cpuAt(s, at) : null), 3),
       },
       {
