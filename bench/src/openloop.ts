@@ -96,171 +96,217 @@ export function parseResponse(b: Buffer): { status: number; length: number; clos
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<StepResult> {
-  const u = new URL(o.url);
-  const host = u.hostname;
-  const port = Number(u.port || 80);
-  const next = rng(o.seed ?? 1);
-  const bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(o.domain ?? weather, next)));
-  const head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
-  const maxOutstanding = o.maxOutstanding ?? 20_000;
-  const timeoutMs = o.timeoutMs ?? 10_000;
-  const total = Math.floor((o.rate * (o.durationMs + (o.rampMs ?? 0))) / 1000);
-  const latencies = new Float64Array(total);
-  let nLat = 0;
-  let sent = 0;
-  let ok = 0;
-  let non2xx = 0;
-  let errors = 0;
-  const statuses: Record<number, number> = {};
-  let outstanding = 0;
-  let lastDone = 0;
-  const conns: Conn[] = [];
-  const idle: Conn[] = [];
-  /** Due requests waiting for a free connection: their sequence numbers. */
-  const waiting: number[] = [];
-  let waitHead = 0;
-  let t0 = performance.now();
-  const interval = 1000 / o.rate;
+  const loop = new OpenLoop(o);
+  await loop.preconnect();
+  await loop.send();
+  await loop.drain();
+  return loop.result();
+}
 
-  const maxBySecond: number[] = [];
-  const rampMs = o.rampMs ?? 0;
-  const done = (intended: number, good: boolean | undefined, n = -1) => {
-    if (good === true && n >= 0 && o.accepted) o.accepted[n] = 1;
+/** One open-loop step's client: its connections, the requests waiting for one, and what was answered. */
+class OpenLoop {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly bodies: string[];
+  private readonly head: string;
+  private readonly maxOutstanding: number;
+  private readonly timeoutMs: number;
+  private readonly rampMs: number;
+  private readonly total: number;
+  private readonly interval: number;
+  private readonly latencies: Float64Array;
+  private nLat = 0;
+  private sent = 0;
+  private ok = 0;
+  private non2xx = 0;
+  private errors = 0;
+  private readonly statuses: Record<number, number> = {};
+  private outstanding = 0;
+  private lastDone = 0;
+  private readonly conns: Conn[] = [];
+  private readonly idle: Conn[] = [];
+  /** Due requests waiting for a free connection: their sequence numbers. */
+  private waiting: number[] = [];
+  private waitHead = 0;
+  private t0 = performance.now();
+  /** Worst latency of the requests due in each second (after the ramp). */
+  private readonly maxBySecond: number[] = [];
+  private finished = false;
+
+  constructor(private readonly o: OpenLoopOptions) {
+    const u = new URL(o.url);
+    this.host = u.hostname;
+    this.port = Number(u.port || 80);
+    const next = rng(o.seed ?? 1);
+    this.bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(o.domain ?? weather, next)));
+    this.head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
+    this.maxOutstanding = o.maxOutstanding ?? 20_000;
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.rampMs = o.rampMs ?? 0;
+    this.total = Math.floor((o.rate * (o.durationMs + this.rampMs)) / 1000);
+    this.interval = 1000 / o.rate;
+    this.latencies = new Float64Array(this.total);
+  }
+
+  /** Opens the first connections before the clock starts, so the step does not measure connection setup. */
+  async preconnect(): Promise<void> {
+    const warm = Math.min(this.o.connections, this.o.preconnect ?? Math.max(8, Math.ceil(this.o.rate / 50)));
+    await Promise.all(
+      Array.from({ length: warm }, () => {
+        const c = this.open();
+        return new Promise<void>((resolve) => {
+          c.socket.once('connect', () => resolve());
+          c.socket.once('error', () => resolve());
+          c.socket.once('close', () => resolve());
+        });
+      }),
+    );
+    this.idle.length = 0;
+    for (const c of this.conns) if (!c.busy) this.idle.push(c);
+    this.t0 = performance.now();
+  }
+
+  /** Starts every request at its time, on an idle connection, a new one, or (all busy) in the wait queue. */
+  send(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const due = Math.min(this.total, Math.floor((now - this.t0) / this.interval) + 1);
+        while (this.sent < due) {
+          if (this.outstanding >= this.maxOutstanding) {
+            this.errors++;
+            this.latencies[this.nLat++] = Number.POSITIVE_INFINITY;
+          } else {
+            this.outstanding++;
+            const c = this.idle.pop() ?? (this.conns.length < this.o.connections ? this.open() : undefined);
+            if (c) this.request(c, this.sent);
+            else this.waiting.push(this.sent);
+          }
+          this.sent++;
+        }
+        this.timeOut(now);
+        if (this.sent >= this.total) resolve();
+        else setTimeout(tick, Math.max(0, Math.min(2, this.interval)));
+      };
+      tick();
+    });
+  }
+
+  /** Waits for the requests in flight (up to the timeout), then closes every connection. */
+  async drain(): Promise<void> {
+    const deadline = performance.now() + this.timeoutMs + 1000;
+    while (this.outstanding > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+      this.timeOut(performance.now());
+    }
+    this.finished = true;
+    for (const c of this.conns) {
+      c.socket.removeAllListeners('close');
+      c.socket.destroy();
+    }
+    // Anything still waiting never got a connection: an error at the deadline.
+    for (let i = this.waitHead; i < this.waiting.length; i++) this.done(this.t0 + this.waiting[i]! * this.interval, undefined);
+  }
+
+  result(): StepResult {
+    const lat = this.latencies.subarray(0, this.nLat).sort();
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const wall = (this.lastDone || performance.now()) - this.t0;
+    return {
+      rate: this.o.rate,
+      durationMs: this.o.durationMs,
+      sent: this.sent,
+      ok: this.ok,
+      non2xx: this.non2xx,
+      statuses: this.statuses,
+      errors: this.errors,
+      achievedRate: Math.round((this.ok / wall) * 1000),
+      p50Ms: r2(percentile(lat as unknown as number[], 50)),
+      p90Ms: r2(percentile(lat as unknown as number[], 90)),
+      p99Ms: r2(percentile(lat as unknown as number[], 99)),
+      maxMs: r2(lat[lat.length - 1] ?? Number.NaN),
+      maxBySecondMs: Array.from(this.maxBySecond, (x) => Math.round(x ?? 0)),
+    };
+  }
+
+  /** A request ended: answered 2xx (true), answered otherwise (false) or failed (undefined). */
+  private done(intended: number, good: boolean | undefined, n = -1): void {
+    if (good === true && n >= 0 && this.o.accepted) this.o.accepted[n] = 1;
     const now = performance.now();
     const lat = now - intended;
-    lastDone = now;
-    outstanding--;
-    if (good === true) ok++;
-    else if (good === false) non2xx++;
-    else errors++;
-    if (intended - t0 < rampMs) return;
-    latencies[nLat++] = lat;
-    const sec = Math.floor((intended - t0 - rampMs) / 1000);
-    if (!(lat <= (maxBySecond[sec] ?? 0))) maxBySecond[sec] = lat;
-  };
+    this.lastDone = now;
+    this.outstanding--;
+    if (good === true) this.ok++;
+    else if (good === false) this.non2xx++;
+    else this.errors++;
+    if (intended - this.t0 < this.rampMs) return;
+    this.latencies[this.nLat++] = lat;
+    const sec = Math.floor((intended - this.t0 - this.rampMs) / 1000);
+    if (!(lat <= (this.maxBySecond[sec] ?? 0))) this.maxBySecond[sec] = lat;
+  }
 
-  const send = (c: Conn, n: number) => {
-    const body = bodies[n % bodies.length]!;
+  private request(c: Conn, n: number): void {
+    const body = this.bodies[n % this.bodies.length]!;
     c.busy = true;
     c.n = n;
-    c.intended = t0 + n * interval;
+    c.intended = this.t0 + n * this.interval;
     c.sentAt = performance.now();
-    c.socket.write(`${head}Idempotency-Key: ${o.idPrefix}-${n}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  };
+    c.socket.write(`${this.head}Idempotency-Key: ${this.o.idPrefix}-${n}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
 
-  const release = (c: Conn) => {
+  /** A connection free again: it takes the oldest waiting request, or goes idle. */
+  private release(c: Conn): void {
     c.busy = false;
-    if (waitHead < waiting.length) {
-      send(c, waiting[waitHead++]!);
-      if (waitHead > 4096 && waitHead * 2 > waiting.length) {
-        waiting.splice(0, waitHead);
-        waitHead = 0;
+    if (this.waitHead < this.waiting.length) {
+      this.request(c, this.waiting[this.waitHead++]!);
+      if (this.waitHead > 4096 && this.waitHead * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.waitHead);
+        this.waitHead = 0;
       }
-    } else idle.push(c);
-  };
+    } else this.idle.push(c);
+  }
 
-  const open = (): Conn => {
-    const c: Conn = { socket: connect({ host, port, noDelay: true }), busy: false, n: -1, intended: 0, sentAt: 0, buf: undefined };
-    c.socket.on('data', (chunk: Buffer) => {
-      c.buf = c.buf ? Buffer.concat([c.buf, chunk]) : chunk;
-      const r = parseResponse(c.buf);
-      if (!r || !c.busy) return;
-      c.buf = c.buf.length > r.length ? c.buf.subarray(r.length) : undefined;
-      const good = r.status >= 200 && r.status < 300;
-      if (!good) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      done(c.intended, good, c.n);
-      if (r.close) {
-        // answered: the request is done, only the connection goes (not counted again as failed)
-        c.busy = false;
-        reopen(c);
-      } else release(c);
-    });
-    c.socket.on('error', () => {});
-    c.socket.on('close', () => reopen(c));
-    conns.push(c);
+  private open(): Conn {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const c: Conn = { socket, busy: false, n: -1, intended: 0, sentAt: 0, buf: undefined };
+    socket.on('data', (chunk: Buffer) => this.answered(c, chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => this.reopen(c));
+    this.conns.push(c);
     return c;
-  };
+  }
+
+  private answered(c: Conn, chunk: Buffer): void {
+    c.buf = c.buf ? Buffer.concat([c.buf, chunk]) : chunk;
+    const r = parseResponse(c.buf);
+    if (!r || !c.busy) return;
+    c.buf = c.buf.length > r.length ? c.buf.subarray(r.length) : undefined;
+    const good = r.status >= 200 && r.status < 300;
+    if (!good) this.statuses[r.status] = (this.statuses[r.status] ?? 0) + 1;
+    this.done(c.intended, good, c.n);
+    if (r.close) {
+      // answered: the request is done, only the connection goes (not counted again as failed)
+      c.busy = false;
+      this.reopen(c);
+    } else this.release(c);
+  }
 
   /** A connection that closed or timed out: its request (if any) failed; a new connection takes its place. */
-  const reopen = (c: Conn) => {
-    const i = conns.indexOf(c);
+  private reopen(c: Conn): void {
+    const i = this.conns.indexOf(c);
     if (i < 0) return;
-    conns.splice(i, 1);
-    const j = idle.indexOf(c);
-    if (j >= 0) idle.splice(j, 1);
+    this.conns.splice(i, 1);
+    const j = this.idle.indexOf(c);
+    if (j >= 0) this.idle.splice(j, 1);
     c.socket.removeAllListeners('close');
     c.socket.destroy();
-    if (c.busy) done(c.intended, undefined);
+    if (c.busy) this.done(c.intended, undefined);
     c.busy = false;
-    if (!finished) release(open());
-  };
+    if (!this.finished) this.release(this.open());
+  }
 
-  let finished = false;
-  const warm = Math.min(o.connections, o.preconnect ?? Math.max(8, Math.ceil(o.rate / 50)));
-  await Promise.all(
-    Array.from({ length: warm }, () => {
-      const c = open();
-      return new Promise<void>((resolve) => {
-        c.socket.once('connect', () => resolve());
-        c.socket.once('error', () => resolve());
-        c.socket.once('close', () => resolve());
-      });
-    }),
-  );
-  idle.length = 0;
-  for (const c of conns) if (!c.busy) idle.push(c);
-  t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor((now - t0) / interval) + 1);
-      while (sent < due) {
-        if (outstanding >= maxOutstanding) {
-          errors++;
-          latencies[nLat++] = Number.POSITIVE_INFINITY;
-        } else {
-          outstanding++;
-          const c = idle.pop() ?? (conns.length < o.connections ? open() : undefined);
-          if (c) send(c, sent);
-          else waiting.push(sent);
-        }
-        sent++;
-      }
-      for (const c of conns) if (c.busy && now - c.sentAt > timeoutMs) reopen(c);
-      if (sent >= total) resolve();
-      else setTimeout(tick, Math.max(0, Math.min(2, interval)));
-    };
-    tick();
-  });
-  const deadline = performance.now() + timeoutMs + 1000;
-  while (outstanding > 0 && performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-    const now = performance.now();
-    for (const c of [...conns]) if (c.busy && now - c.sentAt > timeoutMs) reopen(c);
+  /** Requests in flight longer than the timeout: their connections are dropped (the requests fail). */
+  private timeOut(now: number): void {
+    for (const c of [...this.conns]) if (c.busy && now - c.sentAt > this.timeoutMs) this.reopen(c);
   }
-  finished = true;
-  for (const c of conns) {
-    c.socket.removeAllListeners('close');
-    c.socket.destroy();
-  }
-  // Anything still waiting never got a connection: an error at the deadline.
-  for (let i = waitHead; i < waiting.length; i++) done(t0 + waiting[i]! * interval, undefined);
-  const lat = latencies.subarray(0, nLat).sort();
-  const r2 = (x: number) => Math.round(x * 100) / 100;
-  const wall = (lastDone || performance.now()) - t0;
-  return {
-    rate: o.rate,
-    durationMs: o.durationMs,
-    sent,
-    ok,
-    non2xx,
-    statuses,
-    errors,
-    achievedRate: Math.round((ok / wall) * 1000),
-    p50Ms: r2(percentile(lat as unknown as number[], 50)),
-    p90Ms: r2(percentile(lat as unknown as number[], 90)),
-    p99Ms: r2(percentile(lat as unknown as number[], 99)),
-    maxMs: r2(lat[lat.length - 1] ?? Number.NaN),
-    maxBySecondMs: Array.from(maxBySecond, (x) => Math.round(x ?? 0)),
-  };
 }
