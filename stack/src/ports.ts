@@ -104,25 +104,20 @@ export const MAX_WRITERS = 4;
 export const MAX_APIS = 3;
 
 /** The image containers of the image test: the service ports of the test stack's services, run from their images beside it. */
-export const CONTAINER_PORTS = (({
-  api,
-  dispatcher,
-  kafkaWriter,
-  rabbitmqWriter,
-  kafkaConsumer,
-  rabbitmqConsumer,
-  kafkaWriterMetrics,
-  rabbitmqWriterMetrics,
-}) => ({
-  api,
-  dispatcher,
-  kafkaWriter,
-  rabbitmqWriter,
-  kafkaConsumer,
-  rabbitmqConsumer,
-  kafkaWriterMetrics,
-  rabbitmqWriterMetrics,
-}))(stackPorts(20080, 0, 0, 0));
+const CONTAINER_SERVICES = [
+  'api',
+  'dispatcher',
+  'kafkaWriter',
+  'rabbitmqWriter',
+  'kafkaConsumer',
+  'rabbitmqConsumer',
+  'kafkaWriterMetrics',
+  'rabbitmqWriterMetrics',
+] as const;
+export const CONTAINER_PORTS = Object.fromEntries(CONTAINER_SERVICES.map((k) => [k, stackPorts(20080, 0, 0, 0)[k]])) as Pick<
+  StackPorts,
+  (typeof CONTAINER_SERVICES)[number]
+>;
 
 /** The local OCI registry (CNCF Distribution; stack/src/registry.ts). */
 export const REGISTRY_PORT = 15000;

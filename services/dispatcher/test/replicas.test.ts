@@ -12,12 +12,20 @@ const codec = protoCodec(weather);
 const log = pino({ level: 'silent' });
 const tweet = (id: string): Tweet => ({ id, municipality: 'mixco', temperature: 21, humidity: 55, weather: 'sunny' });
 
-/** A writer replica on loopback whose broker is a list in memory (acked at once). */
-async function replica(opts: { maxConnectionAgeMs?: number } = {}) {
+/**
+ * A writer replica on loopback whose broker is a list in memory: acked at once, or after `delayMs(call)`
+ * (the call's number from 0).
+ */
+async function replica(opts: { maxConnectionAgeMs?: number; maxConnectionAgeGraceMs?: number } = {}, delayMs = (_call: number) => 0) {
   const published: string[] = [];
+  let calls = 0;
   const publisher: Publisher = {
     broker: 'kafka',
-    publish: async (items: readonly Item[]) => void published.push(...items.map((t) => t.id)),
+    publish: async (items: readonly Item[]) => {
+      const delay = delayMs(calls++);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      published.push(...items.map((t) => t.id));
+    },
     ready: () => true,
     close: async () => {},
   };
@@ -111,30 +119,7 @@ test('a replica that comes up later gets streams once the old ones age out, and 
  * A writer that closes each connection 300 ms (±10 %) after it opened and drops it 100 ms later whatever is
  * still on it, and whose first publish takes 800 ms: the first batch's connection is dropped under it.
  */
-async function slowFirstWriter(): Promise<{ published: string[]; server: Awaited<ReturnType<typeof startWriterServer>> }> {
-  const published: string[] = [];
-  let calls = 0;
-  const publisher: Publisher = {
-    broker: 'kafka',
-    publish: async (items: readonly Item[]) => {
-      if (calls++ === 0) await new Promise((r) => setTimeout(r, 800));
-      published.push(...items.map((t) => t.id));
-    },
-    ready: () => true,
-    close: async () => {},
-  };
-  const server = await startWriterServer({
-    domain: weather,
-    publisher,
-    host: '127.0.0.1',
-    port: 0,
-    log,
-    idleCloseMs: 1000,
-    maxConnectionAgeMs: 300,
-    maxConnectionAgeGraceMs: 100,
-  });
-  return { published, server };
-}
+const slowFirstWriter = () => replica({ maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100 }, (call) => (call === 0 ? 800 : 0));
 
 test("a batch whose connection a writer closes under it (its maximum age's grace ran out) is sent again on a new one, within the deadline", async () => {
   const { published, server } = await slowFirstWriter();
