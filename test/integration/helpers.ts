@@ -112,3 +112,20 @@ export async function killedUnderLoadCountsOnce(component: string, idPrefix: str
   const after = await fetchStats<WeatherDomain>(api);
   for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(after.paths[p].total - before.paths[p].total, n, `${p}: once each`);
 }
+
+/** Weather tweets from 20 clients that retry with their keys: every tweet accepted, and counted exactly once on both paths. */
+export async function sentCountedOnce(idPrefix: string, n: number): Promise<void> {
+  const before = await fetchStats<WeatherDomain>(api);
+  const r = await runLoad({
+    domain: weather,
+    url: api,
+    count: n,
+    concurrency: 20,
+    idPrefix: uniq(idPrefix),
+    retry: { maxTotalMs: 60_000 },
+  });
+  assert.equal(r.accepted, n, JSON.stringify(r.errors));
+  const { reached, stats } = await waitForCounts(api, before, { kafka: n, rabbitmq: n }, COUNT_GUARD_MS);
+  assert.ok(reached, 'every accepted tweet counted on both paths');
+  for (const p of ['kafka', 'rabbitmq'] as const) assert.equal(stats.paths[p].total - before.paths[p].total, n, `${p}: once each`);
+}
