@@ -490,12 +490,14 @@ function baseComponents(l: StackLayout, opts: StackOptions): Component[] {
   return all.filter((c) => !c.path || (domain.paths as readonly BrokerPath[]).includes(c.path));
 }
 
+/** A component that exists for a broker path (left out for a domain without it). */
+const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
+
 function everyComponent(l: StackLayout, opts: StackOptions): Component[] {
   const replicated = opts.replicated ?? false;
   const writers = (path: BrokerPath) => writerReplicas(l, path, opts.writers ?? 1);
   const apis = apiReplicas(l, opts.apis ?? 0);
   const brokers = brokerEnv(l, replicated);
-  const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
     ...storesAndBrokers(l, replicated),
     ...BROKERS.flatMap((path) => writers(path).map((w) => on(path, { ...writer(w, path, brokers[path]), ...w.replica }))),
@@ -523,7 +525,6 @@ function storesAndBrokers(l: StackLayout, replicated: boolean): Component[] {
   const valkeys = valkeyNodes(l, replicated);
   const rabbits = rabbitmqNodes(l, replicated);
   const kafkas = kafkaNodes(l, replicated);
-  const on = (path: BrokerPath, c: Component): Component => ({ ...c, path });
   return [
     ...valkeys.map((n) => valkey(l, n, valkeys)),
     ...(replicated ? [0, 1, 2].map((i) => sentinel(l, i)) : []),

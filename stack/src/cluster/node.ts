@@ -146,18 +146,23 @@ function apiServer(b: Binaries): Component {
   );
 }
 
+/** A control-plane process's own flags: its kubeconfig (for itself, authentication and authorization), its port on loopback, no leader election. */
+const controlPlane = (name: string, port: number) => [
+  `--kubeconfig=${kubeconfig(name)}`,
+  `--authentication-kubeconfig=${kubeconfig(name)}`,
+  `--authorization-kubeconfig=${kubeconfig(name)}`,
+  '--bind-address=127.0.0.1',
+  `--secure-port=${port}`,
+  '--leader-elect=false',
+];
+
 /** The controllers, the HPA's among them, every 15 s as in a managed cluster. */
 function controllerManager(b: Binaries): Component {
   return tool(
     'kube-controller-manager',
     b['kube-controller-manager']!,
     [
-      `--kubeconfig=${kubeconfig('controller-manager')}`,
-      `--authentication-kubeconfig=${kubeconfig('controller-manager')}`,
-      `--authorization-kubeconfig=${kubeconfig('controller-manager')}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${P.controllerManager}`,
-      '--leader-elect=false',
+      ...controlPlane('controller-manager', P.controllerManager),
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${pki('sa.key')}`,
       `--root-ca-file=${pki('ca.crt')}`,
@@ -176,18 +181,8 @@ function controllerManager(b: Binaries): Component {
 
 /** The scheduler. */
 function scheduler(b: Binaries): Component {
-  return tool(
-    'kube-scheduler',
-    b['kube-scheduler']!,
-    [
-      `--kubeconfig=${kubeconfig('scheduler')}`,
-      `--authentication-kubeconfig=${kubeconfig('scheduler')}`,
-      `--authorization-kubeconfig=${kubeconfig('scheduler')}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${P.scheduler}`,
-      '--leader-elect=false',
-    ],
-    () => httpsReady(`https://127.0.0.1:${P.scheduler}/healthz`),
+  return tool('kube-scheduler', b['kube-scheduler']!, [...controlPlane('scheduler', P.scheduler)], () =>
+    httpsReady(`https://127.0.0.1:${P.scheduler}/healthz`),
   );
 }
 
