@@ -6,15 +6,12 @@
  * scale-down stabilization is shortened for the run (from the manifest's 5 minutes), and put back after.
  * Every id accepted is then looked up in Valkey's dedup sets: none lost, none counted twice.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Redis } from 'iovalkey';
 import { weather, type BrokerPath, type Domain } from '@tweets/domain';
 import { fetchStats, waitForCounts } from '@tweets/loadgen';
 import { appliedIds } from '@tweets/store';
 import { openLoop, type StepResult } from './openloop.js';
-
-const run = promisify(execFile);
+import { kubectlJson, patch, type ClusterTarget } from './kubectl.js';
 
 export interface HpaPhase {
   name: string;
@@ -79,20 +76,8 @@ export interface HpaRun {
   };
 }
 
-export interface ClusterTarget {
-  entry: string;
-  /** kubectl's arguments before each command (its binary and the node's kubeconfig). */
-  kubectl: string[];
-  valkey: { host: string; port: number; password: string };
-}
-
 const STEP_SEC = 10;
 const SAMPLE_MS = 5000;
-
-async function kubectlJson<T>(t: ClusterTarget, args: string[]): Promise<T> {
-  const { stdout } = await run(t.kubectl[0]!, [...t.kubectl.slice(1), ...args, '-o', 'json'], { maxBuffer: 16 << 20 });
-  return JSON.parse(stdout) as T;
-}
 
 interface Hpa {
   spec: {
@@ -141,17 +126,7 @@ async function sampleUntil(
 async function setStabilization(t: ClusterTarget, ns: string, hpas: Map<string, Hpa>, sec?: number): Promise<void> {
   for (const [name, h] of hpas) {
     const s = sec ?? h.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
-    await run(t.kubectl[0]!, [
-      ...t.kubectl.slice(1),
-      '-n',
-      ns,
-      'patch',
-      'hpa',
-      name,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: s } } } }),
-    ]);
+    await patch(t, ns, 'hpa', name, { spec: { behavior: { scaleDown: { stabilizationWindowSeconds: s } } } });
   }
 }
 

@@ -6,14 +6,10 @@
  * every rate the latency and each workload's CPU per 1,000 tweets, from the pods' own cgroups (what
  * metrics-server reads, at the nanosecond instead of every 15 s).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { openLoop } from './openloop.js';
-import type { ClusterTarget } from './clusterhpa.js';
-
-const run = promisify(execFile);
+import { kubectl, kubectlJson, patch, type ClusterTarget } from './kubectl.js';
 
 export interface ReplicaConfig {
   name: string;
@@ -75,8 +71,7 @@ interface Pod {
 
 /** CPU seconds used so far by each workload: its pods' cgroups summed (a workload: a pod's app name, or its namespace). */
 async function cpuByWorkload(t: ClusterTarget): Promise<Record<string, number>> {
-  const { stdout } = await run(t.kubectl[0]!, [...t.kubectl.slice(1), 'get', 'pods', '-A', '-o', 'json'], { maxBuffer: 32 << 20 });
-  const pods = (JSON.parse(stdout) as { items: Pod[] }).items;
+  const pods = (await kubectlJson<{ items: Pod[] }>(t, ['get', 'pods', '-A'])).items;
   const groups = podCgroups();
   // a figure the table would show as a dash: an error instead, naming where it looked
   if (groups.size === 0) throw new Error(`no pod's CPU accounting under ${CGROUP}`);
@@ -90,20 +85,9 @@ async function cpuByWorkload(t: ClusterTarget): Promise<Record<string, number>> 
   return out;
 }
 
-const kubectl = (t: ClusterTarget, args: string[]) => run(t.kubectl[0]!, [...t.kubectl.slice(1), ...args], { maxBuffer: 16 << 20 });
-
 /** The API's count held by its HPA (min = max), the writers' set; then every pod of the namespace ready. */
 async function shape(t: ClusterTarget, c: { apis: number; writers: number }, hpa: { min: number; max: number }): Promise<void> {
-  await kubectl(t, [
-    '-n',
-    'tweets',
-    'patch',
-    'hpa',
-    'ingest-api',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { minReplicas: c.apis || hpa.min, maxReplicas: c.apis || hpa.max } }),
-  ]);
+  await patch(t, 'tweets', 'hpa', 'ingest-api', { spec: { minReplicas: c.apis || hpa.min, maxReplicas: c.apis || hpa.max } });
   if (c.apis) await kubectl(t, ['-n', 'tweets', 'scale', 'deployment', 'ingest-api', `--replicas=${c.apis}`]);
   await kubectl(t, ['-n', 'tweets', 'scale', 'deployment', 'writer-kafka', 'writer-rabbitmq', `--replicas=${c.writers}`]);
   for (const d of ['ingest-api', 'writer-kafka', 'writer-rabbitmq'])
@@ -144,8 +128,7 @@ export async function runClusterReplicas(
   t: ClusterTarget,
   o: { configs?: ReplicaConfig[]; rates?: number[]; log: (m: string) => void },
 ): Promise<ReplicaResult[]> {
-  const { stdout } = await kubectl(t, ['-n', 'tweets', 'get', 'hpa', 'ingest-api', '-o', 'json']);
-  const hpa = JSON.parse(stdout) as { spec: { minReplicas: number; maxReplicas: number } };
+  const hpa = await kubectlJson<{ spec: { minReplicas: number; maxReplicas: number } }>(t, ['-n', 'tweets', 'get', 'hpa', 'ingest-api']);
   const original = { min: hpa.spec.minReplicas, max: hpa.spec.maxReplicas };
   const out: ReplicaResult[] = [];
   try {
@@ -182,16 +165,9 @@ export async function runClusterReplicas(
 async function limits(t: ClusterTarget): Promise<ReplicaResult['limits']> {
   const out: ReplicaResult['limits'] = {};
   for (const d of ['ingest-api', 'writer-kafka', 'writer-rabbitmq']) {
-    const { stdout } = await kubectl(t, [
-      '-n',
-      'tweets',
-      'get',
-      'deployment',
-      d,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].resources}',
-    ]);
-    const r = JSON.parse(stdout) as { requests: { cpu: string }; limits: { cpu: string } };
+    const r = JSON.parse(
+      await kubectl(t, ['-n', 'tweets', 'get', 'deployment', d, '-o', 'jsonpath={.spec.template.spec.containers[0].resources}']),
+    ) as { requests: { cpu: string }; limits: { cpu: string } };
     out[d] = { request: r.requests.cpu, limit: r.limits.cpu };
   }
   return out;

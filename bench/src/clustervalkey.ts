@@ -6,15 +6,11 @@
  * API asks; each second: tweets accepted, counted per path, the consumers' readiness, what the replica says
  * of its primary and what it holds. Afterwards every accepted id is looked up: lost, counted twice.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Redis } from 'iovalkey';
 import { weather, type BrokerPath, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, runLoad, waitForCounts } from '@tweets/loadgen';
 import { appliedIds, pathKey } from '@tweets/store';
-import type { ClusterTarget } from './clusterhpa.js';
-
-const run = promisify(execFile);
+import { kubectl, patch, type ClusterTarget } from './kubectl.js';
 
 export interface ValkeySecond {
   t: number;
@@ -40,8 +36,6 @@ export interface ValkeyRun {
   totals: { accepted: number; lost: Record<string, number>; doubled: Record<string, number> };
 }
 
-const kubectl = (t: ClusterTarget, args: string[]) =>
-  run(t.kubectl[0]!, [...t.kubectl.slice(1), ...args], { maxBuffer: 16 << 20 }).then((r) => r.stdout.trim());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** valkey-cli in a pod of the StatefulSet, as the administrator (its password from the pod's own Secret). */
@@ -162,21 +156,12 @@ async function once(
 
 /** A Service of the StatefulSet's pointed at one pod (`undefined`: at all of them). */
 const select = (t: ClusterTarget, service: string, pod: string | undefined) =>
-  kubectl(t, [
-    '-n',
-    'valkey',
-    'patch',
-    'service',
-    service,
-    '--type=json',
-    '-p',
-    JSON.stringify([
-      {
-        op: 'replace',
-        path: '/spec/selector',
-        value: { 'app.kubernetes.io/name': 'valkey', ...(pod ? { 'statefulset.kubernetes.io/pod-name': pod } : {}) },
-      },
-    ]),
+  patch(t, 'valkey', 'service', service, [
+    {
+      op: 'replace',
+      path: '/spec/selector',
+      value: { 'app.kubernetes.io/name': 'valkey', ...(pod ? { 'statefulset.kubernetes.io/pod-name': pod } : {}) },
+    },
   ]);
 
 /**
