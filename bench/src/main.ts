@@ -32,7 +32,7 @@ const MODES = {
   'cluster-valkey': "the node's Valkey primary lost under load, left to Kubernetes and promoted by hand",
 } as const;
 type Mode = keyof typeof MODES;
-const NUMBERS = ['rate', 'batches', 'in-flight', 'tweets', 'clients', 'warmup', 'runs'] as const;
+const NUMBERS = ['batches', 'in-flight', 'tweets', 'clients', 'warmup', 'runs'] as const;
 
 const { values: flags } = (() => {
   try {
