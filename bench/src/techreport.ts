@@ -110,8 +110,8 @@ function cpuAt(s: ScenarioResult, rate: number, only?: (process: string) => bool
 }
 
 /** `spread` of one figure picked out of each run's result. */
-function spreadOf<T>(lang: Lang, xs: readonly T[], figure: (x: T) => number | null | undefined, digits = 0): string {
-  return spread(lang, xs.map(figure), digits);
+function spreadOf<T>(xs: readonly T[], figure: (x: T) => number | null | undefined, digits = 0): string {
+  return spread(xs.map(figure), digits);
 }
 
 const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
@@ -127,13 +127,14 @@ function commonRate(ss: readonly ScenarioResult[]): number | null {
   return passed ?? rates.find((r) => ss.every((s) => ranAt(s, r))) ?? null;
 }
 
-/** How many of the steps failed the criteria, said after a figure: "" when none did. */
-function verdict(lang: Lang, steps: readonly { passed: boolean }[]): string {
+/** The p99 of the runs' steps at one rate, then how many of them failed the criteria (nothing when none did). */
+function p99Cell(lang: Lang, steps: readonly { p99Ms: number; passed: boolean }[]): string {
+  const p99 = spreadOf(steps, (x) => x.p99Ms, 1);
   const failed = steps.filter((x) => !x.passed).length;
-  if (!failed) return '';
+  if (!failed) return p99;
   return failed === steps.length
-    ? L(lang, ' (fails)', ' (falla)')
-    : L(lang, ` (fails in ${failed} of ${steps.length})`, ` (falla en ${failed} de ${steps.length})`);
+    ? p99 + L(lang, ' (fails)', ' (falla)')
+    : p99 + L(lang, ` (fails in ${failed} of ${steps.length})`, ` (falla en ${failed} de ${steps.length})`);
 }
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -147,13 +148,14 @@ export function median(xs: readonly (number | null | undefined)[]): number | nul
 }
 
 /** Repeated runs in one cell: the median, then the lowest and highest in brackets ("1,400 (1,200–1,600)"). */
-function spread(lang: Lang, xs: readonly (number | null | undefined)[], digits = 0): string {
+function spread(xs: readonly (number | null | undefined)[], digits = 0): string {
   const v = xs.filter(finite);
   if (v.length < 2) return fmt(median(v), digits);
   return `${fmt(median(v), digits)} (${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)})`;
 }
 
-const NAMES: Record<ReportScenario, [string, string]> = {
+/** Each row's name: a scenario's, or the fan-out's where it is the baseline (one writer, no NGINX). */
+const NAMES: Record<ReportScenario | 'direct' | 'writers1', [string, string]> = {
   fanout: ['both brokers (fan-out)', 'ambos brokers (fan-out)'],
   kafkaOnly: ['Kafka only', 'solo Kafka'],
   rabbitmqOnly: ['RabbitMQ only', 'solo RabbitMQ'],
@@ -161,14 +163,11 @@ const NAMES: Record<ReportScenario, [string, string]> = {
   fanoutApis1: ['NGINX + 1 API', 'NGINX + 1 API'],
   fanoutApis2: ['NGINX + 2 APIs', 'NGINX + 2 APIs'],
   fanoutApis3: ['NGINX + 3 APIs', 'NGINX + 3 APIs'],
+  direct: ['API direct (no NGINX)', 'API directa (sin NGINX)'],
+  writers1: ['one writer per broker', 'un writer por broker'],
 };
-type Row = [ReportScenario, (ReportScenario | 'direct' | 'writers1')?];
-const nameOf = (lang: Lang, k: ReportScenario | 'direct' | 'writers1') =>
-  k === 'direct'
-    ? L(lang, 'API direct (no NGINX)', 'API directa (sin NGINX)')
-    : k === 'writers1'
-      ? L(lang, 'one writer per broker', 'un writer por broker')
-      : NAMES[k][lang === 'en' ? 0 : 1];
+type Row = [ReportScenario, (keyof typeof NAMES)?];
+const nameOf = (lang: Lang, k: keyof typeof NAMES) => L(lang, ...NAMES[k]);
 
 const link = (f: string) => `[${f}](../bench/results/${f})`;
 const chart = (lang: Lang, name: string, alt: string) => `![${alt}](report/${name}${lang === 'es' ? '.es' : ''}.svg)`;
@@ -180,12 +179,7 @@ const rateOf = (rs: readonly BenchResults[], rows: readonly Row[]) => commonRate
  * An open-loop comparison over repeated runs: first CPU per 1,000 tweets at a rate all passed (the headline:
  * it repeats within a few per cent), then the top rate, and latency at both.
  */
-function openLoopTable(
-  lang: Lang,
-  rs: readonly BenchResults[],
-  rows: Row[],
-  extra: { head: [string, string]; only: (process: string) => boolean }[],
-): string {
+function openLoopTable(lang: Lang, rs: readonly BenchResults[], rows: Row[], extra: Extra[]): string {
   const at = rateOf(rs, rows);
   const atRate = (en: string, es: string) => (at ? L(lang, `${en} at ${fmt(at)}/s`, `${es} a ${fmt(at)}/s`) : '—');
   const head = [
@@ -198,20 +192,19 @@ function openLoopTable(
   ];
   const body = rows.map(([k, label]) => {
     const ss = rs.map((r) => r[k]);
-    const cpu = (only?: (n: string) => boolean) => spreadOf(lang, ss, (s) => (at ? cpuAt(s, at, only) : null), 3);
+    const cpu = (only?: (n: string) => boolean) => spreadOf(ss, (s) => (at ? cpuAt(s, at, only) : null), 3);
     return [
       nameOf(lang, label ?? k),
       cpu(),
       ...extra.map((e) => cpu(e.only)),
       at
-        ? spreadOf(lang, ss, (s) => ranAt(s, at)?.p99Ms, 1) +
-          verdict(
+        ? p99Cell(
             lang,
             ss.flatMap((s) => ranAt(s, at) ?? []),
           )
         : '—',
-      maxRateCell(lang, ss),
-      spreadOf(lang, ss, (s) => s.p99Ms, 1),
+      maxRateCell(ss),
+      spreadOf(ss, (s) => s.p99Ms, 1),
     ];
   });
   return table(head, body);
@@ -221,19 +214,50 @@ function openLoopTable(
  * The top rates of repeated runs: the median, the lowest and the highest. A run that failed even its first
  * step has no top rate on the ladder: it counts as below that rate ("< 1,000"), lower than any that passed.
  */
-function maxRateCell(lang: Lang, ss: readonly ScenarioResult[]): string {
+function maxRateCell(ss: readonly ScenarioResult[]): string {
   const below = (s: ScenarioResult) => s.maxRate === 0 && s.steps.length > 0 && !s.steps[0]!.passed;
   const ranked = [...ss].sort((a, b) => (below(a) ? -1 : a.maxRate) - (below(b) ? -1 : b.maxRate));
   const show = (s: ScenarioResult) => (below(s) ? `< ${fmt(s.steps[0]!.rate)}` : fmt(s.maxRate));
   if (ranked.length === 0) return '—';
-  if (ranked.length === 1 || ranked.every((s) => !below(s)))
-    return below(ranked[0]!) ? show(ranked[0]!) : spreadOf(lang, ss, (s) => s.maxRate);
+  if (ranked.length === 1 || ranked.every((s) => !below(s))) return below(ranked[0]!) ? show(ranked[0]!) : spreadOf(ss, (s) => s.maxRate);
   const mid = ranked.length % 2 ? show(ranked[(ranked.length - 1) / 2]!) : show(ranked[ranked.length / 2 - 1]!);
   return `${mid} (${show(ranked[0]!)}–${show(ranked.at(-1)!)})`;
 }
 
 const BROKER = (n: string) => n === 'kafka' || n === 'rabbitmq';
 const isApi = (n: string) => /^ingest-api(-\d)?$/.test(n);
+
+/** A CPU column of its own: the processes it sums. */
+type Extra = { head: [string, string]; only: (process: string) => boolean };
+
+/** The open-loop comparisons, each a table and a chart: the title, the rows, and the CPU columns of their own. */
+const COMPARISONS: Record<'brokers' | 'writers' | 'apis', { title: [string, string]; rows: Row[]; extra: Extra[] }> = {
+  brokers: {
+    title: ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
+    rows: [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
+    extra: [
+      { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], only: BROKER },
+      { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], only: (p) => p.startsWith('writer-') },
+      { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], only: (p) => p.endsWith('-consumer') },
+    ],
+  },
+  writers: {
+    title: ['One against two writers per broker', 'Uno contra dos writers por broker'],
+    rows: [['fanout', 'writers1'], ['fanoutWriters2']],
+    extra: [
+      { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], only: BROKER },
+      { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], only: (p) => p.startsWith('writer-') },
+    ],
+  },
+  apis: {
+    title: ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
+    rows: [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
+    extra: [
+      { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], only: (p) => p === 'nginx' },
+      { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], only: isApi },
+    ],
+  },
+};
 
 /** The same measurement (same case, same batch size) out of each repeated run, in the first run's order. */
 function alike<R extends { batchSize: number }>(runs: readonly { results: R[] }[], key: (r: R) => string): R[][] {
@@ -248,10 +272,10 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   return {
     run: runSection(c),
     seedload: seedloadSection(c),
-    brokers: brokersSection(c),
+    brokers: comparisonSection(c, 'brokers'),
     loads: loadsSection(c),
-    writers: writersSection(c),
-    apis: apisSection(c),
+    writers: comparisonSection(c, 'writers'),
+    apis: comparisonSection(c, 'apis'),
     transport: transportSection(c),
     replica: replicaSection(c),
     hpa: hpaSection(c),
@@ -260,54 +284,21 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
 
 /** What the sections share: the run, its figures across runs, and the helpers that cite and lay them out. */
 function context(run: ReportRun, scaling: ApiScaling, lang: Lang) {
-  const { manifest: m, openLoops: rs } = run;
-  const n = rs.length;
-  const sourceOf = (fs: string[], commits: string[]) =>
-    L(lang, `Source: ${fs.map(link).join(', ')}`, `Fuente: ${fs.map(link).join(', ')}`) + ` (commit ${[...new Set(commits)].join(', ')}).`;
-  const olSource = sourceOf(
-    run.files.openLoop,
-    rs.map((r) => r.commit),
-  );
-  const fanoutAt = commonRate(rs.map((r) => r.fanout));
-  const apiCpu = median(rs.map((r) => (fanoutAt ? cpuAt(r.fanout, fanoutAt, isApi) : null)));
-  const seeds = rs.flatMap((r) => (r.seedLoads ? [r.seedLoads] : []));
-  const seedThroughput = median(seeds.map((x) => x.seed.throughput));
-  const seedApi = median(seeds.map((x) => x.seed.cpuSecPer1000['ingest-api']));
-  const seedMillicores = seedThroughput !== null && seedApi !== null ? seedThroughput * seedApi : null;
-  // the columns the transport and replica tables share: what was sent, how fast, how long it took
-  const perBatchHead = [L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
-  const perBatchCells = (xs: { batchSize: number; tweetsPerSec: number; p50Ms: number; p99Ms: number }[]) => [
-    fmt(xs[0]!.batchSize),
-    spreadOf(lang, xs, (x) => x.tweetsPerSec),
-    spreadOf(lang, xs, (x) => x.p50Ms, 2),
-    spreadOf(lang, xs, (x) => x.p99Ms, 2),
-  ];
+  const rs = run.openLoops;
+  const sourceOf = (fs: string[], runs: readonly { commit: string }[]) =>
+    L(lang, `Source: ${fs.map(link).join(', ')}`, `Fuente: ${fs.map(link).join(', ')}`) +
+    ` (commit ${[...new Set(runs.map((r) => r.commit))].join(', ')}).`;
   // a measured section: its chart, its table, where the figures come from
   const figure = (name: string, alt: [string, string], body: string, footer: string) =>
     [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
-  return {
-    run,
-    scaling,
-    lang,
-    m,
-    rs,
-    n,
-    sourceOf,
-    olSource,
-    fanoutAt,
-    apiCpu,
-    seeds,
-    seedThroughput,
-    seedApi,
-    seedMillicores,
-    perBatchHead,
-    perBatchCells,
-    figure,
-  };
+  const seeds = rs.flatMap((r) => (r.seedLoads ? [r.seedLoads] : []));
+  return { run, scaling, lang, rs, sourceOf, olSource: sourceOf(run.files.openLoop, rs), seeds, figure };
 }
 type Ctx = ReturnType<typeof context>;
 
-function runSection({ run, lang, m, rs, n }: Ctx): string {
+function runSection({ run, lang, rs }: Ctx): string {
+  const { manifest: m } = run;
+  const n = rs.length;
   const minutes = Math.round(m.durationSec / 60);
   const started = new Date(Date.parse(m.date) - m.durationSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
   const files = (i: number) =>
@@ -339,9 +330,9 @@ function seedloadSection({ lang, olSource, seeds }: Ctx): string {
             ] as const,
           ].map(([label, xs]) => [
             label,
-            spreadOf(lang, xs, (x) => x.throughput),
-            spreadOf(lang, xs, (x) => x.p50Ms, 2),
-            spreadOf(lang, xs, (x) => x.p99Ms, 2),
+            spreadOf(xs, (x) => x.throughput),
+            spreadOf(xs, (x) => x.p50Ms, 2),
+            spreadOf(xs, (x) => x.p99Ms, 2),
           ]),
         ),
         '',
@@ -350,22 +341,9 @@ function seedloadSection({ lang, olSource, seeds }: Ctx): string {
     : L(lang, "(the assignment's load was not run)", '(la carga del enunciado no se ejecutó)');
 }
 
-function brokersSection({ lang, rs, olSource, figure }: Ctx): string {
-  return figure(
-    'brokers',
-    ['Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'],
-    openLoopTable(
-      lang,
-      rs,
-      [['kafkaOnly'], ['rabbitmqOnly'], ['fanout']],
-      [
-        { head: ['broker CPU s per 1,000', 'CPU del broker s por 1,000'], only: BROKER },
-        { head: ['writer CPU s per 1,000', 'CPU del writer s por 1,000'], only: (p) => p.startsWith('writer-') },
-        { head: ['consumer CPU s per 1,000', 'CPU del consumidor s por 1,000'], only: (p) => p.endsWith('-consumer') },
-      ],
-    ),
-    olSource,
-  );
+function comparisonSection({ lang, rs, olSource, figure }: Ctx, name: keyof typeof COMPARISONS): string {
+  const { title, rows, extra } = COMPARISONS[name];
+  return figure(name, title, openLoopTable(lang, rs, rows, extra), olSource);
 }
 
 function loadsSection({ lang, rs, olSource }: Ctx): string {
@@ -378,19 +356,11 @@ function loadsSection({ lang, rs, olSource }: Ctx): string {
     const ran =
       steps.length < ss.length ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`) : '';
     return [
-      `${spread(
-        lang,
-        steps.map(({ x }) => x.p99Ms),
-        1,
-      )}${verdict(
+      p99Cell(
         lang,
         steps.map(({ x }) => x),
-      )}${ran}`,
-      spread(
-        lang,
-        steps.map(({ s }) => cpuAt(s, rate)),
-        3,
-      ),
+      ) + ran,
+      spreadOf(steps, ({ s }) => cpuAt(s, rate), 3),
     ];
   };
   return [
@@ -409,107 +379,85 @@ function loadsSection({ lang, rs, olSource }: Ctx): string {
   ].join('\n');
 }
 
-function writersSection({ lang, rs, olSource, figure }: Ctx): string {
-  return figure(
-    'writers',
-    ['One against two writers per broker', 'Uno contra dos writers por broker'],
-    openLoopTable(
-      lang,
-      rs,
-      [['fanout', 'writers1'], ['fanoutWriters2']],
-      [
-        { head: ['brokers CPU s per 1,000', 'CPU de los brokers s por 1,000'], only: BROKER },
-        { head: ['writers CPU s per 1,000', 'CPU de los writers s por 1,000'], only: (p) => p.startsWith('writer-') },
-      ],
-    ),
-    olSource,
-  );
+/** What the transport and replica benchmarks measure alike, per batch size. */
+interface PerBatch {
+  batchSize: number;
+  inFlight: number;
+  tweetsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
 }
 
-function apisSection({ lang, rs, olSource, figure }: Ctx): string {
-  return figure(
-    'apis',
-    ['NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'],
-    openLoopTable(
-      lang,
-      rs,
-      [['fanout', 'direct'], ['fanoutApis1'], ['fanoutApis2'], ['fanoutApis3']],
-      [
-        { head: ['NGINX CPU s per 1,000', 'CPU de NGINX s por 1,000'], only: (p) => p === 'nginx' },
-        { head: ['APIs CPU s per 1,000', 'CPU de las APIs s por 1,000'], only: isApi },
-      ],
-    ),
-    olSource,
-  );
+/**
+ * A per-batch comparison: its label, what was sent, how fast, how long it took, then its own columns; under
+ * it, how many batches were in flight and where the figures come from.
+ */
+function perBatchSection<R extends PerBatch>(
+  { lang, sourceOf, figure }: Ctx,
+  name: string,
+  runs: Measured<R>[],
+  files: string[],
+  spec: {
+    alt: [string, string];
+    head: [string, string];
+    key: (r: R) => string;
+    label: (r: R) => string;
+    own: { head: [string, string]; cell: (xs: R[]) => string }[];
+    note: (inFlight: number) => [string, string];
+  },
+): string {
+  const head = [L(lang, ...spec.head), L(lang, 'tweets per batch', 'tweets por lote'), 'tweets/s', 'p50 ms', 'p99 ms'];
+  const rows = alike(runs, spec.key).map((xs) => [
+    spec.label(xs[0]!),
+    fmt(xs[0]!.batchSize),
+    spreadOf(xs, (x) => x.tweetsPerSec),
+    spreadOf(xs, (x) => x.p50Ms, 2),
+    spreadOf(xs, (x) => x.p99Ms, 2),
+    ...spec.own.map((o) => o.cell(xs)),
+  ]);
+  const note = L(lang, ...spec.note(runs[0]?.results[0]?.inFlight ?? 0));
+  return figure(name, spec.alt, table([...head, ...spec.own.map((o) => L(lang, ...o.head))], rows, 1), `${note} ${sourceOf(files, runs)}`);
 }
 
-function transportSection({ run, lang, sourceOf, perBatchHead, perBatchCells, figure }: Ctx): string {
-  return figure(
-    'transport',
-    ['REST against gRPC', 'REST contra gRPC'],
-    table(
-      [
-        L(lang, 'transport', 'transporte'),
-        ...perBatchHead,
-        L(lang, 'client CPU µs/tweet', 'CPU cliente µs/tweet'),
-        L(lang, 'server CPU µs/tweet', 'CPU servidor µs/tweet'),
-      ],
-      alike(run.transports, (t) => t.transport).map((ts) => [
-        ts[0]!.transport,
-        ...perBatchCells(ts),
-        spreadOf(lang, ts, (t) => t.clientUsPerTweet, 1),
-        spreadOf(lang, ts, (t) => t.serverUsPerTweet, 1),
-      ]),
-      1,
-    ),
-    L(
-      lang,
-      `${run.transports[0]?.results[0]?.inFlight ?? 0} batches in flight.`,
-      `${run.transports[0]?.results[0]?.inFlight ?? 0} lotes en vuelo.`,
-    ) +
-      ' ' +
-      sourceOf(
-        run.files.transport,
-        run.transports.map((t) => t.commit),
-      ),
-  );
+function transportSection(c: Ctx): string {
+  return perBatchSection(c, 'transport', c.run.transports, c.run.files.transport, {
+    alt: ['REST against gRPC', 'REST contra gRPC'],
+    head: ['transport', 'transporte'],
+    key: (t) => t.transport,
+    label: (t) => t.transport,
+    own: [
+      { head: ['client CPU µs/tweet', 'CPU cliente µs/tweet'], cell: (ts) => spreadOf(ts, (t) => t.clientUsPerTweet, 1) },
+      { head: ['server CPU µs/tweet', 'CPU servidor µs/tweet'], cell: (ts) => spreadOf(ts, (t) => t.serverUsPerTweet, 1) },
+    ],
+    note: (n) => [`${n} batches in flight.`, `${n} lotes en vuelo.`],
+  });
 }
 
-function replicaSection({ run, lang, sourceOf, perBatchHead, perBatchCells, figure }: Ctx): string {
-  return figure(
-    'replica',
-    ['Valkey without and with a replica', 'Valkey sin y con réplica'],
-    table(
-      [
-        L(lang, 'case', 'caso'),
-        ...perBatchHead,
-        L(lang, 'primary CPU µs/tweet', 'CPU primario µs/tweet'),
-        L(lang, 'replica CPU µs/tweet', 'CPU réplica µs/tweet'),
-        L(lang, 'replica caught up (ms)', 'réplica al día (ms)'),
-      ],
-      alike(run.valkeyReplicas, (v) => v.case).map((vs) => [
-        caseName(lang, vs[0]!.case, false),
-        ...perBatchCells(vs),
-        spreadOf(lang, vs, (v) => v.primaryUsPerTweet, 1),
-        vs[0]!.case === 'alone' ? '—' : spreadOf(lang, vs, (v) => v.replicaUsPerTweet, 1),
-        spreadOf(lang, vs, (v) => v.replicaCatchUpMs, 0),
-      ]),
-      1,
-    ),
-    L(
-      lang,
-      `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} batches at a time, AOF with appendfsync always.`,
-      `${run.valkeyReplicas[0]?.results[0]?.inFlight ?? 0} lotes a la vez, AOF con appendfsync always.`,
-    ) +
-      ' ' +
-      sourceOf(
-        run.files.valkeyReplica,
-        run.valkeyReplicas.map((v) => v.commit),
-      ),
-  );
+function replicaSection(c: Ctx): string {
+  return perBatchSection(c, 'replica', c.run.valkeyReplicas, c.run.files.valkeyReplica, {
+    alt: ['Valkey without and with a replica', 'Valkey sin y con réplica'],
+    head: ['case', 'caso'],
+    key: (v) => v.case,
+    label: (v) => caseName(c.lang, v.case, false),
+    own: [
+      { head: ['primary CPU µs/tweet', 'CPU primario µs/tweet'], cell: (vs) => spreadOf(vs, (v) => v.primaryUsPerTweet, 1) },
+      {
+        head: ['replica CPU µs/tweet', 'CPU réplica µs/tweet'],
+        cell: (vs) => (vs[0]!.case === 'alone' ? '—' : spreadOf(vs, (v) => v.replicaUsPerTweet, 1)),
+      },
+      { head: ['replica caught up (ms)', 'réplica al día (ms)'], cell: (vs) => spreadOf(vs, (v) => v.replicaCatchUpMs, 0) },
+    ],
+    note: (n) => [`${n} batches at a time, AOF with appendfsync always.`, `${n} lotes a la vez, AOF con appendfsync always.`],
+  });
 }
 
-function hpaSection({ scaling, lang, n, olSource, fanoutAt, apiCpu, seedThroughput, seedApi, seedMillicores }: Ctx): string {
+function hpaSection({ scaling, lang, rs, olSource, seeds }: Ctx): string {
+  const n = rs.length;
+  const fanoutAt = commonRate(rs.map((r) => r.fanout));
+  const apiCpu = median(rs.map((r) => (fanoutAt ? cpuAt(r.fanout, fanoutAt, isApi) : null)));
+  const seedThroughput = median(seeds.map((x) => x.seed.throughput));
+  const seedApi = median(seeds.map((x) => x.seed.cpuSecPer1000['ingest-api']));
+  const seedMillicores = seedThroughput !== null && seedApi !== null ? seedThroughput * seedApi : null;
   return [
     table(
       [L(lang, 'figure', 'dato'), L(lang, 'value', 'valor')],
@@ -615,11 +563,12 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
   const rs = run.openLoops;
   const suffix = ` — ${run.manifest.commit}, ${run.manifest.date.slice(0, 10)}, ${L(lang, `median of ${rs.length}`, `mediana de ${rs.length}`)}`;
   const bar = (label: string, v: number | null, digits: number) => ({ label, value: v ?? 0, text: fmt(v, digits) });
-  const openLoop = (title: string, rows: Row[]) => {
+  const openLoop = (name: keyof typeof COMPARISONS) => {
+    const { title, rows } = COMPARISONS[name];
     const at = rateOf(rs, rows);
     const per = (f: (s: ScenarioResult) => number | null | undefined, digits: number) =>
       rows.map(([k, l]) => bar(nameOf(lang, l ?? k), median(rs.map((r) => f(r[k]))), digits));
-    return panels(title + suffix, [
+    return panels(L(lang, ...title) + suffix, [
       {
         title: at ? L(lang, `CPU s per 1,000 tweets at ${fmt(at)}/s`, `CPU s por 1,000 tweets a ${fmt(at)}/s`) : '—',
         bars: per((s) => (at ? cpuAt(s, at) : null), 3),
@@ -628,7 +577,7 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
         title: L(lang, 'max rate (tweets/s)', 'tasa máxima (tweets/s)'),
         bars: rows.map(([k, l]) => {
           const ss = rs.map((r) => r[k]);
-          return { label: nameOf(lang, l ?? k), value: median(ss.map((s) => s.maxRate)) ?? 0, text: maxRateCell(lang, ss).split(' (')[0]! };
+          return { label: nameOf(lang, l ?? k), value: median(ss.map((s) => s.maxRate)) ?? 0, text: maxRateCell(ss).split(' (')[0]! };
         }),
       },
       { title: L(lang, 'p99 ms at max rate', 'p99 ms en la tasa máxima'), bars: per((s) => s.p99Ms, 1) },
@@ -643,21 +592,9 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
       bars: groups.filter((g) => g[0]!.batchSize === b).map((g) => bar(label(g[0]!), median(g.map((x) => x.tweetsPerSec)), 0)),
     }));
   return {
-    brokers: openLoop(L(lang, 'Kafka only, RabbitMQ only and both', 'Solo Kafka, solo RabbitMQ y ambos'), [
-      ['kafkaOnly'],
-      ['rabbitmqOnly'],
-      ['fanout'],
-    ]),
-    writers: openLoop(L(lang, 'One against two writers per broker', 'Uno contra dos writers por broker'), [
-      ['fanout', 'writers1'],
-      ['fanoutWriters2'],
-    ]),
-    apis: openLoop(L(lang, 'NGINX in front of one to three APIs', 'NGINX delante de una a tres APIs'), [
-      ['fanout', 'direct'],
-      ['fanoutApis1'],
-      ['fanoutApis2'],
-      ['fanoutApis3'],
-    ]),
+    brokers: openLoop('brokers'),
+    writers: openLoop('writers'),
+    apis: openLoop('apis'),
     transport: panels(
       L(lang, 'REST against gRPC: tweets/s between two processes', 'REST contra gRPC: tweets/s entre dos procesos') + suffix,
       perSize(t, (x) => x.transport),
