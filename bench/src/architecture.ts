@@ -4,9 +4,7 @@
  * stands for (`refs`, "Kind namespace/name"), and a test builds deploy/k8s and checks that each one exists
  * (bench/test/integration/architecture.test.ts), so the figure cannot name a workload the manifests do not have.
  */
-
-type Lang = 'en' | 'es';
-const L = (lang: Lang, en: string, es: string) => (lang === 'en' ? en : es);
+import { esc, L, type Lang } from './markdown.js';
 
 /** A namespace's frame: its name and its place (columns and rows of the grid below). */
 interface Frame {
@@ -137,7 +135,6 @@ export const FLOWS: [string, string, string?][] = [
 const CELL = { w: 150, h: 86, padX: 18, padY: 26 };
 const BOX = { w: 124, h: 52 };
 const TOP = 40;
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const cellX = (col: number) => 10 + col * CELL.w;
 const cellY = (row: number) => TOP + row * CELL.h;
 const boxXY = (b: Box) => ({ x: cellX(b.col) + (CELL.w - BOX.w) / 2, y: cellY(b.row) + CELL.padY });

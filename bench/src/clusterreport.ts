@@ -10,10 +10,7 @@ import type { HpaRun, HpaTrace } from './clusterhpa.js';
 import type { ReplicaResult, ReplicaStep } from './clusterreplicas.js';
 import type { ValkeyRun } from './clustervalkey.js';
 import { timelineSvg } from './timeline.js';
-import { fmt, L, table, type Lang } from './markdown.js';
-
-const source = (lang: Lang, f: string, commit: string) =>
-  `${L(lang, 'Source', 'Fuente')}: [${f}](../bench/results/${f}) (commit ${commit}).`;
+import { chart, fmt, L, sourceOf, table, type Lang } from './markdown.js';
 
 interface Stamped {
   date: string;
@@ -112,7 +109,7 @@ function hpaTable(lang: Lang, [file, r]: [string, HpaFile]): string {
       `Load through the ingress: ${r.phases.map((p) => `${p.rate}/s for ${p.seconds} s`).join(', then ')}; CPU as the HPA saw it (metrics-server, % of the pod's request, averaged over its pods). Scale-down stabilization ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s for the run (the manifests' ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} sent, ${fmt(t.accepted)} accepted (${notAccepted} answered with an error status); lost: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; counted twice: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
       `Carga por el ingress: ${r.phases.map((p) => `${p.rate}/s durante ${p.seconds} s`).join(', luego ')}; la CPU como la vio el HPA (metrics-server, % del request del pod, promedio de sus pods). Estabilización de bajada de ${r.hpas[0]!.hpa.scaleDownStabilizationSec.used} s para la corrida (la de los manifiestos: ${r.hpas[0]!.hpa.scaleDownStabilizationSec.manifest} s). ${fmt(t.sent)} ${unit} enviados, ${fmt(t.accepted)} aceptados (${notAccepted} respondidos con un estado de error); perdidos: ${paths.map((p) => `${p} ${t.lost[p]}`).join(', ')}; contados dos veces: ${paths.map((p) => `${p} ${t.doubled[p]}`).join(', ')}.`,
     ),
-    source(lang, file, r.commit),
+    sourceOf(lang, [file], [r]),
   ].join('\n');
 }
 
@@ -125,8 +122,9 @@ const cpu = (s: ReplicaStep | undefined, f: (w: string) => boolean) =>
         .filter(([w]) => f(w))
         .reduce((n, [, v]) => n + v, 0)
     : null;
-const APP = (w: string) =>
-  ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'].includes(w);
+const APP = ['ingest-api', 'dispatcher', 'writer-kafka', 'writer-rabbitmq', 'kafka-consumer', 'rabbitmq-consumer'];
+/** The CPU columns at the common rate: the API's, the writers', all six services'. */
+const CPU_COLUMNS = [(w: string) => w === 'ingest-api', (w: string) => w.startsWith('writer-'), (w: string) => APP.includes(w)];
 
 function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
   const rs = f.results;
@@ -144,15 +142,7 @@ function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
       fmt(r.maxRate / r.apis),
       top ? `${fmt(top.p50Ms, 1)} / ${fmt(top.p99Ms, 1)}` : '—',
       at ? `${fmt(at.p50Ms, 1)} / ${fmt(at.p99Ms, 1)}` : '—',
-      fmt(
-        cpu(at, (w) => w === 'ingest-api'),
-        3,
-      ),
-      fmt(
-        cpu(at, (w) => w.startsWith('writer-')),
-        3,
-      ),
-      fmt(cpu(at, APP), 3),
+      ...CPU_COLUMNS.map((only) => fmt(cpu(at, only), 3)),
     ];
   });
   const lim = rs[0]!.limits;
@@ -176,18 +166,20 @@ function replicasTable(lang: Lang, [file, f]: [string, ReplicasFile]): string {
       `Each pod with its manifest's CPU request and limit (API ${lim['ingest-api']!.request}/${lim['ingest-api']!.limit}, writers ${lim['writer-kafka']!.request}/${lim['writer-kafka']!.limit}); the HPA held at the count. Rates rise in 20-s steps through the ingress until one fails (a tweet not accepted, or p99 over 100 ms); CPU from the pods' own cgroups. One node of ${f.machine.cores} cores runs the brokers, Valkey and the control plane too.`,
       `Cada pod con el request y el limit de CPU de su manifiesto (API ${lim['ingest-api']!.request}/${lim['ingest-api']!.limit}, writers ${lim['writer-kafka']!.request}/${lim['writer-kafka']!.limit}); el HPA fijo en la cantidad. Las tasas suben en pasos de 20 s por el ingress hasta que uno falla (un tweet no aceptado, o p99 arriba de 100 ms); la CPU, de los cgroups de los pods. Un nodo de ${f.machine.cores} núcleos corre también los brokers, Valkey y el plano de control.`,
     ),
-    source(lang, file, f.commit),
+    sourceOf(lang, [file], [f]),
   ].join('\n');
 }
 
+/** How the lost primary was replaced in a Valkey run. */
+const modeName = (lang: Lang, m: ValkeyRun['mode']) =>
+  m === 'kubernetes'
+    ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes')
+    : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
+
 function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
-  const mode = (m: ValkeyRun['mode']) =>
-    m === 'kubernetes'
-      ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes')
-      : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
   const paths = Object.keys(f.runs[0]!.totals.lost);
   const rows = f.runs.map((r) => [
-    mode(r.mode),
+    modeName(lang, r.mode),
     r.countingResumedAfterSec === null ? L(lang, 'never stalled', 'nunca se detuvo') : `${fmt(r.countingResumedAfterSec, 1)} s`,
     r.primaryReadyAfterSec === null ? '—' : `${fmt(r.primaryReadyAfterSec, 1)} s`,
     `${fmt(r.longestAcceptGapSec)} s`,
@@ -209,7 +201,7 @@ function valkeyTable(lang: Lang, [file, f]: [string, ValkeyFile]): string {
       rows,
     ),
     '',
-    source(lang, file, f.commit),
+    sourceOf(lang, [file], [f]),
   ].join('\n');
 }
 
@@ -242,29 +234,28 @@ function nodeLossTable(lang: Lang, [file, r]: [string, NodeLossFile]): string {
     ],
     paths.map((p) => [p, fmt(r.load.sent), fmt(r.totals.counted[p]), fmt(r.totals.lost[p]), fmt(r.totals.duplicated[p])]),
   );
-  return [faults, '', totals, '', source(lang, file, r.commit)].join('\n');
+  return [faults, '', totals, '', sourceOf(lang, [file], [r])].join('\n');
 }
 
 /** The report's sections measured on the node, by marker name. */
 export function clusterSections(c: ClusterResults, lang: Lang): Record<string, string> {
+  const withChart = (en: string, es: string, name: string, body: string) => [chart(lang, name, L(lang, en, es)), '', body].join('\n');
   return {
-    clusterhpa: [
-      `![${L(lang, "The API's HPA under load", 'El HPA de la API bajo carga')}](report/cluster-hpa${lang === 'es' ? '.es' : ''}.svg)`,
-      '',
-      hpaTable(lang, c.hpa),
-    ].join('\n'),
-    clusterhpablackfriday: [
-      `![${L(lang, 'The Black Friday HPAs under load', 'Los HPA de Black Friday bajo carga')}](report/cluster-hpa-blackfriday${lang === 'es' ? '.es' : ''}.svg)`,
-      '',
+    clusterhpa: withChart("The API's HPA under load", 'El HPA de la API bajo carga', 'cluster-hpa', hpaTable(lang, c.hpa)),
+    clusterhpablackfriday: withChart(
+      'The Black Friday HPAs under load',
+      'Los HPA de Black Friday bajo carga',
+      'cluster-hpa-blackfriday',
       hpaTable(lang, c.hpaBlackfriday),
-    ].join('\n'),
+    ),
     clusterreplicas: replicasTable(lang, c.replicas),
     nodeloss: nodeLossTable(lang, c.nodeLoss),
-    clustervalkey: [
-      `![${L(lang, 'The Valkey primary lost under load', 'El primario de Valkey perdido bajo carga')}](report/cluster-valkey${lang === 'es' ? '.es' : ''}.svg)`,
-      '',
+    clustervalkey: withChart(
+      'The Valkey primary lost under load',
+      'El primario de Valkey perdido bajo carga',
+      'cluster-valkey',
       valkeyTable(lang, c.valkey),
-    ].join('\n'),
+    ),
   };
 }
 
@@ -332,16 +323,14 @@ export function valkeySvg(f: ValkeyFile, lang: Lang = 'en'): string {
     r.timeline.slice(1).map((s, i) => [s.t, Math.max(0, s.counted[p]! - r.timeline[i]!.counted[p]!)] as [number, number]);
   const colors = ['#1f77b4', '#ff7f0e'];
   const panels = f.runs.flatMap((r) => {
-    const m =
-      r.mode === 'kubernetes'
-        ? L(lang, 'left to Kubernetes', 'dejado a Kubernetes')
-        : L(lang, 'replica promoted by hand', 'réplica promovida a mano');
+    const m = modeName(lang, r.mode);
+    const along = (pick: (s: ValkeyRun['timeline'][number]) => number) => r.timeline.map((s) => [s.t, pick(s)] as [number, number]);
     return [
       {
         title: L(lang, `${m}: tweets per second (killed at ${r.killedAt} s)`, `${m}: tweets por segundo (eliminado a los ${r.killedAt} s)`),
         unit: 'tweets/s',
         series: [
-          { name: L(lang, 'accepted', 'aceptados'), points: r.timeline.map((s) => [s.t, s.accepted] as [number, number]), color: '#999' },
+          { name: L(lang, 'accepted', 'aceptados'), points: along((s) => s.accepted), color: '#999' },
           ...Object.keys(r.totals.lost).map((p, i) => ({
             name: L(lang, `counted, ${p}`, `contados, ${p}`),
             points: perSec(r, p),
@@ -353,18 +342,8 @@ export function valkeySvg(f: ValkeyFile, lang: Lang = 'en'): string {
         title: L(lang, `${m}: ready`, `${m}: listos`),
         unit: 'pods',
         series: [
-          {
-            name: L(lang, 'consumers', 'consumidores'),
-            points: r.timeline.map((s) => [s.t, s.consumersReady] as [number, number]),
-            step: true,
-            color: '#2ca02c',
-          },
-          {
-            name: 'valkey-0',
-            points: r.timeline.map((s) => [s.t, s.primaryReady ? 1 : 0] as [number, number]),
-            step: true,
-            color: '#d62728',
-          },
+          { name: L(lang, 'consumers', 'consumidores'), points: along((s) => s.consumersReady), step: true, color: '#2ca02c' },
+          { name: 'valkey-0', points: along((s) => (s.primaryReady ? 1 : 0)), step: true, color: '#d62728' },
         ],
       },
     ];

@@ -6,7 +6,7 @@
  * between `<!-- report:name -->` and `<!-- /report:name -->`.
  */
 import { architectureSvg } from './architecture.js';
-import { fmt, L, table, type Lang } from './markdown.js';
+import { chart, esc, fmt, L, link, sourceOf, svgFile, table, type Lang } from './markdown.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ScenarioResult } from './report.js';
@@ -169,9 +169,6 @@ const NAMES: Record<ReportScenario | 'direct' | 'writers1', [string, string]> = 
 type Row = [ReportScenario, (keyof typeof NAMES)?];
 const nameOf = (lang: Lang, k: keyof typeof NAMES) => L(lang, ...NAMES[k]);
 
-const link = (f: string) => `[${f}](../bench/results/${f})`;
-const chart = (lang: Lang, name: string, alt: string) => `![${alt}](report/${name}${lang === 'es' ? '.es' : ''}.svg)`;
-
 /** The rate a comparison's figures are taken at: one every one of its scenarios passed in every run. */
 const rateOf = (rs: readonly BenchResults[], rows: readonly Row[]) => commonRate(rows.flatMap(([k]) => rs.map((r) => r[k])));
 
@@ -282,17 +279,14 @@ export function sections(run: ReportRun, scaling: ApiScaling, lang: Lang): Recor
   };
 }
 
-/** What the sections share: the run, its figures across runs, and the helpers that cite and lay them out. */
+/** What the sections share: the run, its figures across runs, where they come from, and how a figure is laid out. */
 function context(run: ReportRun, scaling: ApiScaling, lang: Lang) {
   const rs = run.openLoops;
-  const sourceOf = (fs: string[], runs: readonly { commit: string }[]) =>
-    L(lang, `Source: ${fs.map(link).join(', ')}`, `Fuente: ${fs.map(link).join(', ')}`) +
-    ` (commit ${[...new Set(runs.map((r) => r.commit))].join(', ')}).`;
   // a measured section: its chart, its table, where the figures come from
   const figure = (name: string, alt: [string, string], body: string, footer: string) =>
     [chart(lang, name, L(lang, ...alt)), '', body, '', footer].join('\n');
   const seeds = rs.flatMap((r) => (r.seedLoads ? [r.seedLoads] : []));
-  return { run, scaling, lang, rs, sourceOf, olSource: sourceOf(run.files.openLoop, rs), seeds, figure };
+  return { run, scaling, lang, rs, olSource: sourceOf(lang, run.files.openLoop, rs), seeds, figure };
 }
 type Ctx = ReturnType<typeof context>;
 
@@ -393,7 +387,7 @@ interface PerBatch {
  * it, how many batches were in flight and where the figures come from.
  */
 function perBatchSection<R extends PerBatch>(
-  { lang, sourceOf, figure }: Ctx,
+  { lang, figure }: Ctx,
   name: string,
   runs: Measured<R>[],
   files: string[],
@@ -416,7 +410,12 @@ function perBatchSection<R extends PerBatch>(
     ...spec.own.map((o) => o.cell(xs)),
   ]);
   const note = L(lang, ...spec.note(runs[0]?.results[0]?.inFlight ?? 0));
-  return figure(name, spec.alt, table([...head, ...spec.own.map((o) => L(lang, ...o.head))], rows, 1), `${note} ${sourceOf(files, runs)}`);
+  return figure(
+    name,
+    spec.alt,
+    table([...head, ...spec.own.map((o) => L(lang, ...o.head))], rows, 1),
+    `${note} ${sourceOf(lang, files, runs)}`,
+  );
 }
 
 function transportSection(c: Ctx): string {
@@ -532,7 +531,6 @@ export function panels(title: string, ps: { title: string; bars: Bar[] }[]): str
   const n = Math.max(...ps.map((p) => p.bars.length));
   const W = labelW + ps.length * pw + 20;
   const H = 60 + n * (barH + gap) + 10;
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#17becf'];
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -643,7 +641,7 @@ export function renderReport(o: { results: string; docs: string; root: string; q
       ...clusterCharts(cluster, lang),
       architecture: architectureSvg(lang),
     })) {
-      const f = join(figures, `${name}${lang === 'es' ? '.es' : ''}.svg`);
+      const f = join(figures, svgFile(lang, name));
       writeFileSync(f, body);
       written.push(f);
     }
