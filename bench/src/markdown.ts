@@ -24,6 +24,12 @@ export const link = (f: string) => `[${f}](../bench/results/${f})`;
 export const sourceOf = (lang: Lang, files: readonly string[], runs: readonly { commit: string }[]) =>
   `${L(lang, 'Source', 'Fuente')}: ${files.map(link).join(', ')} (commit ${[...new Set(runs.map((r) => r.commit))].join(', ')}).`;
 
+/** A chart's first lines: its size, its font, a white ground. */
+export const svgHead = (w: number, h: number) => [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">`,
+  `<rect width="${w}" height="${h}" fill="white"/>`,
+];
+
 /** Text escaped for an SVG element. */
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 

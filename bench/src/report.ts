@@ -1,6 +1,7 @@
 import type { Floors } from './floors.js';
 import type { StepResult } from './openloop.js';
 import { seedLoadMarkdown, type SeedLoads } from './seedload.js';
+import { svgHead } from './markdown.js';
 
 export interface ProcessCost {
   cpuSecPer1000: number;
@@ -104,14 +105,9 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
     kafkaOnly: edge + f.us.kafka + f.us.valkey,
     rabbitmqOnly: edge + f.us.rabbitmq + f.us.valkey,
   };
-  const rate = (x: number) => Math.floor((cores * 1e6) / x / 10) * 10;
-  const r1 = (x: number) => Math.round(x * 10) / 10;
-  return {
-    usPerTweet: { fanout: r1(us.fanout), kafkaOnly: r1(us.kafkaOnly), rabbitmqOnly: r1(us.rabbitmqOnly) },
-    fanout: rate(us.fanout),
-    kafkaOnly: rate(us.kafkaOnly),
-    rabbitmqOnly: rate(us.rabbitmqOnly),
-  };
+  const each = (f: (x: number) => number) => ({ fanout: f(us.fanout), kafkaOnly: f(us.kafkaOnly), rabbitmqOnly: f(us.rabbitmqOnly) });
+  // µs per tweet to a tenth; the rate those use every core at, rounded down to tens
+  return { usPerTweet: each((x) => Math.round(x * 10) / 10), ...each((x) => Math.floor((cores * 1e6) / x / 10) * 10) };
 }
 
 /** The pipelines of `npm run bench`, and the bare endpoint they are set against. */
@@ -221,8 +217,7 @@ export function svg(r: BenchResults): string {
     rabbitmqOnly: '#ff7f0e',
   };
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
+    ...svgHead(W, H),
     `<text x="${m.l}" y="18" font-size="14">Latency against offered rate (solid p99, dashed p50), ${r.date} ${r.commit}</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,

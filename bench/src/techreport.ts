@@ -6,7 +6,7 @@
  * between `<!-- report:name -->` and `<!-- /report:name -->`.
  */
 import { architectureSvg } from './architecture.js';
-import { chart, esc, fmt, L, link, sourceOf, svgFile, table, type Lang } from './markdown.js';
+import { chart, esc, fmt, L, link, sourceOf, svgFile, svgHead, table, type Lang } from './markdown.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults, ScenarioResult } from './report.js';
@@ -345,17 +345,11 @@ function loadsSection({ lang, rs, olSource }: Ctx): string {
   const qs = rs.map((r) => r.rabbitmqOnly);
   const rates = [...new Set([...ks, ...qs].flatMap((s) => s.steps.map((x) => x.rate)))].sort((a, b) => a - b);
   const cell = (ss: ScenarioResult[], rate: number) => {
-    const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ s, x })));
+    const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ ...x, s })));
     if (!steps.length) return ['—', '—'];
     const ran =
       steps.length < ss.length ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`) : '';
-    return [
-      p99Cell(
-        lang,
-        steps.map(({ x }) => x),
-      ) + ran,
-      spreadOf(steps, ({ s }) => cpuAt(s, rate), 3),
-    ];
+    return [p99Cell(lang, steps) + ran, spreadOf(steps, ({ s }) => cpuAt(s, rate), 3)];
   };
   return [
     table(
@@ -532,11 +526,7 @@ export function panels(title: string, ps: { title: string; bars: Bar[] }[]): str
   const W = labelW + ps.length * pw + 20;
   const H = 60 + n * (barH + gap) + 10;
   const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#17becf'];
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="20" font-size="14">${esc(title)}</text>`,
-  ];
+  const out = [...svgHead(W, H), `<text x="10" y="20" font-size="14">${esc(title)}</text>`];
   ps[0]?.bars.forEach((b, i) =>
     out.push(`<text x="${labelW - 8}" y="${60 + i * (barH + gap) + 14}" text-anchor="end">${esc(b.label)}</text>`),
   );
@@ -581,11 +571,10 @@ export function charts(run: ReportRun, lang: Lang): Record<string, string> {
       { title: L(lang, 'p99 ms at max rate', 'p99 ms en la tasa máxima'), bars: per((s) => s.p99Ms, 1) },
     ]);
   };
-  const sizes = (rs: readonly { batchSize: number }[]) => [...new Set(rs.map((x) => x.batchSize))];
   const t = alike(run.transports, (x) => x.transport);
   const v = alike(run.valkeyReplicas, (x) => x.case);
   const perSize = <R extends { batchSize: number; tweetsPerSec: number }>(groups: R[][], label: (r: R) => string) =>
-    sizes(groups.map((g) => g[0]!)).map((b) => ({
+    [...new Set(groups.map((g) => g[0]!.batchSize))].map((b) => ({
       title: L(lang, `batches of ${b}`, `lotes de ${b}`),
       bars: groups.filter((g) => g[0]!.batchSize === b).map((g) => bar(label(g[0]!), median(g.map((x) => x.tweetsPerSec)), 0)),
     }));
