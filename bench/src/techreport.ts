@@ -114,7 +114,6 @@ function spreadOf<T>(xs: readonly T[], figure: (x: T) => number | null | undefin
   return spread(xs.map(figure), digits);
 }
 
-const stepAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate && x.passed);
 const ranAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate === rate);
 
 /**
@@ -123,7 +122,7 @@ const ranAt = (s: ScenarioResult, rate: number) => s.steps.find((x) => x.rate ==
  */
 function commonRate(ss: readonly ScenarioResult[]): number | null {
   const rates = [...new Set(ss.flatMap((s) => s.steps.map((x) => x.rate)))].filter((r) => r <= 5000).sort((a, b) => a - b);
-  const passed = rates.filter((r) => ss.every((s) => stepAt(s, r))).at(-1);
+  const passed = rates.filter((r) => ss.every((s) => s.steps.some((x) => x.rate === r && x.passed))).at(-1);
   return passed ?? rates.find((r) => ss.every((s) => ranAt(s, r))) ?? null;
 }
 

@@ -7,6 +7,7 @@ import type { ScenarioResult } from '../src/report.js';
 import { tempDir } from '@tweets/stack';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
+const scaling = { requestMillicores: 100, targetPercent: 30, minReplicas: 1, maxReplicas: 3 };
 
 /** A scenario passing 1,000 and 5,000/s and failing 9,000/s, its CPU per 1,000 tweets split over two processes. */
 function scenario(name: string, maxRate: number, cpu: Record<string, number>): ScenarioResult {
@@ -59,6 +60,7 @@ function run(): ReportRun {
       seed: { clients: 10, tweets: 10_000, throughput: 2000, p50Ms: 3, p99Ms: 9, cpuSecPer1000: { 'ingest-api': 0.1, b: 0.4 } },
     },
   } as never;
+  const files = { openLoop: ['x-report-openloop.json'], transport: ['x-transport.json'], valkeyReplica: ['x-valkey-replica.json'] };
   return {
     file: 'x-report.json',
     manifest: {
@@ -67,9 +69,9 @@ function run(): ReportRun {
       quick: false,
       machine: { cores: 2, cpuModel: 'Test CPU', node: 'v26' },
       durationSec: 600,
-      files: { openLoop: ['x-report-openloop.json'], transport: ['x-transport.json'], valkeyReplica: ['x-valkey-replica.json'] },
+      files,
     },
-    files: { openLoop: ['x-report-openloop.json'], transport: ['x-transport.json'], valkeyReplica: ['x-valkey-replica.json'] },
+    files,
     openLoops: [openLoop],
     transports: [
       {
@@ -126,7 +128,6 @@ test("the API's scaling is read from its manifest as deployed", () => {
 });
 
 test('tables carry the run figures: CPU at the rate every scenario passed, summed over the processes asked for', () => {
-  const scaling = { requestMillicores: 100, targetPercent: 30, minReplicas: 1, maxReplicas: 3 };
   const en = sections(run(), scaling, 'en');
   // the common rate is 5,000/s; all processes: 0.105 CPU-s per 1,000; brokers 0.03; at the top rate half of it
   // (CPU at that rate first: the headline), then p99 there, the top rate and p99 at the top
@@ -155,7 +156,6 @@ test('tables carry the run figures: CPU at the rate every scenario passed, summe
 });
 
 test('repeated runs: each cell is the median, with the lowest and highest in brackets', () => {
-  const scaling = { requestMillicores: 100, targetPercent: 30, minReplicas: 1, maxReplicas: 3 };
   const one = run();
   const at = (maxRate: number, api: number) => ({
     ...one.openLoops[0]!,
