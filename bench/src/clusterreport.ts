@@ -289,11 +289,7 @@ export function hpaSvg(r: HpaRun & { commit?: string }, lang: Lang = 'en'): stri
     },
   ]);
   return timelineSvg(
-    L(
-      lang,
-      `HPAs under a load through the ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`,
-      `HPA bajo una carga por el ingress (${r.domain}${r.commit ? `, ${r.commit}` : ''})`,
-    ),
+    `${L(lang, 'HPAs under a load through the ingress', 'HPA bajo una carga por el ingress')} (${r.domain}${r.commit ? `, ${r.commit}` : ''})`,
     [
       ...hpaPanels,
       {

@@ -485,11 +485,7 @@ function hpaSection({ scaling, lang, rs, olSource, seeds }: Ctx): string {
                   `API CPU at the assignment's load (median ${fmt(seedThroughput)} tweets/s × median ${fmt(seedApi, 3)} s per 1,000)`,
                   `CPU de la API con la carga del enunciado (mediana ${fmt(seedThroughput)} tweets/s × mediana ${fmt(seedApi, 3)} s por 1,000)`,
                 ),
-                L(
-                  lang,
-                  `${fmt(seedMillicores)}m = ${fmt((100 * seedMillicores) / scaling.requestMillicores)} % of the request`,
-                  `${fmt(seedMillicores)}m = ${fmt((100 * seedMillicores) / scaling.requestMillicores)} % del request`,
-                ),
+                `${fmt(seedMillicores)}m = ${fmt((100 * seedMillicores) / scaling.requestMillicores)} % ${L(lang, 'of the request', 'del request')}`,
               ],
             ]
           : []),
