@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { goInstalled, which } from './gotools.js';
 import { ROOT } from './layout.js';
 import { alive } from './state.js';
+import { writeConf } from './conf.js';
 import { REGISTRY_PORT } from './ports.js';
 
 export { REGISTRY_PORT };
@@ -67,6 +68,33 @@ export function runningRegistry(): Registry | undefined {
   return alive(r.pid) ? r : undefined;
 }
 
+/** Zot with production's config (deploy/zot/config.json), on loopback without TLS. */
+function zotServer(zot: string, storage: string, htpasswd: string): [string, string[]] {
+  const config = JSON.parse(readFileSync(join(ROOT, 'deploy', 'zot', 'config.json'), 'utf8')) as {
+    storage: { rootDirectory: string };
+    http: { address: string; port: string; tls?: unknown; auth: { htpasswd: { path: string } } };
+  };
+  config.storage.rootDirectory = storage;
+  config.http.address = '127.0.0.1';
+  config.http.port = String(REGISTRY_PORT);
+  delete config.http.tls; // loopback only
+  config.http.auth.htpasswd.path = htpasswd;
+  writeFileSync(join(DIR, 'zot.json'), JSON.stringify(config, null, 2));
+  return [zot, ['serve', join(DIR, 'zot.json')]];
+}
+
+/** CNCF Distribution, its config from stack/conf/registry.yml. */
+function distributionServer(address: string, storage: string, htpasswd: string, log: (m: string) => void): [string, string[]] {
+  const config = join(DIR, 'distribution.yml');
+  writeConf(config, 'registry.yml', {
+    STORAGE: storage,
+    ADDRESS: address,
+    SECRET: randomBytes(24).toString('base64url'),
+    HTPASSWD: htpasswd,
+  });
+  return [distributionBinary(log), ['serve', config]];
+}
+
 /** Starts the registry if it is not running; resolves once it serves. */
 export async function ensureRegistry(log: (m: string) => void): Promise<Registry> {
   const running = runningRegistry();
@@ -76,44 +104,7 @@ export async function ensureRegistry(log: (m: string) => void): Promise<Registry
   const storage = join(DIR, 'storage');
   mkdirSync(storage, { recursive: true });
   const zot = which('zot');
-  let command: string;
-  let args: string[];
-  if (zot) {
-    const config = JSON.parse(readFileSync(join(ROOT, 'deploy', 'zot', 'config.json'), 'utf8')) as {
-      storage: { rootDirectory: string };
-      http: { address: string; port: string; tls?: unknown; auth: { htpasswd: { path: string } } };
-    };
-    config.storage.rootDirectory = storage;
-    config.http.address = '127.0.0.1';
-    config.http.port = String(REGISTRY_PORT);
-    delete config.http.tls; // loopback only
-    config.http.auth.htpasswd.path = htpasswd;
-    writeFileSync(join(DIR, 'zot.json'), JSON.stringify(config, null, 2));
-    [command, args] = [zot, ['serve', join(DIR, 'zot.json')]];
-  } else {
-    writeFileSync(
-      join(DIR, 'distribution.yml'),
-      [
-        'version: 0.1',
-        'log:',
-        '  level: warn',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${storage}`,
-        '  delete:',
-        '    enabled: true',
-        'http:',
-        `  addr: ${address}`,
-        `  secret: ${randomBytes(24).toString('base64url')}`,
-        'auth:',
-        '  htpasswd:',
-        '    realm: tweets',
-        `    path: ${htpasswd}`,
-        '',
-      ].join('\n'),
-    );
-    [command, args] = [distributionBinary(log), ['serve', join(DIR, 'distribution.yml')]];
-  }
+  const [command, args] = zot ? zotServer(zot, storage, htpasswd) : distributionServer(address, storage, htpasswd, log);
   const out = openSync(join(DIR, 'registry.log'), 'a');
   const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
