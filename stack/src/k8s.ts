@@ -101,28 +101,11 @@ const INT_OR_STRING = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
 const QUANTITY = { oneOf: [{ type: 'string' }, { type: 'number' }] };
 
 /**
- * Strict: an object schema that lists its properties allows no others (unless
- * it says it keeps unknown fields); int-or-string becomes either. Applied to
- * a schema whose references are already inlined.
+ * A schema for kubeconform, in one pass: the OpenAPI document's `$ref`s inlined (a reference back to a
+ * definition being inlined is left open; the CRDs' schemas have none), int-or-string made either, and strict:
+ * an object schema that lists its properties allows no others (unless it says it keeps unknown fields).
  */
-function strictify(s: Schema): Schema {
-  if (s['format'] === 'int-or-string' || s['x-kubernetes-int-or-string'] === true)
-    return { ...INT_OR_STRING, description: s['description'] };
-  const out: Schema = { ...s };
-  if (out['properties']) {
-    out['properties'] = Object.fromEntries(Object.entries(out['properties'] as Record<string, Schema>).map(([k, v]) => [k, strictify(v)]));
-    if (out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true)
-      out['additionalProperties'] = false;
-  }
-  if (out['items'] && typeof out['items'] === 'object') out['items'] = strictify(out['items'] as Schema);
-  if (out['additionalProperties'] && typeof out['additionalProperties'] === 'object')
-    out['additionalProperties'] = strictify(out['additionalProperties'] as Schema);
-  for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(out[k])) out[k] = (out[k] as Schema[]).map(strictify);
-  return out;
-}
-
-/** Inlines the `$ref`s of a definition of the OpenAPI document; a reference back to itself is left open. */
-function inline(defs: Record<string, Schema>, s: Schema, path: string[]): Schema {
+function convert(defs: Record<string, Schema>, s: Schema, path: string[] = []): Schema {
   const ref = s['$ref'];
   if (typeof ref === 'string') {
     const name = ref.replace('#/definitions/', '');
@@ -130,16 +113,19 @@ function inline(defs: Record<string, Schema>, s: Schema, path: string[]): Schema
     if (path.includes(name)) return {};
     const def = defs[name];
     if (!def) throw new K8sError(`the OpenAPI document has no definition ${name}`);
-    return inline(defs, def, [...path, name]);
+    return convert(defs, def, [...path, name]);
   }
-  const out: Schema = {};
-  for (const [k, v] of Object.entries(s)) {
-    if (k === 'properties')
-      out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, inline(defs, ps, path)]));
-    else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object') out[k] = inline(defs, v as Schema, path);
-    else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((x) => inline(defs, x, path));
-    else out[k] = v;
+  if (s['format'] === 'int-or-string' || s['x-kubernetes-int-or-string'] === true)
+    return { ...INT_OR_STRING, description: s['description'] };
+  const sub = (x: Schema) => convert(defs, x, path);
+  const out: Schema = { ...s };
+  if (out['properties']) {
+    out['properties'] = Object.fromEntries(Object.entries(out['properties'] as Record<string, Schema>).map(([k, v]) => [k, sub(v)]));
+    if (out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true)
+      out['additionalProperties'] = false;
   }
+  for (const k of ['items', 'additionalProperties']) if (out[k] && typeof out[k] === 'object') out[k] = sub(out[k] as Schema);
+  for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(out[k])) out[k] = (out[k] as Schema[]).map(sub);
   return out;
 }
 
@@ -168,7 +154,7 @@ function ensureSchemas(version: string, withCrds: boolean, log: Log): string {
   for (const [name, def] of Object.entries(swagger.definitions)) {
     const gvks = def['x-kubernetes-group-version-kind'] as { group: string; version: string; kind: string }[] | undefined;
     if (!gvks) continue;
-    const schema = strictify(inline(swagger.definitions, def, [name]));
+    const schema = convert(swagger.definitions, def, [name]);
     for (const g of gvks) {
       writeSchema(dir, g.group, g.version, g.kind, schema);
       n++;
@@ -188,7 +174,7 @@ function ensureSchemas(version: string, withCrds: boolean, log: Log): string {
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
       for (const v of crd.spec.versions) {
         if (!v.served || !v.schema) continue;
-        writeSchema(dir, crd.spec.group, v.name, crd.spec.names.kind, strictify(v.schema.openAPIV3Schema));
+        writeSchema(dir, crd.spec.group, v.name, crd.spec.names.kind, convert({}, v.schema.openAPIV3Schema));
         c++;
       }
     }
