@@ -23,6 +23,9 @@ import { ensureBinaries, pinnedVersion } from './binaries.js';
 import { goBinary, goInstalled } from './gotools.js';
 import { ROOT } from './layout.js';
 import { VALIDATION_PORTS } from './ports.js';
+import { httpReady } from './probes.js';
+// the operators' API groups, those of the CRDs in CRDS_DIR (their kinds are left out when the CRDs are absent)
+import { OPERATOR_GROUPS } from './cluster/topics.js';
 
 export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
 const TOOLS_MODULE = join(K8S_DIR, 'tools');
@@ -296,14 +299,11 @@ export function kindsOf(yaml: string): { apiVersion: string; kind: string; name:
     .map((d) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace }));
 }
 
-/** The API groups the CRDs define (their kinds are left out when the CRDs are absent). */
-export const CRD_GROUPS = ['kafka.strimzi.io', 'rabbitmq.com', 'kubevirt.io'];
-
 /** A built variant without the kinds of the operators' CRDs. */
 export function withoutCrdKinds(yaml: string): { yaml: string; skipped: number } {
   const docs = parseAllDocuments(yaml);
   const kept = docs.filter(
-    (d) => !CRD_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!),
+    (d) => !OPERATOR_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!),
   );
   return { yaml: kept.map((d) => d.toString()).join('---\n'), skipped: docs.length - kept.length };
 }
@@ -437,14 +437,6 @@ function writeKubeconfig(dir: string, token: string): string {
   return kubeconfig;
 }
 
-const etcdHealthy = async () => {
-  try {
-    return (await fetch(`http://127.0.0.1:${ETCD_PORT}/health`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * etcd and kube-apiserver on loopback, with a static token for system:masters,
  * then the CRDs created and established. Logs go to .data/k8s-validate.
@@ -460,7 +452,7 @@ export async function startApiServer(t: K8sTools, log: Log): Promise<ApiServer> 
     for (const p of [...procs].reverse()) await stopProc(p);
   };
   try {
-    await waitFor('etcd', etcdHealthy, 60_000, procs);
+    await waitFor('etcd', () => httpReady(`http://127.0.0.1:${ETCD_PORT}/health`), 60_000, procs);
     procs.push(spawnLogged(t.apiserver, apiServerArgs(dir), dir, 'kube-apiserver.log'));
     const kubeconfig = writeKubeconfig(dir, token);
     const kubectl = (args: string[], input?: string) => {
@@ -526,7 +518,7 @@ export async function validateAll(
   const t = ensureK8sTools(log);
   const tools = (Date.now() - t0) / 1000;
   if (!t.crds)
-    log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${CRD_GROUPS.join(', ')}) are left out of every check`);
+    log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${OPERATOR_GROUPS.join(', ')}) are left out of every check`);
   const t1 = Date.now();
   const built = variants().map((v) => ({ v, yaml: build(t.kubectl, v.dir) }));
   const api = await startApiServer(t, log);
