@@ -199,12 +199,11 @@ export interface Variant {
 /** Components an overlay includes and a variant never adds on its own (the domain it turns the system into). */
 export const OVERLAY_ONLY: readonly string[] = ['blackfriday'];
 
-/** The components, in the order they apply (kafka-only last: it removes what others may patch). */
+/** The components a variant may add, by folder name. */
 export function componentNames(): string[] {
-  const all = readdirSync(join(K8S_DIR, 'components')).filter(
-    (d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d),
-  );
-  return all.sort((a, b) => Number(a === 'kafka-only') - Number(b === 'kafka-only') || a.localeCompare(b));
+  return readdirSync(join(K8S_DIR, 'components'))
+    .filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d))
+    .sort();
 }
 
 export function overlayNames(): string[] {
@@ -213,76 +212,72 @@ export function overlayNames(): string[] {
     .sort();
 }
 
+/** Every component, in the order they apply (kafka-only last: it removes what others may patch). */
+const ALL = ['consumers-2', 'dispatcher-3', 'locust', 'valkey-hpa', 'valkey-kubevirt', 'writers-2', 'kafka-only'];
 /**
- * What cannot go together: valkey-hpa scales the StatefulSet that
- * valkey-kubevirt replaces; the locust Job sends weather tweets, which the
- * Black Friday component's services do not take; on EKS the VMs reach their
- * nodes only through the placement overlays/eks-blackfriday applies after
- * them (overlays/eks/kubevirt), so valkey-kubevirt is not added on its own.
+ * Black Friday's: not what its overlays include (blackfriday, kafka-only, valkey-kubevirt), nor locust (its
+ * weather tweets are not the sales the services take), nor valkey-hpa (it scales the StatefulSet the VMs replace).
  */
-export const CONFLICTS: readonly (readonly [string, string])[] = [
-  ['valkey-hpa', 'valkey-kubevirt'],
-  ['locust', 'blackfriday'],
-  ['valkey-kubevirt', 'overlay:eks'],
-];
+const SALES = ['consumers-2', 'dispatcher-3', 'writers-2'];
 
 /**
- * Overlays checked with every subset of the components they may take: GKE's, the reference. Any other
- * overlay is checked alone, with each component alone and with all of them together: how components
- * combine is covered on GKE; what an overlay changes meets each component in these.
+ * The combinations validated: each overlay with `every` subset of its components, or else alone, with each
+ * alone and with all together. GKE's, the reference, takes every component, so how components combine is
+ * covered there; what another overlay changes meets each of its components in the second shape. EKS leaves
+ * out valkey-kubevirt (its VMs reach their nodes only through the placement eks-blackfriday applies after
+ * them); the local node takes what `npm run cluster` takes there.
  */
-export const EVERY_SUBSET: readonly string[] = ['gke', 'blackfriday'];
+const TESTED: Readonly<Record<string, { with: readonly string[]; every?: true }>> = {
+  gke: { with: ALL, every: true },
+  blackfriday: { with: SALES, every: true },
+  eks: { with: ALL.filter((c) => c !== 'valkey-kubevirt') },
+  'eks-blackfriday': { with: SALES },
+  local: { with: ['locust'] },
+  'local-blackfriday': { with: [] },
+};
 
-/** The components an overlay is checked with, where not all: the local node's, those `npm run cluster` takes there. */
-export const ONLY_WITH: Readonly<Record<string, readonly string[]>> = { local: ['locust'], 'local-blackfriday': [] };
+/** valkey-hpa scales the StatefulSet valkey-kubevirt replaces: no variant takes both. */
+const compatible = (chosen: string[]) => !(chosen.includes('valkey-hpa') && chosen.includes('valkey-kubevirt'));
 
-/** The components a kustomization includes, and those its components include, by folder name. */
-function includedBy(dir: string): string[] {
-  const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { components?: string[] };
-  return (k.components ?? []).flatMap((c) => [c.split('/').pop()!, ...includedBy(join(dir, c))]);
-}
-
-/** The subsets of comps a variant is built with (see EVERY_SUBSET), the empty one first. */
-function subsetsOf(comps: string[], every: boolean): string[][] {
+/** The subsets of comps a variant is built with (see TESTED), the empty one first. */
+function subsetsOf(comps: readonly string[], every = false): string[][] {
   if (every) return Array.from({ length: 1 << comps.length }, (_, mask) => comps.filter((_, i) => mask & (1 << i)));
   const some = [[], ...comps.map((c) => [c])];
-  return comps.length > 1 ? [...some, comps] : some;
+  return comps.length > 1 ? [...some, [...comps]] : some;
 }
 
-/**
- * The base, and each overlay with the subsets (see EVERY_SUBSET) of the components it does not include
- * itself and that conflict with nothing chosen: each combination is a kustomization written under
- * .data/k8s-validate, the same shape deploy/gke/up.sh and deploy/aws/up.sh write.
- */
+/** An overlay with components, as a kustomization in `root`: the same shape deploy/gke/up.sh and deploy/aws/up.sh write. */
+function writeVariant(root: string, overlay: string, chosen: string[]): Variant {
+  const dir = join(root, `${overlay}${chosen.map((c) => `+${c}`).join('')}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${relative(dir, join(K8S_DIR, 'overlays', overlay))}`,
+      ...(chosen.length ? ['components:', ...chosen.map((c) => `  - ${relative(dir, join(K8S_DIR, 'components', c))}`)] : []),
+      '',
+    ].join('\n'),
+  );
+  return { name: [`overlays/${overlay}`, ...chosen].join('+'), dir };
+}
+
+/** The base, and each overlay with the combinations TESTED declares, written under .data/k8s-validate. */
 export function variants(): Variant[] {
-  const out: Variant[] = [{ name: 'base', dir: join(K8S_DIR, 'base') }];
   const root = join(WORK, 'variants');
   rmSync(root, { recursive: true, force: true });
-  for (const overlay of overlayNames()) {
-    const own = includedBy(join(K8S_DIR, 'overlays', overlay));
-    const taken = [`overlay:${overlay}`, ...own];
-    const allowed = (chosen: string[]) =>
-      !CONFLICTS.some(([a, b]) => [...taken, ...chosen].includes(a) && [...taken, ...chosen].includes(b));
-    const comps = componentNames().filter((c) => !own.includes(c) && allowed([c]) && (ONLY_WITH[overlay] ?? [c]).includes(c));
-    for (const chosen of subsetsOf(comps, EVERY_SUBSET.includes(overlay)).filter(allowed)) {
-      const name = [`overlays/${overlay}`, ...chosen].join('+');
-      const dir = join(root, `${overlay}${chosen.map((c) => `+${c}`).join('')}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        join(dir, 'kustomization.yaml'),
-        [
-          'apiVersion: kustomize.config.k8s.io/v1beta1',
-          'kind: Kustomization',
-          'resources:',
-          `  - ${relative(dir, join(K8S_DIR, 'overlays', overlay))}`,
-          ...(chosen.length ? ['components:', ...chosen.map((c) => `  - ${relative(dir, join(K8S_DIR, 'components', c))}`)] : []),
-          '',
-        ].join('\n'),
-      );
-      out.push({ name, dir });
-    }
-  }
-  return out;
+  return [
+    { name: 'base', dir: join(K8S_DIR, 'base') },
+    ...overlayNames().flatMap((overlay) => {
+      const t = TESTED[overlay];
+      if (!t) throw new K8sError(`overlays/${overlay}: TESTED declares no combinations for it`);
+      return subsetsOf(t.with, t.every)
+        .filter(compatible)
+        .map((chosen) => writeVariant(root, overlay, chosen));
+    }),
+  ];
 }
 
 export function build(kubectl: string, dir: string): string {
