@@ -122,38 +122,16 @@ export const kebab = (name: string) =>
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();
 
-/** Options every command takes (the CLI's global ones). */
-const GLOBAL = new Map([
-  ['--region', 1],
-  ['--query', 1],
-  ['--output', 1],
-  ['--profile', 1],
-  ['--endpoint-url', 1],
-  ['--no-cli-pager', 0],
-  ['--debug', 0],
-  ['--cli-input-json', 1],
-]);
+/** Options every command takes (the CLI's global ones); what follows an option up to the next is its values. */
+const GLOBAL = new Set(['--region', '--query', '--output', '--profile', '--endpoint-url', '--no-cli-pager', '--debug', '--cli-input-json']);
 /** Options of paginated operations (the CLI's pagination). */
-const PAGING = new Map([
-  ['--max-items', 1],
-  ['--starting-token', 1],
-  ['--page-size', 1],
-  ['--no-paginate', 0],
-]);
+const PAGING = new Set(['--max-items', '--starting-token', '--page-size', '--no-paginate']);
 /**
  * Commands the CLI adds to a service's model, with their options: `eks update-kubeconfig`
  * (awscli/customizations/eks/update_kubeconfig.py).
  */
-const CUSTOM: Record<string, Map<string, number>> = {
-  'eks update-kubeconfig': new Map([
-    ['--name', 1],
-    ['--kubeconfig', 1],
-    ['--role-arn', 1],
-    ['--dry-run', 0],
-    ['--verbose', 0],
-    ['--alias', 1],
-    ['--user-alias', 1],
-  ]),
+const CUSTOM: Record<string, Set<string>> = {
+  'eks update-kubeconfig': new Set(['--name', '--kubeconfig', '--role-arn', '--dry-run', '--verbose', '--alias', '--user-alias']),
 };
 /** Required members the CLI fills itself: run-instances' MinCount and MaxCount (its --count, default 1). */
 const FILLED_BY_CLI: Record<string, string[]> = { RunInstances: ['MinCount', 'MaxCount'] };
