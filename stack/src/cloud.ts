@@ -48,9 +48,9 @@ export interface OperatorConfig {
 
 /**
  * The operator configuration a cloud's scripts set up (deployScripts' text): Strimzi's provider as the shared
- * step 5 passes it, and the KubeVirt CR the cloud's up.sh names in KUBEVIRT_CR.
+ * step 5 passes it, and the KubeVirt CR the cloud's up.sh names in KUBEVIRT_CR (read from the repository).
  */
-export function operatorConfig(scripts: string, readFile: (path: string) => string): OperatorConfig {
+export function operatorConfig(scripts: string, readFile = (path: string) => readFileSync(join(ROOT, path), 'utf8')): OperatorConfig {
   const provider =
     /extraEnvs\[(\d+)\]\.name=STRIMZI_POD_SECURITY_PROVIDER_CLASS'?\s+--set\s+'?extraEnvs\[\1\]\.value=([\w.]+)/.exec(scripts)?.[2] ?? '';
   const cr = /^KUBEVIRT_CR="\$ROOT\/(deploy\/[\w/.-]+\.yaml)"$/m.exec(scripts)?.[1];
@@ -322,12 +322,22 @@ export interface NicOptions {
   ingressClass: string;
 }
 
+/** NIC as a cloud's scripts (deployScripts' text) install it: the pinned chart, class nginx, empty hosts if they allow them. */
+export const nicOptions = (scripts: string): NicOptions => ({
+  chartVersion: pinnedVersions().NGINX_INGRESS_CHART_VERSION!,
+  allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(scripts),
+  ingressClass: 'nginx',
+});
+
 const versionAtLeast = (v: string, min: string) => {
   const a = v.split('.').map(Number);
   const b = min.split('.').map(Number);
   for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
   return true;
 };
+
+/** An Ingress rule's paths ('/' where a path leaves it out). */
+const rulePaths = (r: Json): string[] => (r.http?.paths ?? []).map((p: Json) => p.path ?? '/');
 
 /** What NIC would refuse or leave unserved among the Ingresses of its class: one line each. */
 export function ingressProblems(objs: Obj[], o: NicOptions): string[] {
@@ -344,22 +354,19 @@ export function ingressProblems(objs: Obj[], o: NicOptions): string[] {
       out.push(`${name}: nginx.org/mergeable-ingress-type must be master or minion`);
     const seen = new Set<string>();
     for (const [i, r] of rules.entries()) {
-      if (!r.host && !hostless)
+      const host: string = r.host ?? '';
+      if (!host && !hostless)
         out.push(
           `${name}: spec.rules[${i}].host: Required value (NIC chart ${o.chartVersion}${versionAtLeast(o.chartVersion, '2.6.0') ? ' without allowEmptyIngressHost' : ''})`,
         );
-      if (seen.has(r.host ?? '')) out.push(`${name}: spec.rules[${i}].host: Duplicate value`);
-      seen.add(r.host ?? '');
+      if (seen.has(host)) out.push(`${name}: spec.rules[${i}].host: Duplicate value`);
+      seen.add(host);
+      byHost.set(host, [...(byHost.get(host) ?? []), { name, type, paths: rulePaths(r) }]);
     }
-    const paths = rules.flatMap((r) => (r.http?.paths ?? []).map((p: Json) => p.path ?? '/'));
+    const paths = rules.flatMap(rulePaths);
     if (type === 'master' && (rules.length !== 1 || paths.length > 0)) out.push(`${name}: a master has exactly one rule and no paths`);
     if (type === 'minion' && (rules.length !== 1 || paths.length === 0 || (ing.spec.tls ?? []).length > 0))
       out.push(`${name}: a minion has exactly one rule, at least one path and no TLS`);
-    for (const r of rules) {
-      const list = byHost.get(r.host ?? '') ?? [];
-      list.push({ name, type, paths: (r.http?.paths ?? []).map((p: Json) => p.path ?? '/') });
-      byHost.set(r.host ?? '', list);
-    }
   }
   for (const [host, list] of byHost) {
     const masters = list.filter((l) => l.type === 'master');
@@ -414,10 +421,10 @@ export function scalingProblems(objs: Obj[]): string[] {
         `${w.kind}/${w.metadata.namespace}/${w.metadata.name}: replicas ${w.spec.replicas} beside the HPA that scales it (every apply resets the HPA's count)`,
       );
   }
-  const pods = [
-    ...workloads.map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} })),
-    ...objs.filter((o) => o.kind === 'VirtualMachine').map((w) => ({ w, labels: w.spec.template.metadata?.labels ?? {} })),
-  ];
+  const pods = [...workloads, ...objs.filter((o) => o.kind === 'VirtualMachine')].map((w) => ({
+    w,
+    labels: w.spec.template.metadata?.labels ?? {},
+  }));
   for (const pdb of objs.filter((o) => o.kind === 'PodDisruptionBudget')) {
     const name = `PodDisruptionBudget/${pdb.metadata.namespace}/${pdb.metadata.name}`;
     const matched = pods.filter((p) => p.w.metadata.namespace === pdb.metadata.namespace && selects(pdb.spec.selector, p.labels));
