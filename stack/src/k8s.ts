@@ -286,12 +286,11 @@ export function build(kubectl: string, dir: string): string {
   return r.stdout;
 }
 
-/** apiVersion and kind of each document of a built variant. */
-export function kindsOf(yaml: string): { apiVersion: string; kind: string; name: string; namespace?: string }[] {
+/** The objects of a built variant, `T` the shape its reader takes them as (an empty document is none). */
+export function objectsOf<T = { kind: string; metadata: { name: string } }>(yaml: string): T[] {
   return parseAllDocuments(yaml)
-    .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } | null)
-    .filter((d): d is NonNullable<typeof d> => d !== null)
-    .map((d) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace }));
+    .map((d) => d.toJS() as T | null)
+    .filter((d): d is T => Boolean(d));
 }
 
 /** A built variant without the kinds of the operators' CRDs. */
@@ -483,9 +482,9 @@ export function createCrds(api: ApiServer): number {
 
 /** Creates the namespaces of a built variant (for real), so its namespaced objects can be dry-run. */
 export function createNamespaces(api: ApiServer, yaml: string): void {
-  const names = kindsOf(yaml)
+  const names = objectsOf(yaml)
     .filter((d) => d.kind === 'Namespace')
-    .map((d) => d.name);
+    .map((d) => d.metadata.name);
   for (const n of names) {
     const r = api.kubectl(['create', 'namespace', n]);
     if (!r.ok && !/AlreadyExists/.test(r.output)) throw new K8sError(`creating namespace ${n}: ${r.output}`);
@@ -525,7 +524,7 @@ export async function validateAll(
       const { yaml, skipped } = t.crds ? { yaml: full, skipped: 0 } : withoutCrdKinds(full);
       const r: VariantResult = {
         name: v.name,
-        objects: kindsOf(yaml).length,
+        objects: objectsOf(yaml).length,
         skipped,
         kubeconform: kubeconform(t, yaml),
         dryRun: dryRun(api, yaml),

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { DEFAULT_PARTITIONS } from '@tweets/brokers';
 import { blackfriday, weather } from '@tweets/domain';
 import { ROOT } from '@tweets/stack';
@@ -19,6 +18,7 @@ import {
   ensureK8sTools,
   K8S_DIR,
   kubeconform,
+  objectsOf,
   overlayNames,
   startApiServer,
   variants,
@@ -68,10 +68,7 @@ after(async () => {
 });
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> };
-const objects = (yaml: string) =>
-  parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
-    .filter(Boolean);
+const objects = (yaml: string) => objectsOf<Obj>(yaml);
 /** The base as the checks take it (`yaml`), or whole (`full`). */
 const base = (which: 'yaml' | 'full' = 'yaml') => built.find((b) => b.name === 'base')![which];
 

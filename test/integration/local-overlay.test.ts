@@ -2,8 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { build, ensureK8sTools, K8S_DIR } from '@tweets/stack/k8s';
+import { build, ensureK8sTools, K8S_DIR, objectsOf } from '@tweets/stack/k8s';
 import { forLocalNode, INGRESS_CONF, NODE, nginxConf, routes } from '@tweets/stack/cluster';
 
 /**
@@ -19,10 +18,7 @@ type Obj = {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec?: any;
 };
-const objects = (yaml: string) =>
-  parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
-    .filter(Boolean);
+const objects = (yaml: string) => objectsOf<Obj>(yaml);
 const key = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 let base: Obj[];
 let local: Obj[];
