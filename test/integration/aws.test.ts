@@ -11,18 +11,32 @@ import {
   deployScripts,
   ingressProblems,
   missingInOrder,
+  nicOptions,
   operandPods,
   operatorConfig,
   pinnedVersions,
   placementProblems,
-  podsOf,
   scalingProblems,
   storageProblems,
   unreadableFiles,
   type Obj,
 } from '@tweets/stack/cloud';
 import { build, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
-import { barePath, bash, deployFixture, log, NO_CRDS, objects } from './deploy.js';
+import {
+  applyAll,
+  applysetParent,
+  barePath,
+  bash,
+  createPod,
+  deployFixture,
+  deployScript,
+  distinctPods,
+  downWithLeftovers,
+  log,
+  NO_CRDS,
+  objects,
+  refusedPods,
+} from './deploy.js';
 
 /**
  * deploy/aws and the EKS overlays, checked as deploy/gke is (test/integration/gke.test.ts), without an AWS account:
@@ -36,7 +50,6 @@ import { barePath, bash, deployFixture, log, NO_CRDS, objects } from './deploy.j
  */
 
 const AWS = join(ROOT, 'deploy', 'aws');
-const COMMON = join(ROOT, 'deploy', 'common');
 const WORK = join(ROOT, '.data', 'aws-test');
 let tools: K8sTools;
 let api: ApiServer;
@@ -49,18 +62,16 @@ const awsLib = (expr: string, env: Record<string, string> = {}) => {
 };
 const NODE_LABEL = () => awsLib('printf %s "$KUBEVIRT_NODE_LABEL"');
 const NODE_TAINT = () => awsLib('printf %s "$KUBEVIRT_NODE_TAINT"');
+/** What keeps specs' pods off the nodes up.sh labels and taints for the VMs. */
+const misplaced = (specs: { name: string; spec: Obj['spec'] }[]) => placementProblems(specs, NODE_LABEL(), NODE_TAINT());
 const eks = (name: string) => built.find((b) => b.name === name)!.objs;
+const eksVariants = () => built.filter((b) => b.name.startsWith('overlays/eks'));
 const vmSpecs = (objs: Obj[]) =>
   objs.filter((o) => o.kind === 'VirtualMachine').map((o) => ({ name: `VirtualMachine/${o.metadata.name}`, spec: o.spec.template.spec }));
 
-/** up.sh or down.sh with ARGS, in a dry run unless told; env added to the test's own. */
-function script(name: 'up.sh' | 'down.sh', args: string[], env: Record<string, string> = {}, timeout = 300_000) {
-  return spawnSync('bash', [join(AWS, name), ...args], {
-    encoding: 'utf8',
-    timeout,
-    env: { ...process.env, CONTAINER_ENGINE: 'podman', ...env },
-  });
-}
+/** up.sh or down.sh with ARGS, their images built by Podman; env added to the test's own. */
+const script = (name: 'up.sh' | 'down.sh', args: string[], env: Record<string, string> = {}, timeout?: number) =>
+  deployScript('aws', name, args, { CONTAINER_ENGINE: 'podman', ...env }, timeout);
 
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
@@ -78,11 +89,11 @@ after(async () => {
 // The overlays
 
 test("the EKS overlays: every store's volume on gp3, the VMs on the nested-virtualization nodes up.sh labels and taints", () => {
-  const eksBuilt = built.filter((b) => b.name.startsWith('overlays/eks'));
+  const eksBuilt = eksVariants();
   assert.ok(eksBuilt.length >= 13, eksBuilt.map((b) => b.name).join(', '));
   for (const b of eksBuilt) {
     assert.deepEqual(storageProblems(b.objs, 'gp3'), [], b.name);
-    assert.deepEqual(placementProblems(vmSpecs(b.objs), NODE_LABEL(), NODE_TAINT()), [], b.name);
+    assert.deepEqual(misplaced(vmSpecs(b.objs)), [], b.name);
     assert.deepEqual(scalingProblems(b.objs), [], b.name);
     assert.deepEqual(unreadableFiles(b.objs), [], b.name);
   }
@@ -98,17 +109,14 @@ test("the EKS overlays: every store's volume on gp3, the VMs on the nested-virtu
   assert.equal(vmSpecs(eks('overlays/eks-blackfriday')).length, 2, 'the two VMs');
   // KubeVirt's own agent goes where the VMs go, or no VM starts there
   const cr = parse(readFileSync(join(AWS, 'kubevirt-cr.yaml'), 'utf8')) as Obj;
-  assert.deepEqual(
-    placementProblems([{ name: 'KubeVirt workloads', spec: cr.spec.workloads.nodePlacement }], NODE_LABEL(), NODE_TAINT()),
-    [],
-  );
+  assert.deepEqual(misplaced([{ name: 'KubeVirt workloads', spec: cr.spec.workloads.nodePlacement }]), []);
   // and the checks can fail: GKE's volumes and VMs are not EKS's
   assert.match(
     storageProblems(eks('overlays/blackfriday'), 'gp3').join('\n'),
     /StatefulSet|PersistentVolumeClaim\/valkey\/valkey-0-data: storage class premium-rwo, not gp3/,
   );
   assert.match(
-    placementProblems(vmSpecs(eks('overlays/blackfriday')), NODE_LABEL(), NODE_TAINT()).join('\n'),
+    misplaced(vmSpecs(eks('overlays/blackfriday'))).join('\n'),
     /valkey-0: does not tolerate the taint weather-tweets.io\/kubevirt=true:NoSchedule/,
   );
 });
@@ -142,59 +150,25 @@ test('Black Friday on EKS is Black Friday on GKE, but for the storage class and 
   );
 });
 
-/** The Pods of the EKS variants, ours and the operators' as deploy/aws configures them, one of each. */
-function eksPods(): Obj[] {
-  const cfg = operatorConfig(deployScripts('aws'), (p) => readFileSync(join(ROOT, p), 'utf8'));
-  assert.ok(cfg.kubevirt?.spec?.workloads, 'the KubeVirt CR is deploy/aws/kubevirt-cr.yaml');
-  const seen = new Map<string, Obj>();
-  for (const b of built.filter((x) => x.name.startsWith('overlays/eks')))
-    for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
-  return [...seen.values()].map((p, i) => ({
-    ...p,
-    metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` },
-    spec: { ...p.spec, serviceAccountName: 'default' },
-  }));
-}
-
 test("every pod on EKS, ours and the operators', is admitted by its namespace's Pod Security level", { skip: NO_CRDS }, () => {
-  const pods = eksPods();
+  const cfg = operatorConfig(deployScripts('aws'));
+  assert.ok(cfg.kubevirt?.spec?.workloads, 'the KubeVirt CR is deploy/aws/kubevirt-cr.yaml');
+  const pods = distinctPods(eksVariants(), cfg);
   const launchers = pods.filter((p) => p.metadata.name.startsWith('virt-launcher-valkey-0'));
   assert.ok(launchers.length > 0, "the VMs' launcher pods are among them");
-  assert.deepEqual(
-    placementProblems(
-      launchers.map((p) => ({ name: p.metadata.name, spec: p.spec })),
-      NODE_LABEL(),
-      NODE_TAINT(),
-    ),
-    [],
-    "and carry the VMs' placement",
-  );
-  const refused = pods
-    .map((p) => [p, api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(p))] as const)
-    .filter(([, r]) => !r.ok);
-  assert.deepEqual(
-    refused.map(([p, r]) => `${p.metadata.namespace}/${p.metadata.name}: ${r.output}`),
-    [],
-  );
+  assert.deepEqual(misplaced(launchers.map((p) => ({ name: p.metadata.name, spec: p.spec }))), [], "and carry the VMs' placement");
+  assert.deepEqual(refusedPods(api, pods), []);
   // the check can fail: a launcher pod without the seccomp profile deploy/aws/kubevirt-cr.yaml asks for
   const bare = operandPods(eks('overlays/eks-blackfriday'), { strimziProvider: 'restricted' }).find(
     (p) => p.metadata.name === 'virt-launcher-valkey-0',
   )!;
-  const r = api.kubectl(
-    ['create', '--dry-run=server', '-f', '-'],
-    JSON.stringify({ ...bare, spec: { ...bare.spec, serviceAccountName: 'default' } }),
-  );
-  assert.match(r.output, /violates PodSecurity "restricted/);
+  assert.match(createPod(api, bare).output, /violates PodSecurity "restricted/);
 });
 
 test("every Ingress is one the pinned NIC takes; the controller's Service asks the AWS Load Balancer Controller for an internet-facing NLB", () => {
   const scripts = deployScripts('aws');
-  const opts = {
-    chartVersion: pinnedVersions().NGINX_INGRESS_CHART_VERSION!,
-    allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(scripts),
-    ingressClass: 'nginx',
-  };
-  for (const b of built.filter((x) => x.name.startsWith('overlays/eks'))) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
+  const opts = nicOptions(scripts);
+  for (const b of eksVariants()) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
   assert.match(
     scripts,
     /NIC_ARGS=\(--values "\$ROOT\/deploy\/k8s\/overlays\/eks\/nginx-ingress-values.yaml"\)/,
@@ -457,11 +431,7 @@ test(
   "the server's dry run of the kustomization up.sh writes: the VMs' disk from Zot with its login, the Ingresses' host",
   { skip: NO_CRDS },
   () => {
-    const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
-    assert.ok(crd.ok, crd.output);
-    api.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/applysets.deploy.weather-tweets.io']);
-    const parent = bash(`. "${COMMON}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
-    assert.equal(parent.status, 0, parent.stderr);
+    applysetParent(api);
     const r = script('up.sh', ['--dry-run', '--overlay', 'blackfriday', '--tag', 't1', '--context', 'validate'], {
       KUBECONFIG: api.kubeconfig,
     });
@@ -491,37 +461,13 @@ test(
   'down.sh deletes everything that bills, in order, each waited for, though a KafkaTopic keeps its finalizer and a volume stays',
   { skip: NO_CRDS },
   () => {
-    const topic = {
-      apiVersion: 'kafka.strimzi.io/v1',
-      kind: 'KafkaTopic',
-      metadata: {
-        name: 'stuck',
-        namespace: 'kafka',
-        labels: { 'strimzi.io/cluster': 'tweets' },
-        finalizers: ['strimzi.io/topic-operator'],
-      },
-      spec: { partitions: 1, replicas: 1 },
-    };
-    const pv = {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: 'pvc-0002' },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0a1b2c3d4e5f60718' },
-      },
-    };
     const svc = {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'nginx-ingress-controller', namespace: 'nginx-ingress' },
       spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
     };
-    for (const o of [topic, pv, svc]) {
-      const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
-      assert.ok(r.ok, r.output);
-    }
+    applyAll(api, [svc]);
     const lb = 'k8s-nginxing-nginxing-abc.elb.us-east-1.amazonaws.com';
     const status = api.kubectl([
       '-n',
@@ -548,15 +494,14 @@ test(
         [/^ec2 describe-security-groups/, 'sg-0zot'],
       ],
     });
-    const t0 = Date.now();
-    const r = script(
-      'down.sh',
-      ['--context', 'validate'],
-      { PATH: `${s.dir}:${process.env.PATH}`, KUBECONFIG: api.kubeconfig, DOWN_WAIT_SECONDS: '3' },
-      180_000,
-    );
-    log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
-    assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
+    downWithLeftovers(api, 'aws', {
+      args: ['--context', 'validate'],
+      stubDir: s.dir,
+      pv: 'pvc-0002',
+      csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0a1b2c3d4e5f60718' },
+      env: { CONTAINER_ENGINE: 'podman' },
+      timeout: 180_000,
+    });
     const calls = s.calls();
     const order = [
       `aws elbv2 describe-load-balancers --region us-east-1 --query LoadBalancers[?DNSName=='${lb}'].LoadBalancerArn`,
@@ -576,11 +521,5 @@ test(
     ];
     const joined = calls.join('\n');
     assert.equal(missingInOrder(joined, order), undefined, `each call after the one before:\n${joined}`);
-    assert.match(
-      api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output,
-      /^$/,
-      'the KafkaTopic is gone: its finalizer was removed',
-    );
-    api.kubectl(['delete', 'pv', 'pvc-0002', '--wait=false']);
   },
 );

@@ -9,15 +9,28 @@ import {
   commandStubs,
   deployScripts,
   ingressProblems,
+  missingInOrder,
+  nicOptions,
   operandPods,
   operatorConfig,
-  podsOf,
   scalingProblems,
   unreadableFiles,
   type Obj,
 } from '@tweets/stack/cloud';
-import { K8S_DIR, type ApiServer } from '@tweets/stack/k8s';
-import { barePath, bash, deployFixture, log, NO_CRDS } from './deploy.js';
+import { type ApiServer } from '@tweets/stack/k8s';
+import {
+  applysetParent,
+  barePath,
+  bash,
+  commonLib,
+  createPod,
+  deployFixture,
+  deployScript,
+  distinctPods,
+  downWithLeftovers,
+  NO_CRDS,
+  refusedPods,
+} from './deploy.js';
 
 /**
  * deploy/gke and deploy/k8s against what a first real run on GKE showed (docs/deploy-gke.md lists which
@@ -27,19 +40,9 @@ import { barePath, bash, deployFixture, log, NO_CRDS } from './deploy.js';
  * API server holding finalized objects; up.sh's plan, its prerequisites and its prune.
  */
 
-const GKE = join(ROOT, 'deploy', 'gke');
-const COMMON = join(ROOT, 'deploy', 'common');
 const WORK = join(ROOT, '.data', 'gke-test');
 let api: ApiServer;
 let built: { name: string; objs: Obj[] }[];
-
-const versions = () =>
-  Object.fromEntries(
-    readFileSync(join(K8S_DIR, 'base', 'versions.env'), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => l.split('=') as [string, string]),
-  );
 
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
@@ -78,20 +81,8 @@ test('the Zot install step verifies the binary against a checksum file as Zot re
   assert.match(none.stderr, /no line for zot-linux-amd64/);
 });
 
-/** The Pods of every variant, ours and the operators', one of each distinct Pod. */
-function allPods(): Obj[] {
-  const cfg = operatorConfig(deployScripts('gke'), (p) => readFileSync(join(ROOT, p), 'utf8'));
-  const seen = new Map<string, Obj>();
-  for (const b of built) for (const p of [...podsOf(b.objs), ...operandPods(b.objs, cfg)]) seen.set(JSON.stringify(p), p);
-  return [...seen.values()].map((p, i) => ({
-    ...p,
-    metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` },
-    spec: { ...p.spec, serviceAccountName: 'default' },
-  }));
-}
-
 test("every pod, ours and the operators', is admitted by its namespace's Pod Security level", { skip: NO_CRDS }, () => {
-  const pods = allPods();
+  const pods = distinctPods(built, operatorConfig(deployScripts('gke')));
   const kinds = new Set(pods.map((p) => p.metadata.name.replace(/-\d+$/, '')));
   for (const k of [
     'tweets-dual-0',
@@ -103,20 +94,13 @@ test("every pod, ours and the operators', is admitted by its namespace's Pod Sec
     'job-locust',
   ])
     assert.ok(kinds.has(k), `the pods include ${k} (${[...kinds].join(', ')})`);
-  const refused: string[] = [];
-  for (const p of pods) {
-    const r = api.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(p));
-    if (!r.ok) refused.push(`${p.metadata.namespace}/${p.metadata.name}: ${r.output}`);
-  }
+  const refused = refusedPods(api, pods);
   assert.deepEqual(refused, [], `PodSecurity admission refuses:\n${refused.join('\n')}`);
   // and the check can fail: the same Kafka pod without the restricted provider
   const baseline = operandPods(built.find((b) => b.name === 'base')!.objs, { strimziProvider: '' }).find(
     (p) => p.kind === 'Pod' && /dual/.test(p.metadata.name),
   )!;
-  const r = api.kubectl(
-    ['create', '--dry-run=server', '-f', '-'],
-    JSON.stringify({ ...baseline, spec: { ...baseline.spec, serviceAccountName: 'default' } }),
-  );
+  const r = createPod(api, baseline);
   assert.equal(r.ok, false, 'a Kafka pod of the baseline provider is refused in the restricted namespace kafka');
   assert.match(r.output, /violates PodSecurity "restricted/);
 });
@@ -138,13 +122,8 @@ test('every Secret and ConfigMap file a container mounts is readable by the user
 });
 
 test('every Ingress is one the pinned NIC takes: a host, one master per host with its minions', () => {
-  const v = versions();
   const up = deployScripts('gke');
-  const opts = {
-    chartVersion: v.NGINX_INGRESS_CHART_VERSION!,
-    allowEmptyHost: /controller\.allowEmptyIngressHost=true/.test(up),
-    ingressClass: 'nginx',
-  };
+  const opts = nicOptions(up);
   for (const b of built) assert.deepEqual(ingressProblems(b.objs, opts), [], b.name);
   const hosts = new Set(built.flatMap((b) => b.objs.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)));
   assert.deepEqual([...hosts], ['weather-tweets.example'], 'one host, the placeholder up.sh replaces');
@@ -173,7 +152,10 @@ test('HPAs own their counts, and every PodDisruptionBudget selects pods and lets
 
 test('up.sh checks every prerequisite first, each named with where to get it', () => {
   const bin = barePath();
-  const r = spawnSync(join(bin, 'bash'), [join(GKE, 'up.sh'), '--project', 'p'], { encoding: 'utf8', env: { PATH: bin, HOME: WORK } });
+  const r = spawnSync(join(bin, 'bash'), [join(ROOT, 'deploy', 'gke', 'up.sh'), '--project', 'p'], {
+    encoding: 'utf8',
+    env: { PATH: bin, HOME: WORK },
+  });
   assert.equal(r.status, 1, r.stderr);
   for (const t of ['gcloud', 'gke-gcloud-auth-plugin', 'kubectl', 'helm', 'htpasswd', 'podman or docker', 'go: oras'])
     assert.match(r.stderr, new RegExp(`missing: ${t}.{10,}`), `${t} is named, with a hint`);
@@ -182,8 +164,7 @@ test('up.sh checks every prerequisite first, each named with where to get it', (
 
 test('secret_value tells an absent Secret from a cluster it cannot ask', () => {
   api.kubectl(['-n', 'default', 'create', 'secret', 'generic', 'probe', '--from-literal=k=v1']);
-  const get = (ctx: string, name: string) =>
-    bash(`. "${COMMON}/lib.sh"; secret_value default ${name} k`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: ctx });
+  const get = (ctx: string, name: string) => commonLib(api, `secret_value default ${name} k`, ctx);
   assert.deepEqual([get('validate', 'probe').status, get('validate', 'probe').stdout], [0, 'v1']);
   assert.deepEqual([get('validate', 'absent').status, get('validate', 'absent').stdout], [0, '']);
   const down = get('nowhere', 'probe');
@@ -191,41 +172,19 @@ test('secret_value tells an absent Secret from a cluster it cannot ask', () => {
 });
 
 test('up.sh --dry-run: the same plan twice, and with a component removed the server shows the prune', { skip: NO_CRDS }, () => {
-  const up = (components: string) =>
-    spawnSync(
-      'bash',
-      [
-        join(GKE, 'up.sh'),
-        '--dry-run',
-        '--project',
-        'demo',
-        '--tag',
-        't1',
-        '--context',
-        'validate',
-        ...(components ? ['--components', components] : []),
-      ],
-      {
-        encoding: 'utf8',
-        timeout: 300_000,
-        env: { ...process.env, KUBECONFIG: api.kubeconfig },
-      },
-    );
+  const plan = ['--dry-run', '--project', 'demo', '--tag', 't1', '--context', 'validate'];
+  const up = (...components: string[]) => deployScript('gke', 'up.sh', [...plan, ...components], { KUBECONFIG: api.kubeconfig });
   // what a first run applied: the system with writers-2, as up.sh's ApplySet
-  const crd = api.kubectl(['apply', '--server-side', '-f', join(COMMON, 'applyset.yaml')]);
-  assert.ok(crd.ok, crd.output);
-  api.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/applysets.deploy.weather-tweets.io']);
-  const parent = bash(`. "${COMMON}/lib.sh"; applyset_parent`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' });
-  assert.equal(parent.status, 0, parent.stderr);
-  const first = up('writers-2');
+  applysetParent(api);
+  const first = up('--components', 'writers-2');
   assert.equal(first.status, 0, first.stderr);
   const dir = join(ROOT, '.data', 'gke-plan', 'demo-weather-tweets', 'kustomize');
-  const applied = bash(`. "${COMMON}/lib.sh"; apply_system "${dir}"`, { KUBECONFIG: api.kubeconfig, KUBE_CONTEXT: 'validate' }, 300_000);
+  const applied = commonLib(api, `apply_system "${dir}"`, 'validate', 300_000);
   assert.equal(applied.status, 0, `${applied.stdout}\n${applied.stderr}`);
   assert.match(api.kubectl(['-n', 'tweets', 'get', 'pdb', 'writers', '-o', 'name']).output, /writers/);
 
-  const a = up('');
-  const b = up('');
+  const a = up();
+  const b = up();
   assert.equal(a.status, 0, a.stderr);
   assert.equal(a.stdout, b.stdout, 'the same plan twice');
   assert.match(
@@ -239,35 +198,14 @@ test('up.sh --dry-run: the same plan twice, and with a component removed the ser
 
 // last: it deletes the namespaces (which, with no controller here, stay Terminating)
 test('down.sh deletes everything, in order, though a KafkaTopic keeps its finalizer and a volume stays', { skip: NO_CRDS }, () => {
-  const topic = {
-    apiVersion: 'kafka.strimzi.io/v1',
-    kind: 'KafkaTopic',
-    metadata: { name: 'stuck', namespace: 'kafka', labels: { 'strimzi.io/cluster': 'tweets' }, finalizers: ['strimzi.io/topic-operator'] },
-    spec: { partitions: 1, replicas: 1 },
-  };
-  const pv = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: 'pvc-0001' },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/us-central1-a/disks/pvc-0001' },
-    },
-  };
-  for (const o of [topic, pv]) {
-    const r = api.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
-    assert.ok(r.ok, r.output);
-  }
   const s = commandStubs({ gcloud: [] });
-  const t0 = Date.now();
-  const r = spawnSync('bash', [join(GKE, 'down.sh'), '--project', 'p', '--context', 'validate'], {
-    encoding: 'utf8',
+  downWithLeftovers(api, 'gke', {
+    args: ['--project', 'p', '--context', 'validate'],
+    stubDir: s.dir,
+    pv: 'pvc-0001',
+    csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/us-central1-a/disks/pvc-0001' },
     timeout: 120_000,
-    env: { ...process.env, PATH: `${s.dir}:${process.env.PATH}`, KUBECONFIG: api.kubeconfig, DOWN_WAIT_SECONDS: '3' },
   });
-  log(`down.sh took ${Math.round((Date.now() - t0) / 1000)} s`);
-  assert.equal(r.status, 0, `down.sh finished (status ${r.status}, signal ${r.signal})\n${r.stdout}\n${r.stderr}`);
   const calls = s.calls('gcloud');
   const order = [
     'container clusters delete weather-tweets',
@@ -277,16 +215,8 @@ test('down.sh deletes everything, in order, though a KafkaTopic keeps its finali
     'compute firewall-rules delete zot-registry-allow',
     'compute addresses delete zot-registry-ip',
   ];
-  let at = -1;
-  for (const c of order) {
-    const i = calls.findIndex((x, j) => j > at && x.startsWith(c));
-    assert.ok(i > at, `gcloud ${c}, after the previous one:\n${calls.join('\n')}`);
-    at = i;
-  }
-  assert.match(
-    api.kubectl(['-n', 'kafka', 'get', 'kafkatopic', 'stuck', '--ignore-not-found', '-o', 'name']).output,
-    /^$/,
-    'the KafkaTopic is gone: its finalizer was removed',
-  );
-  api.kubectl(['delete', 'pv', 'pvc-0001', '--wait=false']);
+  // each the start of a call of its own, after the one before: each line found by its newline
+  const lines = (xs: string[]) => xs.map((x) => `\n${x}`);
+  const missing = missingInOrder(lines(calls).join(''), lines(order));
+  assert.equal(missing, undefined, `gcloud ${missing?.slice(1)}, after the previous one:\n${calls.join('\n')}`);
 });
