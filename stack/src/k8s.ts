@@ -1,8 +1,8 @@
 /**
  * Validation of deploy/k8s without a cluster or a cloud account:
  *
- *  1. every variant (the base, and the GKE overlay with every combination of
- *     the components) builds with `kubectl kustomize`;
+ *  1. every variant (the base, and each overlay with the combinations of
+ *     components TESTED declares) builds with `kubectl kustomize`;
  *  2. kubeconform, strict and offline, against JSON schemas generated here from
  *     the Kubernetes OpenAPI document that the k8s.io/kubernetes Go module
  *     carries and from the operators' CRDs (CRDS_DIR);
@@ -24,6 +24,7 @@ import { goBinary, goInstalled } from './gotools.js';
 import { ROOT } from './layout.js';
 import { VALIDATION_PORTS } from './ports.js';
 import { httpReady } from './probes.js';
+import { NODE } from './cluster/plan.js';
 // the operators' API groups, those of the CRDs in CRDS_DIR (their kinds are left out when the CRDs are absent)
 import { OPERATOR_GROUPS } from './cluster/topics.js';
 
@@ -407,7 +408,7 @@ const apiServerArgs = (dir: string) => [
   `--token-auth-file=${join(dir, 'tokens.csv')}`,
   '--authorization-mode=RBAC',
   // the local node's range (its overlay gives some Services fixed addresses in it)
-  '--service-cluster-ip-range=10.97.0.0/16',
+  `--service-cluster-ip-range=${NODE.serviceCidr}`,
   `--service-account-issuer=https://kubernetes.default.svc`,
   `--service-account-key-file=${join(dir, 'sa.pub')}`,
   `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
