@@ -27,7 +27,7 @@ const CACHE = join(ROOT, '.tools', 'aws');
 // The plan's commands
 
 /** A line's words, as bash would split and unquote them (backslash escapes, '...', $'...' without escapes). */
-export function splitWords(line: string): string[] {
+function splitWords(line: string): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;
@@ -116,7 +116,7 @@ function loadService(data: string, name: string): Service | undefined {
 }
 
 /** A model name as the CLI spells it: CreateLaunchTemplate -> create-launch-template, DBInstance -> db-instance. */
-export const kebab = (name: string) =>
+const kebab = (name: string) =>
   name
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
@@ -142,7 +142,7 @@ const FILLED_BY_CLI: Record<string, string[]> = { RunInstances: ['MinCount', 'Ma
 type Short = string | Short[] | { [k: string]: Short };
 
 /** The CLI's shorthand syntax, parsed: key=value pairs, [lists], {structures}, and a=b,c,d for a list. */
-export function parseShorthand(s: string): Short {
+function parseShorthand(s: string): Short {
   let i = 0;
   const value = (stop: string): Short => {
     if (s[i] === '[') {

@@ -261,7 +261,7 @@ export function podsOf(objs: Obj[]): Obj[] {
  * SetVolumeOwnership (pkg/volume/volume_linux.go changeFilePermission) gives it to that group and adds
  * group read (these volumes are read-only: roMask 0440).
  */
-export function volumeFile(podSpec: Json, volume: Json, key?: string): { uid: number; gid: number; mode: number } {
+function volumeFile(podSpec: Json, volume: Json, key?: string): { uid: number; gid: number; mode: number } {
   const src = volume.secret ?? volume.configMap ?? volume.projected;
   const item = (src?.items ?? []).find((i: Json) => i.key === key);
   const mode = item?.mode ?? src?.defaultMode ?? 0o644;
@@ -270,7 +270,7 @@ export function volumeFile(podSpec: Json, volume: Json, key?: string): { uid: nu
 }
 
 /** Whether a process of uid and groups may read a file (root with every capability dropped has no DAC override). */
-export function canRead(uid: number, groups: number[], f: { uid: number; gid: number; mode: number }, capabilities: string[]): boolean {
+function canRead(uid: number, groups: number[], f: { uid: number; gid: number; mode: number }, capabilities: string[]): boolean {
   if (uid === 0 && capabilities.includes('DAC_OVERRIDE')) return true;
   if (f.uid === uid) return (f.mode & 0o400) !== 0;
   if (groups.includes(f.gid)) return (f.mode & 0o040) !== 0;
@@ -475,7 +475,7 @@ const taintOf = (t: string) => {
 };
 
 /** Whether tolerations tolerate a taint (key=value:Effect), as the scheduler matches them. */
-export function tolerates(tolerations: Json[] | undefined, taint: string): boolean {
+function tolerates(tolerations: Json[] | undefined, taint: string): boolean {
   const t = taintOf(taint);
   return (tolerations ?? []).some(
     (x) =>
