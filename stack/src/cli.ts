@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DOMAIN_NAMES, domains, type Domain, type DomainName, type WeatherDomain } from '@tweets/domain';
 import { fetchStats, renderSummary, runLoad, summarize, waitForCounts } from '@tweets/loadgen';
-import { layout, ROOT, type RunLayout, type StackLayout } from './layout.js';
+import { layout, ROOT, type StackLayout } from './layout.js';
 import { ALL_FAULTS, NODE_LOSS_FAULTS, QUICK_FAULTS, QUICK_NODE_LOSS_FAULTS, renderReport, runChaos } from './chaos.js';
-import { backgroundPolicy, components, describeShape, ROUTES, sameShape, shapeOf, type Route, type StackOptions } from './components.js';
+import { ROUTES, type Route } from './components.js';
 import { buildImages, ImagesError, imageTag, podman, renderImages } from './images.js';
 import { dashboards, render as renderDashboard } from '@tweets/dashboards';
 import { ensureK8sTools, K8sError, validateAll } from './k8s.js';
@@ -17,7 +16,9 @@ import { checkCounts, ensureLocust, renderCheck, runLocust } from './locust.js';
 import { provision, provisionImages, provisionRegistry, ProvisionError } from './provision.js';
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { TOOL_PORTS } from './ports.js';
-import { alive, readState } from './state.js';
+import { readState } from './state.js';
+import { stackStatus, startStack, stopStack } from './lifecycle.js';
+import { testRuns } from './tiers.js';
 import { tempDir } from './roots.js';
 
 const USAGE = `usage: npm start [-- --no-load] [--route ${ROUTES.join('|')}] [--domain ${DOMAIN_NAMES.join('|')}] [--writers N] [--apis N] [--replicated]
@@ -118,139 +119,6 @@ function loadOptions(v: {
 
 const say = (msg: string) => console.log(`[stack] ${msg}`);
 
-/** How long a start or a reconfigure may take in all: a guard against a hang, far above what a slow machine needs. */
-const START_GUARD_MS = 900_000;
-
-/** Starts the stack's supervisor (detached) and waits until every component is ready. */
-export async function startStack(l: StackLayout, opts: StackOptions = {}): Promise<void> {
-  const want = shapeOf(opts);
-  const prev = readState(l);
-  if (prev && alive(prev.supervisorPid)) {
-    if (!sameShape(shapeOf(prev), want)) throw new Error(`stack ${l.name} is running with ${describeShape(shapeOf(prev))}; npm stop first`);
-    say(`stack ${l.name} already running (supervisor pid ${prev.supervisorPid})`);
-  } else {
-    // A wrong STACK_BACKGROUND, profile or STACK_ENV fails here, not in the detached supervisor.
-    backgroundPolicy();
-    components(l, want);
-    provision(l);
-    launchSupervisor(l, JSON.stringify(want));
-  }
-  await supervised(l);
-  say(`stack ${l.name}: API on ${l.apiUrl}`);
-}
-
-/** The supervisor of a stack or of the Kubernetes node, started detached, its output in the logs folder. */
-export function launchSupervisor(l: RunLayout, arg: string): void {
-  mkdirSync(l.logs, { recursive: true });
-  rmSync(l.stateFile, { force: true });
-  const out = openSync(join(l.logs, 'supervisor.log'), 'a');
-  const child = spawn(process.execPath, [join(ROOT, 'stack', 'dist', 'src', 'supervisor.js'), l.name, arg], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    cwd: ROOT,
-  });
-  closeSync(out);
-  child.unref();
-  say(`${l.name}: supervisor pid ${child.pid}; logs in ${l.logs}`);
-}
-
-/** Waits until the supervisor says every process is ready (or fails: its error). */
-export async function supervised(l: RunLayout): Promise<void> {
-  const t0 = Date.now();
-  let shown = '';
-  while (Date.now() - t0 < START_GUARD_MS) {
-    const s = readState(l);
-    if (s?.status === 'ready') {
-      say(`${l.name}: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return;
-    }
-    if (s && (s.status === 'failed' || (s.status !== 'stopped' && !alive(s.supervisorPid)))) {
-      throw new Error(`${l.name} failed to start: ${s.error ?? 'supervisor exited'} (see ${join(l.logs, 'supervisor.log')})`);
-    }
-    const progress = s
-      ? Object.entries(s.components)
-          .filter(([, c]) => c.status === 'ready')
-          .map(([n]) => n)
-          .join(', ')
-      : '';
-    if (progress !== shown) {
-      shown = progress;
-      if (progress) say(`ready: ${progress}`);
-    }
-    await sleep(250);
-  }
-  throw new Error(`${l.name} was not ready within ${START_GUARD_MS / 1000} s (see ${join(l.logs, 'supervisor.log')})`);
-}
-
-/**
- * Runs the services of a running stack with another route or profile; the
- * brokers keep running (and their JIT-warm code and data). Returns once every
- * service is ready again.
- */
-export async function reconfigureStack(l: StackLayout, opts: StackOptions = {}): Promise<void> {
-  const want = shapeOf(opts);
-  const s = readState(l);
-  if (!s || !alive(s.supervisorPid) || s.status !== 'ready') throw new Error(`stack ${l.name} is not running and ready`);
-  if (sameShape(shapeOf(s), want)) return;
-  if (shapeOf(s).replicated !== want.replicated)
-    throw new Error(`stack ${l.name} runs ${shapeOf(s).replicated ? 'three' : 'one'} Kafka and RabbitMQ node(s); npm stop first`);
-  // The brokers stay as they are: a domain whose paths need one the stack did not start needs a new stack.
-  const missing = components(l, want).filter((c) => c.kind === 'broker' && !s.components[c.name]);
-  if (missing.length > 0)
-    throw new Error(`stack ${l.name} runs no ${missing.map((c) => c.name).join(', ')} (started for ${s.domain}); npm stop first`);
-  writeFileSync(join(l.dir, 'reconfigure.json'), JSON.stringify(want));
-  process.kill(s.supervisorPid, 'SIGHUP');
-  const t0 = Date.now();
-  while (Date.now() - t0 < START_GUARD_MS) {
-    await sleep(200);
-    const now = readState(l);
-    if (!now || !alive(now.supervisorPid) || now.status === 'failed')
-      throw new Error(`stack ${l.name} failed while reconfiguring (see ${join(l.logs, 'supervisor.log')})`);
-    if (now.status === 'ready' && sameShape(shapeOf(now), want)) {
-      say(`stack ${l.name}: services ready with ${describeShape(want)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return;
-    }
-  }
-  throw new Error(`stack ${l.name} was not ready again within ${START_GUARD_MS / 1000} s`);
-}
-
-/** Stops the supervisor (which stops every component), then anything it left, each by its own PID. */
-export async function stopStack(l: RunLayout): Promise<void> {
-  const s = readState(l);
-  if (!s) {
-    say(`stack ${l.name}: not running`);
-    return;
-  }
-  if (alive(s.supervisorPid)) {
-    process.kill(s.supervisorPid, 'SIGTERM');
-    const t0 = Date.now();
-    while (alive(s.supervisorPid) && Date.now() - t0 < 150_000) await sleep(200);
-  }
-  const after = readState(l) ?? s;
-  for (const [name, c] of Object.entries(after.components)) {
-    if (alive(c.pid)) {
-      say(`${name}: still running after the supervisor; SIGKILL pid ${c.pid}`);
-      process.kill(c.pid!, 'SIGKILL');
-    }
-  }
-  if (alive(s.supervisorPid)) process.kill(s.supervisorPid, 'SIGKILL');
-  rmSync(l.stateFile, { force: true });
-  say(`stack ${l.name}: stopped`);
-}
-
-function status(l: StackLayout): number {
-  const s = readState(l);
-  if (!s || !alive(s.supervisorPid)) {
-    say(`stack ${l.name}: not running`);
-    return 1;
-  }
-  console.log(`stack ${l.name}: ${s.status}, ${describeShape(shapeOf(s))}, supervisor pid ${s.supervisorPid}, API ${l.apiUrl}`);
-  for (const [name, c] of Object.entries(s.components)) {
-    console.log(`  ${name.padEnd(18)} ${c.status.padEnd(10)} pid ${String(c.pid ?? '-').padEnd(8)} restarts ${c.restarts}`);
-  }
-  return 0;
-}
-
 /** The domain a command works on: --domain, else the running stack's, else weather. */
 function domainOf(l: StackLayout, domain: DomainName | undefined): Domain {
   return domains[domain ?? ((readState(l)?.domain as DomainName | undefined) || 'weather')];
@@ -280,145 +148,6 @@ async function load(l: StackLayout, o: LoadOptions): Promise<number> {
     return 1;
   }
   return summary.failed === 0 && summary.accepted === summary.sent ? 0 : 1;
-}
-
-/**
- * The integration tier's files that run after the others, each alone and in this order (node --test runs the
- * files it is given in an order of its own): the faults restart the stack's brokers; the loss of a node
- * starts the stack again with Kafka and RabbitMQ on three nodes each.
- */
-const LAST = ['chaos.test.js', 'node-loss.test.js'];
-
-/** The workspaces of the tooling: their tests are beside them (test/ for the unit tier, test/integration for the stack's). */
-const TOOLING = ['loadgen', 'stack', 'bench'];
-
-/**
- * The compiled test files of a tier. unit: every workspace's tests but the `test` workspace's, pure logic
- * and services over fakes, no broker needed. integration: test/integration and the tooling's own
- * test/integration, against a running stack, LAST after the rest. cluster: test/cluster, against the
- * Kubernetes node.
- */
-export function testFiles(tier: 'unit' | 'integration' | 'last' | 'cluster'): string[] {
-  const inDir = (dir: string) =>
-    existsSync(dir)
-      ? readdirSync(dir)
-          .sort()
-          .filter((f) => f.endsWith('.test.js'))
-          .map((f) => join(dir, f))
-      : [];
-  if (tier === 'cluster') {
-    // the teardown last: it takes the node down
-    const files = inDir(join(ROOT, 'test', 'dist', 'cluster'));
-    return [...files.filter((f) => !f.endsWith('teardown.test.js')), ...files.filter((f) => f.endsWith('teardown.test.js'))];
-  }
-  if (tier === 'integration' || tier === 'last') {
-    const dirs = [join(ROOT, 'test', 'dist', 'integration'), ...TOOLING.map((ws) => join(ROOT, ws, 'dist', 'test', 'integration'))];
-    const files = dirs.flatMap(inDir);
-    if (tier === 'last') return LAST.flatMap((x) => files.filter((f) => f.endsWith(`/${x}`)));
-    return files.filter((f) => !LAST.some((x) => f.endsWith(`/${x}`)));
-  }
-  const files: string[] = [];
-  for (const group of ['packages', 'services'])
-    for (const ws of readdirSync(join(ROOT, group)).sort()) files.push(...inDir(join(ROOT, group, ws, 'dist', 'test')));
-  for (const ws of TOOLING) files.push(...inDir(join(ROOT, ws, 'dist', 'test')));
-  return files;
-}
-
-function runTests(files: string[], env: Record<string, string> = {}): Promise<number> {
-  return new Promise<number>((resolve) => {
-    // --test-force-exit: a file whose tests are done ends, even if a failure left a connection open
-    // (a failed test must fail the run, never hang it).
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files], {
-      stdio: 'inherit',
-      env: { ...process.env, ...env },
-    });
-    child.once('exit', (c) => resolve(c ?? 1));
-  });
-}
-
-/** `npm run test:unit`: every test that needs no broker, with nothing started. */
-async function unitTests(): Promise<number> {
-  const files = testFiles('unit');
-  say(`running ${files.length} unit test files (no broker)`);
-  return runTests(files);
-}
-
-/**
- * Starts a fresh `test` stack beside any other, runs both tiers against it (the unit tier first), and stops
- * it; then, with `cluster`, the cluster tier.
- */
-async function test(cluster: boolean): Promise<number> {
-  const l = layout('test');
-  await stopStack(l);
-  rmSync(l.dir, { recursive: true, force: true });
-  try {
-    // The image tests need Podman and friends: installed here as root, or the command to run is printed.
-    provisionImages();
-    // The Kubernetes test's API server, etcd, kubeconform and schemas: built once (minutes), then cached in .tools/k8s.
-    ensureK8sTools(say);
-    await startStack(l);
-  } catch (err) {
-    console.error(`[stack] ${(err as Error).message}`);
-    await stopStack(l);
-    return 1;
-  }
-  const files = [...testFiles('unit'), ...testFiles('integration')];
-  say(`running ${files.length} test files, the unit tier and the integration tier, against stack ${l.name}`);
-  let code = await runTests(files, { STACK: 'test' });
-  for (const f of testFiles('last')) code = Math.max(code, await runTests([f], { STACK: 'test' }));
-  await stopStack(l);
-  // The image tests start the local registry: it stops with the run.
-  if (stopRegistry()) say('registry: stopped');
-  return cluster ? Math.max(code, await clusterTier()) : code;
-}
-
-/**
- * The cluster tier: the system on the Kubernetes node of `npm run cluster`. A node already up is used
- * and left up; otherwise one is brought up for the tier, and its teardown (the tier's last test) takes it
- * down and checks the machine is as it was.
- */
-async function clusterTier(): Promise<number> {
-  const c = await import('./cluster/index.js');
-  const owned = !c.isRunning();
-  try {
-    await c.up();
-  } catch (err) {
-    console.error(`[stack] the cluster tier could not start: ${(err as Error).message}`);
-    if (owned) await c.down();
-    return 1;
-  }
-  const files = testFiles('cluster');
-  say(`running ${files.length} test files of the cluster tier against ${c.entryUrl()}`);
-  const code = await runTests(files, { CLUSTER_OWNED: owned ? '1' : '' });
-  if (owned && c.isRunning()) await c.down();
-  return code;
-}
-
-/**
- * `npm test`, `--repeat` times in a row. With `--hog`, a busy loop at normal
- * priority keeps one of the cores busy for each whole run (stack start
- * included), so the suite meets the machine it would meet on a slower or
- * shared computer; it is stopped by its PID when the run ends.
- */
-async function testRuns(f: { hog: boolean; repeat: number; unit: boolean; cluster: boolean }): Promise<number> {
-  const runs: string[] = [];
-  let code = 0;
-  for (let run = 1; run <= f.repeat && code === 0; run++) {
-    const hog = f.hog ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : undefined;
-    if (hog) say(`CPU hog: pid ${hog.pid}, one core busy at normal priority for the whole run`);
-    const t0 = Date.now();
-    try {
-      code = f.unit ? await unitTests() : await test(f.cluster);
-    } finally {
-      if (hog?.pid && alive(hog.pid)) process.kill(hog.pid, 'SIGKILL');
-    }
-    runs.push(
-      `run ${run} of ${f.repeat}${hog ? ' (with a CPU hog)' : ''}: ${code === 0 ? 'pass' : 'FAIL'} in ${Math.round((Date.now() - t0) / 1000)} s`,
-    );
-    say(runs.at(-1)!);
-  }
-  if (runs.length > 1) for (const r of runs) say(r);
-  return code;
 }
 
 /** `npm run images`: every service image, built and listed; with --push, pushed to the local registry and checked by digest. */
@@ -667,7 +396,7 @@ const COMMANDS: Record<string, { flags: Flags; run: Run }> = {
     if (stopRegistry()) say('registry: stopped');
     return 0;
   }),
-  status: command({}, (_, l) => status(l)),
+  status: command({}, (_, l) => stackStatus(l)),
   load: command(LOAD, (v, l) => load(l, loadOptions(v))),
   chaos: command({ quick: flag, replicated: flag, count: text, rate: text, concurrency: text, route: text }, async (v, l) => {
     const quick = v.quick ?? false;

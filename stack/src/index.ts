@@ -12,6 +12,6 @@ export { scratchDir, tempDir, valkeyServer } from './roots.js';
 export { pins } from './provision.js';
 export { layout, secrets, secretFile, ROOT, type StackLayout, type Ports, type Secrets } from './layout.js';
 export { readState, alive, type StackState } from './state.js';
-export { reconfigureStack, startStack, stopStack } from './cli.js';
+export { reconfigureStack, startStack, stopStack } from './lifecycle.js';
 export type { Profile, Route, StackOptions } from './components.js';
 export { apiReplicas, writerReplicas } from './components.js';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { launchSupervisor, stopStack, supervised } from '../cli.js';
+import { launchSupervisor, stopStack, supervised } from '../lifecycle.js';
 import { K8S_DIR } from '../k8s.js';
 import { CLUSTER_PORTS } from '../ports.js';
 import { provision, provisionCluster } from '../provision.js';
