@@ -2,7 +2,7 @@
  * Validation of deploy/k8s without a cluster or a cloud account:
  *
  *  1. every variant (the base, and each overlay with the combinations of
- *     components TESTED declares) builds with `kubectl kustomize`;
+ *     components tested() declares) builds with `kubectl kustomize`;
  *  2. kubeconform, strict and offline, against JSON schemas generated here from
  *     the Kubernetes OpenAPI document that the k8s.io/kubernetes Go module
  *     carries and from the operators' CRDs (CRDS_DIR);
@@ -25,8 +25,6 @@ import { ROOT } from './layout.js';
 import { VALIDATION_PORTS } from './ports.js';
 import { httpReady } from './probes.js';
 import { NODE } from './cluster/plan.js';
-// the operators' API groups, those of the CRDs in CRDS_DIR (their kinds are left out when the CRDs are absent)
-import { OPERATOR_GROUPS } from './cluster/topics.js';
 
 export const K8S_DIR = join(ROOT, 'deploy', 'k8s');
 const TOOLS_MODULE = join(K8S_DIR, 'tools');
@@ -197,14 +195,18 @@ export interface Variant {
   dir: string;
 }
 
+/** The API groups the CRDs in CRDS_DIR define (their kinds are left out when the CRDs are absent). */
+const CRD_GROUPS = ['kafka.strimzi.io', 'rabbitmq.com', 'kubevirt.io'];
+
 /** Components an overlay includes and a variant never adds on its own (the domain it turns the system into). */
 export const OVERLAY_ONLY: readonly string[] = ['blackfriday'];
 
-/** The components a variant may add, by folder name. */
+/** The components a variant may add, by folder name, in the order they apply (kafka-only last: it removes what others may patch). */
 export function componentNames(): string[] {
-  return readdirSync(join(K8S_DIR, 'components'))
+  const names = readdirSync(join(K8S_DIR, 'components'))
     .filter((d) => existsSync(join(K8S_DIR, 'components', d, 'kustomization.yaml')) && !OVERLAY_ONLY.includes(d))
     .sort();
+  return [...names.filter((c) => c !== 'kafka-only'), ...names.filter((c) => c === 'kafka-only')];
 }
 
 export function overlayNames(): string[] {
@@ -213,8 +215,6 @@ export function overlayNames(): string[] {
     .sort();
 }
 
-/** Every component, in the order they apply (kafka-only last: it removes what others may patch). */
-const ALL = ['consumers-2', 'dispatcher-3', 'locust', 'valkey-hpa', 'valkey-kubevirt', 'writers-2', 'kafka-only'];
 /**
  * Black Friday's: not what its overlays include (blackfriday, kafka-only, valkey-kubevirt), nor locust (its
  * weather tweets are not the sales the services take), nor valkey-hpa (it scales the StatefulSet the VMs replace).
@@ -228,19 +228,19 @@ const SALES = ['consumers-2', 'dispatcher-3', 'writers-2'];
  * out valkey-kubevirt (its VMs reach their nodes only through the placement eks-blackfriday applies after
  * them); the local node takes what `npm run cluster` takes there.
  */
-const TESTED: Readonly<Record<string, { with: readonly string[]; every?: true }>> = {
-  gke: { with: ALL, every: true },
+const tested = (all = componentNames()): Readonly<Record<string, { with: readonly string[]; every?: true }>> => ({
+  gke: { with: all, every: true },
   blackfriday: { with: SALES, every: true },
-  eks: { with: ALL.filter((c) => c !== 'valkey-kubevirt') },
+  eks: { with: all.filter((c) => c !== 'valkey-kubevirt') },
   'eks-blackfriday': { with: SALES },
   local: { with: ['locust'] },
   'local-blackfriday': { with: [] },
-};
+});
 
 /** valkey-hpa scales the StatefulSet valkey-kubevirt replaces: no variant takes both. */
 const compatible = (chosen: string[]) => !(chosen.includes('valkey-hpa') && chosen.includes('valkey-kubevirt'));
 
-/** The subsets of comps a variant is built with (see TESTED), the empty one first. */
+/** The subsets of comps a variant is built with (see tested), the empty one first. */
 function subsetsOf(comps: readonly string[], every = false): string[][] {
   if (every) return Array.from({ length: 1 << comps.length }, (_, mask) => comps.filter((_, i) => mask & (1 << i)));
   const some = [[], ...comps.map((c) => [c])];
@@ -265,15 +265,15 @@ function writeVariant(root: string, overlay: string, chosen: string[]): Variant 
   return { name: [`overlays/${overlay}`, ...chosen].join('+'), dir };
 }
 
-/** The base, and each overlay with the combinations TESTED declares, written under .data/k8s-validate. */
+/** The base, and each overlay with the combinations tested() declares, written under .data/k8s-validate. */
 export function variants(): Variant[] {
   const root = join(WORK, 'variants');
   rmSync(root, { recursive: true, force: true });
   return [
     { name: 'base', dir: join(K8S_DIR, 'base') },
     ...overlayNames().flatMap((overlay) => {
-      const t = TESTED[overlay];
-      if (!t) throw new K8sError(`overlays/${overlay}: TESTED declares no combinations for it`);
+      const t = tested()[overlay];
+      if (!t) throw new K8sError(`overlays/${overlay}: tested() declares no combinations for it`);
       return subsetsOf(t.with, t.every)
         .filter(compatible)
         .map((chosen) => writeVariant(root, overlay, chosen));
@@ -298,7 +298,7 @@ export function objectsOf<T = { kind: string; metadata: { name: string } }>(yaml
 export function withoutCrdKinds(yaml: string): { yaml: string; skipped: number } {
   const docs = parseAllDocuments(yaml);
   const kept = docs.filter(
-    (d) => !OPERATOR_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!),
+    (d) => !CRD_GROUPS.includes(String((d.toJS() as { apiVersion?: string } | null)?.apiVersion ?? '').split('/')[0]!),
   );
   return { yaml: kept.map((d) => d.toString()).join('---\n'), skipped: docs.length - kept.length };
 }
@@ -513,7 +513,7 @@ export async function validateAll(
   const t = ensureK8sTools(log);
   const tools = (Date.now() - t0) / 1000;
   if (!t.crds)
-    log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${OPERATOR_GROUPS.join(', ')}) are left out of every check`);
+    log(`${relative(ROOT, CRDS_DIR)} is absent: the kinds of the operators (${CRD_GROUPS.join(', ')}) are left out of every check`);
   const t1 = Date.now();
   const built = variants().map((v) => ({ v, yaml: build(t.kubectl, v.dir) }));
   const api = await startApiServer(t, log);
