@@ -105,7 +105,11 @@ export function ceilingOf(f: NonNullable<BenchResults['floors']>, cores: number)
     kafkaOnly: edge + f.us.kafka + f.us.valkey,
     rabbitmqOnly: edge + f.us.rabbitmq + f.us.valkey,
   };
-  const each = (f: (x: number) => number) => ({ fanout: f(us.fanout), kafkaOnly: f(us.kafkaOnly), rabbitmqOnly: f(us.rabbitmqOnly) });
+  const each = (per: (us: number) => number) => ({
+    fanout: per(us.fanout),
+    kafkaOnly: per(us.kafkaOnly),
+    rabbitmqOnly: per(us.rabbitmqOnly),
+  });
   // µs per tweet to a tenth; the rate those use every core at, rounded down to tens
   return { usPerTweet: each((x) => Math.round(x * 10) / 10), ...each((x) => Math.floor((cores * 1e6) / x / 10) * 10) };
 }

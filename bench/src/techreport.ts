@@ -344,11 +344,11 @@ function loadsSection({ lang, rs, olSource }: Ctx): string {
   const qs = rs.map((r) => r.rabbitmqOnly);
   const rates = [...new Set([...ks, ...qs].flatMap((s) => s.steps.map((x) => x.rate)))].sort((a, b) => a - b);
   const cell = (ss: ScenarioResult[], rate: number) => {
-    const steps = ss.flatMap((s) => s.steps.filter((x) => x.rate === rate).map((x) => ({ ...x, s })));
+    const steps = ss.flatMap((scenario) => scenario.steps.filter((x) => x.rate === rate).map((x) => ({ ...x, scenario })));
     if (!steps.length) return ['—', '—'];
     const ran =
       steps.length < ss.length ? L(lang, ` [${steps.length} of ${ss.length} runs]`, ` [${steps.length} de ${ss.length} ejecuciones]`) : '';
-    return [p99Cell(lang, steps) + ran, spreadOf(steps, ({ s }) => cpuAt(s, rate), 3)];
+    return [p99Cell(lang, steps) + ran, spreadOf(steps, ({ scenario }) => cpuAt(scenario, rate), 3)];
   };
   return [
     table(
