@@ -23,7 +23,7 @@ import { ItemStore, readStats } from '@tweets/store';
 import { percentile } from '@tweets/loadgen';
 import { scratchDir, TOOL_PORTS, valkeyServer } from '@tweets/stack';
 import { sample } from './sampler.js';
-import { batchOf } from './transport.js';
+import { batchOf, inTurn } from './transport.js';
 
 export const REPLICA_CASES = ['alone', 'replica', 'replica+wait'] as const;
 export type ReplicaCase = (typeof REPLICA_CASES)[number];
@@ -56,22 +56,12 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** A throwaway Valkey with the stack's persistence (AOF, fsync before every reply). */
+/** The stack's persistence: no snapshots, the AOF, fsync before every reply. */
+const PERSISTENCE = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+
+/** A throwaway Valkey with the stack's persistence. */
 async function startValkey(port: number, dir: string, replicaOf?: number): Promise<ChildProcess> {
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    'always',
-  ];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...PERSISTENCE];
   if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
   const line = valkeyServer(args);
   const p = spawn(line.command, line.args, { stdio: 'ignore' });
@@ -107,19 +97,13 @@ async function measure(o: {
   const p0 = sample(o.pids.primary).cpuSec;
   const r0 = o.pids.replica ? sample(o.pids.replica).cpuSec : 0;
   const lat: number[] = [];
-  let next = 0;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: o.inFlight }, async () => {
-      while (next < o.batches) {
-        const b = next++;
-        const s = performance.now();
-        const applied = await store.applyBatch('kafka', batchOf(o.batchSize, b * o.batchSize, prefix));
-        lat.push(performance.now() - s);
-        if (applied.some((x) => x !== 1)) throw new Error(`batch ${b}: an item was not applied`);
-      }
-    }),
-  );
+  await inTurn(o.batches, o.inFlight, async (b) => {
+    const s = performance.now();
+    const applied = await store.applyBatch('kafka', batchOf(o.batchSize, b * o.batchSize, prefix));
+    lat.push(performance.now() - s);
+    if (applied.some((x) => x !== 1)) throw new Error(`batch ${b}: an item was not applied`);
+  });
   const ms = performance.now() - t0;
   const tEnd = performance.now();
   const primaryCpu = sample(o.pids.primary).cpuSec - p0;

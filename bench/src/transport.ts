@@ -182,28 +182,26 @@ async function measure(
 }
 
 /** Closed loop: `inFlight` senders, each sending its next batch when the last is answered, until `tweets` are sent. */
-async function loop(
-  s: { send(items: Tweet[]): Promise<number> },
-  batchSize: number,
-  inFlight: number,
-  tweets: number,
-  offset: number,
-): Promise<number[]> {
-  const batches = Math.ceil(tweets / batchSize);
+async function loop(s: { send(items: Tweet[]): Promise<number> }, batchSize: number, inFlight: number, tweets: number, offset: number) {
   const lat: number[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < batches) {
-      const b = next++;
-      const items = batchOf(batchSize, offset + b * batchSize);
-      const t0 = performance.now();
-      const n = await s.send(items);
-      lat.push(performance.now() - t0);
-      if (n !== batchSize) throw new Error(`the server counted ${n} of a batch of ${batchSize}`);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  await inTurn(Math.ceil(tweets / batchSize), inFlight, async (b) => {
+    const items = batchOf(batchSize, offset + b * batchSize);
+    const t0 = performance.now();
+    const n = await s.send(items);
+    lat.push(performance.now() - t0);
+    if (n !== batchSize) throw new Error(`the server counted ${n} of a batch of ${batchSize}`);
+  });
   return lat;
+}
+
+/** Runs `f(0)` to `f(n - 1)`, `inFlight` at a time, each started when another ends. */
+export async function inTurn(n: number, inFlight: number, f: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await f(next++);
+    }),
+  );
 }
 
 export interface TransportOptions {
