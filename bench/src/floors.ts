@@ -74,15 +74,19 @@ async function paced(o: FloorOptions, step: (i: number) => Promise<void>, inFlig
   return batches * o.batch;
 }
 
-/** CPU µs per tweet of `pid` over `run(false)`, after `run(true)` warmed up caches, JIT and connections (not charged). */
-async function charged(pid: number, run: (warm: boolean) => Promise<number>): Promise<number> {
-  await run(true);
+const WARM_SEC = 2;
+
+/** A floor's load: its tweets sent at its pacing; how many it sent. */
+type FloorRun = (all: Tweet[], pacing: FloorOptions) => Promise<number>;
+
+/** CPU µs per tweet of `pid` over a run of o.seconds, after one of WARM_SEC warmed up caches, JIT and connections (not charged). */
+async function charged(pid: number, o: FloorOptions, name: string, seed: number, run: FloorRun): Promise<number> {
+  const once = (seconds: number, prefix: string) => run(tweets(Math.floor(o.rate * seconds), prefix, seed), { ...o, seconds });
+  await once(WARM_SEC, `${name}w`);
   const c0 = sampleTree(pid).cpuSec;
-  const n = await run(false);
+  const n = await once(o.seconds, name);
   return Math.round(((sampleTree(pid).cpuSec - c0) / n) * 1e6 * 10) / 10;
 }
-
-const WARM_SEC = 2;
 
 async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promise<number> {
   const s = secrets(l);
@@ -94,13 +98,9 @@ async function valkeyFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
   const prefix = `floor${Date.now().toString(36)}`;
   const store = new ItemStore(weather, redis, { prefix, dedupWindowSec: 120 });
   try {
-    return await charged(pid, (warm) => {
-      const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'fw' : 'f', 7);
-      return paced(
-        { ...o, seconds: warm ? WARM_SEC : o.seconds },
-        async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch))),
-      );
-    });
+    return await charged(pid, o, 'f', 7, (all, pacing) =>
+      paced(pacing, async (i) => void (await store.applyBatch('kafka', all.slice(i * o.batch, (i + 1) * o.batch)))),
+    );
   } finally {
     await cleanFloorKeys(redis, prefix).finally(() => redis.disconnect());
   }
@@ -143,15 +143,14 @@ async function rabbitFloor(l: StackLayout, pid: number, o: FloorOptions): Promis
     },
   });
   try {
-    return await charged(pid, async (warm) => {
+    return await charged(pid, o, 'r', 11, async (all, pacing) => {
       // Each step's tweets in messages of up to 32, as the writer sends a call's tweets.
-      const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'rw' : 'r', 11);
       const steps: ReturnType<typeof codec.encodeBatches>[] = [];
       for (let i = 0; i + o.batch <= all.length; i += o.batch)
         steps.push(codec.encodeBatches(all.slice(i, i + o.batch), DEFAULT_RABBITMQ_BATCH_MAX));
       const start = delivered;
       let messages = 0;
-      const n = await paced({ ...o, seconds: warm ? WARM_SEC : o.seconds }, (i) => {
+      const n = await paced(pacing, (i) => {
         const ch = publishers[0]!;
         const step = steps[i]!;
         messages += step.length;
@@ -214,11 +213,10 @@ async function kafkaFloor(l: StackLayout, pid: number, o: FloorOptions): Promise
   })().catch(() => {});
   await sleep(1000);
   try {
-    return await charged(pid, async (warm) => {
-      const all = tweets(Math.floor(o.rate * (warm ? WARM_SEC : o.seconds)), warm ? 'kw' : 'k', 13);
+    return await charged(pid, o, 'k', 13, async (all, pacing) => {
       const start = fetched;
       const n = await paced(
-        { ...o, seconds: warm ? WARM_SEC : o.seconds },
+        pacing,
         async (i) =>
           void (await producer.send({
             // one partition per send, the next send the next one, as the writer does
