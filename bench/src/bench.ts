@@ -20,7 +20,7 @@ import {
 } from '@tweets/stack';
 import { connectValkey } from '@tweets/store';
 import { measureFloors, type Floors } from './floors.js';
-import { openLoop, type StepResult } from './openloop.js';
+import { openLoop } from './openloop.js';
 import {
   ceilingOf,
   judgeTargets,
@@ -33,8 +33,8 @@ import {
   type ScenarioName,
   type ScenarioResult,
 } from './report.js';
-import { TreeSampler } from './sampler.js';
-import { routedPaths, runSeedLoads, type SeedLoads } from './seedload.js';
+import { cpuOf, TreeSampler } from './sampler.js';
+import { routedPaths, runSeedLoads, stackPids, type SeedLoads } from './seedload.js';
 
 const PIPELINE: Record<
   Exclude<ScenarioName, 'bare'>,
@@ -103,6 +103,10 @@ const CONNECTIONS = 512;
 /** The floors are measured with batches of this many tweets: about what the API's batches hold near the pipeline's top rate. */
 const FLOOR_BATCH = 50;
 
+/** An open-loop load of tweets on `url`, as every step, warm-up and floor of the harness sends it. */
+const tweetsAt = (url: string, rate: number, durationMs: number, idPrefix: string, rampMs = 0) =>
+  openLoop({ url, path: '/tweets', rate, durationMs, rampMs, connections: CONNECTIONS, idPrefix });
+
 function empty(name: string, description: string): ScenarioResult {
   return { name, description, maxRate: 0, p50Ms: null, p99Ms: null, steps: [], processes: {}, peakRssMb: {} };
 }
@@ -129,15 +133,7 @@ async function step(o: BenchOptions, name: string, t: Target, rate: number, resu
   const rssTimer = setInterval(peaks, 500);
   let before: StatsOf<WeatherDomain> | undefined;
   if (t.countPaths.length) before = await fetchStats<WeatherDomain>(t.url);
-  const s = await openLoop({
-    url: t.url,
-    path: '/tweets',
-    rate,
-    durationMs: o.stepSec * 1000,
-    rampMs: o.rampSec * 1000,
-    connections: CONNECTIONS,
-    idPrefix: `bench-${name}-${rate}-${Date.now()}`,
-  });
+  const s = await tweetsAt(t.url, rate, o.stepSec * 1000, `bench-${name}-${rate}-${Date.now()}`, o.rampSec * 1000);
   clearInterval(rssTimer);
   peaks();
   const cpu1 = sampler.sample();
@@ -210,15 +206,6 @@ async function findMax(o: BenchOptions, name: string, description: string, t: Ta
   return result;
 }
 
-function stackPids(l: StackLayout): Record<string, number> {
-  const s = readState(l);
-  return Object.fromEntries(
-    Object.entries(s?.components ?? {})
-      .filter(([, c]) => c.pid)
-      .map(([n, c]) => [n, c.pid!]),
-  );
-}
-
 /**
  * Empties the stack's Valkey (FLUSHALL, then an AOF rewrite of the empty data set) once every count has
  * drained: each scenario then starts as the first did, instead of paying for the millions of ids the
@@ -263,20 +250,17 @@ export async function startBare(l: StackLayout): Promise<{ child: ChildProcess; 
 }
 
 /** The HTTP edge's floor at `rate`: the bare endpoint and the load generator, CPU µs per request. */
-async function httpFloor(l: StackLayout, rate: number, seconds: number): Promise<{ bare: number; loadgen: number }> {
-  const { child, url } = await startBare(l);
-  try {
-    await openLoop({ url, path: '/tweets', rate, durationMs: 2000, connections: CONNECTIONS, idPrefix: 'floor-warm' });
+function httpFloor(l: StackLayout, rate: number, seconds: number): Promise<{ bare: number; loadgen: number }> {
+  return withBare(l, async ({ child, url }) => {
+    await tweetsAt(url, rate, 2000, 'floor-warm');
     const sampler = new TreeSampler({ bare: child.pid! });
     const c0 = sampler.sample().bare!.cpuSec;
     const self0 = process.cpuUsage();
-    const s = await openLoop({ url, path: '/tweets', rate, durationMs: seconds * 1000, connections: CONNECTIONS, idPrefix: 'floor' });
+    const s = await tweetsAt(url, rate, seconds * 1000, 'floor');
     const self = process.cpuUsage(self0);
     const us = (sec: number) => Math.round((sec / Math.max(1, s.ok)) * 1e7) / 10;
     return { bare: us(sampler.sample().bare!.cpuSec - c0), loadgen: us((self.user + self.system) / 1e6) };
-  } finally {
-    child.kill('SIGTERM');
-  }
+  });
 }
 
 /** Each floor's lowest measurement: a floor is what a component costs at least. */
@@ -323,19 +307,7 @@ async function measureScenarios(o: BenchOptions, l: StackLayout): Promise<Measur
       );
     }
     if (o.manageStack) await startStack(l);
-    if (o.seedLoad) {
-      const seedLoad = o.seedLoad;
-      m.seed = await withBare(l, ({ child, url }) =>
-        runSeedLoads(l, {
-          ...seedLoad,
-          paths: routedPaths((readState(l)?.route ?? 'both') as Route),
-          log: o.log,
-          bare: { url, pid: child.pid! },
-          floorSec: o.floorSec,
-          warmupSec: o.warmupSec,
-        }),
-      );
-    }
+    if (o.seedLoad) m.seed = await seedLoadsOn(l, { ...o.seedLoad, log: o.log, floorSec: o.floorSec, warmupSec: o.warmupSec });
     for (const name of PIPELINES) {
       if (!o.scenarios.includes(name)) continue;
       const sc = PIPELINE[name];
@@ -354,6 +326,16 @@ async function measureScenarios(o: BenchOptions, l: StackLayout): Promise<Measur
     if (o.manageStack) await stopStack(l);
   }
   return m;
+}
+
+/** The seed's loads on the running stack `l` (the paths it routes), with the bare endpoint up for the HTTP edge's share. */
+export function seedLoadsOn(
+  l: StackLayout,
+  o: { clients: number; tweets: number; floorSec: number; warmupSec: number; log: (m: string) => void },
+): Promise<SeedLoads> {
+  return withBare(l, ({ child, url }) =>
+    runSeedLoads(l, { ...o, paths: routedPaths((readState(l)?.route ?? 'both') as Route), bare: { url, pid: child.pid! } }),
+  );
 }
 
 /** Runs `f` with the bare endpoint up, and stops it after. */
@@ -376,14 +358,7 @@ async function warmUp(
 ): Promise<void> {
   const warm = Math.max(rates[0]!, Math.min(1000, rates[Math.floor(rates.length / 2)]!));
   const before = await fetchStats<WeatherDomain>(l.apiUrl);
-  const w = await openLoop({
-    url: l.apiUrl,
-    path: '/tweets',
-    rate: warm,
-    durationMs: o.warmupSec * 1000,
-    connections: CONNECTIONS,
-    idPrefix: `warm-${name}-${Date.now()}`,
-  });
+  const w = await tweetsAt(l.apiUrl, warm, o.warmupSec * 1000, `warm-${name}-${Date.now()}`);
   await waitForCounts(l.apiUrl, before, Object.fromEntries(paths.map((p) => [p, w.ok])), 30_000);
   await sleep(1000);
 }
@@ -413,12 +388,7 @@ function assemble(o: BenchOptions, date: string, { out, floors, seed }: Measured
     date,
     commit: commit(),
     quick: o.quick,
-    machine: {
-      cores: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
+    machine: { ...cpuOf(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     criteria: { stepSeconds: o.stepSec, rampSeconds: o.rampSec, p99MaxMs: P99_MAX_MS, drainMaxMs: DRAIN_MAX_MS },
     ...all,
     fanout: {
@@ -465,5 +435,3 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const results = assemble(o, date, await measureScenarios(o, layout(o.stack)));
   return { results, files: writeBenchFiles(o, results) };
 }
-
-export type { StepResult };

@@ -6,19 +6,19 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { basename, join } from 'node:path';
-import { layout, readState, ROOT, startStack, stopStack, type Route } from '@tweets/stack';
-import { commit, markdown, runBench, SCENARIOS, startBare, type BenchOptions, type ScenarioName } from './index.js';
+import { layout, readState, ROOT, startStack, stopStack } from '@tweets/stack';
+import { commit, markdown, runBench, SCENARIOS, seedLoadsOn, type BenchOptions, type ScenarioName } from './index.js';
 import { renderReport, REPORT_SCENARIOS } from './techreport.js';
-import { routedPaths, runSeedLoads, seedLoadMarkdown } from './seedload.js';
+import { seedLoadMarkdown } from './seedload.js';
 import { replicaMarkdown, runReplicaBench } from './replica.js';
 import { runTransports, transportMarkdown } from './transport.js';
 import { runClusterHpa } from './clusterhpa.js';
 import { hpaSvg, valkeySvg } from './clusterreport.js';
 import { runClusterReplicas } from './clusterreplicas.js';
 import { runClusterValkey } from './clustervalkey.js';
+import { cpuOf } from './sampler.js';
 import { DOMAIN_NAMES, domains, type DomainName } from '@tweets/domain';
 
 /** What `npm run bench` can run: one of these flags, or none for the open-loop ladder of every scenario. */
@@ -76,6 +76,8 @@ const arg = (name: (typeof NUMBERS)[number], fallback: number): number => (flags
 const quick = flags.quick === true;
 const outDir = join(ROOT, 'bench', 'results');
 const log = (m: string) => console.log(`[bench] ${m}`);
+const started = Date.now();
+const secondsSinceStart = () => Math.round((Date.now() - started) / 1000);
 
 /** Writes bench/results/<time>-<commit>[-quick]-<kind>.json: the date and commit first, then the body. Returns its path. */
 function writeResult(kind: string, body: object): string {
@@ -84,52 +86,42 @@ function writeResult(kind: string, body: object): string {
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit: sha, ...body }, null, 2));
   return file;
 }
-const machine = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version });
+const machine = () => ({ ...cpuOf(), node: process.version });
 
+/** A comparison's results as a file (the machine and the results) beside the others; its path. */
+const writeComparison = (kind: string, results: object[]) => writeResult(kind, { machine: machine(), results });
 const valkeyReplicas = () =>
   runReplicaBench({ batchSizes: [10, 100], batches: arg('batches', quick ? 300 : 3000), inFlight: arg('in-flight', 2), log });
 const transports = () =>
   runTransports({ batchSizes: [1, 10, 100], inFlight: arg('in-flight', 4), tweets: arg('tweets', quick ? 20_000 : 200_000), log });
-if (flags['valkey-replica']) {
-  // Valkey without and with a replica, and waiting for it (docs/valkey.md).
-  const rs = await valkeyReplicas();
-  const file = writeResult('valkey-replica', { machine: machine(), results: rs });
-  console.log(`\n${replicaMarkdown(rs)}`);
+
+/** A comparison run once: its file written, its table printed. */
+async function comparison<R extends object>(kind: string, results: R[], table: (rs: R[]) => string): Promise<void> {
+  const file = writeComparison(kind, results);
+  console.log(`\n${table(results)}`);
   log(`wrote ${file}`);
-  process.exit(0);
 }
-if (flags.transport) {
-  // REST against gRPC: the same batches between two processes over each transport (docs/benchmarks.md).
-  const rs = await transports();
-  const file = writeResult('transport', { machine: machine(), results: rs });
-  console.log(`\n${transportMarkdown(rs)}`);
-  log(`wrote ${file}`);
-  process.exit(0);
-}
-if (flags['seed-load']) {
-  // The seed's load alone, hop by hop: on a running stack (--stack local), else on a fresh bench stack.
+
+/** The seed's load alone, hop by hop: on a running stack (--stack local), else on a fresh bench stack. */
+async function seedLoadAlone(): Promise<void> {
   const running = flags.stack as string | undefined;
   const l = layout(running ?? 'bench');
   if (running && !readState(l)) throw new Error(`stack ${running} is not running`);
   if (!running) await startStack(l);
   try {
-    const { child, url } = await startBare(l);
-    const runs = await runSeedLoads(l, {
+    const runs = await seedLoadsOn(l, {
       clients: arg('clients', 10),
       tweets: arg('tweets', 10_000),
-      paths: routedPaths((readState(l)?.route ?? 'both') as Route),
       log,
-      bare: { url, pid: child.pid! },
       floorSec: 5,
       warmupSec: arg('warmup', 20),
-    }).finally(() => child.kill('SIGTERM'));
+    });
     const file = writeResult('seedload', { stack: l.name, tuning: process.env.STACK_ENV ?? null, ...runs });
     console.log(`\n${seedLoadMarkdown(runs)}`);
     log(`wrote ${file}`);
   } finally {
     if (!running) await stopStack(l);
   }
-  process.exit(0);
 }
 
 /**
@@ -161,8 +153,8 @@ async function clusterTarget() {
   return t;
 }
 
-if (flags['cluster-hpa']) {
-  // An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress.
+/** An HPA observed on the Kubernetes node of `npm run cluster` (docs/report.md): the API's, scaled by a load through the ingress. */
+async function clusterHpa(): Promise<void> {
   const domain = domains[(flags.domain ?? 'weather') as DomainName];
   if (!domain) throw new Error(`--domain: one of ${DOMAIN_NAMES.join(', ')}`);
   const r = await runClusterHpa(await clusterTarget(), { domain, log });
@@ -174,20 +166,18 @@ if (flags['cluster-hpa']) {
     );
   console.log(JSON.stringify(r.totals, null, 2));
   log(`wrote ${file} and its .svg`);
-  process.exit(0);
 }
 
-if (flags['cluster-replicas']) {
-  // 1/2/3 API pods and 1 against 2 writer pods per broker, each pod with its manifest's CPU request and limit.
+/** 1/2/3 API pods and 1 against 2 writer pods per broker, each pod with its manifest's CPU request and limit. */
+async function clusterReplicas(): Promise<void> {
   const rs = await runClusterReplicas(await clusterTarget(), { log });
-  const file = writeResult('cluster-replicas', { machine: machine(), results: rs });
+  const file = writeComparison('cluster-replicas', rs);
   for (const r of rs) log(`${r.name}: top rate ${r.maxRate}/s`);
   log(`wrote ${file}`);
-  process.exit(0);
 }
 
-if (flags['cluster-valkey']) {
-  // The Valkey primary lost under load, left to Kubernetes and promoted by hand, second by second.
+/** The Valkey primary lost under load, left to Kubernetes and promoted by hand, second by second. */
+async function clusterValkey(): Promise<void> {
   const rs = await runClusterValkey(await clusterTarget(), { log });
   const file = writeResult('cluster-valkey', { machine: machine(), runs: rs });
   writeFileSync(file.replace(/\.json$/, '.svg'), valkeySvg({ date: '', commit: commit(), machine: machine(), runs: rs }));
@@ -196,10 +186,8 @@ if (flags['cluster-valkey']) {
       `${r.mode}: counting resumed ${r.countingResumedAfterSec} s after the kill, primary ready after ${r.primaryReadyAfterSec} s, lost ${JSON.stringify(r.totals.lost)}, doubled ${JSON.stringify(r.totals.doubled)}`,
     );
   log(`wrote ${file}`);
-  process.exit(0);
 }
 
-const started = Date.now();
 /** The open-loop harness's settings: the same for `npm run bench` and the report's comparisons. */
 const openLoopOptions = (scenarios: readonly ScenarioName[], label?: string): BenchOptions => ({
   quick,
@@ -238,41 +226,52 @@ const reportOptions = (): BenchOptions => ({
   ...(quick ? {} : { stepSec: 20, warmupSec: 10, refine: 1, floorSec: 5, floorRepeats: 1 }),
 });
 
-if (flags.report) {
-  // The technical report's comparisons (docs/report.md): run them all, then rewrite its tables and charts.
-  // --render: only rewrite them, from the newest report run in bench/results/.
+/**
+ * The technical report's comparisons (docs/report.md), each --runs times (3 unless asked), each run on a fresh
+ * stack (the tables give the median and range), then its tables and charts rewritten; --render: only rewrite
+ * them, from the newest report run in bench/results/.
+ */
+async function report(): Promise<void> {
   if (!flags.render) {
-    // Each comparison --runs times (3 unless asked), each run on a fresh stack: the tables give the median and range.
     const runs = arg('runs', 3);
     const files = { openLoop: [] as string[], transport: [] as string[], valkeyReplica: [] as string[] };
     for (let i = 1; i <= runs; i++) {
       log(`report run ${i} of ${runs}`);
-      files.transport.push(basename(writeResult('transport', { machine: machine(), results: await transports() })));
-      files.valkeyReplica.push(basename(writeResult('valkey-replica', { machine: machine(), results: await valkeyReplicas() })));
+      files.transport.push(basename(writeComparison('transport', await transports())));
+      files.valkeyReplica.push(basename(writeComparison('valkey-replica', await valkeyReplicas())));
       const { files: ol } = await runBench(reportOptions());
       files.openLoop.push(basename(ol[0]!));
     }
-    const manifest = writeResult('report', {
-      quick,
-      runs,
-      machine: machine(),
-      durationSec: Math.round((Date.now() - started) / 1000),
-      files,
-    });
-    log(`wrote ${manifest}`);
+    log(`wrote ${writeResult('report', { quick, runs, machine: machine(), durationSec: secondsSinceStart(), files })}`);
   }
   for (const f of renderReport({ results: outDir, docs: join(ROOT, 'docs'), root: ROOT, quick })) log(`rewrote ${f}`);
-  log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
-  process.exit(0);
+  log(`done in ${secondsSinceStart()} s`);
 }
 
-// --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is)
-const scenarios =
-  (flags.scenarios as string | undefined)?.split(',').map((s) => {
-    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
-    return s as ScenarioName;
-  }) ?? SCENARIOS;
-const { results, files } = await runBench(openLoopOptions(scenarios));
-console.log(`\n${markdown(results)}`);
-for (const f of files) console.log(`[bench] wrote ${f}`);
-console.log(`[bench] done in ${Math.round((Date.now() - started) / 1000)} s`);
+/** The open-loop ladder; --scenarios fanout,fanoutWriters2: those only (their files are named for them; latest.json is left as it is). */
+async function openLoopLadder(): Promise<void> {
+  const scenarios =
+    (flags.scenarios as string | undefined)?.split(',').map((s) => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+      return s as ScenarioName;
+    }) ?? SCENARIOS;
+  const { results, files } = await runBench(openLoopOptions(scenarios));
+  console.log(`\n${markdown(results)}`);
+  for (const f of files) log(`wrote ${f}`);
+  log(`done in ${secondsSinceStart()} s`);
+}
+
+const RUN: Record<Mode, () => Promise<void>> = {
+  report,
+  'seed-load': seedLoadAlone,
+  transport: async () => comparison('transport', await transports(), transportMarkdown),
+  'valkey-replica': async () => comparison('valkey-replica', await valkeyReplicas(), replicaMarkdown),
+  'cluster-hpa': clusterHpa,
+  'cluster-replicas': clusterReplicas,
+  'cluster-valkey': clusterValkey,
+};
+if (modes[0]) {
+  await RUN[modes[0]]();
+  process.exit(0);
+}
+await openLoopLadder();

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 const TICKS = 100; // USER_HZ on Linux
 const VM_RSS = /VmRSS:\s+(\d+)/;
@@ -11,17 +12,25 @@ export interface Sample {
   hwmMb: number;
 }
 
+const NOTHING: Sample = { cpuSec: 0, rssMb: 0, hwmMb: 0 };
+const add = (a: Sample, b: Sample): Sample => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb });
+
+/** The fields of /proc/<pid>/stat after the process's name (which may hold spaces and parentheses): the state first, then the parent. */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU seconds (user + system, with reaped children), RSS and peak RSS of a process. */
 export function sample(pid: number): Sample {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(pid);
     const cpu = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const mb = (field: RegExp) => Number(field.exec(status)?.[1] ?? 0) / 1024;
     return { cpuSec: cpu / TICKS, rssMb: mb(VM_RSS), hwmMb: mb(VM_HWM) };
   } catch {
-    return { cpuSec: 0, rssMb: 0, hwmMb: 0 };
+    return NOTHING;
   }
 }
 
@@ -31,8 +40,7 @@ function parents(): Map<number, number> {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      out.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      out.set(Number(d), Number(statFields(d)[1]));
     } catch {
       // gone
     }
@@ -47,6 +55,9 @@ export function treeOf(pid: number, ppids = parents()): number[] {
   return seen;
 }
 
+/** The machine's cores and CPU model, as every result file names them. */
+export const cpuOf = () => ({ cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' });
+
 /** The process trees of named processes, found once, then sampled cheaply as often as needed. */
 export class TreeSampler {
   readonly trees: Record<string, number[]>;
@@ -57,16 +68,7 @@ export class TreeSampler {
   }
 
   sample(): Record<string, Sample> {
-    return Object.fromEntries(
-      Object.entries(this.trees).map(([n, pids]) => [
-        n,
-        pids.map(sample).reduce((a, b) => ({ cpuSec: a.cpuSec + b.cpuSec, rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), {
-          cpuSec: 0,
-          rssMb: 0,
-          hwmMb: 0,
-        }),
-      ]),
-    );
+    return Object.fromEntries(Object.entries(this.trees).map(([n, pids]) => [n, pids.map(sample).reduce(add, NOTHING)]));
   }
 }
 

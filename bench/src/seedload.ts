@@ -11,7 +11,7 @@ import { weather, type BrokerPath } from '@tweets/domain';
 import { fetchStats, percentile, runLoad, waitForCounts } from '@tweets/loadgen';
 import { readState, type Route, type StackLayout } from '@tweets/stack';
 import { measureFloors, type Floors } from './floors.js';
-import { TreeSampler } from './sampler.js';
+import { cpuOf, TreeSampler } from './sampler.js';
 
 export interface Hop {
   /** Calls the hop made during the run (requests, batches or publishes). */
@@ -173,13 +173,8 @@ export async function closedLoop(
 export async function seedLoad(l: StackLayout, o: SeedLoadOptions): Promise<SeedLoadResult> {
   const ps = probes(o.paths);
   const statsBefore = await fetchStats(l.apiUrl);
-  const pids = Object.fromEntries(
-    Object.entries(readState(l)?.components ?? {})
-      .filter(([, c]) => c.pid)
-      .map(([n, c]) => [n, c.pid!]),
-  );
   const before = await scrape(l, ps);
-  const run = await closedLoop(l.apiUrl, { ...o, pids });
+  const run = await closedLoop(l.apiUrl, { ...o, pids: stackPids(l) });
   const after = await scrape(l, ps);
   const { reached, waitedMs } = await waitForCounts(
     l.apiUrl,
@@ -223,6 +218,15 @@ export function hopTable(runs: { label: string; r: SeedLoadResult }[]): string {
 
 export function routedPaths(route: Route): readonly BrokerPath[] {
   return route === 'both' ? weather.paths : [route];
+}
+
+/** The PID of each of the stack's running processes, by name. */
+export function stackPids(l: StackLayout): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(readState(l)?.components ?? {})
+      .filter(([, c]) => c.pid)
+      .map(([n, c]) => [n, c.pid!]),
+  );
 }
 
 export interface SeedLoads {
@@ -284,12 +288,7 @@ export async function runSeedLoads(
   const batches = seed.hops['api→dispatcher']?.calls ?? 0;
   if (o.floorSec && bare && batches > 0) {
     const batch = Math.max(1, Math.round(seed.accepted / batches));
-    const pids = Object.fromEntries(
-      Object.entries(readState(l)?.components ?? {})
-        .filter(([, c]) => c.pid)
-        .map(([n, c]) => [n, c.pid!]),
-    );
-    const f = await measureFloors(l, pids, { rate: seed.throughput, seconds: o.floorSec, batch });
+    const f = await measureFloors(l, stackPids(l), { rate: seed.throughput, seconds: o.floorSec, batch });
     // A tweet costs at least the HTTP edge under the same clients, and per routed path its broker and one Valkey apply.
     const edgeUs = (bare.cpuSecPer1000.bare! + bare.cpuSecPer1000['load client']!) * 1000;
     const usPerTweet = Math.round(edgeUs + o.paths.reduce((a, p) => a + f.us[p] + f.us.valkey, 0));
@@ -299,7 +298,7 @@ export async function runSeedLoads(
       `seed load floors (CPU µs per tweet, batches of ${batch}): ${JSON.stringify(f.us)}; ceiling ${ceiling}/s, reached ${floors.share}`,
     );
   }
-  return { idle, seed, bare, floors, machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' } };
+  return { idle, seed, bare, floors, machine: cpuOf() };
 }
 
 export function seedLoadMarkdown(s: SeedLoads): string {
