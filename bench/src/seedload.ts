@@ -27,52 +27,26 @@ export interface SeedLoadResult extends ClosedLoopResult {
   hops: Record<string, Hop>;
 }
 
-/** A histogram in the Prometheus text format: `_sum` and `_count` of the series whose labels match. */
+/** A hop's histogram in the Prometheus text format: `_sum` and `_count` of the series whose labels match. */
 interface Probe {
   hop: string;
-  what: string;
   target: 'api' | 'dispatcher' | 'writer-kafka' | 'writer-rabbitmq';
   metric: string;
   labels: Record<string, string>;
 }
 
 const probes = (paths: readonly BrokerPath[]): Probe[] => [
-  {
-    hop: 'api',
-    what: 'POST /tweets in the API, from request received to answer sent',
-    target: 'api',
-    metric: 'http_server_request_duration_seconds',
-    labels: { route: '/tweets', method: 'POST' },
-  },
-  {
-    hop: 'api→dispatcher',
-    what: "the API's batch to the dispatcher and its answer",
-    target: 'api',
-    metric: 'api_forward_duration_seconds',
-    labels: {},
-  },
-  {
-    hop: 'dispatcher',
-    what: 'a batch in the dispatcher, from request received to answer sent',
-    target: 'dispatcher',
-    metric: 'http_server_request_duration_seconds',
-    labels: { method: 'POST' },
-  },
+  // POST /tweets in the API, from request received to answer sent
+  { hop: 'api', target: 'api', metric: 'http_server_request_duration_seconds', labels: { route: '/tweets', method: 'POST' } },
+  // the API's batch to the dispatcher and its answer
+  { hop: 'api→dispatcher', target: 'api', metric: 'api_forward_duration_seconds', labels: {} },
+  // a batch in the dispatcher, from request received to answer sent
+  { hop: 'dispatcher', target: 'dispatcher', metric: 'http_server_request_duration_seconds', labels: { method: 'POST' } },
   ...paths.flatMap((p): Probe[] => [
-    {
-      hop: `dispatcher→writer-${p}`,
-      what: `the dispatcher's gRPC call to the ${p} writer and its answer`,
-      target: 'dispatcher',
-      metric: 'dispatcher_writer_duration_seconds',
-      labels: { path: p },
-    },
-    {
-      hop: `${p} ack`,
-      what: `in the ${p} writer, from tweets handed to the broker client to the broker's durable ack`,
-      target: `writer-${p}`,
-      metric: 'writer_publish_duration_seconds',
-      labels: { broker: p },
-    },
+    // the dispatcher's gRPC call to the path's writer and its answer
+    { hop: `dispatcher→writer-${p}`, target: 'dispatcher', metric: 'dispatcher_writer_duration_seconds', labels: { path: p } },
+    // in the path's writer, from tweets handed to the broker client to the broker's durable ack
+    { hop: `${p} ack`, target: `writer-${p}`, metric: 'writer_publish_duration_seconds', labels: { broker: p } },
   ]),
 ];
 
