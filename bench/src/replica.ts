@@ -161,15 +161,7 @@ export async function runReplicaBench(o: ReplicaOptions): Promise<ReplicaResult[
     const out: ReplicaResult[] = [];
     const run = async (c: ReplicaCase, replica: Redis | null, replicaPid?: number) => {
       for (const batchSize of o.batchSizes) {
-        const r = await measure({
-          case: c,
-          primary,
-          replica,
-          pids: { primary: primaryProc.pid!, replica: replicaPid },
-          batches: o.batches,
-          batchSize,
-          inFlight: o.inFlight,
-        });
+        const r = await measure({ ...o, case: c, primary, replica, pids: { primary: primaryProc.pid!, replica: replicaPid }, batchSize });
         o.log?.(
           `${c}, batches of ${batchSize}: ${r.tweetsPerSec} tweets/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; CPU µs per tweet: primary ${r.primaryUsPerTweet}, replica ${r.replicaUsPerTweet}; replica caught up ${r.replicaCatchUpMs ?? '-'} ms after the last apply`,
         );
