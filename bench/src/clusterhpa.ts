@@ -170,19 +170,9 @@ export async function runClusterHpa(
           timeoutMs: 10_000,
         });
         accepted.push({ ids: Array.from({ length: r.sent }, (_, n) => `${idPrefix}-${n}`), ok });
-        steps.push({
-          t: Math.round(at * 10) / 10,
-          phase: p.name,
-          rate: r.rate,
-          sent: r.sent,
-          ok: r.ok,
-          non2xx: r.non2xx,
-          statuses: r.statuses,
-          errors: r.errors,
-          achievedRate: r.achievedRate,
-          p50Ms: r.p50Ms,
-          p99Ms: r.p99Ms,
-        });
+        // a step as the run keeps it: the load's counts, rate and p50/p99, not its p90, max and per-second tail
+        const { durationMs: _d, p90Ms: _p90, maxMs: _max, maxBySecondMs: _bySecond, ...kept } = r;
+        steps.push({ t: Math.round(at * 10) / 10, phase: p.name, ...kept });
         const now = names.map((n) => {
           const l = samples.get(n)!.at(-1);
           return `${n} ${l?.replicas} (desired ${l?.desired}, CPU ${l?.cpuPercent}%)`;
