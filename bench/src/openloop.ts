@@ -27,12 +27,7 @@ export interface OpenLoopOptions {
    * is a transient, the step measures what it sustains (default 0).
    */
   rampMs?: number;
-  /** Connections opened before the clock starts, so a step does not measure connection setup (default: 20 ms worth of requests). */
-  preconnect?: number;
-  /** Requests waiting or in flight beyond this are not sent and count as errors: memory stays bounded. */
-  maxOutstanding?: number;
   timeoutMs?: number;
-  seed?: number;
   /** Where to mark each request answered 2xx, by its sequence number (its Idempotency-Key is `<idPrefix>-<n>`). */
   accepted?: Uint8Array;
   /** The items' domain (weather's tweets unless said). */
@@ -56,6 +51,9 @@ export interface StepResult {
   /** Worst latency of the requests due in each second of the step, in ms: where the tail comes from. */
   maxBySecondMs: number[];
 }
+
+/** Requests waiting or in flight beyond this are not sent and count as errors: memory stays bounded. */
+const MAX_OUTSTANDING = 20_000;
 
 interface Conn {
   socket: Socket;
@@ -109,7 +107,6 @@ class OpenLoop {
   private readonly port: number;
   private readonly bodies: string[];
   private readonly head: string;
-  private readonly maxOutstanding: number;
   private readonly timeoutMs: number;
   private readonly rampMs: number;
   private readonly total: number;
@@ -137,10 +134,9 @@ class OpenLoop {
     const u = new URL(o.url);
     this.host = u.hostname;
     this.port = Number(u.port || 80);
-    const next = rng(o.seed ?? 1);
+    const next = rng(1);
     this.bodies = Array.from({ length: 1024 }, () => JSON.stringify(randomItem(o.domain ?? weather, next)));
     this.head = `POST ${o.path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n`;
-    this.maxOutstanding = o.maxOutstanding ?? 20_000;
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.rampMs = o.rampMs ?? 0;
     this.total = Math.floor((o.rate * (o.durationMs + this.rampMs)) / 1000);
@@ -148,9 +144,9 @@ class OpenLoop {
     this.latencies = new Float64Array(this.total);
   }
 
-  /** Opens the first connections before the clock starts, so the step does not measure connection setup. */
+  /** Opens a connection per request due in 20 ms (at least 8) before the clock starts, so the step does not measure connection setup. */
   async preconnect(): Promise<void> {
-    const warm = Math.min(this.o.connections, this.o.preconnect ?? Math.max(8, Math.ceil(this.o.rate / 50)));
+    const warm = Math.min(this.o.connections, Math.max(8, Math.ceil(this.o.rate / 50)));
     await Promise.all(
       Array.from({ length: warm }, () => {
         const c = this.open();
@@ -173,7 +169,7 @@ class OpenLoop {
         const now = performance.now();
         const due = Math.min(this.total, Math.floor((now - this.t0) / this.interval) + 1);
         while (this.sent < due) {
-          if (this.outstanding >= this.maxOutstanding) {
+          if (this.outstanding >= MAX_OUTSTANDING) {
             this.errors++;
             this.latencies[this.nLat++] = Number.POSITIVE_INFINITY;
           } else {
