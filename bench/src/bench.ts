@@ -234,21 +234,6 @@ async function emptyValkey(l: StackLayout): Promise<void> {
   }
 }
 
-export async function startBare(l: StackLayout): Promise<{ child: ChildProcess; url: string }> {
-  const port = l.ports.bare;
-  const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(port)], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`${url}/tweets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      break;
-    } catch {
-      await sleep(100);
-    }
-  }
-  return { child, url };
-}
-
 /** The HTTP edge's floor at `rate`: the bare endpoint and the load generator, CPU µs per request. */
 function httpFloor(l: StackLayout, rate: number, seconds: number): Promise<{ bare: number; loadgen: number }> {
   return withBare(l, async ({ child, url }) => {
@@ -338,13 +323,22 @@ export function seedLoadsOn(
   );
 }
 
-/** Runs `f` with the bare endpoint up, and stops it after. */
-async function withBare<T>(l: StackLayout, f: (bare: Awaited<ReturnType<typeof startBare>>) => Promise<T>): Promise<T> {
-  const bare = await startBare(l);
+/** Runs `f` with the bare endpoint up (once it answers), and stops it after. */
+async function withBare<T>(l: StackLayout, f: (bare: { child: ChildProcess; url: string }) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'bare.js'), String(l.ports.bare)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${l.ports.bare}`;
   try {
-    return await f(bare);
+    for (let i = 0; i < 100; i++) {
+      try {
+        await fetch(`${url}/tweets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        break;
+      } catch {
+        await sleep(100);
+      }
+    }
+    return await f({ child, url });
   } finally {
-    bare.child.kill('SIGTERM');
+    child.kill('SIGTERM');
   }
 }
 
