@@ -53,10 +53,6 @@ const cli = (t: ClusterTarget, pod: string, args: string[]) =>
     `valkey-cli --no-auth-warning --user default --pass "$(cat /conf/users.acl | sed -n 's/^user default on >\\([^ ]*\\).*/\\1/p')" ${args.join(' ')}`,
   ]);
 
-async function podIp(t: ClusterTarget, pod: string): Promise<string> {
-  return kubectl(t, ['-n', 'valkey', 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}']);
-}
-
 async function second(t: ClusterTarget, t0: number, progress: { accepted: number }, last: { accepted: number }): Promise<ValkeySecond> {
   const [stats, pods, replica] = await Promise.all([
     fetchStats<WeatherDomain>(t.entry).catch(() => undefined),
@@ -88,7 +84,7 @@ async function second(t: ClusterTarget, t0: number, progress: { accepted: number
 /** The replica's link to its primary and the Kafka path's total it holds, read directly (the reader user). */
 async function replicaView(t: ClusterTarget): Promise<Pick<ValkeySecond, 'replicaLink' | 'replicaTotal'>> {
   const r = new Redis({
-    host: await podIp(t, 'valkey-1'),
+    host: await kubectl(t, ['-n', 'valkey', 'get', 'pod', 'valkey-1', '-o', 'jsonpath={.status.podIP}']),
     port: 6379,
     username: 'reader',
     password: t.valkey.password,
