@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLoop } from './openloop.js';
+import { openLoop, type OpenLoopOptions } from './openloop.js';
 import { kubectl, kubectlJson, patch, type ClusterTarget } from './kubectl.js';
 
 export interface ReplicaConfig {
@@ -94,19 +94,14 @@ async function shape(t: ClusterTarget, c: { apis: number; writers: number }, hpa
     await kubectl(t, ['-n', 'tweets', 'rollout', 'status', `deployment/${d}`, '--timeout=300s']);
 }
 
+/** An open-loop load of tweets through the node's ingress. */
+const throughIngress = (t: ClusterTarget, o: Pick<OpenLoopOptions, 'rate' | 'durationMs' | 'rampMs' | 'connections' | 'idPrefix'>) =>
+  openLoop({ url: t.entry, path: '/tweets', timeoutMs: 10_000, ...o });
+
 /** One rate for STEP_SEC: its latency, what was not accepted, and each workload's CPU per 1,000 accepted tweets. */
 async function step(t: ClusterTarget, rate: number, prefix: string): Promise<ReplicaStep> {
   const cpu0 = await cpuByWorkload(t);
-  const r = await openLoop({
-    url: t.entry,
-    path: '/tweets',
-    rate,
-    durationMs: STEP_SEC * 1000,
-    rampMs: 2000,
-    connections: 256,
-    idPrefix: `${prefix}-${rate}`,
-    timeoutMs: 10_000,
-  });
+  const r = await throughIngress(t, { rate, durationMs: STEP_SEC * 1000, rampMs: 2000, connections: 256, idPrefix: `${prefix}-${rate}` });
   const cpu1 = await cpuByWorkload(t);
   const per1000 = Math.max(r.ok, 1) / 1000;
   const cpuSecPer1000 = Object.fromEntries(
@@ -135,15 +130,7 @@ export async function runClusterReplicas(
     for (const c of o.configs ?? REPLICA_CONFIGS) {
       await shape(t, c, original);
       o.log(`${c.name}: warming up`);
-      await openLoop({
-        url: t.entry,
-        path: '/tweets',
-        rate: 200,
-        durationMs: 15_000,
-        connections: 64,
-        idPrefix: `warm-${Date.now()}`,
-        timeoutMs: 10_000,
-      });
+      await throughIngress(t, { rate: 200, durationMs: 15_000, connections: 64, idPrefix: `warm-${Date.now()}` });
       const steps: ReplicaStep[] = [];
       for (const rate of o.rates ?? REPLICA_RATES) {
         const s = await step(t, rate, `replicas-${Date.now().toString(36)}`);
