@@ -378,6 +378,7 @@ function assemble(o: BenchOptions, date: string, { out, floors, seed }: Measured
   const ratio = (a: number, b: number) => (b ? Math.round((a / b) * 100) / 100 : 0);
   const ceiling = floors ? ceilingOf(floors, cpus().length) : undefined;
   const at5000 = all.fanout.steps.find((s) => s.rate === 5000);
+  const s = seed?.seed; // the seed's load itself, summed up beside the other runs of seedLoads
   const measured: Omit<BenchResults, 'targets'> = {
     date,
     commit: commit(),
@@ -395,15 +396,7 @@ function assemble(o: BenchOptions, date: string, { out, floors, seed }: Measured
     floors: floors ?? null,
     ceiling: ceiling ?? null,
     nodeServicePeakRssMb: Math.max(0, ...PIPELINES.flatMap((k) => NODE_SERVICES.map((s) => all[k].peakRssMb[s] ?? 0))),
-    seedLoad: seed
-      ? {
-          clients: seed.seed.clients,
-          tweets: seed.seed.tweets,
-          throughput: seed.seed.throughput,
-          p50Ms: seed.seed.p50Ms,
-          p99Ms: seed.seed.p99Ms,
-        }
-      : null,
+    seedLoad: s ? { clients: s.clients, tweets: s.tweets, throughput: s.throughput, p50Ms: s.p50Ms, p99Ms: s.p99Ms } : null,
     seedLoads: seed ?? null,
   };
   return { ...measured, targets: judgeTargets(measured) };
