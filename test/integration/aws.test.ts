@@ -36,6 +36,7 @@ import {
   NO_CRDS,
   objects,
   refusedPods,
+  stepNotCalled,
 } from './deploy.js';
 
 /**
@@ -519,7 +520,7 @@ test(
       'aws ec2 release-address --region us-east-1 --allocation-id eipalloc-0zot',
       'aws ec2 delete-security-group --region us-east-1 --group-id sg-0zot',
     ];
-    const joined = calls.join('\n');
-    assert.equal(missingInOrder(joined, order), undefined, `each call after the one before:\n${joined}`);
+    const missing = stepNotCalled(calls, order);
+    assert.equal(missing, undefined, `${missing}, after the previous one:\n${calls.join('\n')}`);
   },
 );

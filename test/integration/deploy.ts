@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ROOT, tempDir } from '@tweets/stack';
-import { operandPods, podsOf, type Obj, type OperatorConfig } from '@tweets/stack/cloud';
+import { missingInOrder, operandPods, podsOf, type Obj, type OperatorConfig } from '@tweets/stack/cloud';
 import { build, CRDS_DIR, createCrds, ensureK8sTools, startApiServer, variants, type ApiServer, type K8sTools } from '@tweets/stack/k8s';
 
 /**
@@ -161,3 +161,10 @@ export function downWithLeftovers(
   );
   api.kubectl(['delete', 'pv', o.pv, '--wait=false']);
 }
+
+/** The first step of `steps` not found, in order, each at the start of a recorded call of its own (undefined: all were). */
+export const stepNotCalled = (calls: string[], steps: string[]): string | undefined =>
+  missingInOrder(
+    calls.map((c) => `\n${c}`).join(''),
+    steps.map((x) => `\n${x}`),
+  )?.slice(1);

@@ -9,7 +9,6 @@ import {
   commandStubs,
   deployScripts,
   ingressProblems,
-  missingInOrder,
   nicOptions,
   operandPods,
   operatorConfig,
@@ -30,6 +29,7 @@ import {
   downWithLeftovers,
   NO_CRDS,
   refusedPods,
+  stepNotCalled,
 } from './deploy.js';
 
 /**
@@ -215,8 +215,6 @@ test('down.sh deletes everything, in order, though a KafkaTopic keeps its finali
     'compute firewall-rules delete zot-registry-allow',
     'compute addresses delete zot-registry-ip',
   ];
-  // each the start of a call of its own, after the one before: each line found by its newline
-  const lines = (xs: string[]) => xs.map((x) => `\n${x}`);
-  const missing = missingInOrder(lines(calls).join(''), lines(order));
-  assert.equal(missing, undefined, `gcloud ${missing?.slice(1)}, after the previous one:\n${calls.join('\n')}`);
+  const missing = stepNotCalled(calls, order);
+  assert.equal(missing, undefined, `gcloud ${missing}, after the previous one:\n${calls.join('\n')}`);
 });
