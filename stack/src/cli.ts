@@ -17,7 +17,7 @@ import { provision, provisionImages, provisionRegistry, ProvisionError } from '.
 import { ensureRegistry, servedDigest, stopRegistry } from './registry.js';
 import { TOOL_PORTS } from './ports.js';
 import { readState } from './state.js';
-import { stackStatus, startStack, stopStack } from './lifecycle.js';
+import { say, stackStatus, startStack, stopStack } from './lifecycle.js';
 import { testRuns } from './tiers.js';
 import { tempDir } from './roots.js';
 
@@ -116,8 +116,6 @@ function loadOptions(v: {
     domain: pick(v.domain, 'domain', DOMAIN_NAMES, undefined),
   };
 }
-
-const say = (msg: string) => console.log(`[stack] ${msg}`);
 
 /** The domain a command works on: --domain, else the running stack's, else weather. */
 function domainOf(l: StackLayout, domain: DomainName | undefined): Domain {

@@ -12,7 +12,8 @@ import { backgroundPolicy, components, describeShape, sameShape, shapeOf, type S
 import { provision } from './provision.js';
 import { alive, readState } from './state.js';
 
-const say = (msg: string) => console.log(`[stack] ${msg}`);
+/** A line of the stack's commands' output. */
+export const say = (msg: string) => console.log(`[stack] ${msg}`);
 
 /** How long a start or a reconfigure may take in all: a guard against a hang, far above what a slow machine needs. */
 const START_GUARD_MS = 900_000;

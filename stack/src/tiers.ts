@@ -7,12 +7,10 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureK8sTools } from './k8s.js';
 import { layout, ROOT } from './layout.js';
-import { startStack, stopStack } from './lifecycle.js';
+import { say, startStack, stopStack } from './lifecycle.js';
 import { provisionImages } from './provision.js';
 import { stopRegistry } from './registry.js';
 import { alive } from './state.js';
-
-const say = (msg: string) => console.log(`[stack] ${msg}`);
 
 /**
  * The integration tier's files that run after the others, each alone and in this order (node --test runs the
