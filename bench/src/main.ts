@@ -4,7 +4,7 @@
  * within 5 s), measures each broker's floor at the fan-out's top rate, and
  * writes bench/results/. It runs on a private `bench` stack, started fresh.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { basename, join } from 'node:path';
@@ -19,6 +19,7 @@ import { hpaSvg, valkeySvg } from './clusterreport.js';
 import { runClusterReplicas } from './clusterreplicas.js';
 import { runClusterValkey } from './clustervalkey.js';
 import { cpuOf } from './sampler.js';
+import { kubectl } from './kubectl.js';
 import { DOMAIN_NAMES, domains, type DomainName } from '@tweets/domain';
 
 /** What `npm run bench` can run: one of these flags, or none for the open-loop ladder of every scenario. */
@@ -132,11 +133,8 @@ async function clusterTarget() {
   const c = await import('@tweets/stack/cluster');
   if (!c.isRunning()) throw new Error('the Kubernetes node is not up: npm run cluster first');
   const t = c.benchTarget();
-  const image = execFileSync(
-    t.kubectl[0]!,
-    [...t.kubectl.slice(1), '-n', 'tweets', 'get', 'deployment', 'dispatcher', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'],
-    { encoding: 'utf8' },
-  );
+  const jsonpath = 'jsonpath={.spec.template.spec.containers[0].image}';
+  const image = await kubectl(t, ['-n', 'tweets', 'get', 'deployment/dispatcher', '-o', jsonpath]);
   const built = image
     .split(':')
     .at(-1)!
